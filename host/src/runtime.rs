@@ -1,0 +1,30 @@
+//! The sandbox: loading connector components and calling them.
+//!
+//! Invariants:
+//! - A component is instantiated with an empty WASI context: no preopened
+//!   directories, no environment, no arguments, no sockets, stdin empty, stdout and
+//!   stderr discarded. A guest that reads `/etc/passwd` gets "not found".
+//! - Outbound HTTP is refused unless a host was granted ([`Grants`]); this first
+//!   runtime grants none, so `http.send` answers `host-error::denied`.
+//! - Every call gets a fresh `Store`: nothing survives between calls but what the
+//!   host keeps for the guest (kv).
+//! - Guest failures come back as a typed [`CallError`], never as a host panic.
+//!
+//! The module knows nothing of HTTP APIs or SQL.
+
+mod host;
+mod loader;
+
+pub use host::{Captured, Grants, LogLine, StoreData};
+pub use loader::{
+    CallError, Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime,
+    SUPPORTED_CONTRACTS, output_json,
+};
+
+/// The generated host bindings of the contract.
+pub mod bindings {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.1.0",
+        world: "connector",
+    });
+}

@@ -1,0 +1,166 @@
+//! The host side of the contract's imports, per call.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+use super::bindings::airlock::connector::{clock, emit, http, kv, log, types};
+use types::{HostError, Output};
+
+/// What the admin granted a deployment beyond its manifest. Empty: no network.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// Granted outbound host patterns. This runtime does not send requests yet, so a
+    /// request is refused whatever is granted; the field fixes the shape.
+    pub outbound_hosts: Vec<String>,
+}
+
+/// A log line a guest wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+    /// Structured fields.
+    pub fields: Vec<(String, String)>,
+}
+
+/// Effects a call produced, for the caller to inspect.
+#[derive(Debug, Clone, Default)]
+pub struct Captured {
+    /// Log lines.
+    pub logs: Vec<LogLine>,
+    /// Progress reports: (done, total, note).
+    pub progress: Vec<(u64, Option<u64>, Option<String>)>,
+    /// Outputs emitted during the call.
+    pub emitted: Vec<Output>,
+}
+
+/// Per-call store state.
+pub struct StoreData {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    /// The call's captured effects.
+    pub captured: Captured,
+    /// The kv state the call sees (loaded by the caller, saved after).
+    pub kv: BTreeMap<String, Vec<u8>>,
+    /// What the deployment was granted.
+    pub grants: Grants,
+    pub(crate) limits: wasmtime::StoreLimits,
+}
+
+impl StoreData {
+    /// State with an empty WASI context: no files, env, args or network.
+    pub fn new(
+        grants: Grants,
+        kv: BTreeMap<String, Vec<u8>>,
+        limits: wasmtime::StoreLimits,
+    ) -> Self {
+        StoreData {
+            wasi: WasiCtx::builder().build(),
+            table: ResourceTable::new(),
+            captured: Captured::default(),
+            kv,
+            grants,
+            limits,
+        }
+    }
+}
+
+impl WasiView for StoreData {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps that keep a guest from exhausting the host through kv.
+const MAX_KV_KEY: usize = 256;
+const MAX_KV_VALUE: usize = 64 * 1024;
+const MAX_KV_ENTRIES: usize = 1024;
+
+impl types::Host for StoreData {}
+
+impl log::Host for StoreData {
+    fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let level = format!("{level:?}").to_ascii_lowercase();
+        self.captured.logs.push(LogLine {
+            level,
+            message,
+            fields,
+        });
+    }
+
+    fn progress(&mut self, done: u64, total: Option<u64>, note: Option<String>) {
+        self.captured.progress.push((done, total, note));
+    }
+}
+
+impl http::Host for StoreData {
+    fn send(&mut self, request: http::Request) -> Result<http::Response, HostError> {
+        Err(HostError::Denied(format!(
+            "outbound HTTP to {} is not granted to this connector",
+            request.url
+        )))
+    }
+}
+
+impl kv::Host for StoreData {
+    fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
+        Ok(self.kv.get(&key).cloned())
+    }
+
+    fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
+        if key.len() > MAX_KV_KEY {
+            return Err(HostError::LimitExceeded(format!(
+                "kv keys are at most {MAX_KV_KEY} bytes"
+            )));
+        }
+        if value.len() > MAX_KV_VALUE {
+            return Err(HostError::LimitExceeded(format!(
+                "kv values are at most {MAX_KV_VALUE} bytes"
+            )));
+        }
+        if !self.kv.contains_key(&key) && self.kv.len() >= MAX_KV_ENTRIES {
+            return Err(HostError::LimitExceeded(format!(
+                "at most {MAX_KV_ENTRIES} kv entries"
+            )));
+        }
+        self.kv.insert(key, value);
+        Ok(())
+    }
+
+    fn delete(&mut self, key: String) -> Result<(), HostError> {
+        self.kv.remove(&key);
+        Ok(())
+    }
+}
+
+impl clock::Host for StoreData {
+    fn now_ms(&mut self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            .unwrap_or(0)
+    }
+
+    fn sleep(&mut self, duration_ms: u64) -> Result<(), HostError> {
+        // Without a call budget to measure against, waiting would hold a sandbox idle:
+        // answer at once so the guest hands the wait back to the host.
+        Err(HostError::Timeout(format!(
+            "sleeping {duration_ms} ms is not available in this runtime"
+        )))
+    }
+}
+
+impl emit::Host for StoreData {
+    fn emit(&mut self, output: Output) -> Result<(), HostError> {
+        self.captured.emitted.push(output);
+        Ok(())
+    }
+}
