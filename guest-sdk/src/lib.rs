@@ -98,7 +98,7 @@ pub mod bindings {
 /// Glue between [`export_connector!`] and the generated bindings. Not part of the API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::bindings::Guest;
+    pub use crate::bindings::exports::airlock::connector::guest::Guest;
     pub use crate::connector::adapter::*;
 }
 

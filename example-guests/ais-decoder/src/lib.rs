@@ -34,7 +34,10 @@ impl AisDecoder {
                 "the batch has {lines} lines; at most {MAX_LINES} are accepted per event"
             )));
         }
-        let include_errors = config.get("log_errors").and_then(Value::as_bool).unwrap_or(true);
+        let include_errors = config
+            .get("log_errors")
+            .and_then(Value::as_bool)
+            .unwrap_or(true);
         let mut outputs = Vec::new();
         let mut failures = 0usize;
         let mut decoder = decode::Decoder::new();
@@ -52,7 +55,10 @@ impl AisDecoder {
                         log::log_with(
                             log::Level::Warn,
                             "skipped an AIS line",
-                            &[("line", &(number + 1).to_string()), ("reason", &e.to_string())],
+                            &[
+                                ("line", &(number + 1).to_string()),
+                                ("reason", &e.to_string()),
+                            ],
                         );
                     }
                 }
@@ -71,38 +77,45 @@ impl AisDecoder {
 }
 
 fn sample_output() -> Option<Output> {
-    let mut outputs =
-        AisDecoder::decode_text("!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A", &Value::Null).ok()?;
+    let mut outputs = AisDecoder::decode_text(
+        "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A",
+        &Value::Null,
+    )
+    .ok()?;
     outputs.pop()
 }
 
 impl Connector for AisDecoder {
     fn describe(&self) -> Manifest {
-        let mut builder = Manifest::builder("ais-decoder", "AIS NMEA decoder", env!("CARGO_PKG_VERSION"))
-            .vendor("Airlock examples")
-            .description(
-                "Decodes NMEA 0183 !AIVDM/!AIVDO sentences (ITU-R M.1371, message types 1-27, \
+        let mut builder =
+            Manifest::builder("ais-decoder", "AIS NMEA decoder", env!("CARGO_PKG_VERSION"))
+                .vendor("Airlock examples")
+                .description(
+                    "Decodes NMEA 0183 !AIVDM/!AIVDO sentences (ITU-R M.1371, message types 1-27, \
                  multi-fragment reassembly, checksums) pushed by AIS receivers into JSON reports \
                  with gpsd's field names.",
-            )
-            .category(Category::Telemetry)
-            .capability("ingest")
-            .capability("ais-decode")
-            .output_standard(OutputStandard::Ais)
-            .config_schema(json!({
-                "$schema": "https://json-schema.org/draft/2020-12/schema",
-                "type": "object",
-                "additionalProperties": false,
-                "properties": {
-                    "log_errors": {
-                        "type": "boolean",
-                        "default": true,
-                        "description": "Log a warning for every line that does not decode."
+                )
+                .category(Category::Telemetry)
+                .capability("ingest")
+                .capability("ais-decode")
+                .output_standard(OutputStandard::Ais)
+                .config_schema(json!({
+                    "$schema": "https://json-schema.org/draft/2020-12/schema",
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "log_errors": {
+                            "type": "boolean",
+                            "default": true,
+                            "description": "Log a warning for every line that does not decode."
+                        }
                     }
-                }
-            }))
-            .action(
-                Action::new("decode", "Decodes the NMEA sentences given as `sentences`, one per line.")
+                }))
+                .action(
+                    Action::new(
+                        "decode",
+                        "Decodes the NMEA sentences given as `sentences`, one per line.",
+                    )
                     .input_schema(json!({
                         "type": "object",
                         "required": ["sentences"],
@@ -110,7 +123,7 @@ impl Connector for AisDecoder {
                         "properties": { "sentences": { "type": "string", "minLength": 1 } }
                     }))
                     .output(OutputStandard::Ais),
-            );
+                );
         if let Some(sample) = sample_output() {
             builder = builder.sample_output(sample);
         }
@@ -123,7 +136,9 @@ impl Connector for AisDecoder {
                 let text = input
                     .get("sentences")
                     .and_then(Value::as_str)
-                    .ok_or_else(|| Error::invalid_input("`sentences` must be a string of NMEA lines"))?;
+                    .ok_or_else(|| {
+                        Error::invalid_input("`sentences` must be a string of NMEA lines")
+                    })?;
                 Self::decode_text(text, ctx.config_value())
             }
             other => Err(Error::unknown_action(other)),
@@ -131,8 +146,11 @@ impl Connector for AisDecoder {
     }
 
     fn ingest(&self, event: &InboundEvent, ctx: &Context) -> Result<Vec<Output>> {
-        let text = std::str::from_utf8(&event.body)
-            .map_err(|_| Error::invalid_input("the event body is not UTF-8 text; send NMEA sentences, one per line"))?;
+        let text = std::str::from_utf8(&event.body).map_err(|_| {
+            Error::invalid_input(
+                "the event body is not UTF-8 text; send NMEA sentences, one per line",
+            )
+        })?;
         Self::decode_text(text, ctx.config_value())
     }
 }
@@ -167,24 +185,44 @@ mod tests {
     fn bad_lines_are_logged_and_an_undecodable_batch_is_refused() {
         let h = Harness::new(AisDecoder);
         let outputs = h
-            .ingest(b"garbage\n!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n", "text/plain")
+            .ingest(
+                b"garbage\n!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n",
+                "text/plain",
+            )
             .unwrap();
         assert_eq!(outputs.len(), 1);
         assert_eq!(h.host().logs().len(), 1);
-        let err = h.ingest(b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B\n", "text/plain").unwrap_err();
+        let err = h
+            .ingest(
+                b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4B\n",
+                "text/plain",
+            )
+            .unwrap_err();
         assert!(matches!(err, Error::InvalidInput(_)), "{err:?}");
-        assert!(matches!(h.ingest(&[0xff, 0xfe], "text/plain"), Err(Error::InvalidInput(_))));
+        assert!(matches!(
+            h.ingest(&[0xff, 0xfe], "text/plain"),
+            Err(Error::InvalidInput(_))
+        ));
     }
 
     #[test]
     fn decode_action_validates_its_input() {
         let h = Harness::new(AisDecoder);
         let out = h
-            .invoke("decode", &json!({"sentences": "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"}))
+            .invoke(
+                "decode",
+                &json!({"sentences": "!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A"}),
+            )
             .unwrap();
         assert_eq!(out.len(), 1);
-        assert!(matches!(h.invoke("decode", &json!({})), Err(Error::InvalidInput(_))));
-        assert!(matches!(h.invoke("nope", &json!({})), Err(Error::Unsupported(_))));
+        assert!(matches!(
+            h.invoke("decode", &json!({})),
+            Err(Error::InvalidInput(_))
+        ));
+        assert!(matches!(
+            h.invoke("nope", &json!({})),
+            Err(Error::Unsupported(_))
+        ));
     }
 
     #[test]

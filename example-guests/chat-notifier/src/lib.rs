@@ -17,8 +17,8 @@
 //! code; `ratelimited` in that form is treated as a rate limit.
 
 use airlock_sdk::http::{Client, Request, Response, RetryPolicy};
-use airlock_sdk::prelude::*;
 use airlock_sdk::log;
+use airlock_sdk::prelude::*;
 use serde::Deserialize;
 
 /// The connector.
@@ -71,7 +71,8 @@ fn client() -> Client {
 }
 
 fn parse_input<T: for<'de> Deserialize<'de>>(input: Value) -> Result<T> {
-    serde_json::from_value(input).map_err(|e| Error::invalid_input(format!("the input does not fit: {e}")))
+    serde_json::from_value(input)
+        .map_err(|e| Error::invalid_input(format!("the input does not fit: {e}")))
 }
 
 fn upstream_failure(service: &str, resp: &Response) -> Error {
@@ -81,7 +82,10 @@ fn upstream_failure(service: &str, resp: &Response) -> Error {
         500..=599 => " (not retried: the request may already have taken effect)",
         _ => "",
     };
-    Error::upstream(Some(resp.status), format!("{service} answered HTTP {}{advice}: {detail}", resp.status))
+    Error::upstream(
+        Some(resp.status),
+        format!("{service} answered HTTP {}{advice}: {detail}", resp.status),
+    )
 }
 
 impl ChatNotifier {
@@ -89,27 +93,43 @@ impl ChatNotifier {
         let channel = input
             .channel
             .or_else(|| config.default_channel.clone())
-            .ok_or_else(|| Error::invalid_input("no `channel` given and the config has no `default_channel`"))?;
+            .ok_or_else(|| {
+                Error::invalid_input("no `channel` given and the config has no `default_channel`")
+            })?;
         let mut body = json!({ "channel": channel, "text": input.text });
         if let Some(ts) = input.thread_ts {
             body["thread_ts"] = json!(ts);
         }
-        let url = format!("{}/chat.postMessage", config.chat_api_base.trim_end_matches('/'));
+        let url = format!(
+            "{}/chat.postMessage",
+            config.chat_api_base.trim_end_matches('/')
+        );
         let resp = client().send(&Request::post(url).json(&body)?)?;
         if !resp.is_success() {
             return Err(upstream_failure("the chat API", &resp));
         }
         let answer: Value = resp.json()?;
         if answer.get("ok") != Some(&Value::Bool(true)) {
-            let code = answer.get("error").and_then(Value::as_str).unwrap_or("unknown_error");
+            let code = answer
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error");
             if code == "ratelimited" {
-                return Err(Error::rate_limited(60_000, "the chat API reported `ratelimited`"));
+                return Err(Error::rate_limited(
+                    60_000,
+                    "the chat API reported `ratelimited`",
+                ));
             }
-            return Err(Error::upstream(Some(resp.status), format!("the chat API refused the message: {code}")));
+            return Err(Error::upstream(
+                Some(resp.status),
+                format!("the chat API refused the message: {code}"),
+            ));
         }
         let ts = answer.get("ts").cloned().unwrap_or(Value::Null);
         log::info("message posted");
-        Ok(vec![Output::json(&json!({ "channel": channel, "ts": ts }))?])
+        Ok(vec![Output::json(
+            &json!({ "channel": channel, "ts": ts }),
+        )?])
     }
 
     fn create_ticket(config: &Config, input: CreateTicket) -> Result<Vec<Output>> {
@@ -133,15 +153,20 @@ impl ChatNotifier {
             fields["labels"] = json!(input.labels);
         }
         let base = base.trim_end_matches('/');
-        let resp = client().send(&Request::post(format!("{base}/rest/api/2/issue")).json(&json!({ "fields": fields }))?)?;
+        let resp = client().send(
+            &Request::post(format!("{base}/rest/api/2/issue"))
+                .json(&json!({ "fields": fields }))?,
+        )?;
         if !resp.is_success() {
             return Err(upstream_failure("the ticketing API", &resp));
         }
         let answer: Value = resp.json()?;
-        let key = answer
-            .get("key")
-            .and_then(Value::as_str)
-            .ok_or_else(|| Error::upstream(Some(resp.status), "the ticketing API answered without an issue key"))?;
+        let key = answer.get("key").and_then(Value::as_str).ok_or_else(|| {
+            Error::upstream(
+                Some(resp.status),
+                "the ticketing API answered without an issue key",
+            )
+        })?;
         Ok(vec![Output::json(&json!({
             "key": key,
             "id": answer.get("id").cloned().unwrap_or(Value::Null),
@@ -228,7 +253,9 @@ impl Connector for ChatNotifier {
         let config: Config = serde_json::from_value(config.clone())
             .map_err(|e| Error::invalid_config(format!("the config does not fit: {e}")))?;
         if config.ticket_base_url.is_some() != config.ticket_project.is_some() {
-            return Err(Error::invalid_config("set both `ticket_base_url` and `ticket_project`, or neither"));
+            return Err(Error::invalid_config(
+                "set both `ticket_base_url` and `ticket_project`, or neither",
+            ));
         }
         Ok(())
     }

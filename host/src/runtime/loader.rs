@@ -251,7 +251,7 @@ impl Runtime {
             manifest: placeholder_manifest(),
         };
         let (manifest, _) = loaded.call(Grants::default(), BTreeMap::new(), |c, s| {
-            c.call_describe(s).map(Ok)
+            c.airlock_connector_guest().call_describe(s).map(Ok)
         })?;
         loaded.manifest = manifest;
         Ok(loaded)
@@ -324,7 +324,8 @@ impl Component {
             config: config.to_string(),
         };
         let (mut outputs, captured) = self.call(grants, BTreeMap::new(), |c, s| {
-            c.call_invoke(s, action, input, &ctx)
+            c.airlock_connector_guest()
+                .call_invoke(s, action, input, &ctx)
         })?;
         let mut all = captured.emitted.clone();
         all.append(&mut outputs);
