@@ -109,6 +109,15 @@ pub struct Progress {
     pub note: Option<String>,
 }
 
+/// Responses queued for one method and URL. `repeating` is set once the last queued
+/// response has been served: it keeps being served until another is queued.
+struct Fixture {
+    method: String,
+    url: String,
+    queue: VecDeque<MockResponse>,
+    repeating: bool,
+}
+
 #[derive(Default)]
 struct State {
     now_ms: u64,
@@ -116,7 +125,7 @@ struct State {
     slept_ms: u64,
     declared: Option<Vec<(OriginPattern, Option<Credential>)>>,
     secrets: HashMap<String, String>,
-    fixtures: Vec<(String, String, VecDeque<MockResponse>)>,
+    fixtures: Vec<Fixture>,
     requests: Vec<Request>,
     kv: BTreeMap<String, Vec<u8>>,
     logs: Vec<LogLine>,
@@ -179,19 +188,27 @@ impl MockHost {
     }
 
     /// Queues `response` for `method url` (exact match). Queued responses are served
-    /// in order; the last one keeps being served.
+    /// in order; the last one keeps being served until another is queued.
     pub fn respond(&self, method: &str, url: &str, response: MockResponse) -> &Self {
         let mut st = self.state.borrow_mut();
         let method = method.to_ascii_uppercase();
-        if let Some((_, _, q)) = st
+        if let Some(f) = st
             .fixtures
             .iter_mut()
-            .find(|(m, u, _)| *m == method && u == url)
+            .find(|f| f.method == method && f.url == url)
         {
-            q.push_back(response);
+            if f.repeating {
+                f.queue.pop_front();
+                f.repeating = false;
+            }
+            f.queue.push_back(response);
         } else {
-            st.fixtures
-                .push((method, url.to_string(), VecDeque::from([response])));
+            st.fixtures.push(Fixture {
+                method,
+                url: url.to_string(),
+                queue: VecDeque::from([response]),
+                repeating: false,
+            });
         }
         self
     }
@@ -281,25 +298,22 @@ impl MockHost {
         }
         st.requests.push(sent);
         let method = request.method.to_ascii_uppercase();
-        let queue = st
+        let no_fixture =
+            || HostError::Failed(format!("no mock response for {method} {}", request.url));
+        let fixture = st
             .fixtures
             .iter_mut()
-            .find(|(m, u, _)| *m == method && *u == request.url)
-            .map(|(_, _, q)| q)
-            .ok_or_else(|| {
-                HostError::Failed(format!("no mock response for {method} {}", request.url))
-            })?;
-        let response = if queue.len() > 1 {
-            queue.pop_front()
+            .find(|f| f.method == method && f.url == request.url)
+            .ok_or_else(no_fixture)?;
+        let response = if fixture.queue.len() > 1 {
+            fixture.queue.pop_front()
         } else {
-            queue.front().cloned()
+            fixture.repeating = true;
+            fixture.queue.front().cloned()
         };
-        response.map(|r| r.result).unwrap_or_else(|| {
-            Err(HostError::Failed(format!(
-                "no mock response for {method} {}",
-                request.url
-            )))
-        })
+        response
+            .map(|r| r.result)
+            .unwrap_or_else(|| Err(no_fixture()))
     }
 }
 
@@ -528,6 +542,21 @@ mod tests {
         ] {
             assert_eq!(base64(input.as_bytes()), want);
         }
+    }
+
+    #[test]
+    fn responses_queued_after_the_repeating_one_are_reached() {
+        let host = MockHost::new();
+        let url = "https://x.test/a";
+        host.respond("GET", url, MockResponse::status(200));
+        let get = || {
+            host.run(|| crate::http::send(&Request::get(url)))
+                .unwrap()
+                .status
+        };
+        assert_eq!((get(), get()), (200, 200));
+        host.respond("GET", url, MockResponse::status(304));
+        assert_eq!((get(), get()), (304, 304));
     }
 
     #[test]
