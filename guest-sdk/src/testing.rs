@@ -29,6 +29,9 @@
 //! assert_eq!(h.host().sleeps(), vec![2000]); // the virtual clock honoured Retry-After
 //! ```
 
+#[cfg(feature = "stix-schemas")]
+pub mod stix_schemas;
+
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::rc::Rc;

@@ -6,12 +6,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeSet, HashMap};
-use std::error::Error;
-use std::path::Path;
+use std::collections::BTreeSet;
 
 use airlock_sdk as sdk;
-use jsonschema::{Draft, Retrieve, Uri, Validator};
+use airlock_sdk::testing::stix_schemas::StixSchemas;
 use sdk::stix::{
     Bundle, Comparison, ExternalReference, HashAlgorithm, Identity, Indicator, Malware,
     MarkingDefinition, Observable, Pattern, Relationship, Sighting, Tlp,
@@ -25,78 +23,22 @@ const STANDARDS_DIR: &str = concat!(
     "/../../shared/standards/stix2.1"
 );
 
-/// Every schema's `$id` starts with this; the rest is its path under `STANDARDS_DIR`.
-const SCHEMA_ID_PREFIX: &str =
-    "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/";
+/// The official schemas, compiled on first use (`airlock_sdk::testing::stix_schemas`).
+struct Schemas(StixSchemas);
 
-/// Resolves the schemas' `$ref`s from disk; anything else is refused, so nothing is
-/// ever fetched from the network.
-struct LocalSchemas;
-
-impl Retrieve for LocalSchemas {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn Error + Send + Sync>> {
-        let relative = uri
-            .as_str()
-            .strip_prefix(SCHEMA_ID_PREFIX)
-            .ok_or_else(|| format!("not a local STIX schema: {}", uri.as_str()))?;
-        let text = std::fs::read_to_string(Path::new(STANDARDS_DIR).join(relative))?;
-        Ok(serde_json::from_str(&text)?)
+impl Default for Schemas {
+    fn default() -> Self {
+        Schemas(StixSchemas::new(STANDARDS_DIR))
     }
-}
-
-/// The schema, relative to `STANDARDS_DIR`, for a STIX object type.
-fn schema_path(object_type: &str) -> String {
-    let candidates = match object_type {
-        "bundle" | "marking-definition" => vec![format!("schemas/common/{object_type}.json")],
-        _ => ["sdos", "sros", "observables"]
-            .iter()
-            .map(|dir| format!("schemas/{dir}/{object_type}.json"))
-            .collect(),
-    };
-    candidates
-        .into_iter()
-        .find(|p| Path::new(STANDARDS_DIR).join(p).is_file())
-        .unwrap_or_else(|| panic!("no STIX 2.1 schema for type `{object_type}`"))
-}
-
-/// Compiled validators, one per object type.
-#[derive(Default)]
-struct Schemas {
-    validators: HashMap<String, Validator>,
 }
 
 impl Schemas {
-    /// The validation errors of `object` against the schema for its `type`.
     fn errors(&mut self, object: &Value) -> Vec<String> {
-        let object_type = object["type"].as_str().expect("object without a type");
-        let validator = self
-            .validators
-            .entry(object_type.to_string())
-            .or_insert_with(|| {
-                let path = Path::new(STANDARDS_DIR).join(schema_path(object_type));
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                let schema: Value = serde_json::from_str(&text).unwrap();
-                jsonschema::options()
-                    .with_draft(Draft::Draft202012)
-                    .should_validate_formats(true)
-                    .with_retriever(LocalSchemas)
-                    .build(&schema)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            });
-        validator
-            .iter_errors(object)
-            .map(|e| format!("{} at `{}`", e, e.instance_path()))
-            .collect()
+        self.0.errors(object)
     }
 
     fn assert_valid(&mut self, object: &Value) {
-        let errors = self.errors(object);
-        assert!(
-            errors.is_empty(),
-            "{object:#}\nis invalid:\n{}",
-            errors.join("\n")
-        );
+        self.0.assert_valid(object);
     }
 
     fn assert_invalid(&mut self, object: &Value) {
@@ -304,4 +246,27 @@ fn the_validator_rejects_objects_that_break_the_schemas() {
         breakage(&mut object);
         schemas.assert_invalid(&object);
     }
+}
+
+#[test]
+fn bundle_checks_catch_dangling_refs_duplicates_and_unknown_types() {
+    let mut schemas = StixSchemas::new(STANDARDS_DIR);
+    let mut bundle = realistic_bundle().to_value().unwrap();
+    assert!(schemas.bundle_errors(&bundle).is_empty());
+    let objects = bundle["objects"].as_array_mut().unwrap();
+    let first = objects[0].clone();
+    objects.push(first);
+    let rel = objects
+        .iter_mut()
+        .find(|o| o["type"] == "relationship")
+        .unwrap();
+    rel["target_ref"] = json!("malware--00000000-0000-4000-8000-000000000000");
+    objects.push(json!({"type": "no-such-type", "id": "no-such-type--1"}));
+    let errors = schemas.bundle_errors(&bundle).join("\n");
+    assert!(errors.contains("appears twice"), "{errors}");
+    assert!(errors.contains("is not in the bundle"), "{errors}");
+    assert!(
+        errors.contains("no STIX 2.1 schema for type `no-such-type`"),
+        "{errors}"
+    );
 }

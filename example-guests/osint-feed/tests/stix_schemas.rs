@@ -5,13 +5,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::error::Error;
-use std::path::Path;
+use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_sdk::prelude::*;
+use airlock_sdk::testing::stix_schemas::StixSchemas;
+use jsonschema::Draft;
 use airlock_sdk::testing::{Harness, MockResponse};
-use jsonschema::{Draft, Retrieve, Uri, Validator};
 use osint_feed::OsintFeed;
 
 /// The directory holding `schemas/` of STIX 2.1.
@@ -20,110 +19,25 @@ const STANDARDS_DIR: &str = concat!(
     "/../../../shared/standards/stix2.1"
 );
 
-/// Every schema's `$id` starts with this; the rest is its path under `STANDARDS_DIR`.
-const SCHEMA_ID_PREFIX: &str =
-    "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/";
-
 const FEED: &str = "https://feeds.example.org/v1/indicators";
 
-/// Resolves the schemas' `$ref`s from disk; anything else is refused, so nothing is
-/// ever fetched from the network.
-struct LocalSchemas;
+/// The official schemas, compiled on first use (`airlock_sdk::testing::stix_schemas`).
+struct Schemas(StixSchemas);
 
-impl Retrieve for LocalSchemas {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn Error + Send + Sync>> {
-        let relative = uri
-            .as_str()
-            .strip_prefix(SCHEMA_ID_PREFIX)
-            .ok_or_else(|| format!("not a local STIX schema: {}", uri.as_str()))?;
-        let text = std::fs::read_to_string(Path::new(STANDARDS_DIR).join(relative))?;
-        Ok(serde_json::from_str(&text)?)
+impl Default for Schemas {
+    fn default() -> Self {
+        Schemas(StixSchemas::new(STANDARDS_DIR))
     }
-}
-
-/// The schema, relative to `STANDARDS_DIR`, for a STIX object type.
-fn schema_path(object_type: &str) -> String {
-    let candidates = match object_type {
-        "bundle" | "marking-definition" => vec![format!("schemas/common/{object_type}.json")],
-        _ => ["sdos", "sros", "observables"]
-            .iter()
-            .map(|dir| format!("schemas/{dir}/{object_type}.json"))
-            .collect(),
-    };
-    candidates
-        .into_iter()
-        .find(|p| Path::new(STANDARDS_DIR).join(p).is_file())
-        .unwrap_or_else(|| panic!("no STIX 2.1 schema for type `{object_type}`"))
-}
-
-/// Compiled validators, one per object type.
-#[derive(Default)]
-struct Schemas {
-    validators: HashMap<String, Validator>,
 }
 
 impl Schemas {
     fn errors(&mut self, object: &Value) -> Vec<String> {
-        let object_type = object["type"].as_str().expect("object without a type");
-        let validator = self
-            .validators
-            .entry(object_type.to_string())
-            .or_insert_with(|| {
-                let path = Path::new(STANDARDS_DIR).join(schema_path(object_type));
-                let text = std::fs::read_to_string(&path)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-                let schema: Value = serde_json::from_str(&text).unwrap();
-                jsonschema::options()
-                    .with_draft(Draft::Draft202012)
-                    .should_validate_formats(true)
-                    .with_retriever(LocalSchemas)
-                    .build(&schema)
-                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-            });
-        validator
-            .iter_errors(object)
-            .map(|e| format!("{} at `{}`", e, e.instance_path()))
-            .collect()
+        self.0.errors(object)
     }
 
     /// Validates a bundle and each of its objects; checks every `*_ref(s)` resolves.
     fn assert_valid_bundle(&mut self, bundle: &Value) {
-        let objects = bundle["objects"].as_array().expect("a bundle with objects");
-        for object in objects {
-            let errors = self.errors(object);
-            assert!(
-                errors.is_empty(),
-                "{object:#}\nis invalid:\n{}",
-                errors.join("\n")
-            );
-        }
-        let errors = self.errors(bundle);
-        assert!(
-            errors.is_empty(),
-            "the bundle is invalid:\n{}",
-            errors.join("\n")
-        );
-        let ids: BTreeSet<&str> = objects.iter().map(|o| o["id"].as_str().unwrap()).collect();
-        assert_eq!(ids.len(), objects.len(), "duplicate ids");
-        for object in objects {
-            for (key, value) in object.as_object().unwrap() {
-                let refs: Vec<&Value> = if key.ends_with("_refs") {
-                    value.as_array().unwrap().iter().collect()
-                } else if key.ends_with("_ref") {
-                    vec![value]
-                } else {
-                    continue;
-                };
-                for r in refs {
-                    let r = r.as_str().unwrap();
-                    assert!(
-                        ids.contains(r),
-                        "{} {key} {r} is not in the bundle",
-                        object["id"]
-                    );
-                }
-            }
-        }
+        self.0.assert_valid_bundle(bundle);
     }
 }
 
