@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use airlock_sdk::prelude::*;
 use airlock_sdk::testing::stix_schemas::StixSchemas;
-use jsonschema::Draft;
 use airlock_sdk::testing::{Harness, MockResponse};
+use jsonschema::Draft;
 use osint_feed::OsintFeed;
 
 /// The directory holding `schemas/` of STIX 2.1.
