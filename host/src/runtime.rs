@@ -8,7 +8,13 @@
 //!   runtime grants none, so `http.send` answers `host-error::denied`.
 //! - Every call gets a fresh `Store`: nothing survives between calls but what the
 //!   host keeps for the guest (kv).
-//! - Guest failures come back as a typed [`CallError`], never as a host panic.
+//! - Every call runs under [`Limits`]: a memory cap (a `ResourceLimiter` that records
+//!   denials, so a failed allocation is reported as `MemoryExceeded`, not a generic
+//!   trap), a CPU deadline by epoch interruption (a ticker thread advances the epoch
+//!   every [`EPOCH_TICK`]), and an engine-wide [`MAX_WASM_STACK`].
+//! - Guest failures come back as a typed [`CallError`] (`Timeout`, `MemoryExceeded`,
+//!   `StackOverflow`, `Trapped`, `Connector`), classified once from trap codes; never
+//!   as a host panic.
 //!
 //! The module knows nothing of HTTP APIs or SQL.
 
@@ -17,8 +23,8 @@ mod loader;
 
 pub use host::{Captured, Grants, LogLine, StoreData};
 pub use loader::{
-    CallError, Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime,
-    SUPPORTED_CONTRACTS, output_json,
+    CallError, Component, EPOCH_TICK, Limits, LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK,
+    ManifestJson, Runtime, SUPPORTED_CONTRACTS, output_json,
 };
 
 /// The generated host bindings of the contract.

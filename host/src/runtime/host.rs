@@ -49,24 +49,49 @@ pub struct StoreData {
     pub kv: BTreeMap<String, Vec<u8>>,
     /// What the deployment was granted.
     pub grants: Grants,
-    pub(crate) limits: wasmtime::StoreLimits,
+    memory_limit: usize,
+    /// Set when the guest asked for more memory than its limit: a failed allocation
+    /// surfaces as a generic trap, and this is how it is reported truthfully.
+    pub(crate) memory_exceeded: bool,
 }
 
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
-    pub fn new(
-        grants: Grants,
-        kv: BTreeMap<String, Vec<u8>>,
-        limits: wasmtime::StoreLimits,
-    ) -> Self {
+    pub fn new(grants: Grants, kv: BTreeMap<String, Vec<u8>>, memory_limit: usize) -> Self {
         StoreData {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             captured: Captured::default(),
             kv,
             grants,
-            limits,
+            memory_limit,
+            memory_exceeded: false,
         }
+    }
+}
+
+impl wasmtime::ResourceLimiter for StoreData {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.memory_limit {
+            self.memory_exceeded = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        // Tables hold function references; 100k entries is far beyond any connector.
+        Ok(desired <= 100_000)
     }
 }
 

@@ -1,11 +1,12 @@
 //! Loading a component: size cap, digest, contract check, instantiation, describe.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component as WasmComponent, Linker};
-use wasmtime::{Config, Engine, Store, StoreLimitsBuilder};
+use wasmtime::{Config, Engine, Store, Trap};
 
 use super::bindings::airlock::connector::types::{self, CallContext, ConnectorError};
 use super::bindings::{Connector, ConnectorPre};
@@ -17,8 +18,33 @@ pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
 /// The contract versions this host implements.
 pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
 
-/// Memory a guest may grow to in one call (the runtime issue makes it configurable).
-const DEFAULT_MEMORY_BYTES: usize = 128 * 1024 * 1024;
+/// How often the epoch ticker advances the engine's epoch. A spinning guest is
+/// stopped at most one tick after its deadline.
+pub const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Per-call limits. The defaults suit a connector call; deployments may override them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Linear memory a guest may grow to, per call. Default 128 MiB. A guest past it
+    /// fails with [`CallError::MemoryExceeded`].
+    pub memory_bytes: usize,
+    /// CPU time budget of a call, enforced by epoch interruption (rounded up to
+    /// [`EPOCH_TICK`]). Default 1 s. A guest past it fails with [`CallError::Timeout`].
+    pub cpu_deadline: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 128 * 1024 * 1024,
+            cpu_deadline: Duration::from_secs(1),
+        }
+    }
+}
+
+/// The WebAssembly stack a guest may use, engine-wide: deep recursion ends in
+/// [`CallError::StackOverflow`] instead of exhausting the host thread's stack.
+pub const MAX_WASM_STACK: usize = 512 * 1024;
 
 /// Why a component could not be loaded. Messages name what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -43,10 +69,26 @@ pub enum LoadError {
     Describe(#[from] CallError),
 }
 
-/// Why a call failed.
+/// Why a call failed. Guest misbehaviour is classified once, here, from wasmtime's
+/// trap codes and the limiter's record; nothing downstream compares messages.
 #[derive(Debug, thiserror::Error)]
 pub enum CallError {
-    /// The guest trapped (panic, unreachable, out-of-bounds access, failed allocation…).
+    /// The call used up its CPU deadline (an endless loop, say).
+    #[error("the connector exceeded its CPU deadline of {} ms", .limit.as_millis())]
+    Timeout {
+        /// The deadline.
+        limit: Duration,
+    },
+    /// The guest tried to grow its memory past the limit.
+    #[error("the connector exceeded its memory limit of {limit} bytes")]
+    MemoryExceeded {
+        /// The limit.
+        limit: usize,
+    },
+    /// The guest overflowed its WebAssembly stack (runaway recursion).
+    #[error("the connector overflowed its stack ({MAX_WASM_STACK} bytes)")]
+    StackOverflow,
+    /// The guest trapped otherwise (panic, unreachable, out-of-bounds access…).
     #[error("the connector trapped: {0}")]
     Trapped(String),
     /// The connector returned a typed error.
@@ -158,12 +200,14 @@ impl ManifestJson {
 pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
+    limits: Limits,
 }
 
 /// A loaded, pre-instantiated connector component.
 pub struct Component {
     pre: ConnectorPre<StoreData>,
     engine: Engine,
+    limits: Limits,
     /// SHA-256 of the component bytes, lowercase hex.
     pub digest: String,
     /// The contract version the component targets.
@@ -174,24 +218,57 @@ pub struct Component {
     pub manifest: types::Manifest,
 }
 
-fn trap_message(e: wasmtime::Error) -> CallError {
-    let trap = e.downcast_ref::<wasmtime::Trap>().map(|t| t.to_string());
-    CallError::Trapped(trap.unwrap_or_else(|| format!("{e:#}")))
+fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError {
+    if data.memory_exceeded {
+        return CallError::MemoryExceeded {
+            limit: limits.memory_bytes,
+        };
+    }
+    match e.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Timeout {
+            limit: limits.cpu_deadline,
+        },
+        Some(Trap::StackOverflow) => CallError::StackOverflow,
+        Some(trap) => CallError::Trapped(trap.to_string()),
+        None => CallError::Trapped(format!("{e:#}")),
+    }
 }
 
 impl Runtime {
     /// A runtime with Airlock's engine settings and every host import linked.
     pub fn new() -> anyhow::Result<Self> {
+        Runtime::with_limits(Limits::default())
+    }
+
+    /// A runtime whose calls run under `limits`.
+    pub fn with_limits(limits: Limits) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
+        config.epoch_interruption(true);
+        config.max_wasm_stack(MAX_WASM_STACK);
         let engine = Engine::new(&config)?;
+        // The ticker holds only a weak reference, so it ends with the last engine clone.
+        let weak = engine.weak();
+        std::thread::Builder::new()
+            .name("airlock-epoch".into())
+            .spawn(move || {
+                while let Some(engine) = weak.upgrade() {
+                    engine.increment_epoch();
+                    drop(engine);
+                    std::thread::sleep(EPOCH_TICK);
+                }
+            })?;
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
         Connector::add_to_linker::<StoreData, wasmtime::component::HasSelf<StoreData>>(
             &mut linker,
             |s| s,
         )?;
-        Ok(Runtime { engine, linker })
+        Ok(Runtime {
+            engine,
+            linker,
+            limits,
+        })
     }
 
     /// Checks, compiles and describes a component.
@@ -245,6 +322,7 @@ impl Runtime {
         let mut loaded = Component {
             pre,
             engine: self.engine.clone(),
+            limits: self.limits,
             digest,
             contract_version,
             imports,
@@ -293,14 +371,22 @@ impl Component {
         kv: BTreeMap<String, Vec<u8>>,
         f: impl FnOnce(&Connector, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
     ) -> Result<(R, Captured), CallError> {
-        let limits = StoreLimitsBuilder::new()
-            .memory_size(DEFAULT_MEMORY_BYTES)
-            .trap_on_grow_failure(true)
-            .build();
-        let mut store = Store::new(&self.engine, StoreData::new(grants, kv, limits));
-        store.limiter(|s| &mut s.limits);
-        let instance = self.instantiate(&mut store).map_err(trap_message)?;
-        let result = f(&instance, &mut store).map_err(trap_message)?;
+        let mut store = Store::new(
+            &self.engine,
+            StoreData::new(grants, kv, self.limits.memory_bytes),
+        );
+        store.limiter(|s| s);
+        let ticks = self
+            .limits
+            .cpu_deadline
+            .as_millis()
+            .div_ceil(EPOCH_TICK.as_millis())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        let outcome = self
+            .instantiate(&mut store)
+            .and_then(|instance| f(&instance, &mut store));
+        let result = outcome.map_err(|e| classify(&e, store.data(), &self.limits))?;
         let captured = std::mem::take(&mut store.data_mut().captured);
         result.map(|r| (r, captured)).map_err(CallError::Connector)
     }
