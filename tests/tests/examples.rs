@@ -123,12 +123,17 @@ fn typed_connector_errors_cross_the_boundary() {
         .invoke("decode", "{}", "{}", Grants::default())
         .unwrap_err();
     assert!(matches!(err, CallError::Connector(_)), "{err:?}");
+    // A person reads this: the kind in words, then the connector's sentence.
+    assert_eq!(
+        err.to_string(),
+        "the connector failed: invalid input: `sentences` must be a string of NMEA lines"
+    );
     let err = component
         .invoke("no-such-action", "{}", "{}", Grants::default())
         .unwrap_err();
-    assert!(
-        format!("{err}").contains("no action `no-such-action`"),
-        "{err}"
+    assert_eq!(
+        err.to_string(),
+        "the connector failed: unsupported: this connector has no action `no-such-action`"
     );
 }
 
@@ -143,8 +148,11 @@ fn outbound_http_is_denied_without_a_grant() {
             Grants::default(),
         )
         .unwrap_err();
-    let text = format!("{err}");
-    assert!(text.contains("not granted"), "{text}");
+    assert_eq!(
+        err.to_string(),
+        "the connector failed: invalid config: the host refused: outbound HTTP to \
+         https://slack.com/api/chat.postMessage is not granted to this connector"
+    );
 }
 
 #[test]

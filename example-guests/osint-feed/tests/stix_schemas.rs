@@ -21,24 +21,9 @@ const STANDARDS_DIR: &str = concat!(
 
 const FEED: &str = "https://feeds.example.org/v1/indicators";
 
-/// The official schemas, compiled on first use (`airlock_sdk::testing::stix_schemas`).
-struct Schemas(StixSchemas);
-
-impl Default for Schemas {
-    fn default() -> Self {
-        Schemas(StixSchemas::new(STANDARDS_DIR))
-    }
-}
-
-impl Schemas {
-    fn errors(&mut self, object: &Value) -> Vec<String> {
-        self.0.errors(object)
-    }
-
-    /// Validates a bundle and each of its objects; checks every `*_ref(s)` resolves.
-    fn assert_valid_bundle(&mut self, bundle: &Value) {
-        self.0.assert_valid_bundle(bundle);
-    }
+/// The official schemas, compiled on first use.
+fn schemas() -> StixSchemas {
+    StixSchemas::new(STANDARDS_DIR)
 }
 
 fn fixture(name: &str) -> String {
@@ -79,7 +64,7 @@ fn count(map: &BTreeMap<String, Vec<Value>>, t: &str) -> usize {
 #[test]
 fn a_csv_page_becomes_a_schema_valid_bundle() {
     let bundle = poll_fixture("page1.csv", "csv");
-    let mut schemas = Schemas::default();
+    let mut schemas = schemas();
     schemas.assert_valid_bundle(&bundle);
     let objects = by_type(&bundle);
 
@@ -200,7 +185,7 @@ fn a_csv_page_becomes_a_schema_valid_bundle() {
 #[test]
 fn a_json_lines_page_becomes_a_schema_valid_bundle() {
     let bundle = poll_fixture("page.jsonl", "jsonl");
-    Schemas::default().assert_valid_bundle(&bundle);
+    schemas().assert_valid_bundle(&bundle);
     let objects = by_type(&bundle);
     assert_eq!(count(&objects, "indicator"), 6);
     assert_eq!(count(&objects, "malware"), 3);
@@ -227,7 +212,7 @@ fn a_json_lines_page_becomes_a_schema_valid_bundle() {
 #[test]
 fn what_survives_a_malformed_page_is_schema_valid() {
     let bundle = poll_fixture("malformed.csv", "csv");
-    Schemas::default().assert_valid_bundle(&bundle);
+    schemas().assert_valid_bundle(&bundle);
     assert_eq!(count(&by_type(&bundle), "indicator"), 3);
 }
 
@@ -237,7 +222,7 @@ fn the_manifest_sample_output_is_schema_valid() {
     let sample = manifest.sample_output.expect("a sample output");
     assert_eq!(sample.standard, OutputStandard::Stix21);
     let bundle = sample.body_json().unwrap();
-    Schemas::default().assert_valid_bundle(&bundle);
+    schemas().assert_valid_bundle(&bundle);
     assert_eq!(count(&by_type(&bundle), "indicator"), 2);
 }
 

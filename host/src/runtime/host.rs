@@ -35,7 +35,8 @@ pub struct Captured {
     pub logs: Vec<LogLine>,
     /// Progress reports: (done, total, note).
     pub progress: Vec<(u64, Option<u64>, Option<String>)>,
-    /// Outputs emitted during the call.
+    /// Outputs emitted during the call (`Component::invoke` moves them into its
+    /// outputs, so there this is empty).
     pub emitted: Vec<Output>,
 }
 

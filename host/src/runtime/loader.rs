@@ -92,8 +92,28 @@ pub enum CallError {
     #[error("the connector trapped: {0}")]
     Trapped(String),
     /// The connector returned a typed error.
-    #[error("the connector failed: {0:?}")]
+    #[error("the connector failed: {}", connector_error_text(.0))]
     Connector(ConnectorError),
+}
+
+/// A connector error as a sentence: its kind, then the connector's own message.
+pub fn connector_error_text(e: &ConnectorError) -> String {
+    match e {
+        ConnectorError::InvalidConfig(m) => format!("invalid config: {m}"),
+        ConnectorError::InvalidInput(m) => format!("invalid input: {m}"),
+        ConnectorError::Upstream(u) => match u.status {
+            Some(status) => format!("upstream failure (HTTP {status}): {}", u.message),
+            None => format!("upstream failure: {}", u.message),
+        },
+        ConnectorError::RateLimited(r) => {
+            format!(
+                "rate limited, retry after {} ms: {}",
+                r.retry_after_ms, r.message
+            )
+        }
+        ConnectorError::Unsupported(m) => format!("unsupported: {m}"),
+        ConnectorError::Internal(m) => format!("internal error: {m}"),
+    }
 }
 
 /// The manifest as Airlock's APIs show it (standard and category names as in DESIGN.md).
@@ -143,7 +163,8 @@ fn schema(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
 }
 
-/// An output as JSON: the body inline when it is UTF-8 text, else base64-free hex.
+/// An output as JSON: the body inline (parsed when it is JSON, else as text) when it
+/// is UTF-8, else as lowercase hex.
 pub fn output_json(o: &types::Output) -> serde_json::Value {
     let body = match std::str::from_utf8(&o.body) {
         Ok(text) => serde_json::from_str(text)
@@ -299,59 +320,83 @@ impl Runtime {
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect();
-        let mut contract_version = None;
         for name in &imports {
-            if let Some(rest) = name.strip_prefix("airlock:connector/") {
-                let version = rest.split_once('@').map(|(_, v)| v).unwrap_or("");
-                if !SUPPORTED_CONTRACTS.contains(&version) {
-                    return Err(LoadError::UnsupportedImport(name.clone()));
-                }
-                contract_version = Some(version.to_string());
-            } else if !name.starts_with("wasi:") {
+            let supported = match name.strip_prefix("airlock:connector/") {
+                Some(rest) => rest
+                    .split_once('@')
+                    .is_some_and(|(_, v)| SUPPORTED_CONTRACTS.contains(&v)),
+                None => name.starts_with("wasi:"),
+            };
+            if !supported {
                 return Err(LoadError::UnsupportedImport(name.clone()));
             }
         }
+        // The contract version is the one of the `guest` interface the component exports.
+        let contract_version = component
+            .component_type()
+            .exports(&self.engine)
+            .find_map(|(name, _)| {
+                name.strip_prefix("airlock:connector/guest@")
+                    .map(str::to_string)
+            })
+            .filter(|v| SUPPORTED_CONTRACTS.contains(&v.as_str()))
+            .ok_or_else(|| {
+                LoadError::ContractViolation(format!(
+                    "it exports no `airlock:connector/guest` interface of a supported version ({})",
+                    SUPPORTED_CONTRACTS.join(", ")
+                ))
+            })?;
         let pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(|e| LoadError::UnsupportedImport(format!("{e:#}")))?;
         let pre =
             ConnectorPre::new(pre).map_err(|e| LoadError::ContractViolation(format!("{e:#}")))?;
-        let contract_version = contract_version
-            .unwrap_or_else(|| SUPPORTED_CONTRACTS[SUPPORTED_CONTRACTS.len() - 1].to_string());
-        let mut loaded = Component {
+        let (manifest, _) = call_in_fresh_store(
+            &pre,
+            &self.engine,
+            &self.limits,
+            Grants::default(),
+            BTreeMap::new(),
+            |c, s| c.airlock_connector_guest().call_describe(s).map(Ok),
+        )?;
+        Ok(Component {
             pre,
             engine: self.engine.clone(),
             limits: self.limits,
             digest,
             contract_version,
             imports,
-            manifest: placeholder_manifest(),
-        };
-        let (manifest, _) = loaded.call(Grants::default(), BTreeMap::new(), |c, s| {
-            c.airlock_connector_guest().call_describe(s).map(Ok)
-        })?;
-        loaded.manifest = manifest;
-        Ok(loaded)
+            manifest,
+        })
     }
 }
 
-fn placeholder_manifest() -> types::Manifest {
-    types::Manifest {
-        id: String::new(),
-        name: String::new(),
-        version: String::new(),
-        vendor: String::new(),
-        description: String::new(),
-        category: types::Category::Custom,
-        capabilities: Vec::new(),
-        output_standards: Vec::new(),
-        config_schema: String::new(),
-        secrets_schema: String::new(),
-        actions: Vec::new(),
-        outbound_hosts: Vec::new(),
-        sample_output: None,
-    }
+/// Runs `f` on a fresh instance in a fresh store under `limits`; returns its result
+/// and the call's effects. Every guest call goes through here, so misbehaviour is
+/// classified in exactly one place.
+fn call_in_fresh_store<R>(
+    pre: &ConnectorPre<StoreData>,
+    engine: &Engine,
+    limits: &Limits,
+    grants: Grants,
+    kv: BTreeMap<String, Vec<u8>>,
+    f: impl FnOnce(&Connector, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
+) -> Result<(R, Captured), CallError> {
+    let mut store = Store::new(engine, StoreData::new(grants, kv, limits.memory_bytes));
+    store.limiter(|s| s);
+    let ticks = limits
+        .cpu_deadline
+        .as_millis()
+        .div_ceil(EPOCH_TICK.as_millis())
+        .max(1);
+    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    let outcome = pre
+        .instantiate(&mut store)
+        .and_then(|instance| f(&instance, &mut store));
+    let result = outcome.map_err(|e| classify(&e, store.data(), limits))?;
+    let captured = std::mem::take(&mut store.data_mut().captured);
+    result.map(|r| (r, captured)).map_err(CallError::Connector)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -364,39 +409,8 @@ impl Component {
         ManifestJson::from_wit(&self.manifest, &self.contract_version)
     }
 
-    /// Runs `f` on a fresh instance in a fresh store; returns its result and effects.
-    fn call<R>(
-        &self,
-        grants: Grants,
-        kv: BTreeMap<String, Vec<u8>>,
-        f: impl FnOnce(&Connector, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
-    ) -> Result<(R, Captured), CallError> {
-        let mut store = Store::new(
-            &self.engine,
-            StoreData::new(grants, kv, self.limits.memory_bytes),
-        );
-        store.limiter(|s| s);
-        let ticks = self
-            .limits
-            .cpu_deadline
-            .as_millis()
-            .div_ceil(EPOCH_TICK.as_millis())
-            .max(1);
-        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
-        let outcome = self
-            .instantiate(&mut store)
-            .and_then(|instance| f(&instance, &mut store));
-        let result = outcome.map_err(|e| classify(&e, store.data(), &self.limits))?;
-        let captured = std::mem::take(&mut store.data_mut().captured);
-        result.map(|r| (r, captured)).map_err(CallError::Connector)
-    }
-
-    fn instantiate(&self, store: &mut Store<StoreData>) -> wasmtime::Result<Connector> {
-        self.pre.instantiate(store)
-    }
-
-    /// Calls `invoke(action, input)` with `config`; returns the outputs (returned and
-    /// emitted) and the call's effects.
+    /// Calls `invoke(action, input)` with `config`; returns the outputs (emitted ones
+    /// first, then the returned ones) and the call's other effects.
     pub fn invoke(
         &self,
         action: &str,
@@ -409,11 +423,19 @@ impl Component {
             tenant_id: "local".into(),
             config: config.to_string(),
         };
-        let (mut outputs, captured) = self.call(grants, BTreeMap::new(), |c, s| {
-            c.airlock_connector_guest()
-                .call_invoke(s, action, input, &ctx)
-        })?;
-        let mut all = captured.emitted.clone();
+        let (mut outputs, mut captured) = call_in_fresh_store(
+            &self.pre,
+            &self.engine,
+            &self.limits,
+            grants,
+            BTreeMap::new(),
+            |c, s| {
+                c.airlock_connector_guest()
+                    .call_invoke(s, action, input, &ctx)
+            },
+        )?;
+        // Emitted outputs come first, in emission order; they move, not copy.
+        let mut all = std::mem::take(&mut captured.emitted);
         all.append(&mut outputs);
         Ok((all, captured))
     }
