@@ -15,6 +15,7 @@ const GUESTS: &[(&str, &str, &str, bool)] = &[
     ("example-guests", "ais-decoder", "AIS_DECODER", true),
     ("example-guests", "chat-notifier", "CHAT_NOTIFIER", true),
     ("tests/guests", "hostile", "HOSTILE", false),
+    ("tests/guests", "probe", "PROBE", false),
 ];
 
 fn main() {
@@ -34,6 +35,7 @@ fn main() {
 
     for dir in [
         "example-guests",
+        "tests/guests",
         "guest-sdk/src",
         "guest-sdk/Cargo.toml",
         "wit",

@@ -1,8 +1,16 @@
-//! Airlock's host: loads connector components and runs them in a wasmtime sandbox.
+//! Airlock's host: loads connector components, runs them in a wasmtime sandbox, and
+//! serves the registry's REST API.
 //!
-//! See ARCHITECTURE.md at the repository root for the module map. Today the crate has
-//! the [`runtime`] module (load a component, read its manifest, call it with no
-//! ambient authority); the registry server, health, auth, ingest, validation and the
-//! bus follow.
+//! See ARCHITECTURE.md at the repository root for the module map and each module's
+//! invariant. Flows stay one-directional: `api` → {`registry`, `auth`} →
+//! {`runtime`, `health`, `audit`, `store`}.
 
+pub mod api;
+pub mod audit;
+pub mod auth;
+pub mod health;
+pub mod keys;
+pub mod registry;
 pub mod runtime;
+pub mod server;
+pub mod store;

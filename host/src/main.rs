@@ -3,11 +3,18 @@
 //! - `airlock inspect FILE.wasm` prints the connector's manifest as JSON.
 //! - `airlock run FILE.wasm --action NAME --input JSON [--config JSON]` runs an action
 //!   in the sandbox and prints its outputs as JSON.
+//! - `airlock serve [--listen ADDR] [--data-dir DIR] [--database URL] [--preload DIR]`
+//!   runs the registry server.
+//! - `airlock tenant create NAME`, `airlock client create --tenant T --scope S…` and
+//!   `airlock audit verify` are the operator's commands on the same data directory.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use airlock_host::auth::{Scope, create_client, create_tenant};
+use airlock_host::health::HealthPolicy;
 use airlock_host::runtime::{Grants, Runtime};
+use airlock_host::server::{DEFAULT_ISSUER, Node, ServeOptions};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 
@@ -43,6 +50,228 @@ enum Command {
         #[arg(long, default_value = "{}")]
         config: String,
     },
+    /// Runs the registry server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: std::net::SocketAddr,
+        #[command(flatten)]
+        data: DataArgs,
+        /// A directory of `.wasm` connectors to load into the bootstrap tenant.
+        #[arg(long)]
+        preload: Option<PathBuf>,
+        /// The `iss` of the access tokens this node issues and accepts.
+        #[arg(long, default_value = DEFAULT_ISSUER)]
+        issuer: String,
+        /// Consecutive failed calls that make a connector `error`.
+        #[arg(long, default_value_t = HealthPolicy::default().error_after_failures)]
+        error_after_failures: usize,
+        /// p95 latency (ms) over the window that makes a connector `degraded`.
+        #[arg(long, default_value_t = HealthPolicy::default().degraded_latency_ms)]
+        degraded_latency_ms: f64,
+        /// Failure rate (0–1) over the window that makes a connector `degraded`.
+        #[arg(long, default_value_t = HealthPolicy::default().degraded_error_rate)]
+        degraded_error_rate: f64,
+        /// Consecutive successes needed to leave `degraded` or `error`.
+        #[arg(long, default_value_t = HealthPolicy::default().recover_after)]
+        recover_after: usize,
+        /// Heartbeats the rates and percentiles look at.
+        #[arg(long, default_value_t = HealthPolicy::default().window)]
+        health_window: usize,
+    },
+    /// Manages tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+    },
+    /// Manages OAuth clients.
+    Client {
+        #[command(subcommand)]
+        command: ClientCommand,
+    },
+    /// Checks the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+/// Where the node's data lives.
+#[derive(clap::Args)]
+struct DataArgs {
+    /// Keys, the SQLite database and bootstrap.json live here.
+    #[arg(long, default_value = "./airlock-data")]
+    data_dir: PathBuf,
+    /// A database URL (`postgres://…`); SQLite in the data directory by default.
+    #[arg(long)]
+    database: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum TenantCommand {
+    /// Creates a tenant and prints its id.
+    Create {
+        /// A unique name.
+        name: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum ClientCommand {
+    /// Creates an OAuth client and prints its id and secret (shown this once).
+    Create {
+        /// The tenant's id or name.
+        #[arg(long)]
+        tenant: String,
+        /// A scope it may request; repeat for several.
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// What it is for.
+        #[arg(long, default_value = "")]
+        label: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verifies the hash chain; names every edited, inserted or deleted row.
+    Verify {
+        #[command(flatten)]
+        data: DataArgs,
+    },
+}
+
+fn tokio() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?)
+}
+
+fn operator(command: Command) -> anyhow::Result<ExitCode> {
+    let rt = tokio()?;
+    rt.block_on(async move {
+        match command {
+            Command::Tenant {
+                command: TenantCommand::Create { name, data },
+            } => {
+                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let t = create_tenant(&node.store, &node.keys, &name, "operator").await?;
+                println!("{}", serde_json::json!({"tenant_id": t.id, "name": t.name}));
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Client {
+                command:
+                    ClientCommand::Create {
+                        tenant,
+                        scopes,
+                        label,
+                        data,
+                    },
+            } => {
+                let parsed = scopes
+                    .iter()
+                    .map(|s| {
+                        Scope::parse(s).ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "unknown scope `{s}`; the scopes are {}",
+                                Scope::ALL.map(|x| x.as_str()).join(", ")
+                            )
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let t = node
+                    .store
+                    .find_tenant(&tenant)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no tenant with id or name `{tenant}`"))?;
+                let (client, secret) =
+                    create_client(&node.store, &node.keys, &t.id, &parsed, &label, "operator")
+                        .await?;
+                println!(
+                    "{}",
+                    serde_json::json!({"client_id": client.id, "client_secret": secret,
+                        "tenant_id": t.id, "scopes": client.scopes})
+                );
+                eprintln!("the client secret is shown only this once");
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Audit {
+                command: AuditCommand::Verify { data },
+            } => {
+                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let rows = node.store.all_audit_rows().await?;
+                let findings = airlock_host::audit::verify(&rows, &node.keys);
+                for f in &findings {
+                    println!(
+                        "{}",
+                        serde_json::json!({"seq": f.seq, "problem": f.problem})
+                    );
+                }
+                match rows.last() {
+                    Some(head) => eprintln!(
+                        "{} row(s); head: seq {} hash {}",
+                        rows.len(),
+                        head.seq,
+                        head.hash
+                    ),
+                    None => eprintln!("the audit trail is empty"),
+                }
+                if findings.is_empty() {
+                    eprintln!("the audit chain is intact");
+                    Ok(ExitCode::SUCCESS)
+                } else {
+                    eprintln!(
+                        "the audit chain was tampered with: {} finding(s)",
+                        findings.len()
+                    );
+                    Ok(ExitCode::from(1))
+                }
+            }
+            Command::Serve {
+                listen,
+                data,
+                preload,
+                issuer,
+                error_after_failures,
+                degraded_latency_ms,
+                degraded_error_rate,
+                recover_after,
+                health_window,
+            } => {
+                let mut opts = ServeOptions::new(data.data_dir);
+                opts.listen = listen;
+                opts.database = data.database;
+                opts.preload = preload;
+                opts.issuer = issuer;
+                opts.policy = HealthPolicy {
+                    error_after_failures,
+                    degraded_latency_ms,
+                    degraded_error_rate,
+                    recover_after,
+                    window: health_window,
+                    ..HealthPolicy::default()
+                };
+                let server = airlock_host::server::start(opts).await?;
+                if let Some(b) = &server.bootstrap {
+                    eprintln!(
+                        "first start: wrote the bootstrap client to bootstrap.json (tenant {})",
+                        b["tenant_id"]
+                    );
+                }
+                eprintln!("airlock listening on http://{}", server.addr);
+                tokio::signal::ctrl_c().await?;
+                eprintln!("shutting down");
+                server.stop().await?;
+                Ok(ExitCode::SUCCESS)
+            }
+            Command::Inspect { .. } | Command::Run { .. } => Ok(ExitCode::from(2)),
+        }
+    })
 }
 
 fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
@@ -50,6 +279,9 @@ fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if !matches!(cli.command, Command::Inspect { .. } | Command::Run { .. }) {
+        return operator(cli.command);
+    }
     let runtime = Runtime::new()?;
     match cli.command {
         Command::Inspect { file } => {
@@ -96,10 +328,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        other => operator(other),
     }
 }
 
 fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
     match run(Cli::parse()) {
         Ok(code) => code,
         Err(e) => {

@@ -23,8 +23,9 @@ mod loader;
 
 pub use host::{Captured, Grants, LogLine, StoreData};
 pub use loader::{
-    CallError, Component, EPOCH_TICK, Limits, LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK,
-    ManifestJson, Runtime, SUPPORTED_CONTRACTS, connector_error_text, output_json,
+    CallDone, CallError, CallRequest, Component, EPOCH_TICK, Limits, LoadError,
+    MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
+    connector_error_text, output_json,
 };
 
 /// The generated host bindings of the contract.

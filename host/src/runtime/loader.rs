@@ -96,6 +96,32 @@ pub enum CallError {
     Connector(ConnectorError),
 }
 
+impl CallError {
+    /// A stable snake_case name for the kind of failure (heartbeats and API bodies
+    /// carry it).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            CallError::Timeout { .. } => "timeout",
+            CallError::MemoryExceeded { .. } => "memory_exceeded",
+            CallError::StackOverflow => "stack_overflow",
+            CallError::Trapped(_) => "trapped",
+            CallError::Connector(e) => match e {
+                ConnectorError::InvalidConfig(_) => "invalid_config",
+                ConnectorError::InvalidInput(_) => "invalid_input",
+                ConnectorError::Upstream(_) => "upstream",
+                ConnectorError::RateLimited(_) => "rate_limited",
+                ConnectorError::Unsupported(_) => "unsupported",
+                ConnectorError::Internal(_) => "internal",
+            },
+        }
+    }
+
+    /// Whether the guest itself misbehaved (as opposed to returning a typed error).
+    pub fn is_sandbox_failure(&self) -> bool {
+        !matches!(self, CallError::Connector(_))
+    }
+}
+
 /// A connector error as a sentence: its kind, then the connector's own message.
 pub fn connector_error_text(e: &ConnectorError) -> String {
     match e {
@@ -117,7 +143,8 @@ pub fn connector_error_text(e: &ConnectorError) -> String {
 }
 
 /// The manifest as Airlock's APIs show it (standard and category names as in DESIGN.md).
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq)]
+#[allow(missing_docs)]
 pub struct ManifestJson {
     pub id: String,
     pub name: String,
@@ -410,7 +437,8 @@ impl Component {
     }
 
     /// Calls `invoke(action, input)` with `config`; returns the outputs (emitted ones
-    /// first, then the returned ones) and the call's other effects.
+    /// first, then the returned ones) and the call's other effects. A convenience
+    /// over [`Component::call`] for local runs: tenant `local`, empty kv.
     pub fn invoke(
         &self,
         action: &str,
@@ -418,25 +446,78 @@ impl Component {
         config: &str,
         grants: Grants,
     ) -> Result<(Vec<types::Output>, Captured), CallError> {
+        let done = self.call(CallRequest {
+            action,
+            input,
+            config,
+            grants,
+            tenant_id: "local",
+            call_id: "cli",
+            kv: BTreeMap::new(),
+        })?;
+        Ok((done.outputs, done.captured))
+    }
+
+    /// Calls `invoke` as described by `request`, in a fresh store.
+    pub fn call(&self, request: CallRequest<'_>) -> Result<CallDone, CallError> {
         let ctx = CallContext {
-            call_id: "cli".into(),
-            tenant_id: "local".into(),
-            config: config.to_string(),
+            call_id: request.call_id.to_string(),
+            tenant_id: request.tenant_id.to_string(),
+            config: request.config.to_string(),
         };
+        let (action, input) = (request.action, request.input);
+        let mut kv_after = BTreeMap::new();
         let (mut outputs, mut captured) = call_in_fresh_store(
             &self.pre,
             &self.engine,
             &self.limits,
-            grants,
-            BTreeMap::new(),
+            request.grants,
+            request.kv,
             |c, s| {
-                c.airlock_connector_guest()
-                    .call_invoke(s, action, input, &ctx)
+                let r = c
+                    .airlock_connector_guest()
+                    .call_invoke(&mut *s, action, input, &ctx);
+                kv_after = std::mem::take(&mut s.data_mut().kv);
+                r
             },
         )?;
         // Emitted outputs come first, in emission order; they move, not copy.
         let mut all = std::mem::take(&mut captured.emitted);
         all.append(&mut outputs);
-        Ok((all, captured))
+        Ok(CallDone {
+            outputs: all,
+            captured,
+            kv: kv_after,
+        })
     }
+}
+
+/// One call of a connector's `invoke`.
+#[derive(Debug)]
+pub struct CallRequest<'a> {
+    /// The action's name.
+    pub action: &'a str,
+    /// The action's input, JSON text.
+    pub input: &'a str,
+    /// The deployment's config, JSON text.
+    pub config: &'a str,
+    /// What the deployment was granted.
+    pub grants: Grants,
+    /// The tenant the call runs for.
+    pub tenant_id: &'a str,
+    /// An id for logs and heartbeats.
+    pub call_id: &'a str,
+    /// The connector's kv state for this tenant before the call.
+    pub kv: BTreeMap<String, Vec<u8>>,
+}
+
+/// What a successful call produced.
+#[derive(Debug)]
+pub struct CallDone {
+    /// Outputs: emitted ones first, then the returned ones.
+    pub outputs: Vec<types::Output>,
+    /// Logs and progress.
+    pub captured: Captured,
+    /// The kv state after the call (the caller saves what changed).
+    pub kv: BTreeMap<String, Vec<u8>>,
 }

@@ -1,0 +1,150 @@
+//! The REST API: axum routers over the registry and auth, and one error type.
+//!
+//! Invariants:
+//! - Authentication and the scope check happen in the [`Authed`] extractor, which
+//!   every protected handler takes as its first argument, so a request without the
+//!   scope is refused before its body is read or anything is looked up.
+//! - Every error leaves as `{"error": {"code", "message"}}` with the status DESIGN.md
+//!   gives; 5xx bodies say nothing of internals (the details go to the log).
+//! - Handlers translate HTTP to registry calls and back; rules live in `registry`.
+
+mod connectors;
+mod error;
+mod oauth;
+
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+use crate::auth::{Principal, Scope, Tokens};
+use crate::registry::Registry;
+
+pub use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Connectors, versions, deployments, health.
+    pub registry: Arc<Registry>,
+    /// Token issuing and verification.
+    pub tokens: Arc<Tokens>,
+}
+
+/// JSON bodies are at most this large (components have their own limit).
+pub const MAX_JSON_BODY: usize = 1024 * 1024;
+
+/// A scope a route requires, as a type.
+pub trait RequiredScope {
+    /// The scope.
+    const SCOPE: Scope;
+}
+
+macro_rules! scopes {
+    ($($name:ident => $scope:ident),* $(,)?) => {$(
+        /// Marker for the scope of the same name.
+        #[derive(Debug)]
+        pub struct $name;
+        impl RequiredScope for $name {
+            const SCOPE: Scope = Scope::$scope;
+        }
+    )*};
+}
+
+scopes! {
+    Manage => ConnectorsManage,
+    Read => ConnectorsRead,
+    Heartbeat => ConnectorHeartbeat,
+    AuditRead => AuditRead,
+}
+
+/// A caller whose bearer token is valid and carries the scope `S`.
+#[derive(Debug)]
+pub struct Authed<S> {
+    /// Who is calling.
+    pub principal: Principal,
+    _scope: PhantomData<S>,
+}
+
+impl<S: RequiredScope + Send> FromRequestParts<AppState> for Authed<S> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let header = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| ApiError::unauthorized("this route needs a bearer access token"))?;
+        let token = header
+            .strip_prefix("Bearer ")
+            .or_else(|| header.strip_prefix("bearer "))
+            .ok_or_else(|| {
+                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+            })?;
+        let principal = state
+            .tokens
+            .verify(token.trim())
+            .map_err(|e| ApiError::unauthorized(&e.to_string()))?;
+        if !principal.has(S::SCOPE) {
+            return Err(ApiError::forbidden(S::SCOPE));
+        }
+        Ok(Authed {
+            principal,
+            _scope: PhantomData,
+        })
+    }
+}
+
+/// A JSON body whose rejections are [`ApiError`]s (400 malformed, 413 too large,
+/// 415 wrong content type).
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &St) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(rejection) => Err(ApiError::from_json_rejection(&rejection)),
+        }
+    }
+}
+
+/// A query string whose rejections are [`ApiError`]s.
+#[derive(Debug)]
+pub struct QueryArgs<T>(pub T);
+
+impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for QueryArgs<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &St) -> Result<Self, ApiError> {
+        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Query(v)) => Ok(QueryArgs(v)),
+            Err(e) => Err(ApiError::bad_request("invalid_query", &e.body_text())),
+        }
+    }
+}
+
+/// The whole API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
+        .merge(oauth::router())
+        .merge(connectors::router())
+        .fallback(|| async { ApiError::not_found("no such route") })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not accept that method",
+            )
+        })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .with_state(state)
+}

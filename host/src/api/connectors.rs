@@ -1,0 +1,305 @@
+//! `/api/connectors/…`, `/api/registry/summary`, `/api/sdk/manifest`, `/api/audit`.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::http::StatusCode;
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::error::too_large;
+use super::{ApiError, AppState, AuditRead, Authed, Heartbeat, JsonBody, Manage, QueryArgs, Read};
+use crate::registry::{self, Deployment, ListQuery, Registration};
+use crate::runtime::MAX_COMPONENT_BYTES;
+
+type ApiResult<T> = Result<T, ApiError>;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/registry/summary", get(summary))
+        .route("/api/sdk/manifest", get(sdk_manifest))
+        .route("/api/audit", get(audit))
+        .route("/api/connectors/register", post(register))
+        .route("/api/connectors", get(list))
+        .route("/api/connectors/{id}", get(get_one))
+        .route(
+            "/api/connectors/{id}/versions",
+            // One byte over the cap reaches the loader, which answers 413 with the cap.
+            post(upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES + 1)),
+        )
+        .route(
+            "/api/connectors/{id}/deployments",
+            get(deployments).post(deploy),
+        )
+        .route(
+            "/api/connectors/{id}/deployments/{target}",
+            delete(undeploy),
+        )
+        .route("/api/connectors/{id}/invoke/{action}", post(invoke))
+        .route("/api/connectors/{id}/heartbeat", post(heartbeat))
+        .route("/api/connectors/{id}/heartbeats", get(heartbeats))
+        .route("/api/connectors/{id}/disable", post(disable))
+        .route("/api/connectors/{id}/enable", post(enable))
+}
+
+async fn register(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    JsonBody(r): JsonBody<Registration>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let p = &auth.principal;
+    let view = s.registry.register(&p.tenant_id, &p.client_id, r).await?;
+    let value = serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?;
+    Ok((StatusCode::CREATED, Json(value)))
+}
+
+async fn list(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    QueryArgs(q): QueryArgs<ListQuery>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.registry.list(&auth.principal.tenant_id, &q).await?))
+}
+
+async fn get_one(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(s.registry.get(&auth.principal.tenant_id, &id).await?))
+}
+
+async fn upload(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let content_type = req
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type != "application/wasm" {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "upload the component as the body with `Content-Type: application/wasm`",
+        ));
+    }
+    let bytes = Bytes::from_request(req, &s).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request("invalid_body", &e.body_text())
+        }
+    })?;
+    let p = &auth.principal;
+    let out = s
+        .registry
+        .upload(&p.tenant_id, &p.client_id, &id, bytes.to_vec())
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn deployments(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    Ok(Json(
+        s.registry
+            .deployments(&auth.principal.tenant_id, &id)
+            .await?,
+    ))
+}
+
+async fn deploy(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(d): JsonBody<Deployment>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    let p = &auth.principal;
+    let out = s
+        .registry
+        .deploy(&p.tenant_id, &p.client_id, &id, d)
+        .await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+async fn undeploy(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let p = &auth.principal;
+    s.registry
+        .undeploy(&p.tenant_id, &p.client_id, &id, &target)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InvokeQuery {
+    target: Option<String>,
+}
+
+async fn invoke(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path((id, action)): Path<(String, String)>,
+    QueryArgs(q): QueryArgs<InvokeQuery>,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> ApiResult<Json<Value>> {
+    let body = body.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large()
+        } else {
+            ApiError::bad_request("invalid_body", &e.body_text())
+        }
+    })?;
+    // The body is the action's input; an empty body means `{}`.
+    let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
+        Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::bad_request("invalid_json", &format!("the body is not valid JSON: {e}"))
+        })?
+    };
+    let out = s
+        .registry
+        .invoke(
+            &auth.principal.tenant_id,
+            &id,
+            &action,
+            q.target.as_deref(),
+            input,
+        )
+        .await?;
+    Ok(Json(
+        serde_json::to_value(out).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HeartbeatBody {
+    latency_ms: Option<f64>,
+    status: Option<String>,
+    detail: Option<String>,
+}
+
+async fn heartbeat(
+    auth: Authed<Heartbeat>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<HeartbeatBody>,
+) -> ApiResult<(StatusCode, Json<Value>)> {
+    s.registry
+        .heartbeat(
+            &auth.principal.tenant_id,
+            &id,
+            b.latency_ms,
+            b.status.as_deref(),
+            b.detail,
+        )
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({"accepted": true})),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Limit {
+    limit: Option<i64>,
+}
+
+async fn heartbeats(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    QueryArgs(q): QueryArgs<Limit>,
+) -> ApiResult<Json<Value>> {
+    let out = s
+        .registry
+        .heartbeats(&auth.principal.tenant_id, &id, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DisableBody {
+    reason: String,
+}
+
+async fn disable(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    JsonBody(b): JsonBody<DisableBody>,
+) -> ApiResult<Json<Value>> {
+    let p = &auth.principal;
+    let view = s
+        .registry
+        .set_enabled(&p.tenant_id, &p.client_id, &id, Some(&b.reason))
+        .await?;
+    Ok(Json(
+        serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
+async fn enable(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = &auth.principal;
+    let view = s
+        .registry
+        .set_enabled(&p.tenant_id, &p.client_id, &id, None)
+        .await?;
+    Ok(Json(
+        serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
+    ))
+}
+
+async fn summary(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    Ok(Json(s.registry.summary(&auth.principal.tenant_id).await?))
+}
+
+async fn sdk_manifest(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Value>> {
+    let examples = s
+        .registry
+        .example_configs(&auth.principal.tenant_id)
+        .await?;
+    Ok(Json(registry::sdk_manifest(examples)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditQuery {
+    after: Option<i64>,
+    limit: Option<i64>,
+}
+
+async fn audit(
+    auth: Authed<AuditRead>,
+    State(s): State<AppState>,
+    QueryArgs(q): QueryArgs<AuditQuery>,
+) -> ApiResult<Json<Value>> {
+    let out = s
+        .registry
+        .audit_trail(
+            &auth.principal.tenant_id,
+            q.after.unwrap_or(0),
+            q.limit.unwrap_or(100),
+        )
+        .await?;
+    Ok(Json(out))
+}

@@ -1,0 +1,199 @@
+//! `ApiError`: every failure as `{"error": {"code", "message"}}` with its status.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+use crate::auth::{AuthError, Scope};
+use crate::registry::RegistryError;
+use crate::runtime::{CallError, LoadError};
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    extra: serde_json::Map<String, Value>,
+    retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error with `status`, `code` and a sentence.
+    pub fn new(status: StatusCode, code: &'static str, message: &str) -> ApiError {
+        ApiError {
+            status,
+            code,
+            message: message.to_string(),
+            extra: serde_json::Map::new(),
+            retry_after_secs: None,
+        }
+    }
+
+    fn with(mut self, key: &str, value: Value) -> ApiError {
+        self.extra.insert(key.to_string(), value);
+        self
+    }
+
+    /// 401.
+    pub fn unauthorized(message: &str) -> ApiError {
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+
+    /// 403 for a missing scope.
+    pub fn forbidden(scope: Scope) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "insufficient_scope",
+            &format!("the access token lacks the scope `{}`", scope.as_str()),
+        )
+        .with("required_scope", scope.as_str().into())
+    }
+
+    /// 404.
+    pub fn not_found(message: &str) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 400.
+    pub fn bad_request(code: &'static str, message: &str) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500, with the details logged and not returned.
+    pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "an internal error occurred; it has been logged",
+        )
+    }
+
+    /// The answer to a rejected JSON body.
+    pub fn from_json_rejection(r: &axum::extract::rejection::JsonRejection) -> ApiError {
+        use axum::extract::rejection::JsonRejection::*;
+        match r {
+            MissingJsonContentType(_) => ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON with `Content-Type: application/json`",
+            ),
+            _ if r.status() == StatusCode::PAYLOAD_TOO_LARGE => too_large(),
+            JsonSyntaxError(_) | JsonDataError(_) => {
+                ApiError::bad_request("invalid_json", &r.body_text())
+            }
+            _ => ApiError::bad_request("invalid_body", &r.body_text()),
+        }
+    }
+
+    /// The status.
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+}
+
+/// 413.
+pub fn too_large() -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "payload_too_large",
+        "the request body is larger than this route accepts",
+    )
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = serde_json::Map::new();
+        error.insert("code".into(), self.code.into());
+        error.insert("message".into(), self.message.into());
+        error.extend(self.extra);
+        let mut response = (self.status, axum::Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let Some(secs) = self.retry_after_secs
+            && let Ok(v) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+fn call_error(error: &CallError, call_id: &str) -> ApiError {
+    use crate::runtime::bindings::airlock::connector::types::ConnectorError;
+    let message = error.to_string();
+    let (status, code) = match error {
+        CallError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "connector_timeout"),
+        CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
+            (StatusCode::BAD_GATEWAY, "connector_crashed")
+        }
+        CallError::Connector(e) => match e {
+            ConnectorError::InvalidInput(_) => {
+                (StatusCode::UNPROCESSABLE_ENTITY, "connector_rejected_input")
+            }
+            ConnectorError::InvalidConfig(_) => (StatusCode::CONFLICT, "connector_rejected_config"),
+            ConnectorError::Upstream(_) => (StatusCode::BAD_GATEWAY, "upstream_failed"),
+            ConnectorError::RateLimited(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ConnectorError::Unsupported(_) => (StatusCode::BAD_REQUEST, "unsupported"),
+            ConnectorError::Internal(_) => (StatusCode::BAD_GATEWAY, "connector_failed"),
+        },
+    };
+    let mut e = ApiError::new(status, code, &message)
+        .with("call_id", call_id.into())
+        .with("kind", error.kind().into());
+    if let CallError::Connector(ConnectorError::RateLimited(r)) = error {
+        e.retry_after_secs = Some(r.retry_after_ms.div_ceil(1000));
+    }
+    e
+}
+
+impl From<RegistryError> for ApiError {
+    fn from(e: RegistryError) -> ApiError {
+        match e {
+            RegistryError::NotFound(m) => ApiError::not_found(&m),
+            RegistryError::BadRequest { code, message } => ApiError::bad_request(code, &message),
+            RegistryError::Unprocessable {
+                code,
+                message,
+                details,
+            } => ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, &message).with(
+                "details",
+                serde_json::to_value(details).unwrap_or(Value::Null),
+            ),
+            RegistryError::Conflict { code, message } => {
+                ApiError::new(StatusCode::CONFLICT, code, &message)
+            }
+            RegistryError::Load(LoadError::TooLarge { size }) => ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                &LoadError::TooLarge { size }.to_string(),
+            ),
+            RegistryError::Load(e) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_component",
+                &e.to_string(),
+            ),
+            RegistryError::Call { error, call_id } => call_error(&error, &call_id),
+            RegistryError::Store(e) => ApiError::internal(&e),
+            RegistryError::Internal(e) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> ApiError {
+        match e {
+            AuthError::InvalidToken(_) => ApiError::unauthorized(&e.to_string()),
+            AuthError::InvalidClient => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_client", &e.to_string())
+            }
+            AuthError::InvalidScope(_) => ApiError::bad_request("invalid_scope", &e.to_string()),
+            AuthError::Store(e) => ApiError::internal(&e),
+            AuthError::Internal(e) => ApiError::internal(&e),
+        }
+    }
+}

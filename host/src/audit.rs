@@ -1,0 +1,148 @@
+//! The append-only, tamper-evident audit trail.
+//!
+//! Invariants:
+//! - A row is appended inside the transaction that made the change it records, so a
+//!   change and its audit row commit or roll back together.
+//! - Rows form one chain across tenants: `seq` runs from 1 without gaps, and each
+//!   row's `hash` is an HMAC-SHA256 (key in the data directory) over its fields and
+//!   the previous row's hash. Editing a row breaks its MAC; deleting one leaves a gap
+//!   and breaks the next row's link; inserting one needs the key. Cutting rows off
+//!   the end leaves a valid shorter chain: `airlock audit verify` prints the head
+//!   (seq and hash) so an operator can compare it with one recorded earlier.
+
+use sqlx::AnyConnection;
+
+use crate::keys::Keys;
+use crate::store::{AuditEntry, AuditRow, Store, StoreError};
+
+const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+/// Milliseconds since the epoch as RFC 3339 UTC with milliseconds, e.g.
+/// `2026-11-23T09:41:07.123Z`.
+pub fn rfc3339(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let milli = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{milli:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+fn mac(keys: &Keys, r: &AuditRow) -> String {
+    // A JSON array is an unambiguous encoding of the fields.
+    let message = serde_json::json!([
+        r.seq,
+        r.tenant_id,
+        r.actor,
+        r.action,
+        r.target,
+        r.reason,
+        r.detail,
+        r.at,
+        r.prev_hash
+    ])
+    .to_string();
+    keys.audit_mac(message.as_bytes())
+}
+
+/// Appends `entry` inside `tx` (which must be the transaction making the change).
+pub async fn append(
+    store: &Store,
+    tx: &mut AnyConnection,
+    keys: &Keys,
+    entry: AuditEntry,
+) -> Result<AuditRow, StoreError> {
+    let (seq, prev_hash) = match store.audit_tail(tx).await? {
+        Some((seq, hash)) => (seq + 1, hash),
+        None => (1, GENESIS.to_string()),
+    };
+    let mut row = AuditRow {
+        seq,
+        tenant_id: entry.tenant_id,
+        actor: entry.actor,
+        action: entry.action,
+        target: entry.target,
+        reason: entry.reason,
+        detail: entry.detail.to_string(),
+        at: rfc3339(crate::store::now_ms()),
+        prev_hash,
+        hash: String::new(),
+    };
+    row.hash = mac(keys, &row);
+    Store::insert_audit(tx, &row).await?;
+    Ok(row)
+}
+
+/// One problem found in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// The row concerned (for a gap: the first missing seq).
+    pub seq: i64,
+    /// What is wrong, as a sentence.
+    pub problem: String,
+}
+
+/// Checks a whole chain (rows ordered by seq). Empty when intact.
+pub fn verify(rows: &[AuditRow], keys: &Keys) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let mut expected_seq = 1;
+    let mut prev_hash = GENESIS.to_string();
+    for r in rows {
+        if r.seq > expected_seq {
+            findings.push(Finding {
+                seq: expected_seq,
+                problem: if r.seq == expected_seq + 1 {
+                    format!("row {expected_seq} was deleted")
+                } else {
+                    format!("rows {expected_seq} to {} were deleted", r.seq - 1)
+                },
+            });
+        }
+        if r.hash != mac(keys, r) {
+            findings.push(Finding {
+                seq: r.seq,
+                problem: format!(
+                    "row {} was edited or inserted: its MAC does not match its contents",
+                    r.seq
+                ),
+            });
+        } else if r.prev_hash != prev_hash {
+            findings.push(Finding {
+                seq: r.seq,
+                problem: format!(
+                    "row {} does not link to the row before it (a row before it was changed, removed or inserted)",
+                    r.seq
+                ),
+            });
+        }
+        expected_seq = r.seq + 1;
+        prev_hash = r.hash.clone();
+    }
+    findings
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_formats_utc_with_milliseconds() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
+        assert_eq!(rfc3339(1_795_432_867_005), "2026-11-23T11:21:07.005Z");
+    }
+}

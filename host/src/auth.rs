@@ -1,0 +1,354 @@
+//! Tenants, OAuth 2.0 clients and the access tokens they get.
+//!
+//! Access tokens are JWTs shaped as RFC 9068 (`typ: at+jwt`; `iss`, `aud`, `sub`,
+//! `client_id`, `exp`, `iat`, `nbf`, `jti`, `scope`, plus `tenant_id`), signed with
+//! EdDSA (Ed25519) by the key in the data directory and valid for
+//! [`TOKEN_TTL_SECS`].
+//!
+//! Invariants:
+//! - Only EdDSA tokens with `typ: at+jwt`, our issuer and audience, unexpired and
+//!   already valid (`nbf`), are accepted; `alg: none`, other algorithms and other
+//!   keys are refused.
+//! - Client secrets are 32 random bytes, stored as their SHA-256 and compared in
+//!   constant time; a secret is shown once, when created.
+//! - Creating a tenant or a client appends an audit row in the same transaction.
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::keys::{Keys, hex, random_token};
+use crate::store::{AuditEntry, ClientRow, Store, StoreError, TenantRow};
+
+/// How long an access token lives.
+pub const TOKEN_TTL_SECS: u64 = 900;
+
+/// Clock skew tolerated on `exp` and `nbf`.
+pub const LEEWAY_SECS: u64 = 5;
+
+/// The `aud` of every access token.
+pub const AUDIENCE: &str = "airlock-api";
+
+/// A permission a token carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Scope {
+    /// Register, upload, deploy, configure, invoke, disable and enable connectors.
+    ConnectorsManage,
+    /// Read the catalogue, health and the SDK manifest.
+    ConnectorsRead,
+    /// Send heartbeats for connectors.
+    ConnectorHeartbeat,
+    /// Push events.
+    EventsIngest,
+    /// Read and subscribe to events.
+    EventsRead,
+    /// Read the audit trail.
+    AuditRead,
+}
+
+impl Scope {
+    /// Every scope.
+    pub const ALL: [Scope; 6] = [
+        Scope::ConnectorsManage,
+        Scope::ConnectorsRead,
+        Scope::ConnectorHeartbeat,
+        Scope::EventsIngest,
+        Scope::EventsRead,
+        Scope::AuditRead,
+    ];
+
+    /// The scope's name on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::ConnectorsManage => "connectors:manage",
+            Scope::ConnectorsRead => "connectors:read",
+            Scope::ConnectorHeartbeat => "connector:heartbeat",
+            Scope::EventsIngest => "events:ingest",
+            Scope::EventsRead => "events:read",
+            Scope::AuditRead => "audit:read",
+        }
+    }
+
+    /// Parses a scope name.
+    pub fn parse(s: &str) -> Option<Scope> {
+        Scope::ALL.into_iter().find(|x| x.as_str() == s)
+    }
+}
+
+/// The claims of an access token.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Subject: the client id.
+    pub sub: String,
+    /// The client id (RFC 9068).
+    pub client_id: String,
+    /// The tenant the client belongs to.
+    pub tenant_id: String,
+    /// Space-separated scopes.
+    pub scope: String,
+    /// Expiry, seconds since the epoch.
+    pub exp: u64,
+    /// Issue time.
+    pub iat: u64,
+    /// Not valid before.
+    pub nbf: u64,
+    /// Unique token id.
+    pub jti: String,
+}
+
+/// Who is calling, from a verified token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The caller's tenant.
+    pub tenant_id: String,
+    /// The client the token was issued to.
+    pub client_id: String,
+    /// What the token allows.
+    pub scopes: Vec<Scope>,
+}
+
+impl Principal {
+    /// Whether the token carries `scope`.
+    pub fn has(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+    }
+}
+
+/// Why a token or a client credential was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// The token is malformed, badly signed, expired, not yet valid, or not ours.
+    #[error("the access token is invalid: {0}")]
+    InvalidToken(String),
+    /// Unknown client or wrong secret (deliberately not saying which).
+    #[error("unknown client or wrong client secret")]
+    InvalidClient,
+    /// The client asked for a scope it does not hold.
+    #[error("the client may not request scope `{0}`")]
+    InvalidScope(String),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Randomness or signing failed.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Issues and verifies access tokens.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    issuer: String,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("issuer", &self.issuer)
+            .finish()
+    }
+}
+
+fn now_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// SHA-256 of a client secret, hex: what the store keeps.
+pub fn hash_secret(secret: &str) -> String {
+    hex(&Sha256::digest(secret.as_bytes()))
+}
+
+impl Tokens {
+    /// Tokens signed with the node's Ed25519 key, issued as `issuer`.
+    pub fn new(keys: &Keys, issuer: &str) -> Result<Tokens, AuthError> {
+        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+        let signing = ed25519_dalek::SigningKey::from_bytes(&keys.jwt_seed);
+        let der = signing
+            .to_pkcs8_der()
+            .map_err(|e| AuthError::Internal(e.to_string()))?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = LEEWAY_SECS;
+        validation.validate_nbf = true;
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        Ok(Tokens {
+            encoding: EncodingKey::from_ed_der(der.as_bytes()),
+            decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
+            issuer: issuer.to_string(),
+            validation,
+        })
+    }
+
+    /// The issuer name tokens carry.
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Signs `claims` as an RFC 9068 access token.
+    pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.typ = Some("at+jwt".into());
+        jsonwebtoken::encode(&header, claims, &self.encoding)
+            .map_err(|e| AuthError::Internal(e.to_string()))
+    }
+
+    /// Claims for a fresh token of `client` with `scopes`.
+    pub fn claims_for(&self, client: &ClientRow, scopes: &[Scope]) -> Result<Claims, AuthError> {
+        let now = now_secs();
+        Ok(Claims {
+            iss: self.issuer.clone(),
+            aud: AUDIENCE.into(),
+            sub: client.id.clone(),
+            client_id: client.id.clone(),
+            tenant_id: client.tenant_id.clone(),
+            scope: scopes
+                .iter()
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            exp: now + TOKEN_TTL_SECS,
+            iat: now,
+            nbf: now,
+            jti: random_token().map_err(|e| AuthError::Internal(e.to_string()))?,
+        })
+    }
+
+    /// Verifies a token and returns who it speaks for.
+    pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let header = jsonwebtoken::decode_header(token)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        if header.typ.as_deref() != Some("at+jwt") {
+            return Err(AuthError::InvalidToken(
+                "the token's type must be at+jwt".into(),
+            ));
+        }
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let c = data.claims;
+        Ok(Principal {
+            tenant_id: c.tenant_id,
+            client_id: c.client_id,
+            scopes: c
+                .scope
+                .split_whitespace()
+                .filter_map(Scope::parse)
+                .collect(),
+        })
+    }
+
+    /// The client-credentials grant: checks the client's secret and the requested
+    /// scopes (all the client holds when `requested` is `None`), and issues a token.
+    pub async fn grant(
+        &self,
+        store: &Store,
+        client_id: &str,
+        secret: &str,
+        requested: Option<&str>,
+    ) -> Result<(String, Claims), AuthError> {
+        let client = store.find_client(client_id).await?;
+        // Hash even for an unknown client, so timing does not tell which case it is.
+        let presented = hash_secret(secret);
+        let client = match client {
+            Some(c) if bool::from(presented.as_bytes().ct_eq(c.secret_hash.as_bytes())) => c,
+            _ => return Err(AuthError::InvalidClient),
+        };
+        let held: Vec<Scope> = client
+            .scopes
+            .iter()
+            .filter_map(|s| Scope::parse(s))
+            .collect();
+        let scopes = match requested {
+            None => held,
+            Some(r) => {
+                let mut out = Vec::new();
+                for name in r.split_whitespace() {
+                    match Scope::parse(name) {
+                        Some(s) if held.contains(&s) => out.push(s),
+                        _ => return Err(AuthError::InvalidScope(name.to_string())),
+                    }
+                }
+                out
+            }
+        };
+        let claims = self.claims_for(&client, &scopes)?;
+        Ok((self.sign(&claims)?, claims))
+    }
+}
+
+/// Creates a tenant, audited. `actor` is who asked (e.g. `operator`).
+pub async fn create_tenant(
+    store: &Store,
+    keys: &Keys,
+    name: &str,
+    actor: &str,
+) -> Result<TenantRow, AuthError> {
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut tx = store.begin().await?;
+    let tenant = Store::insert_tenant(&mut tx, &id, name).await?;
+    crate::audit::append(
+        store,
+        &mut tx,
+        keys,
+        AuditEntry {
+            tenant_id: id.clone(),
+            actor: actor.to_string(),
+            action: "tenant.create".into(),
+            target: id.clone(),
+            reason: None,
+            detail: serde_json::json!({ "name": name }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(tenant)
+}
+
+/// Creates a client of `tenant_id` holding `scopes`, audited; returns it and its
+/// secret, which is not stored and cannot be shown again.
+pub async fn create_client(
+    store: &Store,
+    keys: &Keys,
+    tenant_id: &str,
+    scopes: &[Scope],
+    label: &str,
+    actor: &str,
+) -> Result<(ClientRow, String), AuthError> {
+    let internal = |e: std::io::Error| AuthError::Internal(e.to_string());
+    let secret = format!("acs_{}", random_token().map_err(internal)?);
+    let client = ClientRow {
+        id: format!("cli_{}", uuid::Uuid::new_v4().simple()),
+        tenant_id: tenant_id.to_string(),
+        secret_hash: hash_secret(&secret),
+        scopes: scopes.iter().map(|s| s.as_str().to_string()).collect(),
+        label: label.to_string(),
+    };
+    let mut tx = store.begin().await?;
+    Store::insert_client(&mut tx, &client).await?;
+    crate::audit::append(
+        store,
+        &mut tx,
+        keys,
+        AuditEntry {
+            tenant_id: tenant_id.to_string(),
+            actor: actor.to_string(),
+            action: "client.create".into(),
+            target: client.id.clone(),
+            reason: None,
+            detail: serde_json::json!({ "scopes": client.scopes, "label": label }),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok((client, secret))
+}

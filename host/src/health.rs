@@ -1,0 +1,407 @@
+//! Heartbeats and the status derived from them.
+//!
+//! Every guest call and every external heartbeat becomes a [`HeartbeatRow`] handed
+//! to the [`Recorder`]: a bounded channel, so the call path never waits on the
+//! database (a full channel drops the heartbeat and counts it). One writer task
+//! drains the channel in batches, inserts them in one transaction, and re-derives
+//! the status of each connector the batch touched.
+//!
+//! Status rules ([`HealthPolicy`] holds the thresholds):
+//! - no heartbeat (since the connector was last enabled) → `registered`;
+//! - `error_after_failures` consecutive failures → `error`;
+//! - the last call failed, or the failure rate over the window reaches
+//!   `degraded_error_rate`, or the window's p95 latency reaches
+//!   `degraded_latency_ms` → `degraded`;
+//! - otherwise `active`;
+//! - hysteresis: leaving `error` or `degraded` for a better status takes
+//!   `recover_after` consecutive successes;
+//! - silence counts only for connectors whose heartbeats come from an external
+//!   system: none for `late_after` → `degraded`, none for `silent_after` → `error`
+//!   (on-demand connectors are idle between calls, which is not a fault);
+//! - an admin's disable → `disabled`, which only an admin's enable leaves.
+//!
+//! Invariant: recording never blocks and never touches the database.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::{mpsc, oneshot};
+
+use crate::store::{HealthRow, HeartbeatRow, Store};
+
+/// Thresholds of the status rules. Defaults in [`HealthPolicy::default`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HealthPolicy {
+    /// How many recent heartbeats the rates and percentiles look at. Default 20.
+    pub window: usize,
+    /// Consecutive failures that make a connector `error`. Default 3.
+    pub error_after_failures: usize,
+    /// Failure rate over the window that makes it `degraded`. Default 0.2.
+    pub degraded_error_rate: f64,
+    /// p95 latency over the window that makes it `degraded`, ms. Default 2000.
+    pub degraded_latency_ms: f64,
+    /// Consecutive successes needed to leave `degraded` or `error`. Default 3.
+    pub recover_after: usize,
+    /// Silence after which an externally reporting connector is `degraded`. 5 min.
+    pub late_after: Duration,
+    /// Silence after which it is `error`. Default 30 min.
+    pub silent_after: Duration,
+}
+
+impl Default for HealthPolicy {
+    fn default() -> Self {
+        HealthPolicy {
+            window: 20,
+            error_after_failures: 3,
+            degraded_error_rate: 0.2,
+            degraded_latency_ms: 2000.0,
+            recover_after: 3,
+            late_after: Duration::from_secs(300),
+            silent_after: Duration::from_secs(1800),
+        }
+    }
+}
+
+/// The five statuses.
+pub const STATUSES: [&str; 5] = ["registered", "active", "degraded", "error", "disabled"];
+
+fn rank(status: &str) -> u8 {
+    match status {
+        "active" => 0,
+        "degraded" => 1,
+        "error" => 2,
+        _ => 0,
+    }
+}
+
+/// The value at quantile `q` (0..=1) of `sorted` (nearest rank).
+pub fn percentile(sorted: &[f64], q: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let n = sorted.len();
+    // Nearest-rank: the smallest value with at least q·n values at or below it.
+    let rank = ((q * n as f64).ceil() as usize).clamp(1, n);
+    sorted.get(rank - 1).copied()
+}
+
+fn failure_text(h: &HeartbeatRow) -> String {
+    match (&h.error_kind, &h.detail) {
+        (Some(k), Some(d)) => format!("{k}: {d}"),
+        (Some(k), None) => k.clone(),
+        (None, Some(d)) => d.clone(),
+        (None, None) => "failed".into(),
+    }
+}
+
+/// Derives (status, reason) from the window (newest first) and the previous status.
+pub fn derive(
+    previous: Option<&str>,
+    window: &[HeartbeatRow],
+    policy: &HealthPolicy,
+) -> (&'static str, String) {
+    let Some(newest) = window.first() else {
+        return ("registered", "no heartbeat yet".into());
+    };
+    let failures_in_a_row = window.iter().take_while(|h| !h.ok).count();
+    let successes_in_a_row = window.iter().take_while(|h| h.ok).count();
+    if failures_in_a_row >= policy.error_after_failures {
+        return (
+            "error",
+            format!(
+                "{failures_in_a_row} consecutive failed calls; the last: {}",
+                failure_text(newest)
+            ),
+        );
+    }
+    let failed = window.iter().filter(|h| !h.ok).count();
+    let rate = failed as f64 / window.len() as f64;
+    let mut latencies: Vec<f64> = window.iter().filter_map(|h| h.latency_ms).collect();
+    latencies.sort_by(f64::total_cmp);
+    let p95 = percentile(&latencies, 0.95);
+    let (candidate, reason) = if failures_in_a_row > 0 {
+        (
+            "degraded",
+            format!("the last call failed ({})", failure_text(newest)),
+        )
+    } else if rate >= policy.degraded_error_rate {
+        (
+            "degraded",
+            format!(
+                "{failed} of the last {} calls failed ({:.0} %, threshold {:.0} %)",
+                window.len(),
+                rate * 100.0,
+                policy.degraded_error_rate * 100.0
+            ),
+        )
+    } else if let Some(p95) = p95.filter(|p| *p >= policy.degraded_latency_ms) {
+        (
+            "degraded",
+            format!(
+                "p95 latency {p95:.0} ms over the last {} calls is at or above {:.0} ms",
+                window.len(),
+                policy.degraded_latency_ms
+            ),
+        )
+    } else {
+        (
+            "active",
+            format!(
+                "{} of the last {} calls succeeded",
+                window.len() - failed,
+                window.len()
+            ),
+        )
+    };
+    if let Some(prev) = previous
+        && rank(prev) > rank(candidate)
+        && successes_in_a_row < policy.recover_after
+    {
+        let prev: &'static str = if prev == "error" { "error" } else { "degraded" };
+        return (
+            prev,
+            format!(
+                "recovering: {successes_in_a_row} of {} successful calls needed",
+                policy.recover_after
+            ),
+        );
+    }
+    (candidate, reason)
+}
+
+/// The status shown for a connector now: its stored health adjusted for silence
+/// (only for externally reporting connectors), or `registered` without any.
+pub fn effective(
+    disabled_reason: Option<&str>,
+    health: Option<&HealthRow>,
+    now_ms: i64,
+    policy: &HealthPolicy,
+) -> (String, String) {
+    if let Some(reason) = disabled_reason {
+        return ("disabled".into(), format!("disabled by an admin: {reason}"));
+    }
+    let Some(h) = health else {
+        return ("registered".into(), "no heartbeat yet".into());
+    };
+    if h.external {
+        let silent_ms = now_ms.saturating_sub(h.last_at_ms);
+        let silent = Duration::from_millis(u64::try_from(silent_ms).unwrap_or(0));
+        if silent >= policy.silent_after {
+            return (
+                "error".into(),
+                format!("no heartbeat for {} s", silent.as_secs()),
+            );
+        }
+        if silent >= policy.late_after && h.status == "active" {
+            return (
+                "degraded".into(),
+                format!("heartbeat late: none for {} s", silent.as_secs()),
+            );
+        }
+    }
+    (h.status.clone(), h.reason.clone())
+}
+
+enum Msg {
+    Beat(HeartbeatRow),
+    Flush(oneshot::Sender<()>),
+}
+
+/// The handle the call path records heartbeats through. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Recorder {
+    tx: mpsc::Sender<Msg>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Msg::Beat(b) => b.fmt(f),
+            Msg::Flush(_) => f.write_str("Flush"),
+        }
+    }
+}
+
+/// Heartbeats the channel holds before new ones are dropped.
+pub const CHANNEL_CAPACITY: usize = 65_536;
+
+impl Recorder {
+    /// Starts the writer task on the current tokio runtime.
+    pub fn start(store: Store, policy: HealthPolicy) -> Recorder {
+        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
+        tokio::spawn(writer(store, policy, rx));
+        Recorder {
+            tx,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Queues a heartbeat. Never waits: when the writer is far behind, the heartbeat
+    /// is dropped and counted.
+    pub fn record(&self, beat: HeartbeatRow) {
+        if self.tx.try_send(Msg::Beat(beat)).is_err() {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Heartbeats dropped because the writer was behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Waits until every heartbeat recorded before this call is written and the
+    /// statuses are derived: reads that must see them call it first.
+    pub async fn flush(&self) {
+        let (done, wait) = oneshot::channel();
+        if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            let _ = wait.await;
+        }
+    }
+}
+
+async fn writer(store: Store, policy: HealthPolicy, mut rx: mpsc::Receiver<Msg>) {
+    let mut buf = Vec::with_capacity(2048);
+    loop {
+        buf.clear();
+        if rx.recv_many(&mut buf, 2048).await == 0 {
+            return;
+        }
+        let mut beats = Vec::new();
+        let mut flushes = Vec::new();
+        for m in buf.drain(..) {
+            match m {
+                Msg::Beat(b) => beats.push(b),
+                Msg::Flush(f) => flushes.push(f),
+            }
+        }
+        if let Err(e) = write_batch(&store, &policy, &beats).await {
+            tracing::error!(error = %e, count = beats.len(), "writing heartbeats failed");
+        }
+        for f in flushes {
+            let _ = f.send(());
+        }
+    }
+}
+
+async fn write_batch(
+    store: &Store,
+    policy: &HealthPolicy,
+    beats: &[HeartbeatRow],
+) -> Result<(), crate::store::StoreError> {
+    if beats.is_empty() {
+        return Ok(());
+    }
+    store.insert_heartbeats(beats).await?;
+    // connector → (tenant, any external heartbeat in this batch)
+    let mut touched: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
+    for b in beats {
+        let e = touched
+            .entry(b.connector_id.as_str())
+            .or_insert((b.tenant_id.as_str(), false));
+        e.1 |= b.source == "external";
+    }
+    let limit = i64::try_from(policy.window).unwrap_or(20);
+    for (connector_id, (tenant_id, external)) in touched {
+        let window = store.health_window(connector_id, limit).await?;
+        let previous = store.health(connector_id).await?;
+        let Some(newest) = window.first() else {
+            continue;
+        };
+        let (status, reason) = derive(
+            previous.as_ref().map(|p| p.status.as_str()),
+            &window,
+            policy,
+        );
+        store
+            .put_health(
+                tenant_id,
+                &HealthRow {
+                    connector_id: connector_id.to_string(),
+                    status: status.to_string(),
+                    reason,
+                    last_at_ms: newest.at_ms,
+                    external: external || previous.is_some_and(|p| p.external),
+                },
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn beat(ok: bool, latency: f64) -> HeartbeatRow {
+        HeartbeatRow {
+            tenant_id: "t".into(),
+            connector_id: "c".into(),
+            at_ms: 0,
+            latency_ms: Some(latency),
+            ok,
+            error_kind: (!ok).then(|| "upstream".to_string()),
+            detail: None,
+            source: "call".into(),
+        }
+    }
+
+    #[test]
+    fn status_follows_the_rules_with_hysteresis() {
+        let p = HealthPolicy::default();
+        assert_eq!(derive(None, &[], &p).0, "registered");
+        assert_eq!(derive(None, &[beat(true, 5.0)], &p).0, "active");
+        assert_eq!(
+            derive(Some("active"), &[beat(false, 5.0), beat(true, 5.0)], &p).0,
+            "degraded"
+        );
+        let three_failures = vec![beat(false, 1.0); 3];
+        let (s, reason) = derive(Some("degraded"), &three_failures, &p);
+        assert_eq!(s, "error");
+        assert!(reason.contains("3 consecutive"), "{reason}");
+        // Two successes after an error are not enough to leave it.
+        let mut w = vec![beat(true, 1.0); 2];
+        w.extend(three_failures.clone());
+        assert_eq!(derive(Some("error"), &w, &p).0, "error");
+        // Three are; the failure rate still shows, so it is degraded, not active.
+        let mut w = vec![beat(true, 1.0); 3];
+        w.extend(three_failures);
+        assert_eq!(derive(Some("error"), &w, &p).0, "degraded");
+        // Slow calls degrade.
+        let slow = vec![beat(true, 2500.0); 5];
+        assert_eq!(derive(Some("active"), &slow, &p).0, "degraded");
+    }
+
+    #[test]
+    fn silence_counts_only_for_external_reporters() {
+        let p = HealthPolicy::default();
+        let h = HealthRow {
+            connector_id: "c".into(),
+            status: "active".into(),
+            reason: "ok".into(),
+            last_at_ms: 0,
+            external: true,
+        };
+        let hour = 3_600_000;
+        assert_eq!(effective(None, Some(&h), hour, &p).0, "error");
+        assert_eq!(effective(None, Some(&h), 400_000, &p).0, "degraded");
+        let on_demand = HealthRow {
+            external: false,
+            ..h.clone()
+        };
+        assert_eq!(effective(None, Some(&on_demand), hour, &p).0, "active");
+        assert_eq!(effective(Some("broken"), Some(&h), 0, &p).0, "disabled");
+        assert_eq!(effective(None, None, 0, &p).0, "registered");
+    }
+
+    #[test]
+    fn percentiles_use_nearest_rank() {
+        let v: Vec<f64> = (1..=100).map(f64::from).collect();
+        assert_eq!(percentile(&v, 0.5), Some(50.0));
+        assert_eq!(percentile(&v, 0.95), Some(95.0));
+        assert_eq!(percentile(&v, 0.99), Some(99.0));
+        assert_eq!(percentile(&[], 0.5), None);
+    }
+}

@@ -1,0 +1,172 @@
+//! The node's keys, kept in the data directory (files of mode 0600, created on first
+//! start): the Ed25519 key that signs access tokens, the key that encrypts secrets
+//! at rest (XChaCha20-Poly1305), and the key of the audit chain's MACs.
+//!
+//! Several nodes sharing one PostgreSQL must share these files (copy the data
+//! directory's `*.key` files); a node with other keys cannot read the secrets or
+//! verify the tokens and audit chain the others wrote.
+
+use std::path::Path;
+
+use base64::Engine as _;
+use chacha20poly1305::aead::{Aead, KeyInit};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// 32 random bytes from the operating system.
+pub fn random_bytes() -> std::io::Result<[u8; 32]> {
+    let mut b = [0u8; 32];
+    getrandom::fill(&mut b).map_err(|e| std::io::Error::other(e.to_string()))?;
+    Ok(b)
+}
+
+/// Random bytes as unpadded base64url, for ids and secrets.
+pub fn random_token() -> std::io::Result<String> {
+    Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes()?))
+}
+
+/// Lowercase hex.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+/// The node's keys.
+#[derive(Clone)]
+pub struct Keys {
+    /// Seed of the Ed25519 token-signing key.
+    pub jwt_seed: [u8; 32],
+    secrets: [u8; 32],
+    audit: [u8; 32],
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Keys(..)")
+    }
+}
+
+/// Why a sealed value could not be opened.
+#[derive(Debug, thiserror::Error)]
+#[error("a stored secret could not be decrypted (was the data directory's secrets.key replaced?)")]
+pub struct OpenError;
+
+fn load_or_create(dir: &Path, name: &str) -> std::io::Result<[u8; 32]> {
+    let path = dir.join(name);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+            bytes.try_into().map_err(|_| {
+                std::io::Error::other(format!("{}: expected 32 bytes of base64", path.display()))
+            })
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = random_bytes()?;
+            write_private(
+                &path,
+                base64::engine::general_purpose::STANDARD
+                    .encode(key)
+                    .as_bytes(),
+            )?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Writes a file only its owner can read.
+pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt as _;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    f.write_all(contents)?;
+    f.sync_all()
+}
+
+impl Keys {
+    /// Loads the keys from `dir`, creating any that are missing.
+    pub fn load_or_create(dir: &Path) -> std::io::Result<Keys> {
+        std::fs::create_dir_all(dir)?;
+        Ok(Keys {
+            jwt_seed: load_or_create(dir, "jwt-ed25519.key")?,
+            secrets: load_or_create(dir, "secrets.key")?,
+            audit: load_or_create(dir, "audit.key")?,
+        })
+    }
+
+    /// Encrypts `plain` with a fresh random nonce; the nonce leads the result.
+    pub fn seal(&self, plain: &[u8]) -> std::io::Result<Vec<u8>> {
+        let cipher = XChaCha20Poly1305::new((&self.secrets).into());
+        let mut nonce = [0u8; 24];
+        getrandom::fill(&mut nonce).map_err(|e| std::io::Error::other(e.to_string()))?;
+        let mut out = nonce.to_vec();
+        let sealed = cipher
+            .encrypt(XNonce::from_slice(&nonce), plain)
+            .map_err(|_| std::io::Error::other("encryption failed"))?;
+        out.extend_from_slice(&sealed);
+        Ok(out)
+    }
+
+    /// Decrypts what [`Keys::seal`] produced.
+    pub fn open(&self, sealed: &[u8]) -> Result<Vec<u8>, OpenError> {
+        let (nonce, body) = sealed.split_at_checked(24).ok_or(OpenError)?;
+        let cipher = XChaCha20Poly1305::new((&self.secrets).into());
+        cipher
+            .decrypt(XNonce::from_slice(nonce), body)
+            .map_err(|_| OpenError)
+    }
+
+    /// HMAC-SHA256 of `message` under the audit key, hex.
+    pub fn audit_mac(&self, message: &[u8]) -> String {
+        let mut mac = match <Hmac<Sha256> as Mac>::new_from_slice(&self.audit) {
+            Ok(m) => m,
+            // Any key length is valid for HMAC; this arm cannot be reached.
+            Err(_) => return String::new(),
+        };
+        mac.update(message);
+        hex(&mac.finalize().into_bytes())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sealed_secrets_open_only_with_the_same_key_and_unaltered() {
+        let dir = std::env::temp_dir().join(format!("airlock-keys-{}", uuid::Uuid::new_v4()));
+        let keys = Keys::load_or_create(&dir).unwrap();
+        let again = Keys::load_or_create(&dir).unwrap();
+        let sealed = keys.seal(b"token-123").unwrap();
+        assert_eq!(again.open(&sealed).unwrap(), b"token-123");
+        assert!(!sealed.windows(9).any(|w| w == b"token-123"));
+        let mut tampered = sealed.clone();
+        let last = tampered.len() - 1;
+        tampered[last] ^= 1;
+        assert!(keys.open(&tampered).is_err());
+        let other = Keys::load_or_create(&dir.join("other")).unwrap();
+        assert!(other.open(&sealed).is_err());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(dir.join("secrets.key"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,1315 @@
+//! The catalogue and lifecycle of connectors: registration, versions, deployments,
+//! invocation, disable/enable, status and summary.
+//!
+//! Invariants:
+//! - Every operation takes the caller's tenant and sees only that tenant's rows; a
+//!   foreign id is [`RegistryError::NotFound`], like a missing one.
+//! - Every mutation appends its audit row in the transaction that makes it.
+//! - A config is stored only if it satisfies the version's config schema; secrets
+//!   only encrypted, and they never appear in a view.
+//! - Guest calls run on the blocking pool, never on an async worker, and record a
+//!   heartbeat without waiting for the database.
+
+mod sdk;
+mod views;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::audit;
+use crate::health::{self, HealthPolicy, Recorder};
+use crate::keys::Keys;
+use crate::runtime::{
+    CallError, CallRequest, Component, Grants, LoadError, ManifestJson, Runtime, output_json,
+};
+use crate::store::{
+    AuditEntry, ConnectorRow, DeploymentRow, HeartbeatRow, NewConnector, Store, StoreError,
+    VersionRow, now_ms,
+};
+
+pub use sdk::sdk_manifest;
+pub use views::{ConnectorView, ListQuery};
+
+/// The categories of the contract.
+pub const CATEGORIES: [&str; 6] = [
+    "osint",
+    "financial",
+    "social",
+    "dark-web",
+    "telemetry",
+    "custom",
+];
+
+/// The output standards of the contract.
+pub const STANDARDS: [&str; 6] = ["stix-2.1", "cap-1.2", "ais", "niem", "stanag-4607", "json"];
+
+/// The push authentication methods.
+pub const AUTH_METHODS: [&str; 4] = ["hmac-sha256", "oauth2", "api-key", "rsa"];
+
+/// A field-level problem, for 422 answers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    /// JSON Pointer into the document (`/label`), empty for the whole document.
+    pub path: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+/// Why a registry operation failed. Each maps to one HTTP status in `api`.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    /// No such thing in the caller's tenant.
+    #[error("{0}")]
+    NotFound(String),
+    /// The request is malformed (a bad name, an unknown category…).
+    #[error("{message}")]
+    BadRequest {
+        /// snake_case code.
+        code: &'static str,
+        /// A sentence.
+        message: String,
+    },
+    /// A document failed validation against a schema or a rule.
+    #[error("{message}")]
+    Unprocessable {
+        /// snake_case code.
+        code: &'static str,
+        /// A sentence naming the failing fields.
+        message: String,
+        /// Each failing field.
+        details: Vec<FieldError>,
+    },
+    /// It exists already, or the connector's state forbids it now.
+    #[error("{message}")]
+    Conflict {
+        /// snake_case code.
+        code: &'static str,
+        /// A sentence.
+        message: String,
+    },
+    /// The component could not be loaded.
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    /// The guest call failed.
+    #[error("{error}")]
+    Call {
+        /// The typed failure.
+        error: CallError,
+        /// The call's id.
+        call_id: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Something that should not fail did.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn internal(e: impl std::fmt::Display) -> RegistryError {
+    RegistryError::Internal(e.to_string())
+}
+
+/// Registration input (`POST /api/connectors/register`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Registration {
+    /// Unique within the tenant.
+    pub name: String,
+    /// One of [`CATEGORIES`].
+    pub category: String,
+    /// Free text.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Where the external system lives.
+    #[serde(default)]
+    pub webhook_url: Option<String>,
+    /// One of [`AUTH_METHODS`].
+    #[serde(default)]
+    pub auth_method: Option<String>,
+    /// One of [`STANDARDS`].
+    #[serde(default)]
+    pub output_standard: Option<String>,
+}
+
+/// Deployment input (`POST /api/connectors/{id}/deployments`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// The version to deploy.
+    pub version: String,
+    /// The target's name; `default` when absent.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The config; `{}` when absent.
+    #[serde(default)]
+    pub config: Option<Value>,
+    /// Secrets, validated against the secrets schema, stored encrypted.
+    #[serde(default)]
+    pub secrets: Option<Value>,
+    /// Outbound host patterns granted (each must be declared by the manifest).
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// `every N{s|m|h}`.
+    #[serde(default)]
+    pub schedule: Option<String>,
+}
+
+/// The result of an invoke.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Invocation {
+    /// The call's id.
+    pub call_id: String,
+    /// The deployment target that served it.
+    pub target: String,
+    /// The version that ran.
+    pub version: String,
+    /// Outputs, in order.
+    pub outputs: Vec<Value>,
+    /// Log lines the guest wrote.
+    pub logs: Vec<Value>,
+    /// Wall time of the guest call, ms.
+    pub latency_ms: f64,
+}
+
+/// The registry's shared state.
+pub struct Registry {
+    store: Store,
+    keys: Keys,
+    runtime: Arc<Runtime>,
+    recorder: Recorder,
+    policy: HealthPolicy,
+    /// Loaded components by digest: compiled once per node.
+    components: Mutex<HashMap<String, Arc<Component>>>,
+    /// Compiled input schemas by (digest, action).
+    inputs: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").finish_non_exhaustive()
+    }
+}
+
+fn check_name(name: &str) -> Result<(), RegistryError> {
+    let ok = !name.trim().is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RegistryError::BadRequest {
+            code: "invalid_name",
+            message: "`name` must be 1 to 100 characters: letters, digits, spaces, `-`, `_` or `.`"
+                .into(),
+        })
+    }
+}
+
+fn one_of(field: &str, value: &str, allowed: &[&str]) -> Result<(), RegistryError> {
+    if allowed.contains(&value) {
+        Ok(())
+    } else {
+        Err(RegistryError::BadRequest {
+            code: "invalid_field",
+            message: format!(
+                "`{field}` must be one of {}; got `{value}`",
+                allowed.join(", ")
+            ),
+        })
+    }
+}
+
+fn compile_schema(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// Validates `doc` against `schema`; the errors name each failing field.
+fn schema_errors(validator: &jsonschema::Validator, doc: &Value) -> Vec<FieldError> {
+    validator
+        .iter_errors(doc)
+        .map(|e| FieldError {
+            path: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect()
+}
+
+fn unprocessable(code: &'static str, what: &str, details: Vec<FieldError>) -> RegistryError {
+    let fields: Vec<String> = details
+        .iter()
+        .map(|d| {
+            if d.path.is_empty() {
+                format!("(document): {}", d.message)
+            } else {
+                format!("{}: {}", d.path, d.message)
+            }
+        })
+        .collect();
+    RegistryError::Unprocessable {
+        code,
+        message: format!("{what} is invalid: {}", fields.join("; ")),
+        details,
+    }
+}
+
+/// Whether `pattern` is a well-formed outbound host pattern:
+/// `scheme://host[:port]`, where host may start with `*.`.
+pub fn host_pattern_ok(pattern: &str) -> bool {
+    let Some((scheme, rest)) = pattern.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme, "http" | "https") || rest.contains('/') || rest.is_empty() {
+        return false;
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((h, p)) => (h, Some(p)),
+        None => (rest, None),
+    };
+    let host = host.strip_prefix("*.").unwrap_or(host);
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
+    host_ok && port.is_none_or(|p| p == "*" || p.parse::<u16>().is_ok_and(|n| n > 0))
+}
+
+fn schedule_ok(s: &str) -> bool {
+    s.strip_prefix("every ").is_some_and(|n| {
+        let (digits, unit) = n.split_at(n.len().saturating_sub(1));
+        matches!(unit, "s" | "m" | "h") && digits.parse::<u32>().is_ok_and(|v| v > 0)
+    })
+}
+
+impl Registry {
+    /// A registry over `store`, running guests on `runtime`.
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        runtime: Arc<Runtime>,
+        recorder: Recorder,
+        policy: HealthPolicy,
+    ) -> Registry {
+        Registry {
+            store,
+            keys,
+            runtime,
+            recorder,
+            policy,
+            components: Mutex::new(HashMap::new()),
+            inputs: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The heartbeat recorder.
+    pub fn recorder(&self) -> &Recorder {
+        &self.recorder
+    }
+
+    async fn audit(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        entry: AuditEntry,
+    ) -> Result<(), RegistryError> {
+        audit::append(&self.store, tx, &self.keys, entry).await?;
+        Ok(())
+    }
+
+    /// The connector, or NotFound.
+    pub async fn connector(&self, tenant: &str, id: &str) -> Result<ConnectorRow, RegistryError> {
+        self.store
+            .connector(tenant, id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("no connector `{id}`")))
+    }
+
+    /// Registers a connector.
+    pub async fn register(
+        &self,
+        tenant: &str,
+        actor: &str,
+        r: Registration,
+    ) -> Result<ConnectorView, RegistryError> {
+        check_name(&r.name)?;
+        one_of("category", &r.category, &CATEGORIES)?;
+        if let Some(m) = &r.auth_method {
+            one_of("auth_method", m, &AUTH_METHODS)?;
+        }
+        if let Some(s) = &r.output_standard {
+            one_of("output_standard", s, &STANDARDS)?;
+        }
+        if let Some(u) = &r.webhook_url
+            && !(u.starts_with("https://") || u.starts_with("http://"))
+        {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`webhook_url` must be an http:// or https:// URL".into(),
+            });
+        }
+        let description = r.description.clone().unwrap_or_default();
+        if description.len() > 2000 {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`description` is at most 2000 characters".into(),
+            });
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        let mut tx = self.store.begin().await?;
+        let row = Store::insert_connector(
+            &mut tx,
+            &NewConnector {
+                id: &id,
+                tenant_id: tenant,
+                name: &r.name,
+                category: &r.category,
+                description: &description,
+                webhook_url: r.webhook_url.as_deref(),
+                auth_method: r.auth_method.as_deref(),
+                output_standard: r.output_standard.as_deref(),
+            },
+        )
+        .await
+        .map_err(|e| match e {
+            StoreError::Conflict(what) => RegistryError::Conflict {
+                code: "already_exists",
+                message: format!("{what} is already registered in this tenant"),
+            },
+            e => e.into(),
+        })?;
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: "connector.register".into(),
+                target: id.clone(),
+                reason: None,
+                detail: serde_json::json!({"name": r.name, "category": r.category,
+                    "auth_method": r.auth_method, "output_standard": r.output_standard}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(self.view(&row, None).await?)
+    }
+
+    async fn component(&self, digest: &str) -> Result<Arc<Component>, RegistryError> {
+        if let Some(c) = self.components.lock().map_err(internal)?.get(digest) {
+            return Ok(c.clone());
+        }
+        let bytes = self
+            .store
+            .component_bytes(digest)
+            .await?
+            .ok_or_else(|| RegistryError::Internal(format!("component {digest} is missing")))?;
+        let runtime = self.runtime.clone();
+        let component = tokio::task::spawn_blocking(move || runtime.load(&bytes))
+            .await
+            .map_err(internal)??;
+        let component = Arc::new(component);
+        self.components
+            .lock()
+            .map_err(internal)?
+            .insert(digest.to_string(), component.clone());
+        Ok(component)
+    }
+
+    /// Loads, checks and stores a new version of a connector.
+    pub async fn upload(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Value, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let runtime = self.runtime.clone();
+        let (component, bytes) = tokio::task::spawn_blocking(move || {
+            let c = runtime.load(&bytes);
+            (c, bytes)
+        })
+        .await
+        .map_err(internal)?;
+        let component = component?;
+        self.store_version(tenant, actor, &connector, component, &bytes)
+            .await
+    }
+
+    async fn store_version(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector: &ConnectorRow,
+        component: Component,
+        bytes: &[u8],
+    ) -> Result<Value, RegistryError> {
+        let manifest = component.manifest_json();
+        check_manifest(&manifest, connector)?;
+        let version = VersionRow {
+            connector_id: connector.id.clone(),
+            version: manifest.version.clone(),
+            digest: component.digest.clone(),
+            manifest: serde_json::to_string(&manifest).map_err(internal)?,
+            created_ms: now_ms(),
+        };
+        let mut tx = self.store.begin().await?;
+        Store::put_component(&mut tx, &component.digest, bytes).await?;
+        Store::insert_version(&mut tx, &version)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(what) => RegistryError::Conflict {
+                    code: "version_exists",
+                    message: format!(
+                        "{what} of this connector was already uploaded; bump the manifest's version"
+                    ),
+                },
+                e => e.into(),
+            })?;
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: "connector.upload".into(),
+                target: connector.id.clone(),
+                reason: None,
+                detail: serde_json::json!({"version": version.version, "digest": version.digest,
+                    "size": bytes.len()}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.components
+            .lock()
+            .map_err(internal)?
+            .insert(component.digest.clone(), Arc::new(component));
+        Ok(serde_json::json!({
+            "version": version.version,
+            "digest": version.digest,
+            "manifest": manifest,
+        }))
+    }
+
+    /// Loads a component into `tenant` at start-up: registers a connector named after
+    /// the manifest's id if there is none, stores the version unless present, and
+    /// deploys it to `default` if nothing is deployed and its config schema accepts
+    /// `{}`. Returns what it did, as a sentence.
+    pub async fn preload(&self, tenant: &str, bytes: Vec<u8>) -> Result<String, RegistryError> {
+        const ACTOR: &str = "preload";
+        let runtime = self.runtime.clone();
+        let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
+            .await
+            .map_err(internal)?;
+        let component = component?;
+        let m = component.manifest_json();
+        let mut done = Vec::new();
+        let connector = match self.store.connector_by_name(tenant, &m.id).await? {
+            Some(c) => c,
+            None => {
+                let view = self
+                    .register(
+                        tenant,
+                        ACTOR,
+                        Registration {
+                            name: m.id.clone(),
+                            category: m.category.clone(),
+                            description: Some(m.description.clone()),
+                            webhook_url: None,
+                            auth_method: None,
+                            output_standard: m.output_standards.first().cloned(),
+                        },
+                    )
+                    .await?;
+                done.push(format!("registered {}", m.id));
+                self.connector(tenant, &view.id).await?
+            }
+        };
+        let versions = self.store.versions(tenant, &connector.id).await?;
+        if !versions.iter().any(|v| v.version == m.version) {
+            self.store_version(tenant, ACTOR, &connector, component, &bytes)
+                .await?;
+            done.push(format!("stored version {}", m.version));
+        }
+        if self
+            .store
+            .deployments(tenant, &connector.id)
+            .await?
+            .is_empty()
+        {
+            let deployed = self
+                .deploy(
+                    tenant,
+                    ACTOR,
+                    &connector.id,
+                    Deployment {
+                        version: m.version.clone(),
+                        target: None,
+                        config: None,
+                        secrets: None,
+                        allowed_hosts: None,
+                        schedule: None,
+                    },
+                )
+                .await;
+            match deployed {
+                Ok(_) => done.push("deployed to `default`".into()),
+                Err(RegistryError::Unprocessable { .. }) => {
+                    done.push("not deployed: its config needs values".into())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(if done.is_empty() {
+            format!("{} {} was already loaded", m.id, m.version)
+        } else {
+            format!("{}: {}", m.id, done.join(", "))
+        })
+    }
+
+    async fn version(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<Option<(VersionRow, ManifestJson)>, RegistryError> {
+        let v = self
+            .store
+            .versions(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version);
+        match v {
+            Some(v) => {
+                let m: ManifestJson = serde_json::from_str(&v.manifest).map_err(internal)?;
+                Ok(Some((v, m)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Creates or changes a deployment (upgrade and roll back are a change of version).
+    pub async fn deploy(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        d: Deployment,
+    ) -> Result<Value, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let target = d.target.clone().unwrap_or_else(|| "default".into());
+        check_name(&target).map_err(|_| RegistryError::BadRequest {
+            code: "invalid_field",
+            message:
+                "`target` must be 1 to 100 characters: letters, digits, spaces, `-`, `_` or `.`"
+                    .into(),
+        })?;
+        let Some((version, manifest)) = self.version(tenant, connector_id, &d.version).await?
+        else {
+            return Err(RegistryError::Unprocessable {
+                code: "unknown_version",
+                message: format!(
+                    "version `{}` of this connector was never uploaded",
+                    d.version
+                ),
+                details: vec![FieldError {
+                    path: "/version".into(),
+                    message: "no such version".into(),
+                }],
+            });
+        };
+        let config = d.config.clone().unwrap_or_else(|| serde_json::json!({}));
+        let validator = compile_schema(&manifest.config_schema).map_err(internal)?;
+        let errors = schema_errors(&validator, &config);
+        if !errors.is_empty() {
+            return Err(unprocessable("invalid_config", "the config", errors));
+        }
+        let secrets = match &d.secrets {
+            Some(s) => {
+                let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
+                // The messages quote the instance: name only the fields, never values.
+                let errors: Vec<FieldError> = validator
+                    .iter_errors(s)
+                    .map(|e| FieldError {
+                        path: e.instance_path().to_string(),
+                        message: format!(
+                            "does not satisfy `{}` of the secrets schema",
+                            e.kind().keyword()
+                        ),
+                    })
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(unprocessable("invalid_secrets", "the secrets", errors));
+                }
+                Some(self.keys.seal(s.to_string().as_bytes()).map_err(internal)?)
+            }
+            None => None,
+        };
+        let allowed = d.allowed_hosts.clone().unwrap_or_default();
+        let declared: Vec<&str> = manifest
+            .outbound_hosts
+            .iter()
+            .filter_map(|h| h.get("pattern").and_then(Value::as_str))
+            .collect();
+        for (i, h) in allowed.iter().enumerate() {
+            if !host_pattern_ok(h) || !declared.contains(&h.as_str()) {
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_allowed_hosts",
+                    message: format!(
+                        "allowed host `{h}` is not one the connector's manifest declares ({})",
+                        if declared.is_empty() {
+                            "it declares none".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
+                    ),
+                    details: vec![FieldError {
+                        path: format!("/allowed_hosts/{i}"),
+                        message: "not declared by the manifest".into(),
+                    }],
+                });
+            }
+        }
+        if let Some(s) = &d.schedule
+            && !schedule_ok(s)
+        {
+            return Err(RegistryError::Unprocessable {
+                code: "invalid_schedule",
+                message: format!(
+                    "schedule `{s}` is not of the form `every N` followed by s, m or h"
+                ),
+                details: vec![FieldError {
+                    path: "/schedule".into(),
+                    message: "expected e.g. `every 5m`".into(),
+                }],
+            });
+        }
+        let previous = self
+            .store
+            .deployments(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|p| p.target == target);
+        let now = now_ms();
+        let row = DeploymentRow {
+            connector_id: connector.id.clone(),
+            target: target.clone(),
+            version: version.version.clone(),
+            config: config.to_string(),
+            secrets,
+            allowed_hosts: serde_json::to_string(&allowed).map_err(internal)?,
+            schedule: d.schedule.clone(),
+            created_ms: previous.as_ref().map_or(now, |p| p.created_ms),
+            updated_ms: now,
+        };
+        let mut tx = self.store.begin().await?;
+        Store::upsert_deployment(&mut tx, &row).await?;
+        let action = match &previous {
+            None => "deployment.create",
+            Some(p) if p.version != row.version => "deployment.change_version",
+            Some(_) => "deployment.change_config",
+        };
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: action.into(),
+                target: connector.id.clone(),
+                reason: None,
+                detail: serde_json::json!({
+                    "target": target,
+                    "version": row.version,
+                    "previous_version": previous.as_ref().map(|p| p.version.clone()),
+                    "config": config,
+                    "secrets_changed": d.secrets.is_some(),
+                    "allowed_hosts": allowed,
+                    "schedule": row.schedule,
+                }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(views::deployment(&row))
+    }
+
+    /// Removes a deployment.
+    pub async fn undeploy(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<(), RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let mut tx = self.store.begin().await?;
+        if !Store::delete_deployment(&mut tx, &connector.id, target).await? {
+            return Err(RegistryError::NotFound(format!(
+                "no deployment to target `{target}`"
+            )));
+        }
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: "deployment.remove".into(),
+                target: connector.id.clone(),
+                reason: None,
+                detail: serde_json::json!({ "target": target }),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(())
+    }
+
+    /// The deployments of a connector.
+    pub async fn deployments(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+    ) -> Result<Value, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        let rows = self.store.deployments(tenant, connector_id).await?;
+        Ok(serde_json::json!({ "items": rows.iter().map(views::deployment).collect::<Vec<_>>() }))
+    }
+
+    /// Disables (with a reason) or enables a connector.
+    pub async fn set_enabled(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        disable_reason: Option<&str>,
+    ) -> Result<ConnectorView, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        if let Some(r) = disable_reason
+            && (r.trim().is_empty() || r.len() > 1000)
+        {
+            return Err(RegistryError::Unprocessable {
+                code: "reason_required",
+                message: "disabling needs a `reason` of 1 to 1000 characters".into(),
+                details: vec![FieldError {
+                    path: "/reason".into(),
+                    message: "required".into(),
+                }],
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        match disable_reason {
+            Some(r) => Store::disable_connector(&mut tx, tenant, &connector.id, r).await?,
+            None => Store::enable_connector(&mut tx, tenant, &connector.id).await?,
+        }
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: if disable_reason.is_some() {
+                    "connector.disable"
+                } else {
+                    "connector.enable"
+                }
+                .into(),
+                target: connector.id.clone(),
+                reason: disable_reason.map(str::to_string),
+                detail: serde_json::json!({}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        self.recorder.flush().await;
+        let row = self.connector(tenant, connector_id).await?;
+        Ok(self.view(&row, None).await?)
+    }
+
+    /// Invokes `action` on the connector's deployment to `target` (or its only one).
+    pub async fn invoke(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        action: &str,
+        target: Option<&str>,
+        input: Value,
+    ) -> Result<Invocation, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        if let Some(reason) = &connector.disabled_reason {
+            return Err(RegistryError::Conflict {
+                code: "connector_disabled",
+                message: format!("the connector is disabled: {reason}"),
+            });
+        }
+        let deployments = self.store.deployments(tenant, connector_id).await?;
+        let deployment = match target {
+            Some(t) => deployments
+                .into_iter()
+                .find(|d| d.target == t)
+                .ok_or_else(|| RegistryError::NotFound(format!("no deployment to target `{t}`")))?,
+            None => {
+                let mut it = deployments.into_iter();
+                match (it.next(), it.next()) {
+                    (Some(d), None) => d,
+                    (None, _) => {
+                        return Err(RegistryError::Conflict {
+                            code: "not_deployed",
+                            message: "the connector has no deployment; deploy a version first"
+                                .into(),
+                        });
+                    }
+                    (Some(_), Some(_)) => {
+                        return Err(RegistryError::BadRequest {
+                            code: "target_required",
+                            message:
+                                "the connector has several deployments; name one with ?target="
+                                    .into(),
+                        });
+                    }
+                }
+            }
+        };
+        let versions = self.store.versions(tenant, connector_id).await?;
+        let version = versions
+            .into_iter()
+            .find(|v| v.version == deployment.version)
+            .ok_or_else(|| {
+                RegistryError::Internal("a deployment names a missing version".into())
+            })?;
+        let component = self.component(&version.digest).await?;
+        let Some(declared) = component.manifest.actions.iter().find(|a| a.name == action) else {
+            return Err(RegistryError::NotFound(format!(
+                "the connector has no action `{action}` (it has: {})",
+                component
+                    .manifest
+                    .actions
+                    .iter()
+                    .map(|a| a.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        };
+        let validator = self.input_validator(&version.digest, action, &declared.input_schema)?;
+        let errors = schema_errors(&validator, &input);
+        if !errors.is_empty() {
+            return Err(unprocessable("invalid_input", "the input", errors));
+        }
+        let kv = self.store.kv_load(tenant, connector_id).await?;
+        let grants = Grants {
+            outbound_hosts: serde_json::from_str(&deployment.allowed_hosts).unwrap_or_default(),
+        };
+        let call_id = uuid::Uuid::new_v4().to_string();
+        let started = Instant::now();
+        let (outcome, kv_before) = {
+            let component = component.clone();
+            let (tenant, call_id, action) =
+                (tenant.to_string(), call_id.clone(), action.to_string());
+            let (input, config) = (input.to_string(), deployment.config.clone());
+            tokio::task::spawn_blocking(move || {
+                let before = kv.clone();
+                let outcome = component.call(CallRequest {
+                    action: &action,
+                    input: &input,
+                    config: &config,
+                    grants,
+                    tenant_id: &tenant,
+                    call_id: &call_id,
+                    kv,
+                });
+                (outcome, before)
+            })
+            .await
+            .map_err(internal)?
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let beat = |ok: bool, kind: Option<&str>, detail: Option<String>| HeartbeatRow {
+            tenant_id: tenant.to_string(),
+            connector_id: connector_id.to_string(),
+            at_ms: now_ms(),
+            latency_ms: Some(latency_ms),
+            ok,
+            error_kind: kind.map(str::to_string),
+            detail,
+            source: "call".into(),
+        };
+        match outcome {
+            Ok(done) => {
+                self.recorder.record(beat(true, None, None));
+                self.store
+                    .kv_save(tenant, connector_id, &kv_before, &done.kv)
+                    .await?;
+                Ok(Invocation {
+                    call_id,
+                    target: deployment.target,
+                    version: deployment.version,
+                    outputs: done.outputs.iter().map(output_json).collect(),
+                    logs: done
+                        .captured
+                        .logs
+                        .iter()
+                        .map(|l| serde_json::json!({"level": l.level, "message": l.message, "fields": l.fields}))
+                        .collect(),
+                    latency_ms,
+                })
+            }
+            Err(error) => {
+                // A connector refusing its input is the caller's fault, not ill health.
+                let ok = error.kind() == "invalid_input";
+                self.recorder
+                    .record(beat(ok, Some(error.kind()), Some(error.to_string())));
+                Err(RegistryError::Call { error, call_id })
+            }
+        }
+    }
+
+    fn input_validator(
+        &self,
+        digest: &str,
+        action: &str,
+        schema: &str,
+    ) -> Result<Arc<jsonschema::Validator>, RegistryError> {
+        let key = (digest.to_string(), action.to_string());
+        let mut cache = self.inputs.lock().map_err(internal)?;
+        if let Some(v) = cache.get(&key) {
+            return Ok(v.clone());
+        }
+        let schema: Value = serde_json::from_str(schema).map_err(internal)?;
+        let v = Arc::new(compile_schema(&schema).map_err(internal)?);
+        cache.insert(key, v.clone());
+        Ok(v)
+    }
+
+    /// Records an external heartbeat.
+    pub async fn heartbeat(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        latency_ms: Option<f64>,
+        status: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let ok = match status.unwrap_or("ok") {
+            "ok" => true,
+            "error" => false,
+            other => {
+                return Err(RegistryError::BadRequest {
+                    code: "invalid_field",
+                    message: format!("`status` must be `ok` or `error`; got `{other}`"),
+                });
+            }
+        };
+        if latency_ms.is_some_and(|l| !l.is_finite() || l < 0.0) {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`latency_ms` must be a non-negative number".into(),
+            });
+        }
+        if detail.as_ref().is_some_and(|d| d.len() > 1000) {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`detail` is at most 1000 characters".into(),
+            });
+        }
+        self.recorder.record(HeartbeatRow {
+            tenant_id: tenant.into(),
+            connector_id: connector.id,
+            at_ms: now_ms(),
+            latency_ms,
+            ok,
+            error_kind: (!ok).then(|| "reported".to_string()),
+            detail,
+            source: "external".into(),
+        });
+        Ok(())
+    }
+
+    /// Heartbeat history with latency percentiles.
+    pub async fn heartbeats(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        limit: i64,
+    ) -> Result<Value, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        self.recorder.flush().await;
+        let rows = self
+            .store
+            .recent_heartbeats(tenant, connector_id, limit.clamp(1, 1000))
+            .await?;
+        let mut latencies: Vec<f64> = rows.iter().filter_map(|h| h.latency_ms).collect();
+        latencies.sort_by(f64::total_cmp);
+        let failed = rows.iter().filter(|h| !h.ok).count();
+        Ok(serde_json::json!({
+            "items": rows.iter().map(views::heartbeat).collect::<Vec<_>>(),
+            "stats": {
+                "count": rows.len(),
+                "failed": failed,
+                "error_rate": if rows.is_empty() { 0.0 } else { failed as f64 / rows.len() as f64 },
+                "p50_ms": health::percentile(&latencies, 0.50),
+                "p95_ms": health::percentile(&latencies, 0.95),
+                "p99_ms": health::percentile(&latencies, 0.99),
+            }
+        }))
+    }
+
+    async fn view(
+        &self,
+        row: &ConnectorRow,
+        health: Option<&crate::store::HealthRow>,
+    ) -> Result<ConnectorView, StoreError> {
+        let health = match health {
+            Some(h) => Some(h.clone()),
+            None => self.store.health(&row.id).await?,
+        };
+        let latest = self.store.versions(&row.tenant_id, &row.id).await?.pop();
+        let manifest = latest
+            .as_ref()
+            .and_then(|v| serde_json::from_str::<ManifestJson>(&v.manifest).ok());
+        Ok(views::connector(
+            row,
+            health.as_ref(),
+            manifest.as_ref(),
+            &self.policy,
+        ))
+    }
+
+    /// Lists the tenant's connectors with filters and paging.
+    pub async fn list(&self, tenant: &str, q: &ListQuery) -> Result<Value, RegistryError> {
+        self.recorder.flush().await;
+        let all = self.all_views(tenant).await?;
+        let matching: Vec<&ConnectorView> = all.iter().filter(|v| q.matches(v)).collect();
+        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let offset = q.offset.unwrap_or(0);
+        let page: Vec<_> = matching.iter().skip(offset).take(limit).collect();
+        Ok(serde_json::json!({
+            "items": page,
+            "total": matching.len(),
+            "limit": limit,
+            "offset": offset,
+        }))
+    }
+
+    async fn all_views(&self, tenant: &str) -> Result<Vec<ConnectorView>, RegistryError> {
+        let rows = self.store.connectors(tenant).await?;
+        let health: HashMap<String, crate::store::HealthRow> = self
+            .store
+            .tenant_health(tenant)
+            .await?
+            .into_iter()
+            .map(|h| (h.connector_id.clone(), h))
+            .collect();
+        let manifests = self.store.latest_manifests(tenant).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let m = manifests
+                    .get(&r.id)
+                    .and_then(|m| serde_json::from_str::<ManifestJson>(m).ok());
+                views::connector(r, health.get(&r.id), m.as_ref(), &self.policy)
+            })
+            .collect())
+    }
+
+    /// One connector with its versions, deployments and recent heartbeats.
+    pub async fn get(&self, tenant: &str, connector_id: &str) -> Result<Value, RegistryError> {
+        let row = self.connector(tenant, connector_id).await?;
+        self.recorder.flush().await;
+        let view = self.view(&row, None).await?;
+        let versions = self.store.versions(tenant, connector_id).await?;
+        let deployments = self.store.deployments(tenant, connector_id).await?;
+        let beats = self
+            .store
+            .recent_heartbeats(tenant, connector_id, 20)
+            .await?;
+        let mut out = serde_json::to_value(&view).map_err(internal)?;
+        if let Some(o) = out.as_object_mut() {
+            o.insert("webhook_url".into(), row.webhook_url.clone().into());
+            o.insert("auth_method".into(), row.auth_method.clone().into());
+            o.insert("disabled_reason".into(), row.disabled_reason.clone().into());
+            o.insert(
+                "versions".into(),
+                versions
+                    .iter()
+                    .map(views::version)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            o.insert(
+                "deployments".into(),
+                deployments
+                    .iter()
+                    .map(views::deployment)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            o.insert(
+                "recent_heartbeats".into(),
+                beats
+                    .iter()
+                    .map(views::heartbeat)
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+        }
+        Ok(out)
+    }
+
+    /// Counts per status and per category.
+    pub async fn summary(&self, tenant: &str) -> Result<Value, RegistryError> {
+        self.recorder.flush().await;
+        let all = self.all_views(tenant).await?;
+        let mut out = serde_json::json!({"total": all.len()});
+        let mut by_category = serde_json::Map::new();
+        for s in health::STATUSES {
+            out[s] = all.iter().filter(|v| v.status == s).count().into();
+        }
+        for c in CATEGORIES {
+            let of: Vec<_> = all.iter().filter(|v| v.category == c).collect();
+            if of.is_empty() {
+                continue;
+            }
+            let mut entry = serde_json::json!({"total": of.len()});
+            for s in health::STATUSES {
+                entry[s] = of.iter().filter(|v| v.status == s).count().into();
+            }
+            by_category.insert(c.to_string(), entry);
+        }
+        out["by_category"] = Value::Object(by_category);
+        Ok(out)
+    }
+
+    /// Example configurations per category from this tenant's deployments.
+    pub async fn example_configs(&self, tenant: &str) -> Result<Value, RegistryError> {
+        let mut out = serde_json::Map::new();
+        for c in self.store.connectors(tenant).await? {
+            for d in self.store.deployments(tenant, &c.id).await? {
+                let config: Value = serde_json::from_str(&d.config).unwrap_or(Value::Null);
+                let list = out
+                    .entry(c.category.clone())
+                    .or_insert_with(|| Value::Array(Vec::new()));
+                if let Value::Array(items) = list {
+                    items.push(serde_json::json!({
+                        "connector": c.name, "version": d.version, "target": d.target, "config": config
+                    }));
+                }
+            }
+        }
+        Ok(Value::Object(out))
+    }
+
+    /// The audit trail of the tenant after `after`.
+    pub async fn audit_trail(
+        &self,
+        tenant: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<Value, RegistryError> {
+        let rows = self
+            .store
+            .audit_rows(tenant, after, limit.clamp(1, 1000))
+            .await?;
+        let next = rows.last().map(|r| r.seq);
+        Ok(serde_json::json!({
+            "items": rows.iter().map(views::audit).collect::<Vec<_>>(),
+            "next_after": next,
+        }))
+    }
+}
+
+/// Checks a freshly loaded manifest before it is stored.
+fn check_manifest(m: &ManifestJson, connector: &ConnectorRow) -> Result<(), RegistryError> {
+    let mut details = Vec::new();
+    let mut bad = |path: &str, message: String| {
+        details.push(FieldError {
+            path: path.into(),
+            message,
+        })
+    };
+    if m.id.trim().is_empty() {
+        bad("/id", "the manifest's id is empty".into());
+    }
+    let semver = m.version.split(['-', '+']).next().unwrap_or("");
+    if semver.split('.').count() != 3 || !semver.split('.').all(|p| p.parse::<u64>().is_ok()) {
+        bad(
+            "/version",
+            format!("`{}` is not a semantic version", m.version),
+        );
+    }
+    if m.category != connector.category {
+        bad(
+            "/category",
+            format!(
+                "the manifest's category `{}` differs from the connector's `{}`",
+                m.category, connector.category
+            ),
+        );
+    }
+    for (path, schema) in [
+        ("/config_schema", &m.config_schema),
+        ("/secrets_schema", &m.secrets_schema),
+    ] {
+        if let Err(e) = compile_schema(schema) {
+            bad(path, format!("not a valid JSON Schema: {e}"));
+        }
+    }
+    for (i, a) in m.actions.iter().enumerate() {
+        if let Some(s) = a.get("input_schema")
+            && let Err(e) = compile_schema(s)
+        {
+            bad(
+                &format!("/actions/{i}/input_schema"),
+                format!("not a valid JSON Schema: {e}"),
+            );
+        }
+    }
+    for (i, h) in m.outbound_hosts.iter().enumerate() {
+        let p = h.get("pattern").and_then(Value::as_str).unwrap_or("");
+        if !host_pattern_ok(p) {
+            bad(
+                &format!("/outbound_hosts/{i}/pattern"),
+                format!("`{p}` is not of the form scheme://host[:port] (host may start with `*.`)"),
+            );
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(unprocessable(
+            "invalid_manifest",
+            "the component's manifest",
+            details,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_patterns_and_schedules_are_checked() {
+        assert!(host_pattern_ok("https://api.example.com"));
+        assert!(host_pattern_ok("https://*.example.com:8443"));
+        assert!(host_pattern_ok("http://localhost:*"));
+        assert!(!host_pattern_ok("ftp://example.com"));
+        assert!(!host_pattern_ok("https://example.com/path"));
+        assert!(!host_pattern_ok("https://"));
+        assert!(!host_pattern_ok("https://ex ample.com"));
+        assert!(!host_pattern_ok("https://example.com:0"));
+        assert!(schedule_ok("every 5m"));
+        assert!(schedule_ok("every 30s"));
+        assert!(!schedule_ok("every 0s"));
+        assert!(!schedule_ok("hourly"));
+        assert!(!schedule_ok("every 5d"));
+    }
+}

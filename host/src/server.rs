@@ -1,0 +1,218 @@
+//! `airlock serve`: opens the store, creates the bootstrap tenant on first start,
+//! preloads example connectors, and serves the API until shut down.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+use crate::api::{AppState, router};
+use crate::auth::{Scope, Tokens, create_client, create_tenant};
+use crate::health::{HealthPolicy, Recorder};
+use crate::keys::{Keys, write_private};
+use crate::registry::Registry;
+use crate::runtime::Runtime;
+use crate::store::Store;
+
+/// The issuer tokens carry unless `--issuer` says otherwise.
+pub const DEFAULT_ISSUER: &str = "urn:airlock";
+
+/// How to run the server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Address to listen on (port 0 picks a free one).
+    pub listen: SocketAddr,
+    /// Keys, the SQLite file and `bootstrap.json` live here.
+    pub data_dir: PathBuf,
+    /// A database URL; SQLite in the data dir when `None`.
+    pub database: Option<String>,
+    /// A directory of `.wasm` connectors to load into the bootstrap tenant.
+    pub preload: Option<PathBuf>,
+    /// Health thresholds.
+    pub policy: HealthPolicy,
+    /// The tokens' issuer.
+    pub issuer: String,
+}
+
+impl ServeOptions {
+    /// Defaults: `127.0.0.1:8080`, `./airlock-data`, SQLite, no preload.
+    pub fn new(data_dir: impl Into<PathBuf>) -> ServeOptions {
+        ServeOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: data_dir.into(),
+            database: None,
+            preload: None,
+            policy: HealthPolicy::default(),
+            issuer: DEFAULT_ISSUER.into(),
+        }
+    }
+}
+
+/// The node's opened parts: what the CLI's operator commands also use.
+#[derive(Debug, Clone)]
+pub struct Node {
+    /// The store.
+    pub store: Store,
+    /// The data directory's keys.
+    pub keys: Keys,
+}
+
+impl Node {
+    /// Opens the data directory's keys and the database.
+    pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Node> {
+        let keys = Keys::load_or_create(data_dir)?;
+        let url = match database {
+            Some(u) => u.to_string(),
+            None => Store::sqlite_url(data_dir),
+        };
+        let store = Store::open(&url).await?;
+        Ok(Node { store, keys })
+    }
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    /// The address it listens on.
+    pub addr: SocketAddr,
+    /// The bootstrap tenant, if this start created it.
+    pub bootstrap: Option<serde_json::Value>,
+    /// The registry it serves.
+    pub registry: Arc<Registry>,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Stops accepting, finishes in-flight requests, flushes heartbeats.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(s) = self.shutdown.take() {
+            let _ = s.send(());
+        }
+        (&mut self.task).await??;
+        self.registry.recorder().flush().await;
+        self.registry.store().close().await;
+        Ok(())
+    }
+
+    /// Waits until the server ends (after `stop` from elsewhere or an I/O failure).
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await??;
+        Ok(())
+    }
+}
+
+/// Opens everything and starts serving in the background.
+pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
+    let node = Node::open(&opts.data_dir, opts.database.as_deref()).await?;
+    let listener = TcpListener::bind(opts.listen).await?;
+    let addr = listener.local_addr()?;
+    let runtime = Arc::new(Runtime::new()?);
+    let recorder = Recorder::start(node.store.clone(), opts.policy);
+    let registry = Arc::new(Registry::new(
+        node.store.clone(),
+        node.keys.clone(),
+        runtime,
+        recorder,
+        opts.policy,
+    ));
+    let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
+
+    let bootstrap = if node.store.count_tenants().await? == 0 {
+        Some(write_bootstrap(&node, &opts.data_dir, addr).await?)
+    } else {
+        None
+    };
+    if let Some(dir) = &opts.preload {
+        preload(&registry, &node, &opts.data_dir, dir).await?;
+    }
+
+    let app = router(AppState {
+        registry: registry.clone(),
+        tokens,
+    });
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(%addr, "airlock is serving");
+    Ok(Server {
+        addr,
+        bootstrap,
+        registry,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+async fn write_bootstrap(
+    node: &Node,
+    data_dir: &Path,
+    addr: SocketAddr,
+) -> anyhow::Result<serde_json::Value> {
+    let tenant = create_tenant(&node.store, &node.keys, "default", "bootstrap").await?;
+    let (client, secret) = create_client(
+        &node.store,
+        &node.keys,
+        &tenant.id,
+        &Scope::ALL,
+        "bootstrap",
+        "bootstrap",
+    )
+    .await?;
+    let doc = json!({
+        "tenant_id": tenant.id,
+        "client_id": client.id,
+        "client_secret": secret,
+        "token_url": format!("http://{addr}/oauth/token"),
+    });
+    write_private(
+        &data_dir.join("bootstrap.json"),
+        serde_json::to_string_pretty(&doc)?.as_bytes(),
+    )?;
+    tracing::info!(path = %data_dir.join("bootstrap.json").display(), "wrote the bootstrap credentials");
+    Ok(doc)
+}
+
+/// Loads every `.wasm` in `dir` into the bootstrap tenant (skipping versions already
+/// there) and deploys it to `default` when its config schema accepts `{}`.
+async fn preload(
+    registry: &Registry,
+    node: &Node,
+    data_dir: &Path,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let bootstrap: serde_json::Value = match std::fs::read(data_dir.join("bootstrap.json")) {
+        Ok(bytes) => serde_json::from_slice(&bytes)?,
+        Err(_) => {
+            tracing::warn!("no bootstrap.json in the data directory: nothing preloaded");
+            return Ok(());
+        }
+    };
+    let Some(tenant) = bootstrap.get("tenant_id").and_then(|v| v.as_str()) else {
+        anyhow::bail!("bootstrap.json has no tenant_id");
+    };
+    if node.store.find_tenant(tenant).await?.is_none() {
+        anyhow::bail!("bootstrap.json names tenant {tenant}, which this database does not have");
+    }
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    files.sort();
+    for file in files {
+        let bytes = std::fs::read(&file)?;
+        match registry.preload(tenant, bytes).await {
+            Ok(summary) => tracing::info!(file = %file.display(), %summary, "preloaded"),
+            Err(e) => tracing::warn!(file = %file.display(), error = %e, "not preloaded"),
+        }
+    }
+    Ok(())
+}

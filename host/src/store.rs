@@ -1,0 +1,165 @@
+//! Persistence: one sqlx pool over SQLite (embedded, WAL, the default) or PostgreSQL
+//! (several nodes), the migrations of each dialect, and one file per aggregate.
+//!
+//! Invariants:
+//! - Every query that reads or writes tenant data takes the tenant id and filters by
+//!   it; a row of another tenant is indistinguishable from a missing one.
+//! - Rows leave this module as the plain structs below, never as API types.
+//! - Both dialects run the same statements (`$n` placeholders, `ON CONFLICT` upserts);
+//!   only the DDL differs, in `migrations/{sqlite,postgres}`.
+//! - Component bytes are stored once per digest.
+
+mod audit;
+mod connectors;
+mod health;
+mod tenants;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AnyPool, Executor};
+
+pub use audit::{AuditEntry, AuditRow};
+pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
+pub use health::{HealthRow, HeartbeatRow};
+pub use tenants::{ClientRow, TenantRow};
+
+/// Which database the pool talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// A failure of the database layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed a statement.
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    /// A migration failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A unique constraint was hit (a duplicate name, version or target).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The URL names no supported database.
+    #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
+    Url(String),
+}
+
+/// The pool and its dialect.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn migrator(backend: Backend) -> Migrator {
+    let sql: &'static str = match backend {
+        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
+        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    };
+    Migrator::with_migrations(vec![Migration::new(
+        1,
+        Cow::Borrowed("init"),
+        MigrationType::Simple,
+        sqlx::SqlSafeStr::into_sql_str(sql),
+        false,
+    )])
+}
+
+impl Store {
+    /// Opens the database at `url` and brings its schema up to date. `sqlite://PATH`
+    /// creates the file if needed and switches it to WAL.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StoreError::Url(url.to_string()));
+        };
+        let url = match backend {
+            Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
+            _ => url.to_string(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let mut pool = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 8,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(10));
+        if backend == Backend::Sqlite {
+            pool = pool.after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool = pool.connect_with(options).await?;
+        migrator(backend).run(&pool).await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// The SQLite file inside `data_dir`, as a URL.
+    pub fn sqlite_url(data_dir: &Path) -> String {
+        format!("sqlite://{}", data_dir.join("airlock.db").display())
+    }
+
+    /// The dialect.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The pool, for the modules that run their own statements (tests, audit verify).
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Begins a write transaction. SQLite takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail to
+    /// upgrade; PostgreSQL uses its default isolation.
+    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    /// Closes the pool.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Maps a unique-constraint violation to [`StoreError::Conflict`].
+fn conflict(e: sqlx::Error, what: &str) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict(what.to_string())
+        }
+        _ => StoreError::Db(e),
+    }
+}

@@ -1,0 +1,137 @@
+//! Rows of the append-only audit trail. Chaining and verification live in `crate::audit`.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{Backend, Store, StoreError};
+
+/// What a mutation records.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEntry {
+    /// The tenant it concerns.
+    pub tenant_id: String,
+    /// Who did it: a token's subject, or `operator` for the CLI.
+    pub actor: String,
+    /// What was done, e.g. `connector.register`.
+    pub action: String,
+    /// What it was done to, e.g. a connector id.
+    pub target: String,
+    /// Why, when a reason is required (disable) or given.
+    pub reason: Option<String>,
+    /// Further facts (never secrets), as JSON.
+    pub detail: serde_json::Value,
+}
+
+/// A stored audit row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// Position in the chain, from 1, without gaps.
+    pub seq: i64,
+    /// See [`AuditEntry`].
+    pub tenant_id: String,
+    /// See [`AuditEntry`].
+    pub actor: String,
+    /// See [`AuditEntry`].
+    pub action: String,
+    /// See [`AuditEntry`].
+    pub target: String,
+    /// See [`AuditEntry`].
+    pub reason: Option<String>,
+    /// JSON text.
+    pub detail: String,
+    /// UTC time, RFC 3339 with milliseconds.
+    pub at: String,
+    /// The previous row's hash (64 zeros for the first).
+    pub prev_hash: String,
+    /// This row's keyed hash over its fields and `prev_hash`.
+    pub hash: String,
+}
+
+const COLUMNS: &str = "seq, tenant_id, actor, action, target, reason, detail, at, prev_hash, hash";
+
+fn row(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
+    Ok(AuditRow {
+        seq: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        actor: r.try_get(2)?,
+        action: r.try_get(3)?,
+        target: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        detail: r.try_get(6)?,
+        at: r.try_get(7)?,
+        prev_hash: r.try_get(8)?,
+        hash: r.try_get(9)?,
+    })
+}
+
+impl Store {
+    /// The chain's last (seq, hash) as seen inside `tx`, after taking the chain's lock:
+    /// on SQLite the transaction already holds the write lock; on PostgreSQL an
+    /// advisory lock serialises appenders until the transaction ends.
+    pub async fn audit_tail(
+        &self,
+        tx: &mut AnyConnection,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7301)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let r = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok(
+            r.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?,
+        )
+    }
+
+    /// Appends a row inside `tx`.
+    pub async fn insert_audit(tx: &mut AnyConnection, a: &AuditRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO audit (seq, tenant_id, actor, action, target, reason, detail, at, \
+             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(a.seq)
+        .bind(&a.tenant_id)
+        .bind(&a.actor)
+        .bind(&a.action)
+        .bind(&a.target)
+        .bind(a.reason.as_deref())
+        .bind(&a.detail)
+        .bind(&a.at)
+        .bind(&a.prev_hash)
+        .bind(&a.hash)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's rows after `after_seq`, oldest first, at most `limit`.
+    pub async fn audit_rows(
+        &self,
+        tenant_id: &str,
+        after_seq: i64,
+        limit: i64,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(after_seq)
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
+
+    /// The whole chain, oldest first (for verification).
+    pub async fn all_audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
+        let sql = format!("SELECT {COLUMNS} FROM audit ORDER BY seq");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,460 @@
+//! Connectors, their versions (component bytes stored once per digest), their
+//! deployments, and their kv state.
+
+use std::collections::BTreeMap;
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use super::{Store, StoreError, conflict, now_ms};
+
+/// A registered connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorRow {
+    /// Its id (a UUID).
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// Unique within the tenant.
+    pub name: String,
+    /// One of the contract's categories.
+    pub category: String,
+    /// Free text.
+    pub description: String,
+    /// Where the external system lives, for push connectors.
+    pub webhook_url: Option<String>,
+    /// How a push connector authenticates.
+    pub auth_method: Option<String>,
+    /// The standard it declared at registration.
+    pub output_standard: Option<String>,
+    /// Set while an admin has it disabled: the reason they gave.
+    pub disabled_reason: Option<String>,
+    /// Creation time, ms.
+    pub created_ms: i64,
+}
+
+/// What registration stores.
+#[derive(Debug, Clone)]
+pub struct NewConnector<'a> {
+    /// See [`ConnectorRow`].
+    pub id: &'a str,
+    /// See [`ConnectorRow`].
+    pub tenant_id: &'a str,
+    /// See [`ConnectorRow`].
+    pub name: &'a str,
+    /// See [`ConnectorRow`].
+    pub category: &'a str,
+    /// See [`ConnectorRow`].
+    pub description: &'a str,
+    /// See [`ConnectorRow`].
+    pub webhook_url: Option<&'a str>,
+    /// See [`ConnectorRow`].
+    pub auth_method: Option<&'a str>,
+    /// See [`ConnectorRow`].
+    pub output_standard: Option<&'a str>,
+}
+
+/// An uploaded version of a connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionRow {
+    /// The connector.
+    pub connector_id: String,
+    /// The manifest's semver version.
+    pub version: String,
+    /// SHA-256 of the component, hex.
+    pub digest: String,
+    /// The manifest, JSON text.
+    pub manifest: String,
+    /// Upload time, ms.
+    pub created_ms: i64,
+}
+
+/// A version deployed to a named target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeploymentRow {
+    /// The connector.
+    pub connector_id: String,
+    /// The target's name.
+    pub target: String,
+    /// The deployed version.
+    pub version: String,
+    /// The config, JSON text (validated against the version's config schema).
+    pub config: String,
+    /// The secrets, encrypted (see `secrets`); never returned by an API.
+    pub secrets: Option<Vec<u8>>,
+    /// Granted outbound host patterns, JSON array text.
+    pub allowed_hosts: String,
+    /// A poll schedule, if any.
+    pub schedule: Option<String>,
+    /// Creation time, ms.
+    pub created_ms: i64,
+    /// Last change, ms.
+    pub updated_ms: i64,
+}
+
+const CONNECTOR_COLUMNS: &str = "id, tenant_id, name, category, description, webhook_url, \
+     auth_method, output_standard, disabled_reason, created_ms";
+
+fn connector(r: &AnyRow) -> Result<ConnectorRow, sqlx::Error> {
+    Ok(ConnectorRow {
+        id: r.try_get(0)?,
+        tenant_id: r.try_get(1)?,
+        name: r.try_get(2)?,
+        category: r.try_get(3)?,
+        description: r.try_get(4)?,
+        webhook_url: r.try_get(5)?,
+        auth_method: r.try_get(6)?,
+        output_standard: r.try_get(7)?,
+        disabled_reason: r.try_get(8)?,
+        created_ms: r.try_get(9)?,
+    })
+}
+
+fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
+    Ok(DeploymentRow {
+        connector_id: r.try_get(0)?,
+        target: r.try_get(1)?,
+        version: r.try_get(2)?,
+        config: r.try_get(3)?,
+        secrets: r.try_get(4)?,
+        allowed_hosts: r.try_get(5)?,
+        schedule: r.try_get(6)?,
+        created_ms: r.try_get(7)?,
+        updated_ms: r.try_get(8)?,
+    })
+}
+
+const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
+     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms";
+
+impl Store {
+    /// Inserts a connector inside `tx`.
+    pub async fn insert_connector(
+        tx: &mut AnyConnection,
+        c: &NewConnector<'_>,
+    ) -> Result<ConnectorRow, StoreError> {
+        let created_ms = now_ms();
+        sqlx::query(
+            "INSERT INTO connectors (id, tenant_id, name, category, description, webhook_url, \
+             auth_method, output_standard, disabled_reason, created_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
+        )
+        .bind(c.id)
+        .bind(c.tenant_id)
+        .bind(c.name)
+        .bind(c.category)
+        .bind(c.description)
+        .bind(c.webhook_url)
+        .bind(c.auth_method)
+        .bind(c.output_standard)
+        .bind(created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, &format!("a connector named `{}`", c.name)))?;
+        Ok(ConnectorRow {
+            id: c.id.to_string(),
+            tenant_id: c.tenant_id.to_string(),
+            name: c.name.to_string(),
+            category: c.category.to_string(),
+            description: c.description.to_string(),
+            webhook_url: c.webhook_url.map(str::to_string),
+            auth_method: c.auth_method.map(str::to_string),
+            output_standard: c.output_standard.map(str::to_string),
+            disabled_reason: None,
+            created_ms,
+        })
+    }
+
+    /// A connector of `tenant_id`.
+    pub async fn connector(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<ConnectorRow>, StoreError> {
+        let sql =
+            format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = $1 AND id = $2");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(connector).transpose()?)
+    }
+
+    /// A connector of `tenant_id` by name.
+    pub async fn connector_by_name(
+        &self,
+        tenant_id: &str,
+        name: &str,
+    ) -> Result<Option<ConnectorRow>, StoreError> {
+        let sql = format!(
+            "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = $1 AND name = $2"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(connector).transpose()?)
+    }
+
+    /// Every connector of `tenant_id`, oldest first. Filtering and paging happen in
+    /// the registry, because status is derived and not a column.
+    pub async fn connectors(&self, tenant_id: &str) -> Result<Vec<ConnectorRow>, StoreError> {
+        let sql = format!(
+            "SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE tenant_id = $1 ORDER BY created_ms, id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(connector).collect::<Result<_, _>>()?)
+    }
+
+    /// Disables a connector with `reason` inside `tx`.
+    pub async fn disable_connector(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        id: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE connectors SET disabled_reason = $1 WHERE tenant_id = $2 AND id = $3")
+            .bind(reason)
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Enables a connector inside `tx`. Its health starts afresh: heartbeats from
+    /// before now no longer count, so it reads `registered` until the next one.
+    pub async fn enable_connector(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE connectors SET disabled_reason = NULL, health_since_ms = $1 \
+             WHERE tenant_id = $2 AND id = $3",
+        )
+        .bind(now_ms())
+        .bind(tenant_id)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM health WHERE tenant_id = $1 AND connector_id = $2")
+            .bind(tenant_id)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores component bytes under their digest (once) inside `tx`.
+    pub async fn put_component(
+        tx: &mut AnyConnection,
+        digest: &str,
+        bytes: &[u8],
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO components (digest, bytes, size, created_ms) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(digest)
+        .bind(bytes)
+        .bind(i64::try_from(bytes.len()).unwrap_or(i64::MAX))
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The bytes of a stored component.
+    pub async fn component_bytes(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let row = sqlx::query("SELECT bytes FROM components WHERE digest = $1")
+            .bind(digest)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
+    /// Inserts a version inside `tx`; a second upload of the same version conflicts.
+    pub async fn insert_version(tx: &mut AnyConnection, v: &VersionRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO versions (connector_id, version, digest, manifest, created_ms) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&v.connector_id)
+        .bind(&v.version)
+        .bind(&v.digest)
+        .bind(&v.manifest)
+        .bind(v.created_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, &format!("version {}", v.version)))?;
+        Ok(())
+    }
+
+    /// The versions of a connector of `tenant_id`, oldest first.
+    pub async fn versions(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.connector_id, v.version, v.digest, v.manifest, v.created_ms FROM versions v \
+             JOIN connectors c ON c.id = v.connector_id \
+             WHERE c.tenant_id = $1 AND v.connector_id = $2 ORDER BY v.created_ms, v.version",
+        )
+        .bind(tenant_id)
+        .bind(connector_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VersionRow {
+                    connector_id: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    digest: r.try_get(2)?,
+                    manifest: r.try_get(3)?,
+                    created_ms: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every (tenant, connector, latest version manifest) pair: for the SDK manifest's
+    /// example configurations and the catalogue filters.
+    pub async fn latest_manifests(
+        &self,
+        tenant_id: &str,
+    ) -> Result<BTreeMap<String, String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT v.connector_id, v.manifest FROM versions v \
+             JOIN connectors c ON c.id = v.connector_id WHERE c.tenant_id = $1 \
+             ORDER BY v.created_ms, v.version",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = BTreeMap::new();
+        for r in rows {
+            // Later rows overwrite earlier ones: the newest upload wins.
+            out.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+        Ok(out)
+    }
+
+    /// Creates or replaces the deployment of a connector to a target inside `tx`.
+    pub async fn upsert_deployment(
+        tx: &mut AnyConnection,
+        d: &DeploymentRow,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO deployments (connector_id, target, version, config, secrets, \
+             allowed_hosts, schedule, created_ms, updated_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             ON CONFLICT (connector_id, target) DO UPDATE SET version = excluded.version, \
+             config = excluded.config, secrets = excluded.secrets, \
+             allowed_hosts = excluded.allowed_hosts, schedule = excluded.schedule, \
+             updated_ms = excluded.updated_ms",
+        )
+        .bind(&d.connector_id)
+        .bind(&d.target)
+        .bind(&d.version)
+        .bind(&d.config)
+        .bind(d.secrets.as_deref())
+        .bind(&d.allowed_hosts)
+        .bind(d.schedule.as_deref())
+        .bind(d.updated_ms)
+        .execute(&mut *tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a deployment inside `tx`; false when there was none.
+    pub async fn delete_deployment(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM deployments WHERE connector_id = $1 AND target = $2")
+            .bind(connector_id)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The deployments of a connector of `tenant_id`.
+    pub async fn deployments(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Vec<DeploymentRow>, StoreError> {
+        let sql = format!(
+            "SELECT {DEPLOYMENT_COLUMNS} FROM deployments d JOIN connectors c ON c.id = d.connector_id \
+             WHERE c.tenant_id = $1 AND d.connector_id = $2 ORDER BY d.target"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(connector_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows.iter().map(deployment).collect::<Result<_, _>>()?)
+    }
+
+    /// The kv state of a connector for a tenant.
+    pub async fn kv_load(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
+        let rows =
+            sqlx::query("SELECT key, value FROM kv WHERE tenant_id = $1 AND connector_id = $2")
+                .bind(tenant_id)
+                .bind(connector_id)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect()
+    }
+
+    /// Writes the difference between `before` and `after` in one transaction.
+    pub async fn kv_save(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+        before: &BTreeMap<String, Vec<u8>>,
+        after: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError> {
+        if before == after {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for key in before.keys().filter(|k| !after.contains_key(*k)) {
+            sqlx::query("DELETE FROM kv WHERE tenant_id = $1 AND connector_id = $2 AND key = $3")
+                .bind(tenant_id)
+                .bind(connector_id)
+                .bind(key)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (key, value) in after.iter().filter(|(k, v)| before.get(*k) != Some(*v)) {
+            sqlx::query(
+                "INSERT INTO kv (tenant_id, connector_id, key, value) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (tenant_id, connector_id, key) DO UPDATE SET value = excluded.value",
+            )
+            .bind(tenant_id)
+            .bind(connector_id)
+            .bind(key)
+            .bind(value.as_slice())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}

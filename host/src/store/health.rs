@@ -1,0 +1,200 @@
+//! Heartbeats (written in batches) and each connector's derived health.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Store, StoreError};
+
+/// One heartbeat: a guest call's outcome, or an external system's report.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRow {
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The connector.
+    pub connector_id: String,
+    /// When, ms since the epoch.
+    pub at_ms: i64,
+    /// How long the call took, if known.
+    pub latency_ms: Option<f64>,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The kind of failure (`timeout`, `upstream`…), if it failed.
+    pub error_kind: Option<String>,
+    /// A sentence about it.
+    pub detail: Option<String>,
+    /// `call` (a guest call) or `external` (the heartbeat endpoint).
+    pub source: String,
+}
+
+/// A connector's derived status and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthRow {
+    /// The connector.
+    pub connector_id: String,
+    /// `active`, `degraded` or `error` (`registered` has no row; `disabled` is a flag
+    /// on the connector).
+    pub status: String,
+    /// A sentence explaining the status.
+    pub reason: String,
+    /// The newest heartbeat's time, ms.
+    pub last_at_ms: i64,
+    /// Whether an external system sends this connector's heartbeats (then silence
+    /// counts against it).
+    pub external: bool,
+}
+
+fn heartbeat(r: &AnyRow) -> Result<HeartbeatRow, sqlx::Error> {
+    let ok: i64 = r.try_get(4)?;
+    Ok(HeartbeatRow {
+        tenant_id: r.try_get(0)?,
+        connector_id: r.try_get(1)?,
+        at_ms: r.try_get(2)?,
+        latency_ms: r.try_get(3)?,
+        ok: ok != 0,
+        error_kind: r.try_get(5)?,
+        detail: r.try_get(6)?,
+        source: r.try_get(7)?,
+    })
+}
+
+fn health(r: &AnyRow) -> Result<HealthRow, sqlx::Error> {
+    let external: i64 = r.try_get(4)?;
+    Ok(HealthRow {
+        connector_id: r.try_get(0)?,
+        status: r.try_get(1)?,
+        reason: r.try_get(2)?,
+        last_at_ms: r.try_get(3)?,
+        external: external != 0,
+    })
+}
+
+impl Store {
+    /// Inserts heartbeats in one transaction, in multi-row statements.
+    pub async fn insert_heartbeats(&self, batch: &[HeartbeatRow]) -> Result<(), StoreError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        // 8 parameters a row; 100 rows stay under every driver's parameter limit.
+        for chunk in batch.chunks(100) {
+            let mut sql = String::from(
+                "INSERT INTO heartbeats (tenant_id, connector_id, at_ms, latency_ms, ok, \
+                 error_kind, detail, source) VALUES ",
+            );
+            for i in 0..chunk.len() {
+                let b = i * 8;
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8
+                ));
+            }
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in chunk {
+                q = q
+                    .bind(&h.tenant_id)
+                    .bind(&h.connector_id)
+                    .bind(h.at_ms)
+                    .bind(h.latency_ms)
+                    .bind(i64::from(h.ok))
+                    .bind(h.error_kind.as_deref())
+                    .bind(h.detail.as_deref())
+                    .bind(&h.source);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The newest `limit` heartbeats that count towards a connector's health (those
+    /// since it was last enabled), newest first.
+    pub async fn health_window(
+        &self,
+        connector_id: &str,
+        limit: i64,
+    ) -> Result<Vec<HeartbeatRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT h.tenant_id, h.connector_id, h.at_ms, h.latency_ms, h.ok, h.error_kind, \
+             h.detail, h.source FROM heartbeats h JOIN connectors c ON c.id = h.connector_id \
+             WHERE h.connector_id = $1 AND h.at_ms >= c.health_since_ms \
+             ORDER BY h.id DESC LIMIT $2",
+        )
+        .bind(connector_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
+    }
+
+    /// The newest `limit` heartbeats of a connector of `tenant_id`, newest first.
+    pub async fn recent_heartbeats(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+        limit: i64,
+    ) -> Result<Vec<HeartbeatRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, connector_id, at_ms, latency_ms, ok, error_kind, detail, source \
+             FROM heartbeats WHERE tenant_id = $1 AND connector_id = $2 ORDER BY id DESC LIMIT $3",
+        )
+        .bind(tenant_id)
+        .bind(connector_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
+    }
+
+    /// The health row of a connector.
+    pub async fn health(&self, connector_id: &str) -> Result<Option<HealthRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT connector_id, status, reason, last_at_ms, external FROM health \
+             WHERE connector_id = $1",
+        )
+        .bind(connector_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.as_ref().map(health).transpose()?)
+    }
+
+    /// Every health row of a tenant.
+    pub async fn tenant_health(&self, tenant_id: &str) -> Result<Vec<HealthRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT connector_id, status, reason, last_at_ms, external FROM health \
+             WHERE tenant_id = $1",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(health).collect::<Result<_, _>>()?)
+    }
+
+    /// Writes a connector's health.
+    pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO health (connector_id, tenant_id, status, reason, last_at_ms, external) \
+             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connector_id) DO UPDATE SET \
+             status = excluded.status, reason = excluded.reason, \
+             last_at_ms = excluded.last_at_ms, external = excluded.external",
+        )
+        .bind(&h.connector_id)
+        .bind(tenant_id)
+        .bind(&h.status)
+        .bind(&h.reason)
+        .bind(h.last_at_ms)
+        .bind(i64::from(h.external))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+}

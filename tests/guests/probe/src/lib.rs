@@ -1,0 +1,81 @@
+//! A well-behaved connector for the server's tests: its input chooses how long a call
+//! takes and how it fails, so a test can drive a connector through every health
+//! status with real guest calls; `count` keeps a counter in kv to show state persists.
+
+use airlock_sdk::prelude::*;
+use std::hint::black_box;
+
+#[derive(Default)]
+struct Probe;
+
+impl Connector for Probe {
+    fn describe(&self) -> Manifest {
+        Manifest::builder("probe", "Probe", "0.1.0")
+            .vendor("Airlock tests")
+            .description("Answers after a chosen delay, or fails as asked.")
+            .category(Category::Telemetry)
+            .capability("health-probe")
+            .output_standard(OutputStandard::Json)
+            .config_schema(json!({
+                "type": "object",
+                "properties": {
+                    "label": {"type": "string", "maxLength": 20},
+                    "threshold": {"type": "integer", "minimum": 0}
+                },
+                "additionalProperties": false
+            }))
+            .action(
+                Action::new("work", "Busy-waits `busy_ms`, then answers or fails as asked.")
+                    .input_schema(json!({
+                        "type": "object",
+                        "properties": {
+                            "busy_ms": {"type": "integer", "minimum": 0, "maximum": 2000},
+                            "fail": {"enum": ["upstream", "trap", "invalid-input"]}
+                        },
+                        "additionalProperties": false
+                    }))
+                    .output(OutputStandard::Json),
+            )
+            .action(
+                Action::new("count", "Adds one to a counter kept in kv and returns it.")
+                    .output(OutputStandard::Json),
+            )
+            .build()
+    }
+
+    fn invoke(&self, action: &str, input: Value, ctx: &Context) -> Result<Vec<Output>> {
+        match action {
+            "work" => {
+                let busy = input.get("busy_ms").and_then(Value::as_u64).unwrap_or(0);
+                let start = airlock_sdk::clock::now_ms();
+                while airlock_sdk::clock::now_ms().saturating_sub(start) < busy {
+                    black_box(start);
+                }
+                match input.get("fail").and_then(Value::as_str) {
+                    Some("upstream") => Err(Error::upstream(Some(502), "the upstream is down")),
+                    Some("invalid-input") => Err(Error::invalid_input("asked to refuse")),
+                    #[allow(clippy::panic)]
+                    Some("trap") => panic!("asked to trap"),
+                    _ => Ok(vec![Output::json(&json!({
+                        "ok": true,
+                        "busy_ms": busy,
+                        "label": ctx.config_value().get("label"),
+                        "tenant": ctx.tenant_id(),
+                    }))?]),
+                }
+            }
+            "count" => {
+                let n = airlock_sdk::kv::get("count")?
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| s.parse::<u64>().ok())
+                    .unwrap_or(0)
+                    + 1;
+                airlock_sdk::kv::set("count", n.to_string().as_bytes())?;
+                Ok(vec![Output::json(&json!({ "count": n }))?])
+            }
+            other => Err(Error::unknown_action(other)),
+        }
+    }
+}
+
+airlock_sdk::export_connector!(Probe);
