@@ -16,6 +16,7 @@ const GUESTS: &[(&str, &str, &str, bool)] = &[
     ("example-guests", "chat-notifier", "CHAT_NOTIFIER", true),
     ("tests/guests", "hostile", "HOSTILE", false),
     ("tests/guests", "probe", "PROBE", false),
+    ("tests/guests", "probe2", "PROBE_V2", false),
 ];
 
 fn main() {

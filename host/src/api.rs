@@ -109,10 +109,27 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &St) -> Result<Self, ApiError> {
+        reject_declared_oversize(req.headers(), MAX_JSON_BODY)?;
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) => Err(ApiError::from_json_rejection(&rejection)),
         }
+    }
+}
+
+/// Refuses a body whose declared `Content-Length` is over `limit` before reading any
+/// of it (a body without one is still cut off at the limit while it is read).
+pub fn reject_declared_oversize(
+    headers: &axum::http::HeaderMap,
+    limit: usize,
+) -> Result<(), ApiError> {
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    match declared {
+        Some(n) if n > limit as u64 => Err(error::too_large()),
+        _ => Ok(()),
     }
 }
 

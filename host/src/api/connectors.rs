@@ -76,6 +76,9 @@ async fn upload(
     Path(id): Path<String>,
     req: Request,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
+    let p = &auth.principal;
+    // A foreign or unknown id answers 404 whatever the body.
+    s.registry.connector(&p.tenant_id, &id).await?;
     let content_type = req
         .headers()
         .get(axum::http::header::CONTENT_TYPE)
@@ -88,6 +91,7 @@ async fn upload(
             "upload the component as the body with `Content-Type: application/wasm`",
         ));
     }
+    super::reject_declared_oversize(req.headers(), MAX_COMPONENT_BYTES)?;
     let bytes = Bytes::from_request(req, &s).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
@@ -95,7 +99,6 @@ async fn upload(
             ApiError::bad_request("invalid_body", &e.body_text())
         }
     })?;
-    let p = &auth.principal;
     let out = s
         .registry
         .upload(&p.tenant_id, &p.client_id, &id, bytes.to_vec())
@@ -152,9 +155,10 @@ async fn invoke(
     State(s): State<AppState>,
     Path((id, action)): Path<(String, String)>,
     QueryArgs(q): QueryArgs<InvokeQuery>,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    req: Request,
 ) -> ApiResult<Json<Value>> {
-    let body = body.map_err(|e| {
+    super::reject_declared_oversize(req.headers(), super::MAX_JSON_BODY)?;
+    let body = Bytes::from_request(req, &s).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             too_large()
         } else {

@@ -8,9 +8,15 @@ use std::hint::black_box;
 #[derive(Default)]
 struct Probe;
 
+/// The manifest's version: `probe2` builds this source with the `v2` feature.
+#[cfg(feature = "v2")]
+const VERSION: &str = "0.2.0";
+#[cfg(not(feature = "v2"))]
+const VERSION: &str = "0.1.0";
+
 impl Connector for Probe {
     fn describe(&self) -> Manifest {
-        Manifest::builder("probe", "Probe", "0.1.0")
+        Manifest::builder("probe", "Probe", VERSION)
             .vendor("Airlock tests")
             .description("Answers after a chosen delay, or fails as asked.")
             .category(Category::Telemetry)
@@ -25,16 +31,19 @@ impl Connector for Probe {
                 "additionalProperties": false
             }))
             .action(
-                Action::new("work", "Busy-waits `busy_ms`, then answers or fails as asked.")
-                    .input_schema(json!({
-                        "type": "object",
-                        "properties": {
-                            "busy_ms": {"type": "integer", "minimum": 0, "maximum": 2000},
-                            "fail": {"enum": ["upstream", "trap", "invalid-input"]}
-                        },
-                        "additionalProperties": false
-                    }))
-                    .output(OutputStandard::Json),
+                Action::new(
+                    "work",
+                    "Busy-waits `busy_ms`, then answers or fails as asked.",
+                )
+                .input_schema(json!({
+                    "type": "object",
+                    "properties": {
+                        "busy_ms": {"type": "integer", "minimum": 0, "maximum": 2000},
+                        "fail": {"enum": ["upstream", "trap", "invalid-input"]}
+                    },
+                    "additionalProperties": false
+                }))
+                .output(OutputStandard::Json),
             )
             .action(
                 Action::new("count", "Adds one to a counter kept in kv and returns it.")
@@ -58,6 +67,7 @@ impl Connector for Probe {
                     Some("trap") => panic!("asked to trap"),
                     _ => Ok(vec![Output::json(&json!({
                         "ok": true,
+                        "version": VERSION,
                         "busy_ms": busy,
                         "label": ctx.config_value().get("label"),
                         "tenant": ctx.tenant_id(),

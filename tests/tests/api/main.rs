@@ -1,0 +1,10 @@
+//! The registry server end to end: a real `airlock serve` on a loopback port, real
+//! HTTP, real components built from source, on SQLite and on PostgreSQL.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
+
+mod harness;
+mod lifecycle;
+mod routes;
+mod status;
+mod tokens;
