@@ -1,0 +1,205 @@
+//! Server benchmark (not a test): prints a table.
+//!
+//! `cargo bench -p airlock-tests --bench server` measures, on SQLite in a temp dir:
+//! - the cost `Recorder::record` adds to a guest call (goal ≤ 1 µs);
+//! - heartbeats/s through `POST /api/connectors/{id}/heartbeat` (goal ≥ 10 000);
+//! - invokes/s of a trivial action through `POST …/invoke/work` (goal ≥ 5 000).
+//!
+//! The load generator runs in this process on loopback: `CONNECTIONS` keep-alive
+//! connections for `SECONDS` each (env `AIRLOCK_BENCH_SECONDS`, default 5), sharing
+//! the machine's cores with the server, as a client on the same host would.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use airlock_host::health::{HealthPolicy, Recorder};
+use airlock_host::server::ServeOptions;
+use airlock_host::store::{HeartbeatRow, Store};
+use airlock_tests::guests;
+use serde_json::{Value, json};
+
+const CONNECTIONS: usize = 32;
+
+fn seconds() -> u64 {
+    std::env::var("AIRLOCK_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5)
+}
+
+async fn record_cost() -> f64 {
+    let dir = std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = Store::open(&Store::sqlite_url(&dir)).await.unwrap();
+    let recorder = Recorder::start(store, HealthPolicy::default());
+    let beat = HeartbeatRow {
+        tenant_id: "t".into(),
+        connector_id: "c".into(),
+        at_ms: 0,
+        latency_ms: Some(1.0),
+        ok: true,
+        error_kind: None,
+        detail: None,
+        source: "call".into(),
+    };
+    // Rounds of 10 000 with a flush between, so the channel never fills and every
+    // record takes the path a live call takes.
+    let mut total = Duration::ZERO;
+    let rounds = 20;
+    for _ in 0..rounds {
+        let batch: Vec<HeartbeatRow> = (0..10_000).map(|_| beat.clone()).collect();
+        let started = Instant::now();
+        for b in batch {
+            recorder.record(b);
+        }
+        total += started.elapsed();
+        recorder.flush().await;
+    }
+    assert_eq!(recorder.dropped(), 0);
+    let _ = std::fs::remove_dir_all(&dir);
+    total.as_secs_f64() * 1e9 / f64::from(rounds * 10_000)
+}
+
+async fn load(
+    http: reqwest::Client,
+    url: String,
+    token: String,
+    body: Value,
+    expect: u16,
+) -> (f64, Vec<f64>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (http, url, token, body, stop, done) =
+            (http.clone(), url.clone(), token.clone(), body.to_string(), stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                let t = Instant::now();
+                let r = http
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status().as_u16(), expect);
+                r.bytes().await.unwrap();
+                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+            latencies
+        }));
+    }
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs(seconds())).await;
+    stop.store(true, Ordering::Relaxed);
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+    all.sort_by(f64::total_cmp);
+    (rate, all)
+}
+
+fn pct(sorted: &[f64], q: f64) -> f64 {
+    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+}
+
+#[tokio::main(flavor = "multi_thread", worker_threads = 2)]
+async fn main() {
+    // `cargo bench` passes `--bench`; nothing else is expected.
+    let record_ns = record_cost().await;
+
+    let data_dir = std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
+    let mut opts = ServeOptions::new(&data_dir);
+    opts.listen = "127.0.0.1:0".parse().unwrap();
+    let server = airlock_host::server::start(opts).await.unwrap();
+    let base = format!("http://{}", server.addr);
+    let b: Value = serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap()).unwrap();
+    let http = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", b["client_id"].as_str().unwrap()),
+            ("client_secret", b["client_secret"].as_str().unwrap()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let c: Value = http
+        .post(format!("{base}/api/connectors/register"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "probe", "category": "telemetry"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    let r = http
+        .post(format!("{base}/api/connectors/{id}/versions"))
+        .bearer_auth(&token)
+        .header("content-type", "application/wasm")
+        .body(std::fs::read(guests::PROBE).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let r = http
+        .post(format!("{base}/api/connectors/{id}/deployments"))
+        .bearer_auth(&token)
+        .json(&json!({"version": "0.1.0"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    let (hb_rate, hb_lat) = load(
+        http.clone(),
+        format!("{base}/api/connectors/{id}/heartbeat"),
+        token.clone(),
+        json!({"latency_ms": 3, "status": "ok"}),
+        202,
+    )
+    .await;
+    let (inv_rate, inv_lat) = load(
+        http.clone(),
+        format!("{base}/api/connectors/{id}/invoke/work"),
+        token.clone(),
+        json!({}),
+        200,
+    )
+    .await;
+    server.registry.recorder().flush().await;
+    let dropped = server.registry.recorder().dropped();
+    server.stop().await.unwrap();
+    let _ = std::fs::remove_dir_all(&data_dir);
+
+    println!("| measure | result | goal |");
+    println!("| --- | --- | --- |");
+    println!("| heartbeat recording on the call path | {record_ns:.0} ns | ≤ 1 µs |");
+    println!(
+        "| heartbeats/s through the API ({CONNECTIONS} connections) | {hb_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms) | ≥ 10 000/s |",
+        pct(&hb_lat, 0.5),
+        pct(&hb_lat, 0.99)
+    );
+    println!(
+        "| invokes/s of a trivial action through the API | {inv_rate:.0}/s (p50 {:.2} ms, p99 {:.2} ms) | ≥ 5 000/s |",
+        pct(&inv_lat, 0.5),
+        pct(&inv_lat, 0.99)
+    );
+    println!("| heartbeats dropped (writer behind) | {dropped} | 0 |");
+}
