@@ -13,6 +13,9 @@
 //!   constant time; a secret is shown once, when created.
 //! - Creating a tenant or a client appends an audit row in the same transaction.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -146,7 +149,14 @@ pub struct Tokens {
     decoding: DecodingKey,
     issuer: String,
     validation: Validation,
+    /// Tokens already verified, with their expiry: a token's validity depends only on
+    /// its bytes and the clock, so a hit skips the signature check (the expiry is
+    /// still checked). Bounded; cleared when full.
+    verified: Arc<Mutex<HashMap<String, (Principal, u64)>>>,
 }
+
+/// How many verified tokens [`Tokens`] remembers.
+const VERIFIED_CACHE: usize = 10_000;
 
 impl std::fmt::Debug for Tokens {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -187,6 +197,7 @@ impl Tokens {
             decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
             issuer: issuer.to_string(),
             validation,
+            verified: Arc::new(Mutex::new(HashMap::new())),
         })
     }
 
@@ -226,6 +237,18 @@ impl Tokens {
 
     /// Verifies a token and returns who it speaks for.
     pub fn verify(&self, token: &str) -> Result<Principal, AuthError> {
+        let now = now_secs();
+        if let Ok(cache) = self.verified.lock()
+            && let Some((principal, exp)) = cache.get(token)
+            && now <= exp + LEEWAY_SECS
+        {
+            return Ok(principal.clone());
+        }
+        let principal = self.verify_uncached(token)?;
+        Ok(principal)
+    }
+
+    fn verify_uncached(&self, token: &str) -> Result<Principal, AuthError> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         if header.typ.as_deref() != Some("at+jwt") {
@@ -236,7 +259,7 @@ impl Tokens {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
         let c = data.claims;
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: c.tenant_id,
             client_id: c.client_id,
             scopes: c
@@ -244,7 +267,14 @@ impl Tokens {
                 .split_whitespace()
                 .filter_map(Scope::parse)
                 .collect(),
-        })
+        };
+        if let Ok(mut cache) = self.verified.lock() {
+            if cache.len() >= VERIFIED_CACHE {
+                cache.clear();
+            }
+            cache.insert(token.to_string(), (principal.clone(), c.exp));
+        }
+        Ok(principal)
     }
 
     /// The client-credentials grant: checks the client's secret and the requested

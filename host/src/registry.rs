@@ -187,6 +187,11 @@ pub struct Registry {
     components: Mutex<HashMap<String, Arc<Component>>>,
     /// Compiled input schemas by (digest, action).
     inputs: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
+    /// (tenant, connector) pairs known to exist. Connectors are never deleted, so a
+    /// positive answer never goes stale, on this node or another.
+    known: Mutex<std::collections::HashSet<(String, String)>>,
+    /// (connector, version) → digest. Versions are immutable once stored.
+    digests: Mutex<HashMap<(String, String), String>>,
 }
 
 impl std::fmt::Debug for Registry {
@@ -304,6 +309,8 @@ impl Registry {
             policy,
             components: Mutex::new(HashMap::new()),
             inputs: Mutex::new(HashMap::new()),
+            known: Mutex::new(std::collections::HashSet::new()),
+            digests: Mutex::new(HashMap::new()),
         }
     }
 
@@ -332,6 +339,49 @@ impl Registry {
             .connector(tenant, id)
             .await?
             .ok_or_else(|| RegistryError::NotFound(format!("no connector `{id}`")))
+    }
+
+    /// NotFound unless the connector exists in the tenant (remembered once seen).
+    async fn exists(&self, tenant: &str, id: &str) -> Result<(), RegistryError> {
+        let key = (tenant.to_string(), id.to_string());
+        if self.known.lock().map_err(internal)?.contains(&key) {
+            return Ok(());
+        }
+        self.connector(tenant, id).await?;
+        let mut known = self.known.lock().map_err(internal)?;
+        if known.len() >= 100_000 {
+            known.clear();
+        }
+        known.insert(key);
+        Ok(())
+    }
+
+    /// The digest of a stored version of a connector of `tenant`.
+    async fn digest(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<String, RegistryError> {
+        let key = (connector_id.to_string(), version.to_string());
+        if let Some(d) = self.digests.lock().map_err(internal)?.get(&key) {
+            return Ok(d.clone());
+        }
+        let digest = self
+            .store
+            .versions(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .map(|v| v.digest)
+            .ok_or_else(|| {
+                RegistryError::Internal("a deployment names a missing version".into())
+            })?;
+        self.digests
+            .lock()
+            .map_err(internal)?
+            .insert(key, digest.clone());
+        Ok(digest)
     }
 
     /// Registers a connector.
@@ -843,14 +893,17 @@ impl Registry {
         target: Option<&str>,
         input: Value,
     ) -> Result<Invocation, RegistryError> {
-        let connector = self.connector(tenant, connector_id).await?;
+        let (connector, deployments) = self
+            .store
+            .connector_with_deployments(tenant, connector_id)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("no connector `{connector_id}`")))?;
         if let Some(reason) = &connector.disabled_reason {
             return Err(RegistryError::Conflict {
                 code: "connector_disabled",
                 message: format!("the connector is disabled: {reason}"),
             });
         }
-        let deployments = self.store.deployments(tenant, connector_id).await?;
         let deployment = match target {
             Some(t) => deployments
                 .into_iter()
@@ -878,14 +931,10 @@ impl Registry {
                 }
             }
         };
-        let versions = self.store.versions(tenant, connector_id).await?;
-        let version = versions
-            .into_iter()
-            .find(|v| v.version == deployment.version)
-            .ok_or_else(|| {
-                RegistryError::Internal("a deployment names a missing version".into())
-            })?;
-        let component = self.component(&version.digest).await?;
+        let digest = self
+            .digest(tenant, connector_id, &deployment.version)
+            .await?;
+        let component = self.component(&digest).await?;
         let Some(declared) = component.manifest.actions.iter().find(|a| a.name == action) else {
             return Err(RegistryError::NotFound(format!(
                 "the connector has no action `{action}` (it has: {})",
@@ -898,7 +947,7 @@ impl Registry {
                     .join(", ")
             )));
         };
-        let validator = self.input_validator(&version.digest, action, &declared.input_schema)?;
+        let validator = self.input_validator(&digest, action, &declared.input_schema)?;
         let errors = schema_errors(&validator, &input);
         if !errors.is_empty() {
             return Err(unprocessable("invalid_input", "the input", errors));
@@ -997,7 +1046,7 @@ impl Registry {
         status: Option<&str>,
         detail: Option<String>,
     ) -> Result<(), RegistryError> {
-        let connector = self.connector(tenant, connector_id).await?;
+        self.exists(tenant, connector_id).await?;
         let ok = match status.unwrap_or("ok") {
             "ok" => true,
             "error" => false,
@@ -1022,7 +1071,7 @@ impl Registry {
         }
         self.recorder.record(HeartbeatRow {
             tenant_id: tenant.into(),
-            connector_id: connector.id,
+            connector_id: connector_id.to_string(),
             at_ms: now_ms(),
             latency_ms,
             ok,

@@ -74,8 +74,14 @@ async fn load(
     let done = Arc::new(AtomicU64::new(0));
     let mut tasks = Vec::new();
     for _ in 0..CONNECTIONS {
-        let (http, url, token, body, stop, done) =
-            (http.clone(), url.clone(), token.clone(), body.to_string(), stop.clone(), done.clone());
+        let (http, url, token, body, stop, done) = (
+            http.clone(),
+            url.clone(),
+            token.clone(),
+            body.to_string(),
+            stop.clone(),
+            done.clone(),
+        );
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             while !stop.load(Ordering::Relaxed) {
@@ -122,8 +128,12 @@ async fn main() {
     opts.listen = "127.0.0.1:0".parse().unwrap();
     let server = airlock_host::server::start(opts).await.unwrap();
     let base = format!("http://{}", server.addr);
-    let b: Value = serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap()).unwrap();
-    let http = reqwest::Client::builder().pool_max_idle_per_host(CONNECTIONS).build().unwrap();
+    let b: Value =
+        serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap()).unwrap();
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONNECTIONS)
+        .build()
+        .unwrap();
     let token: Value = http
         .post(format!("{base}/oauth/token"))
         .form(&[
@@ -167,6 +177,13 @@ async fn main() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
 
+    if let Ok(secs) = std::env::var("AIRLOCK_BENCH_SERVE_FOR") {
+        // For an external load generator (wrk): print what it needs, then serve.
+        println!("BASE={base}\nID={id}\nTOKEN={token}");
+        tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
+        server.stop().await.unwrap();
+        return;
+    }
     let (hb_rate, hb_lat) = load(
         http.clone(),
         format!("{base}/api/connectors/{id}/heartbeat"),

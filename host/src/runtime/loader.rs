@@ -42,6 +42,10 @@ impl Default for Limits {
     }
 }
 
+/// Instances (and memories, tables) the pooling allocator holds: the most calls
+/// that can run at once on one runtime.
+pub const POOL_INSTANCES: u32 = 1000;
+
 /// The WebAssembly stack a guest may use, engine-wide: deep recursion ends in
 /// [`CallError::StackOverflow`] instead of exhausting the host thread's stack.
 pub const MAX_WASM_STACK: usize = 512 * 1024;
@@ -294,6 +298,17 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        // Pooling: instances reuse pre-reserved memory slots instead of mapping fresh
+        // memory per call (a fresh Store per call makes this the hot path). A slot is
+        // a little larger than the memory limit so the limiter, which records the
+        // denial, is what refuses growth, not the pool.
+        let mut pool = wasmtime::PoolingAllocationConfig::default();
+        pool.total_component_instances(POOL_INSTANCES)
+            .total_core_instances(POOL_INSTANCES)
+            .total_memories(POOL_INSTANCES)
+            .total_tables(POOL_INSTANCES)
+            .max_memory_size(limits.memory_bytes.saturating_add(1 << 20));
+        config.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
         let engine = Engine::new(&config)?;
         // The ticker holds only a weak reference, so it ends with the last engine clone.
         let weak = engine.weak();

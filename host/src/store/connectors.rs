@@ -405,6 +405,48 @@ impl Store {
         Ok(rows.iter().map(deployment).collect::<Result<_, _>>()?)
     }
 
+    /// A connector of `tenant_id` with its deployments, in one query (the invoke path).
+    pub async fn connector_with_deployments(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> Result<Option<(ConnectorRow, Vec<DeploymentRow>)>, StoreError> {
+        let sql = format!(
+            "SELECT c.id, c.tenant_id, c.name, c.category, c.description, c.webhook_url, \
+             c.auth_method, c.output_standard, c.disabled_reason, c.created_ms, {DEPLOYMENT_COLUMNS} \
+             FROM connectors c LEFT JOIN deployments d ON d.connector_id = c.id \
+             WHERE c.tenant_id = $1 AND c.id = $2 ORDER BY d.target"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let c = connector(first)?;
+        let mut deployments = Vec::new();
+        for r in &rows {
+            // Without a deployment the LEFT JOIN's columns are NULL.
+            let target: Option<String> = r.try_get(11)?;
+            if target.is_some() {
+                deployments.push(DeploymentRow {
+                    connector_id: r.try_get(10)?,
+                    target: r.try_get(11)?,
+                    version: r.try_get(12)?,
+                    config: r.try_get(13)?,
+                    secrets: r.try_get(14)?,
+                    allowed_hosts: r.try_get(15)?,
+                    schedule: r.try_get(16)?,
+                    created_ms: r.try_get(17)?,
+                    updated_ms: r.try_get(18)?,
+                });
+            }
+        }
+        Ok(Some((c, deployments)))
+    }
+
     /// The kv state of a connector for a tenant.
     pub async fn kv_load(
         &self,
