@@ -6,8 +6,9 @@
 //!   stderr discarded. A guest that reads `/etc/passwd` gets "not found".
 //! - Outbound HTTP is refused unless a host was granted ([`Grants`]); this first
 //!   runtime grants none, so `http.send` answers `host-error::denied`.
-//! - Every call gets a fresh `Store`: nothing survives between calls but what the
-//!   host keeps for the guest (kv).
+//! - Every call gets a fresh `Store` and instance (from the pooling allocator's
+//!   slots): nothing survives between calls but what the host keeps for the guest
+//!   (kv, handed in and out through `CallRequest`/`CallDone`).
 //! - Every call runs under [`Limits`]: a memory cap (a `ResourceLimiter` that records
 //!   denials, so a failed allocation is reported as `MemoryExceeded`, not a generic
 //!   trap), a CPU deadline by epoch interruption (a ticker thread advances the epoch
