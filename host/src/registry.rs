@@ -684,6 +684,34 @@ impl Registry {
         if !errors.is_empty() {
             return Err(unprocessable("invalid_config", "the config", errors));
         }
+        // Then the connector's own rules, which a schema cannot express.
+        let component = self.component(&version.digest).await?;
+        let config_text = config.to_string();
+        let verdict = tokio::task::spawn_blocking(move || component.validate_config(&config_text))
+            .await
+            .map_err(internal)?;
+        match verdict {
+            Ok(()) => {}
+            Err(CallError::Connector(e)) => {
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_config",
+                    message: format!(
+                        "the connector refused the config: {}",
+                        crate::runtime::connector_error_text(&e)
+                    ),
+                    details: vec![FieldError {
+                        path: String::new(),
+                        message: crate::runtime::connector_error_text(&e),
+                    }],
+                });
+            }
+            Err(error) => {
+                return Err(RegistryError::Call {
+                    error,
+                    call_id: "validate-config".into(),
+                });
+            }
+        }
         let secrets = match &d.secrets {
             Some(s) => {
                 let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;

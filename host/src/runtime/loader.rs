@@ -473,6 +473,19 @@ impl Component {
         Ok((done.outputs, done.captured))
     }
 
+    /// Calls the guest's `validate-config` (what a schema cannot say) in a fresh store.
+    pub fn validate_config(&self, config: &str) -> Result<(), CallError> {
+        call_in_fresh_store(
+            &self.pre,
+            &self.engine,
+            &self.limits,
+            Grants::default(),
+            BTreeMap::new(),
+            |c, s| c.airlock_connector_guest().call_validate_config(s, config),
+        )
+        .map(|_| ())
+    }
+
     /// Calls `invoke` as described by `request`, in a fresh store.
     pub fn call(&self, request: CallRequest<'_>) -> Result<CallDone, CallError> {
         let ctx = CallContext {

@@ -92,6 +92,7 @@ impl Store {
             "INSERT INTO audit (seq, tenant_id, actor, action, target, reason, detail, at, \
              prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
+        .persistent(false)
         .bind(a.seq)
         .bind(&a.tenant_id)
         .bind(&a.actor)

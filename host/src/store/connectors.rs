@@ -139,6 +139,7 @@ impl Store {
              auth_method, output_standard, disabled_reason, created_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9)",
         )
+        .persistent(false)
         .bind(c.id)
         .bind(c.tenant_id)
         .bind(c.name)
@@ -360,6 +361,9 @@ impl Store {
              allowed_hosts = excluded.allowed_hosts, schedule = excluded.schedule, \
              updated_ms = excluded.updated_ms",
         )
+        // Nullable binary and text parameters: see `insert_heartbeats` on why these
+        // statements are not cached.
+        .persistent(false)
         .bind(&d.connector_id)
         .bind(&d.target)
         .bind(&d.version)

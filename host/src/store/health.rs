@@ -98,7 +98,10 @@ impl Store {
                     b + 8
                 ));
             }
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            // Not a cached prepared statement: through the Any driver a cached
+            // PostgreSQL statement first prepared with a NULL latency refused a later
+            // float bound to the same parameter ("incorrect binary data format").
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).persistent(false);
             for h in chunk {
                 q = q
                     .bind(&h.tenant_id)

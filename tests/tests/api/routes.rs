@@ -439,6 +439,22 @@ async fn bad_bodies_get_400_413_and_422_with_the_failing_field(db: Db) {
         "invalid_config"
     );
     assert!(e["error"]["message"].as_str().unwrap().contains("colour"));
+    // The guest's own validate-config, for what the schema cannot say.
+    let (s, e) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/deployments"),
+            Some(&json!({"version": "0.1.0", "config": {"label": "reject-me"}})),
+        )
+        .await;
+    assert_eq!(
+        error_code(s, &e, 422, "a config the guest refuses"),
+        "invalid_config"
+    );
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("reserved"),
+        "{e}"
+    );
     let (s, e) = env
         .admin(
             "POST",

@@ -52,6 +52,14 @@ impl Connector for Probe {
             .build()
     }
 
+    fn validate_config(&self, config: &Value) -> Result<()> {
+        // A rule the schema does not state, so the host must ask the guest.
+        if config.get("label").and_then(Value::as_str) == Some("reject-me") {
+            return Err(Error::invalid_config("the label `reject-me` is reserved"));
+        }
+        Ok(())
+    }
+
     fn invoke(&self, action: &str, input: Value, ctx: &Context) -> Result<Vec<Output>> {
         match action {
             "work" => {
