@@ -4,7 +4,9 @@
 //!
 //! Several nodes sharing one PostgreSQL must share these files (copy the data
 //! directory's `*.key` files); a node with other keys cannot read the secrets or
-//! verify the tokens and audit chain the others wrote.
+//! verify the tokens and audit chain the others wrote. The compile cache's key
+//! (`compile-cache.key`) authenticates this node's compiled artifacts (see
+//! `runtime::CompileCache`) and need not be shared.
 
 use std::path::Path;
 
@@ -42,6 +44,8 @@ pub struct Keys {
     pub jwt_seed: [u8; 32],
     secrets: [u8; 32],
     audit: [u8; 32],
+    /// Key of the compile cache's MACs.
+    pub compile_cache: [u8; 32],
 }
 
 impl std::fmt::Debug for Keys {
@@ -103,6 +107,7 @@ impl Keys {
             jwt_seed: load_or_create(dir, "jwt-ed25519.key")?,
             secrets: load_or_create(dir, "secrets.key")?,
             audit: load_or_create(dir, "audit.key")?,
+            compile_cache: load_or_create(dir, "compile-cache.key")?,
         })
     }
 

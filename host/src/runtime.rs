@@ -17,11 +17,16 @@
 //!   `StackOverflow`, `Trapped`, `Connector`), classified once from trap codes; never
 //!   as a host panic.
 //!
+//! - A compiled artifact from the compile cache is deserialized only after its
+//!   HMAC under this node's key verified (see [`CompileCache`]).
+//!
 //! The module knows nothing of HTTP APIs or SQL.
 
+mod cache;
 mod host;
 mod loader;
 
+pub use cache::{CacheStats, CompileCache};
 pub use host::{Captured, Grants, LogLine, StoreData};
 pub use loader::{
     CallDone, CallError, CallRequest, Component, EPOCH_TICK, Limits, LoadError,

@@ -110,7 +110,10 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let node = Node::open(&opts.data_dir, opts.database.as_deref()).await?;
     let listener = TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
-    let runtime = Arc::new(Runtime::new()?);
+    let runtime = Arc::new(Runtime::new()?.with_cache(
+        &opts.data_dir.join("compile-cache"),
+        node.keys.compile_cache,
+    )?);
     let recorder = Recorder::start(node.store.clone(), opts.policy);
     let registry = Arc::new(Registry::new(
         node.store.clone(),

@@ -10,6 +10,7 @@ use wasmtime::{Config, Engine, Store, Trap};
 
 use super::bindings::airlock::connector::types::{self, CallContext, ConnectorError};
 use super::bindings::{Connector, ConnectorPre};
+use super::cache::CompileCache;
 use super::host::{Captured, Grants, StoreData};
 
 /// The largest component accepted, in bytes.
@@ -253,6 +254,7 @@ pub struct Runtime {
     engine: Engine,
     linker: Linker<StoreData>,
     limits: Limits,
+    cache: Option<CompileCache>,
 }
 
 /// A loaded, pre-instantiated connector component.
@@ -331,7 +333,20 @@ impl Runtime {
             engine,
             linker,
             limits,
+            cache: None,
         })
+    }
+
+    /// Keeps compiled components in `dir`, authenticated with `key` (see
+    /// [`CompileCache`]); later loads of the same component skip compilation.
+    pub fn with_cache(mut self, dir: &std::path::Path, key: [u8; 32]) -> std::io::Result<Self> {
+        self.cache = Some(CompileCache::new(dir, key, &self.engine)?);
+        Ok(self)
+    }
+
+    /// The compile cache, if any.
+    pub fn cache(&self) -> Option<&CompileCache> {
+        self.cache.as_ref()
     }
 
     /// Checks, compiles and describes a component.
@@ -355,8 +370,11 @@ impl Runtime {
             }
         }
         let digest = hex(&Sha256::digest(bytes));
-        let component = WasmComponent::new(&self.engine, bytes)
-            .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
+        let component = match &self.cache {
+            Some(cache) => cache.load(&self.engine, &digest, bytes),
+            None => WasmComponent::new(&self.engine, bytes),
+        }
+        .map_err(|e| LoadError::NotAComponent(format!("{e:#}")))?;
         let imports: Vec<String> = component
             .component_type()
             .imports(&self.engine)
