@@ -2,7 +2,7 @@
 //! foreign artifact is discarded and recompiled, never deserialized.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
 use airlock_host::runtime::{Grants, Runtime};
@@ -14,7 +14,7 @@ fn dir() -> PathBuf {
     std::env::temp_dir().join(format!("airlock-cache-{}", uuid::Uuid::new_v4()))
 }
 
-fn runtime(dir: &PathBuf, key: [u8; 32]) -> Runtime {
+fn runtime(dir: &Path, key: [u8; 32]) -> Runtime {
     Runtime::new().unwrap().with_cache(dir, key).unwrap()
 }
 
@@ -43,7 +43,7 @@ fn decode_works(r: &Runtime) {
     assert!(String::from_utf8_lossy(&out[0].body).contains("366053209"));
 }
 
-fn artifact(d: &PathBuf) -> PathBuf {
+fn artifact(d: &Path) -> PathBuf {
     let files: Vec<PathBuf> = std::fs::read_dir(d)
         .unwrap()
         .map(|e| e.unwrap().path())
