@@ -12,7 +12,8 @@
 //! - Every call runs under [`Limits`]: a memory cap (a `ResourceLimiter` that records
 //!   denials, so a failed allocation is reported as `MemoryExceeded`, not a generic
 //!   trap), a CPU deadline by epoch interruption (a ticker thread advances the epoch
-//!   every [`EPOCH_TICK`]), and an engine-wide [`MAX_WASM_STACK`].
+//!   every [`EPOCH_TICK`]), an engine-wide [`MAX_WASM_STACK`], an output budget and a
+//!   log budget (a flood of logs is cut and counted, never kept).
 //! - Guest failures come back as a typed [`CallError`] (`Timeout`, `MemoryExceeded`,
 //!   `StackOverflow`, `Trapped`, `Connector`), classified once from trap codes; never
 //!   as a host panic.

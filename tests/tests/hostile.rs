@@ -14,6 +14,7 @@ fn hostile() -> (Runtime, Component) {
     let runtime = Runtime::with_limits(Limits {
         memory_bytes: 32 * 1024 * 1024,
         cpu_deadline: DEADLINE,
+        ..Limits::default()
     })
     .unwrap();
     let component = runtime
@@ -120,5 +121,51 @@ fn the_guest_sees_no_environment_and_no_arguments() {
     let seen = call(&component, "read-env").unwrap();
     assert_eq!(seen["vars"], serde_json::json!([]));
     assert_eq!(seen["args"], serde_json::json!([]));
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn a_100_mib_output_is_refused_as_too_large() {
+    // Default limits: 128 MiB of memory lets the guest build the output; the 8 MiB
+    // output cap refuses it.
+    // (A generous deadline: filling 100 MiB on a loaded 2-core CI machine is slow.)
+    let runtime = Runtime::with_limits(Limits {
+        cpu_deadline: Duration::from_secs(10),
+        ..Limits::default()
+    })
+    .unwrap();
+    let component = runtime
+        .load(&std::fs::read(guests::HOSTILE).unwrap())
+        .unwrap();
+    let started = Instant::now();
+    let err = call(&component, "huge-output").unwrap_err();
+    eprintln!("huge-output refused after {:?}", started.elapsed());
+    assert!(
+        matches!(err, CallError::OutputTooLarge { size, limit } if size == 100 * 1024 * 1024 && limit == Limits::default().max_output_bytes),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "output_too_large");
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn a_log_flood_is_capped_or_stopped_and_never_grows_the_host() {
+    // 10 000 lines of 1 MiB: either the call's CPU deadline stops it, or it finishes
+    // with the logs cut at the budget. Either way the host keeps at most the budget.
+    let (runtime, component) = hostile();
+    let started = Instant::now();
+    match component.invoke("log-flood", "{}", "{}", Grants::default()) {
+        Err(CallError::Timeout { .. }) => {}
+        Ok((_, captured)) => {
+            let kept: usize = captured.logs.iter().map(|l| l.message.len()).sum();
+            assert!(kept <= Limits::default().max_log_bytes, "kept {kept} bytes");
+            assert_eq!(
+                captured.logs_dropped, 10_000,
+                "every 1 MiB line is over budget"
+            );
+        }
+        Err(other) => panic!("{other:?}"),
+    }
+    assert!(started.elapsed() < DEADLINE + Duration::from_secs(2));
     host_still_serves(&runtime, &component);
 }

@@ -131,6 +131,7 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
         CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
             (StatusCode::BAD_GATEWAY, "connector_crashed")
         }
+        CallError::OutputTooLarge { .. } => (StatusCode::BAD_GATEWAY, "connector_output_too_large"),
         CallError::Connector(e) => match e {
             ConnectorError::InvalidInput(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "connector_rejected_input")

@@ -38,6 +38,8 @@ pub struct Captured {
     /// Outputs emitted during the call (`Component::invoke` moves them into its
     /// outputs, so there this is empty).
     pub emitted: Vec<Output>,
+    /// Log lines dropped because the call's log budget was spent.
+    pub logs_dropped: u64,
 }
 
 /// Per-call store state.
@@ -51,6 +53,8 @@ pub struct StoreData {
     /// What the deployment was granted.
     pub grants: Grants,
     memory_limit: usize,
+    log_budget: usize,
+    output_budget: usize,
     /// Set when the guest asked for more memory than its limit: a failed allocation
     /// surfaces as a generic trap, and this is how it is reported truthfully.
     pub(crate) memory_exceeded: bool,
@@ -58,14 +62,16 @@ pub struct StoreData {
 
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
-    pub fn new(grants: Grants, kv: BTreeMap<String, Vec<u8>>, memory_limit: usize) -> Self {
+    pub fn new(grants: Grants, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
         StoreData {
             wasi: WasiCtx::builder().build(),
             table: ResourceTable::new(),
             captured: Captured::default(),
             kv,
             grants,
-            memory_limit,
+            memory_limit: limits.memory_bytes,
+            log_budget: limits.max_log_bytes,
+            output_budget: limits.max_output_bytes,
             memory_exceeded: false,
         }
     }
@@ -114,6 +120,14 @@ impl types::Host for StoreData {}
 
 impl log::Host for StoreData {
     fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
+        let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        if size > self.log_budget {
+            // A flood of logs must not grow the host: keep what fits, count the rest.
+            self.log_budget = 0;
+            self.captured.logs_dropped += 1;
+            return;
+        }
+        self.log_budget -= size;
         let level = format!("{level:?}").to_ascii_lowercase();
         self.captured.logs.push(LogLine {
             level,
@@ -186,6 +200,14 @@ impl clock::Host for StoreData {
 
 impl emit::Host for StoreData {
     fn emit(&mut self, output: Output) -> Result<(), HostError> {
+        if output.body.len() > self.output_budget {
+            return Err(HostError::LimitExceeded(format!(
+                "this output of {} bytes exceeds what is left of the call's output budget ({} bytes)",
+                output.body.len(),
+                self.output_budget
+            )));
+        }
+        self.output_budget -= output.body.len();
         self.captured.emitted.push(output);
         Ok(())
     }

@@ -32,6 +32,13 @@ pub struct Limits {
     /// CPU time budget of a call, enforced by epoch interruption (rounded up to
     /// [`EPOCH_TICK`]). Default 1 s. A guest past it fails with [`CallError::Timeout`].
     pub cpu_deadline: Duration,
+    /// Bytes of output (emitted and returned bodies together) a call may produce.
+    /// Default 8 MiB. An `emit` past it gets `host-error::limit-exceeded`; returned
+    /// outputs past it fail the call with [`CallError::OutputTooLarge`].
+    pub max_output_bytes: usize,
+    /// Bytes of log messages and fields kept per call. Default 256 KiB. Lines past it
+    /// are dropped and counted ([`Captured::logs_dropped`]), never an error.
+    pub max_log_bytes: usize,
 }
 
 impl Default for Limits {
@@ -39,6 +46,8 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 * 1024 * 1024,
             cpu_deadline: Duration::from_secs(1),
+            max_output_bytes: 8 * 1024 * 1024,
+            max_log_bytes: 256 * 1024,
         }
     }
 }
@@ -90,6 +99,14 @@ pub enum CallError {
         /// The limit.
         limit: usize,
     },
+    /// The call's outputs were larger than the limit.
+    #[error("the connector produced {size} bytes of output; at most {limit} are accepted")]
+    OutputTooLarge {
+        /// What it produced.
+        size: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The guest overflowed its WebAssembly stack (runaway recursion).
     #[error("the connector overflowed its stack ({MAX_WASM_STACK} bytes)")]
     StackOverflow,
@@ -109,6 +126,7 @@ impl CallError {
             CallError::Timeout { .. } => "timeout",
             CallError::MemoryExceeded { .. } => "memory_exceeded",
             CallError::StackOverflow => "stack_overflow",
+            CallError::OutputTooLarge { .. } => "output_too_large",
             CallError::Trapped(_) => "trapped",
             CallError::Connector(e) => match e {
                 ConnectorError::InvalidConfig(_) => "invalid_config",
@@ -443,7 +461,7 @@ fn call_in_fresh_store<R>(
     kv: BTreeMap<String, Vec<u8>>,
     f: impl FnOnce(&Connector, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
 ) -> Result<(R, Captured), CallError> {
-    let mut store = Store::new(engine, StoreData::new(grants, kv, limits.memory_bytes));
+    let mut store = Store::new(engine, StoreData::new(grants, kv, limits));
     store.limiter(|s| s);
     let ticks = limits
         .cpu_deadline
@@ -530,6 +548,13 @@ impl Component {
         // Emitted outputs come first, in emission order; they move, not copy.
         let mut all = std::mem::take(&mut captured.emitted);
         all.append(&mut outputs);
+        let size: usize = all.iter().map(|o| o.body.len()).sum();
+        if size > self.limits.max_output_bytes {
+            return Err(CallError::OutputTooLarge {
+                size,
+                limit: self.limits.max_output_bytes,
+            });
+        }
         Ok(CallDone {
             outputs: all,
             captured,

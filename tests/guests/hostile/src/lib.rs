@@ -29,6 +29,8 @@ impl Connector for Hostile {
             "panic",
             "read-files",
             "read-env",
+            "huge-output",
+            "log-flood",
             "ok",
         ] {
             m = m.action(Action::new(name, "A misbehaviour."));
@@ -72,6 +74,18 @@ impl Connector for Hostile {
                 let vars: Vec<(String, String)> = std::env::vars().collect();
                 let args: Vec<String> = std::env::args().collect();
                 Ok(vec![Output::json(&json!({"vars": vars, "args": args}))?])
+            }
+            "huge-output" => Ok(vec![Output::new(
+                OutputStandard::Json,
+                "application/json",
+                vec![b' '; 100 * 1024 * 1024],
+            )]),
+            "log-flood" => {
+                let line = "x".repeat(1024 * 1024);
+                for _ in 0..10_000 {
+                    airlock_sdk::log::info(&line);
+                }
+                Ok(vec![Output::json(&json!({"flooded": true}))?])
             }
             "ok" => Ok(vec![Output::json(&json!({"ok": true}))?]),
             other => Err(Error::unknown_action(other)),
