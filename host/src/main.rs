@@ -1,8 +1,9 @@
 //! `airlock`: the command-line entry point.
 //!
 //! - `airlock inspect FILE.wasm` prints the connector's manifest as JSON.
-//! - `airlock run FILE.wasm --action NAME --input JSON [--config JSON]` runs an action
-//!   in the sandbox and prints its outputs as JSON.
+//! - `airlock run FILE.wasm --action NAME --input JSON [--config JSON] [--memory-mb N]
+//!   [--cpu-ms N] [--fuel N]` runs an action in the sandbox, prints its outputs as JSON
+//!   on stdout and a summary (time, peak memory, fuel, logs) on stderr.
 //! - `airlock serve [--listen ADDR] [--data-dir DIR] [--database URL] [--preload DIR]`
 //!   runs the registry server.
 //! - `airlock tenant create NAME`, `airlock client create --tenant T --scope S…` and
@@ -13,7 +14,7 @@ use std::process::ExitCode;
 
 use airlock_host::auth::{Scope, create_client, create_tenant};
 use airlock_host::health::HealthPolicy;
-use airlock_host::runtime::{Grants, Runtime};
+use airlock_host::runtime::{Captured, Grants, Limits, Runtime};
 use airlock_host::server::{DEFAULT_ISSUER, Node, ServeOptions};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -49,6 +50,15 @@ enum Command {
         /// The deployment config, JSON.
         #[arg(long, default_value = "{}")]
         config: String,
+        /// Memory limit, MiB.
+        #[arg(long, default_value_t = 128)]
+        memory_mb: usize,
+        /// CPU deadline, ms.
+        #[arg(long, default_value_t = 1000)]
+        cpu_ms: u64,
+        /// Fuel mode: the call may execute this much fuel (deterministic budget).
+        #[arg(long)]
+        fuel: Option<u64>,
     },
     /// Runs the registry server.
     Serve {
@@ -282,7 +292,21 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     if !matches!(cli.command, Command::Inspect { .. } | Command::Run { .. }) {
         return operator(cli.command);
     }
-    let runtime = Runtime::new()?;
+    let limits = match &cli.command {
+        Command::Run {
+            memory_mb,
+            cpu_ms,
+            fuel,
+            ..
+        } => Limits {
+            memory_bytes: memory_mb.saturating_mul(1024 * 1024),
+            cpu_deadline: std::time::Duration::from_millis(*cpu_ms),
+            fuel: *fuel,
+            ..Limits::default()
+        },
+        _ => Limits::default(),
+    };
+    let runtime = Runtime::with_limits(limits)?;
     match cli.command {
         Command::Inspect { file } => {
             let component = runtime.load(&read(&file)?)?;
@@ -300,6 +324,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action,
             input,
             config,
+            ..
         } => {
             serde_json::from_str::<serde_json::Value>(&input).context("--input is not JSON")?;
             serde_json::from_str::<serde_json::Value>(&config).context("--config is not JSON")?;
@@ -315,21 +340,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         "{}",
                         serde_json::to_string_pretty(&serde_json::json!({ "outputs": outputs }))?
                     );
-                    eprintln!(
-                        "ok in {:.1} ms, {} log line(s)",
-                        started.elapsed().as_secs_f64() * 1000.0,
-                        captured.logs.len()
-                    );
+                    for l in &captured.logs {
+                        eprintln!("[{}] {}", l.level, l.message);
+                    }
+                    eprintln!("{}", summary(started.elapsed(), Some(&captured)));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(e) => {
-                    eprintln!("error: {e}");
+                    eprintln!("error ({}): {e}", e.kind());
+                    eprintln!("{}", summary(started.elapsed(), None));
                     Ok(ExitCode::from(1))
                 }
             }
         }
         other => operator(other),
     }
+}
+
+/// The stderr line after `airlock run`: time, memory and fuel.
+fn summary(elapsed: std::time::Duration, captured: Option<&Captured>) -> String {
+    let mut s = format!("time {:.1} ms", elapsed.as_secs_f64() * 1000.0);
+    if let Some(c) = captured {
+        s.push_str(&format!(", peak memory {} KiB", c.peak_memory / 1024));
+        if let Some(f) = c.fuel_consumed {
+            s.push_str(&format!(", fuel {f}"));
+        }
+        s.push_str(&format!(", {} log line(s)", c.logs.len()));
+        if c.logs_dropped > 0 {
+            s.push_str(&format!(
+                " ({} dropped over the log budget)",
+                c.logs_dropped
+            ));
+        }
+    }
+    s
 }
 
 fn main() -> ExitCode {

@@ -169,3 +169,53 @@ fn a_log_flood_is_capped_or_stopped_and_never_grows_the_host() {
     assert!(started.elapsed() < DEADLINE + Duration::from_secs(2));
     host_still_serves(&runtime, &component);
 }
+
+fn fuel_runtime(fuel: u64) -> Runtime {
+    Runtime::with_limits(Limits {
+        fuel: Some(fuel),
+        ..Limits::default()
+    })
+    .unwrap()
+}
+
+#[test]
+fn in_fuel_mode_an_infinite_loop_runs_out_of_fuel() {
+    let runtime = fuel_runtime(5_000_000);
+    let component = runtime
+        .load(&std::fs::read(guests::HOSTILE).unwrap())
+        .unwrap();
+    let err = call(&component, "spin").unwrap_err();
+    assert!(
+        matches!(err, CallError::OutOfFuel { limit: 5_000_000 }),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "out_of_fuel");
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn in_fuel_mode_the_same_call_consumes_the_same_fuel() {
+    let runtime = fuel_runtime(50_000_000);
+    let probe = runtime
+        .load(&std::fs::read(guests::PROBE).unwrap())
+        .unwrap();
+    let fuel = || {
+        let (_, captured) = probe
+            .invoke("count", "{}", r#"{"label":"x"}"#, Grants::default())
+            .unwrap();
+        captured.fuel_consumed.unwrap()
+    };
+    let first = fuel();
+    assert!(first > 0);
+    assert_eq!(fuel(), first, "a deterministic budget");
+    // Without fuel mode nothing is counted.
+    let plain = Runtime::new()
+        .unwrap()
+        .load(&std::fs::read(guests::PROBE).unwrap())
+        .unwrap();
+    let (_, captured) = plain
+        .invoke("count", "{}", "{}", Grants::default())
+        .unwrap();
+    assert_eq!(captured.fuel_consumed, None);
+    assert!(captured.peak_memory > 0);
+}

@@ -127,7 +127,9 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
     use crate::runtime::bindings::airlock::connector::types::ConnectorError;
     let message = error.to_string();
     let (status, code) = match error {
-        CallError::Timeout { .. } => (StatusCode::GATEWAY_TIMEOUT, "connector_timeout"),
+        CallError::Timeout { .. } | CallError::OutOfFuel { .. } => {
+            (StatusCode::GATEWAY_TIMEOUT, "connector_timeout")
+        }
         CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
             (StatusCode::BAD_GATEWAY, "connector_crashed")
         }

@@ -40,6 +40,10 @@ pub struct Captured {
     pub emitted: Vec<Output>,
     /// Log lines dropped because the call's log budget was spent.
     pub logs_dropped: u64,
+    /// The largest linear memory the guest grew to, bytes.
+    pub peak_memory: usize,
+    /// Fuel the call consumed, in fuel mode.
+    pub fuel_consumed: Option<u64>,
 }
 
 /// Per-call store state.
@@ -88,6 +92,7 @@ impl wasmtime::ResourceLimiter for StoreData {
             self.memory_exceeded = true;
             return Ok(false);
         }
+        self.captured.peak_memory = self.captured.peak_memory.max(desired);
         Ok(true)
     }
 

@@ -39,6 +39,12 @@ pub struct Limits {
     /// Bytes of log messages and fields kept per call. Default 256 KiB. Lines past it
     /// are dropped and counted ([`Captured::logs_dropped`]), never an error.
     pub max_log_bytes: usize,
+    /// Fuel mode: when set, a call may execute this much fuel (about one unit per
+    /// WebAssembly instruction) and fails with [`CallError::OutOfFuel`] past it — a
+    /// deterministic budget for reproducible runs, at a cost in speed. Default off:
+    /// the CPU deadline bounds calls. The runtime's engine counts fuel only if its
+    /// limits set it.
+    pub fuel: Option<u64>,
 }
 
 impl Default for Limits {
@@ -48,6 +54,7 @@ impl Default for Limits {
             cpu_deadline: Duration::from_secs(1),
             max_output_bytes: 8 * 1024 * 1024,
             max_log_bytes: 256 * 1024,
+            fuel: None,
         }
     }
 }
@@ -99,6 +106,12 @@ pub enum CallError {
         /// The limit.
         limit: usize,
     },
+    /// The call used up its fuel (fuel mode).
+    #[error("the connector ran out of fuel ({limit} units)")]
+    OutOfFuel {
+        /// The fuel it had.
+        limit: u64,
+    },
     /// The call's outputs were larger than the limit.
     #[error("the connector produced {size} bytes of output; at most {limit} are accepted")]
     OutputTooLarge {
@@ -127,6 +140,7 @@ impl CallError {
             CallError::MemoryExceeded { .. } => "memory_exceeded",
             CallError::StackOverflow => "stack_overflow",
             CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::OutOfFuel { .. } => "out_of_fuel",
             CallError::Trapped(_) => "trapped",
             CallError::Connector(e) => match e {
                 ConnectorError::InvalidConfig(_) => "invalid_config",
@@ -301,6 +315,9 @@ fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError
             limit: limits.cpu_deadline,
         },
         Some(Trap::StackOverflow) => CallError::StackOverflow,
+        Some(Trap::OutOfFuel) => CallError::OutOfFuel {
+            limit: limits.fuel.unwrap_or(0),
+        },
         Some(trap) => CallError::Trapped(trap.to_string()),
         None => CallError::Trapped(format!("{e:#}")),
     }
@@ -318,6 +335,7 @@ impl Runtime {
         config.wasm_component_model(true);
         config.epoch_interruption(true);
         config.max_wasm_stack(MAX_WASM_STACK);
+        config.consume_fuel(limits.fuel.is_some());
         // Pooling: instances reuse pre-reserved memory slots instead of mapping fresh
         // memory per call (a fresh Store per call makes this the hot path). A slot is
         // a little larger than the memory limit so the limiter, which records the
@@ -469,11 +487,20 @@ fn call_in_fresh_store<R>(
         .div_ceil(EPOCH_TICK.as_millis())
         .max(1);
     store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    // Instantiation consumes fuel too, so the budget is set before it.
+    if let Some(fuel) = limits.fuel
+        && let Err(e) = store.set_fuel(fuel)
+    {
+        return Err(CallError::Trapped(format!("cannot set fuel: {e:#}")));
+    }
     let outcome = pre
         .instantiate(&mut store)
         .and_then(|instance| f(&instance, &mut store));
     let result = outcome.map_err(|e| classify(&e, store.data(), limits))?;
-    let captured = std::mem::take(&mut store.data_mut().captured);
+    let mut captured = std::mem::take(&mut store.data_mut().captured);
+    if let Some(fuel) = limits.fuel {
+        captured.fuel_consumed = store.get_fuel().ok().map(|left| fuel.saturating_sub(left));
+    }
     result.map(|r| (r, captured)).map_err(CallError::Connector)
 }
 
