@@ -863,7 +863,8 @@ impl Registry {
         Ok(serde_json::json!({ "items": rows.iter().map(views::deployment).collect::<Vec<_>>() }))
     }
 
-    /// Disables (with a reason) or enables a connector.
+    /// Disables (with a reason) or enables a connector. Enabling one that is not
+    /// disabled is a no-op.
     pub async fn set_enabled(
         &self,
         tenant: &str,
@@ -883,6 +884,12 @@ impl Registry {
                     message: "required".into(),
                 }],
             });
+        }
+        if disable_reason.is_none() && connector.disabled_reason.is_none() {
+            // Enabling an enabled connector changes nothing: no audit row, and its
+            // health is not reset.
+            self.recorder.flush().await;
+            return Ok(self.view(&connector, None).await?);
         }
         let mut tx = self.store.begin().await?;
         match disable_reason {

@@ -151,6 +151,18 @@ async fn a_connector_moves_through_every_status_with_real_calls(db: Db) {
     let (st, reason, sum) = status(&env, &id).await;
     assert_eq!(st, "active", "{reason}");
     only(&sum, "active");
+    // Enabling an enabled connector changes nothing and audits nothing.
+    let (_, before) = env.admin("GET", "/api/audit?limit=1000", None).await;
+    let (s, en) = env
+        .admin("POST", &format!("/api/connectors/{id}/enable"), None)
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(en["status"], "active", "health is not reset");
+    let (_, after) = env.admin("GET", "/api/audit?limit=1000", None).await;
+    assert_eq!(
+        before["items"].as_array().unwrap().len(),
+        after["items"].as_array().unwrap().len()
+    );
 
     // The history keeps every call with its outcome and latency.
     let (_, hb) = env
