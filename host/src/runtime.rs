@@ -2,8 +2,9 @@
 //!
 //! Invariants:
 //! - A component is instantiated with an empty WASI context: no preopened
-//!   directories, no environment, no arguments, no sockets, stdin empty, stdout and
-//!   stderr discarded. A guest that reads `/etc/passwd` gets "not found".
+//!   directories, no environment, no arguments, no sockets, stdin empty; stdout and
+//!   stderr are captured into the call's logs up to [`MAX_STDIO_BYTES`] each, the
+//!   rest discarded and counted (never an error). A guest that reads `/etc/passwd` gets "not found".
 //! - Outbound HTTP is refused unless a host was granted ([`Grants`]); this first
 //!   runtime grants none, so `http.send` answers `host-error::denied`.
 //! - Every call gets a fresh `Store` and instance (from the pooling allocator's
@@ -26,6 +27,7 @@
 mod cache;
 mod host;
 mod loader;
+mod stdio;
 
 pub use cache::{CacheStats, CompileCache};
 pub use host::{Captured, Grants, LogLine, StoreData};
@@ -34,6 +36,7 @@ pub use loader::{
     MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
     connector_error_text, output_json,
 };
+pub use stdio::MAX_STDIO_BYTES;
 
 /// The generated host bindings of the contract.
 pub mod bindings {

@@ -219,3 +219,54 @@ fn in_fuel_mode_the_same_call_consumes_the_same_fuel() {
     assert_eq!(captured.fuel_consumed, None);
     assert!(captured.peak_memory > 0);
 }
+
+#[test]
+fn stdout_and_stderr_are_captured_up_to_a_cap_and_never_fail_the_guest() {
+    // 2 MiB of printing, far over the cap; a deadline that a debug host on a loaded
+    // machine cannot hit.
+    let runtime = Runtime::with_limits(Limits {
+        cpu_deadline: Duration::from_secs(10),
+        ..Limits::default()
+    })
+    .unwrap();
+    let component = runtime
+        .load(&std::fs::read(guests::HOSTILE).unwrap())
+        .unwrap();
+    let (outputs, captured) = component
+        .invoke("print-flood", "{}", "{}", Grants::default())
+        .unwrap();
+    assert_eq!(
+        serde_json::from_slice::<Value>(&outputs[0].body).unwrap(),
+        serde_json::json!({"printed": true})
+    );
+    let stdout: Vec<_> = captured
+        .logs
+        .iter()
+        .filter(|l| {
+            l.fields
+                .contains(&("stream".to_string(), "stdout".to_string()))
+        })
+        .collect();
+    let kept: usize = stdout.iter().map(|l| l.message.len()).sum();
+    assert!(
+        kept <= airlock_host::runtime::MAX_STDIO_BYTES,
+        "kept {kept}"
+    );
+    assert!(stdout.first().unwrap().message.starts_with("0 yyyy"));
+    assert!(
+        stdout
+            .last()
+            .unwrap()
+            .message
+            .contains("bytes of stdout were discarded"),
+        "{:?}",
+        stdout.last()
+    );
+    assert!(
+        captured
+            .logs
+            .iter()
+            .any(|l| l.message == "done printing" && l.level == "warn")
+    );
+    host_still_serves(&runtime, &component);
+}

@@ -57,6 +57,8 @@ pub struct StoreData {
     /// What the deployment was granted.
     pub grants: Grants,
     memory_limit: usize,
+    stdout: super::stdio::CapturedOutput,
+    stderr: super::stdio::CapturedOutput,
     log_budget: usize,
     output_budget: usize,
     /// Set when the guest asked for more memory than its limit: a failed allocation
@@ -67,8 +69,15 @@ pub struct StoreData {
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
     pub fn new(grants: Grants, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
+        let stdout = super::stdio::CapturedOutput::default();
+        let stderr = super::stdio::CapturedOutput::default();
         StoreData {
-            wasi: WasiCtx::builder().build(),
+            wasi: WasiCtx::builder()
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .build(),
+            stdout,
+            stderr,
             table: ResourceTable::new(),
             captured: Captured::default(),
             kv,
@@ -77,6 +86,35 @@ impl StoreData {
             log_budget: limits.max_log_bytes,
             output_budget: limits.max_output_bytes,
             memory_exceeded: false,
+        }
+    }
+}
+
+impl StoreData {
+    /// Moves what the guest printed into the captured logs: stdout lines as `info`,
+    /// stderr lines as `warn`, each with a `stream` field; a note when bytes were
+    /// discarded.
+    pub(crate) fn collect_stdio(&mut self) {
+        for (stream, level, out) in [
+            ("stdout", "info", self.stdout.clone()),
+            ("stderr", "warn", self.stderr.clone()),
+        ] {
+            let (kept, dropped) = out.take();
+            let text = String::from_utf8_lossy(&kept);
+            for line in text.lines().filter(|l| !l.is_empty()) {
+                self.captured.logs.push(LogLine {
+                    level: level.into(),
+                    message: line.to_string(),
+                    fields: vec![("stream".into(), stream.into())],
+                });
+            }
+            if dropped > 0 {
+                self.captured.logs.push(LogLine {
+                    level: "warn".into(),
+                    message: format!("{dropped} more bytes of {stream} were discarded"),
+                    fields: vec![("stream".into(), stream.into())],
+                });
+            }
         }
     }
 }

@@ -502,6 +502,7 @@ fn call_in_fresh_store<R>(
         .instantiate(&mut store)
         .and_then(|instance| f(&instance, &mut store));
     let result = outcome.map_err(|e| classify(&e, store.data(), limits))?;
+    store.data_mut().collect_stdio();
     let mut captured = std::mem::take(&mut store.data_mut().captured);
     if let Some(fuel) = limits.fuel {
         captured.fuel_consumed = store.get_fuel().ok().map(|left| fuel.saturating_sub(left));

@@ -31,6 +31,7 @@ impl Connector for Hostile {
             "read-env",
             "huge-output",
             "log-flood",
+            "print-flood",
             "ok",
         ] {
             m = m.action(Action::new(name, "A misbehaviour."));
@@ -86,6 +87,16 @@ impl Connector for Hostile {
                     airlock_sdk::log::info(&line);
                 }
                 Ok(vec![Output::json(&json!({"flooded": true}))?])
+            }
+            "print-flood" => {
+                // A Rust guest's println! panics if a write fails: the host must
+                // discard past its cap rather than refuse.
+                let line = "y".repeat(1024);
+                for i in 0..2_000 {
+                    println!("{i} {line}");
+                }
+                eprintln!("done printing");
+                Ok(vec![Output::json(&json!({"printed": true}))?])
             }
             "ok" => Ok(vec![Output::json(&json!({"ok": true}))?]),
             other => Err(Error::unknown_action(other)),
