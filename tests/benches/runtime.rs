@@ -22,7 +22,9 @@ fn main() {
     println!("| measure | result | goal |");
     println!("| --- | --- | --- |");
     let plain = Runtime::new().unwrap();
-    for (name, path) in guests::ALL {
+    // AIRLOCK_BENCH_ONLY=instance skips the compile rows (for profiling the call path).
+    let only_instance = std::env::var("AIRLOCK_BENCH_ONLY").is_ok_and(|v| v == "instance");
+    for (name, path) in guests::ALL.iter().filter(|_| !only_instance) {
         let bytes = std::fs::read(path).unwrap();
         let t = Instant::now();
         plain.load(&bytes).unwrap();
@@ -33,6 +35,13 @@ fn main() {
         );
     }
 
+    if !only_instance {
+        cache_to_first_result();
+    }
+    instance_rows(&plain);
+}
+
+fn cache_to_first_result() {
     let dir = std::env::temp_dir().join(format!("airlock-bench-cache-{}", uuid::Uuid::new_v4()));
     let ais = std::fs::read(guests::AIS_DECODER).unwrap();
     Runtime::new()
@@ -63,7 +72,9 @@ fn main() {
         samples[10]
     );
     let _ = std::fs::remove_dir_all(&dir);
+}
 
+fn instance_rows(plain: &Runtime) {
     let probe = plain.load(&std::fs::read(guests::PROBE).unwrap()).unwrap();
     for _ in 0..1000 {
         probe.invoke("work", "{}", "{}", Grants::default()).unwrap();
