@@ -264,25 +264,10 @@ fn unprocessable(code: &'static str, what: &str, details: Vec<FieldError>) -> Re
     }
 }
 
-/// Whether `pattern` is a well-formed outbound host pattern:
-/// `scheme://host[:port]`, where host may start with `*.`.
-pub fn host_pattern_ok(pattern: &str) -> bool {
-    let Some((scheme, rest)) = pattern.split_once("://") else {
-        return false;
-    };
-    if !matches!(scheme, "http" | "https") || rest.contains('/') || rest.is_empty() {
-        return false;
-    }
-    let (host, port) = match rest.rsplit_once(':') {
-        Some((h, p)) => (h, Some(p)),
-        None => (rest, None),
-    };
-    let host = host.strip_prefix("*.").unwrap_or(host);
-    let host_ok = !host.is_empty()
-        && host
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
-    host_ok && port.is_none_or(|p| p == "*" || p.parse::<u16>().is_ok_and(|n| n > 0))
+/// Checks an outbound host pattern with the same parser the SDK's HTTP client uses,
+/// so a pattern the host accepts is one the guest side understands the same way.
+fn host_pattern(pattern: &str) -> Result<airlock_sdk::http::OriginPattern, String> {
+    airlock_sdk::http::OriginPattern::parse(pattern)
 }
 
 fn schedule_ok(s: &str) -> bool {
@@ -451,7 +436,25 @@ impl Registry {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(self.view(&row, None).await?)
+        Ok(self.view(&row).await?)
+    }
+
+    /// Compiles and describes `bytes` on the blocking pool; hands the bytes back.
+    async fn load_blocking(&self, bytes: Vec<u8>) -> Result<(Component, Vec<u8>), RegistryError> {
+        let runtime = self.runtime.clone();
+        let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
+            .await
+            .map_err(internal)?;
+        Ok((component?, bytes))
+    }
+
+    fn remember(&self, component: Component) -> Result<Arc<Component>, RegistryError> {
+        let component = Arc::new(component);
+        self.components
+            .lock()
+            .map_err(internal)?
+            .insert(component.digest.clone(), component.clone());
+        Ok(component)
     }
 
     async fn component(&self, digest: &str) -> Result<Arc<Component>, RegistryError> {
@@ -463,16 +466,8 @@ impl Registry {
             .component_bytes(digest)
             .await?
             .ok_or_else(|| RegistryError::Internal(format!("component {digest} is missing")))?;
-        let runtime = self.runtime.clone();
-        let component = tokio::task::spawn_blocking(move || runtime.load(&bytes))
-            .await
-            .map_err(internal)??;
-        let component = Arc::new(component);
-        self.components
-            .lock()
-            .map_err(internal)?
-            .insert(digest.to_string(), component.clone());
-        Ok(component)
+        let (component, _) = self.load_blocking(bytes).await?;
+        self.remember(component)
     }
 
     /// Loads, checks and stores a new version of a connector.
@@ -484,14 +479,7 @@ impl Registry {
         bytes: Vec<u8>,
     ) -> Result<Value, RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let runtime = self.runtime.clone();
-        let (component, bytes) = tokio::task::spawn_blocking(move || {
-            let c = runtime.load(&bytes);
-            (c, bytes)
-        })
-        .await
-        .map_err(internal)?;
-        let component = component?;
+        let (component, bytes) = self.load_blocking(bytes).await?;
         self.store_version(tenant, actor, &connector, component, &bytes)
             .await
     }
@@ -540,10 +528,7 @@ impl Registry {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        self.components
-            .lock()
-            .map_err(internal)?
-            .insert(component.digest.clone(), Arc::new(component));
+        self.remember(component)?;
         Ok(serde_json::json!({
             "version": version.version,
             "digest": version.digest,
@@ -557,11 +542,7 @@ impl Registry {
     /// `{}`. Returns what it did, as a sentence.
     pub async fn preload(&self, tenant: &str, bytes: Vec<u8>) -> Result<String, RegistryError> {
         const ACTOR: &str = "preload";
-        let runtime = self.runtime.clone();
-        let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
-            .await
-            .map_err(internal)?;
-        let component = component?;
+        let (component, bytes) = self.load_blocking(bytes).await?;
         let m = component.manifest_json();
         let mut done = Vec::new();
         let connector = match self.store.connector_by_name(tenant, &m.id).await? {
@@ -586,10 +567,21 @@ impl Registry {
             }
         };
         let versions = self.store.versions(tenant, &connector.id).await?;
-        if !versions.iter().any(|v| v.version == m.version) {
-            self.store_version(tenant, ACTOR, &connector, component, &bytes)
-                .await?;
-            done.push(format!("stored version {}", m.version));
+        match versions.iter().find(|v| v.version == m.version) {
+            None => {
+                self.store_version(tenant, ACTOR, &connector, component, &bytes)
+                    .await?;
+                done.push(format!("stored version {}", m.version));
+            }
+            Some(v) if v.digest != component.digest => done.push(format!(
+                "NOT stored: version {} is already stored with other bytes (digest {}); \
+                 bump the manifest's version to load this build",
+                m.version, v.digest
+            )),
+            // Already stored: keep the compiled component for the first invoke.
+            Some(_) => {
+                self.remember(component)?;
+            }
         }
         if self
             .store
@@ -740,7 +732,7 @@ impl Registry {
             .filter_map(|h| h.get("pattern").and_then(Value::as_str))
             .collect();
         for (i, h) in allowed.iter().enumerate() {
-            if !host_pattern_ok(h) || !declared.contains(&h.as_str()) {
+            if host_pattern(h).is_err() || !declared.contains(&h.as_str()) {
                 return Err(RegistryError::Unprocessable {
                     code: "invalid_allowed_hosts",
                     message: format!(
@@ -889,7 +881,7 @@ impl Registry {
             // Enabling an enabled connector changes nothing: no audit row, and its
             // health is not reset.
             self.recorder.flush().await;
-            return Ok(self.view(&connector, None).await?);
+            return Ok(self.view(&connector).await?);
         }
         let mut tx = self.store.begin().await?;
         match disable_reason {
@@ -916,7 +908,7 @@ impl Registry {
         tx.commit().await.map_err(StoreError::from)?;
         self.recorder.flush().await;
         let row = self.connector(tenant, connector_id).await?;
-        Ok(self.view(&row, None).await?)
+        Ok(self.view(&row).await?)
     }
 
     /// Invokes `action` on the connector's deployment to `target` (or its only one).
@@ -1146,18 +1138,20 @@ impl Registry {
         }))
     }
 
-    async fn view(
+    /// The catalogue view of a connector (its health and newest manifest read now).
+    async fn view(&self, row: &ConnectorRow) -> Result<ConnectorView, StoreError> {
+        let versions = self.store.versions(&row.tenant_id, &row.id).await?;
+        self.view_with(row, &versions).await
+    }
+
+    async fn view_with(
         &self,
         row: &ConnectorRow,
-        health: Option<&crate::store::HealthRow>,
+        versions: &[VersionRow],
     ) -> Result<ConnectorView, StoreError> {
-        let health = match health {
-            Some(h) => Some(h.clone()),
-            None => self.store.health(&row.id).await?,
-        };
-        let latest = self.store.versions(&row.tenant_id, &row.id).await?.pop();
-        let manifest = latest
-            .as_ref()
+        let health = self.store.health(&row.id).await?;
+        let manifest = versions
+            .last()
             .and_then(|v| serde_json::from_str::<ManifestJson>(&v.manifest).ok());
         Ok(views::connector(
             row,
@@ -1208,8 +1202,8 @@ impl Registry {
     pub async fn get(&self, tenant: &str, connector_id: &str) -> Result<Value, RegistryError> {
         let row = self.connector(tenant, connector_id).await?;
         self.recorder.flush().await;
-        let view = self.view(&row, None).await?;
         let versions = self.store.versions(tenant, connector_id).await?;
+        let view = self.view_with(&row, &versions).await?;
         let deployments = self.store.deployments(tenant, connector_id).await?;
         let beats = self
             .store
@@ -1252,21 +1246,21 @@ impl Registry {
     pub async fn summary(&self, tenant: &str) -> Result<Value, RegistryError> {
         self.recorder.flush().await;
         let all = self.all_views(tenant).await?;
-        let mut out = serde_json::json!({"total": all.len()});
+        // `{"total", "<status>": n, …}` over some connectors.
+        let counts = |of: &[&ConnectorView]| {
+            let mut o = serde_json::json!({ "total": of.len() });
+            for s in health::STATUSES {
+                o[s] = of.iter().filter(|v| v.status == s).count().into();
+            }
+            o
+        };
+        let mut out = counts(&all.iter().collect::<Vec<_>>());
         let mut by_category = serde_json::Map::new();
-        for s in health::STATUSES {
-            out[s] = all.iter().filter(|v| v.status == s).count().into();
-        }
         for c in CATEGORIES {
             let of: Vec<_> = all.iter().filter(|v| v.category == c).collect();
-            if of.is_empty() {
-                continue;
+            if !of.is_empty() {
+                by_category.insert(c.to_string(), counts(&of));
             }
-            let mut entry = serde_json::json!({"total": of.len()});
-            for s in health::STATUSES {
-                entry[s] = of.iter().filter(|v| v.status == s).count().into();
-            }
-            by_category.insert(c.to_string(), entry);
         }
         out["by_category"] = Value::Object(by_category);
         Ok(out)
@@ -1275,17 +1269,15 @@ impl Registry {
     /// Example configurations per category from this tenant's deployments.
     pub async fn example_configs(&self, tenant: &str) -> Result<Value, RegistryError> {
         let mut out = serde_json::Map::new();
-        for c in self.store.connectors(tenant).await? {
-            for d in self.store.deployments(tenant, &c.id).await? {
-                let config: Value = serde_json::from_str(&d.config).unwrap_or(Value::Null);
-                let list = out
-                    .entry(c.category.clone())
-                    .or_insert_with(|| Value::Array(Vec::new()));
-                if let Value::Array(items) = list {
-                    items.push(serde_json::json!({
-                        "connector": c.name, "version": d.version, "target": d.target, "config": config
-                    }));
-                }
+        for (c, d) in self.store.tenant_deployments(tenant).await? {
+            let config: Value = serde_json::from_str(&d.config).unwrap_or(Value::Null);
+            let list = out
+                .entry(c.category.clone())
+                .or_insert_with(|| Value::Array(Vec::new()));
+            if let Value::Array(items) = list {
+                items.push(serde_json::json!({
+                    "connector": c.name, "version": d.version, "target": d.target, "config": config
+                }));
             }
         }
         Ok(Value::Object(out))
@@ -1358,11 +1350,8 @@ fn check_manifest(m: &ManifestJson, connector: &ConnectorRow) -> Result<(), Regi
     }
     for (i, h) in m.outbound_hosts.iter().enumerate() {
         let p = h.get("pattern").and_then(Value::as_str).unwrap_or("");
-        if !host_pattern_ok(p) {
-            bad(
-                &format!("/outbound_hosts/{i}/pattern"),
-                format!("`{p}` is not of the form scheme://host[:port] (host may start with `*.`)"),
-            );
+        if let Err(why) = host_pattern(p) {
+            bad(&format!("/outbound_hosts/{i}/pattern"), why);
         }
     }
     if details.is_empty() {
@@ -1382,14 +1371,20 @@ mod tests {
 
     #[test]
     fn host_patterns_and_schedules_are_checked() {
-        assert!(host_pattern_ok("https://api.example.com"));
-        assert!(host_pattern_ok("https://*.example.com:8443"));
-        assert!(host_pattern_ok("http://localhost:*"));
-        assert!(!host_pattern_ok("ftp://example.com"));
-        assert!(!host_pattern_ok("https://example.com/path"));
-        assert!(!host_pattern_ok("https://"));
-        assert!(!host_pattern_ok("https://ex ample.com"));
-        assert!(!host_pattern_ok("https://example.com:0"));
+        assert!(host_pattern("https://api.example.com").is_ok());
+        assert!(host_pattern("https://*.example.com:8443").is_ok());
+        assert!(host_pattern("http://127.0.0.1:8080").is_ok());
+        for bad in [
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://",
+            "https://user@example.com",
+            "https://a.*.example.com",
+            "example.com",
+        ] {
+            let why = host_pattern(bad).unwrap_err();
+            assert!(why.contains('`'), "{bad}: {why}");
+        }
         assert!(schedule_ok("every 5m"));
         assert!(schedule_ok("every 30s"));
         assert!(!schedule_ok("every 0s"));

@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use anyhow::Context as _;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -16,6 +17,9 @@ use crate::keys::{Keys, write_private};
 use crate::registry::Registry;
 use crate::runtime::Runtime;
 use crate::store::Store;
+
+/// The name of the tenant the first start creates (and `--preload` loads into).
+pub const BOOTSTRAP_TENANT: &str = "default";
 
 /// The issuer tokens carry unless `--issuer` says otherwise.
 pub const DEFAULT_ISSUER: &str = "urn:airlock";
@@ -130,7 +134,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         None
     };
     if let Some(dir) = &opts.preload {
-        preload(&registry, &node, &opts.data_dir, dir).await?;
+        preload(&registry, &node, dir).await?;
     }
 
     let app = router(AppState {
@@ -160,7 +164,7 @@ async fn write_bootstrap(
     data_dir: &Path,
     addr: SocketAddr,
 ) -> anyhow::Result<serde_json::Value> {
-    let tenant = create_tenant(&node.store, &node.keys, "default", "bootstrap").await?;
+    let tenant = create_tenant(&node.store, &node.keys, BOOTSTRAP_TENANT, "bootstrap").await?;
     let (client, secret) = create_client(
         &node.store,
         &node.keys,
@@ -186,26 +190,17 @@ async fn write_bootstrap(
 
 /// Loads every `.wasm` in `dir` into the bootstrap tenant (skipping versions already
 /// there) and deploys it to `default` when its config schema accepts `{}`.
-async fn preload(
-    registry: &Registry,
-    node: &Node,
-    data_dir: &Path,
-    dir: &Path,
-) -> anyhow::Result<()> {
-    let bootstrap: serde_json::Value = match std::fs::read(data_dir.join("bootstrap.json")) {
-        Ok(bytes) => serde_json::from_slice(&bytes)?,
-        Err(_) => {
-            tracing::warn!("no bootstrap.json in the data directory: nothing preloaded");
-            return Ok(());
-        }
+async fn preload(registry: &Registry, node: &Node, dir: &Path) -> anyhow::Result<()> {
+    // The tenant, not bootstrap.json: an operator should delete that file (it holds
+    // a secret) once the credentials are copied somewhere safe.
+    let Some(tenant) = node.store.find_tenant(BOOTSTRAP_TENANT).await? else {
+        anyhow::bail!(
+            "--preload: this database has no `{BOOTSTRAP_TENANT}` tenant to load the connectors into"
+        );
     };
-    let Some(tenant) = bootstrap.get("tenant_id").and_then(|v| v.as_str()) else {
-        anyhow::bail!("bootstrap.json has no tenant_id");
-    };
-    if node.store.find_tenant(tenant).await?.is_none() {
-        anyhow::bail!("bootstrap.json names tenant {tenant}, which this database does not have");
-    }
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)?
+    let tenant = tenant.id.as_str();
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("--preload {}: cannot read the directory", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();

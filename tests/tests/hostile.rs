@@ -11,12 +11,15 @@ use serde_json::Value;
 const DEADLINE: Duration = Duration::from_millis(200);
 
 fn hostile() -> (Runtime, Component) {
-    let runtime = Runtime::with_limits(Limits {
+    hostile_with(Limits {
         memory_bytes: 32 * 1024 * 1024,
         cpu_deadline: DEADLINE,
         ..Limits::default()
     })
-    .unwrap();
+}
+
+fn hostile_with(limits: Limits) -> (Runtime, Component) {
+    let runtime = Runtime::with_limits(limits).unwrap();
     let component = runtime
         .load(&std::fs::read(guests::HOSTILE).unwrap())
         .unwrap();
@@ -129,17 +132,11 @@ fn a_100_mib_output_is_refused_as_too_large() {
     // Default limits: 128 MiB of memory lets the guest build the output; the 8 MiB
     // output cap refuses it.
     // (A generous deadline: filling 100 MiB on a loaded 2-core CI machine is slow.)
-    let runtime = Runtime::with_limits(Limits {
+    let (runtime, component) = hostile_with(Limits {
         cpu_deadline: Duration::from_secs(10),
         ..Limits::default()
-    })
-    .unwrap();
-    let component = runtime
-        .load(&std::fs::read(guests::HOSTILE).unwrap())
-        .unwrap();
-    let started = Instant::now();
+    });
     let err = call(&component, "huge-output").unwrap_err();
-    eprintln!("huge-output refused after {:?}", started.elapsed());
     assert!(
         matches!(err, CallError::OutputTooLarge { size, limit } if size == 100 * 1024 * 1024 && limit == Limits::default().max_output_bytes),
         "{err:?}"
@@ -149,24 +146,22 @@ fn a_100_mib_output_is_refused_as_too_large() {
 }
 
 #[test]
-fn a_log_flood_is_capped_or_stopped_and_never_grows_the_host() {
-    // 10 000 lines of 1 MiB: either the call's CPU deadline stops it, or it finishes
-    // with the logs cut at the budget. Either way the host keeps at most the budget.
+fn a_log_flood_is_stopped_at_the_deadline() {
+    // 10 000 lines of 1 MiB is 10 GB for the host to copy: no machine finishes that
+    // inside the deadline, and the epoch check between host calls stops the guest.
+    // (What the host keeps of a flood, the log budget, is unit-tested in
+    // `runtime::host`, where it is deterministic.)
     let (runtime, component) = hostile();
     let started = Instant::now();
-    match component.invoke("log-flood", "{}", "{}", Grants::default()) {
-        Err(CallError::Timeout { .. }) => {}
-        Ok((_, captured)) => {
-            let kept: usize = captured.logs.iter().map(|l| l.message.len()).sum();
-            assert!(kept <= Limits::default().max_log_bytes, "kept {kept} bytes");
-            assert_eq!(
-                captured.logs_dropped, 10_000,
-                "every 1 MiB line is over budget"
-            );
-        }
-        Err(other) => panic!("{other:?}"),
-    }
-    assert!(started.elapsed() < DEADLINE + Duration::from_secs(2));
+    let err = component
+        .invoke("log-flood", "{}", "{}", Grants::default())
+        .unwrap_err();
+    assert!(matches!(err, CallError::Timeout { .. }), "{err:?}");
+    assert!(
+        started.elapsed() < DEADLINE + Duration::from_millis(500),
+        "stopped after {:?}",
+        started.elapsed()
+    );
     host_still_serves(&runtime, &component);
 }
 
@@ -180,10 +175,10 @@ fn fuel_runtime(fuel: u64) -> Runtime {
 
 #[test]
 fn in_fuel_mode_an_infinite_loop_runs_out_of_fuel() {
-    let runtime = fuel_runtime(5_000_000);
-    let component = runtime
-        .load(&std::fs::read(guests::HOSTILE).unwrap())
-        .unwrap();
+    let (runtime, component) = hostile_with(Limits {
+        fuel: Some(5_000_000),
+        ..Limits::default()
+    });
     let err = call(&component, "spin").unwrap_err();
     assert!(
         matches!(err, CallError::OutOfFuel { limit: 5_000_000 }),
@@ -224,14 +219,10 @@ fn in_fuel_mode_the_same_call_consumes_the_same_fuel() {
 fn stdout_and_stderr_are_captured_up_to_a_cap_and_never_fail_the_guest() {
     // 2 MiB of printing, far over the cap; a deadline that a debug host on a loaded
     // machine cannot hit.
-    let runtime = Runtime::with_limits(Limits {
+    let (runtime, component) = hostile_with(Limits {
         cpu_deadline: Duration::from_secs(10),
         ..Limits::default()
-    })
-    .unwrap();
-    let component = runtime
-        .load(&std::fs::read(guests::HOSTILE).unwrap())
-        .unwrap();
+    });
     let (outputs, captured) = component
         .invoke("print-flood", "{}", "{}", Grants::default())
         .unwrap();

@@ -105,7 +105,7 @@ fn capability_schema() -> Value {
                 "type": "object",
                 "required": ["pattern"],
                 "properties": {
-                    "pattern": {"type": "string", "pattern": "^https?://(\\*\\.)?[A-Za-z0-9.-]+(:([0-9]+|\\*))?$"},
+                    "pattern": {"type": "string", "pattern": "^https?://(\\*\\.)?[A-Za-z0-9.-]+(:[0-9]+)?$"},
                     "credential": {"type": ["object", "null"], "properties": {
                         "type": {"enum": ["bearer", "basic", "header", "hmac-sha256"]}
                     }}

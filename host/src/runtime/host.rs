@@ -255,3 +255,57 @@ impl emit::Host for StoreData {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data() -> StoreData {
+        StoreData::new(
+            Grants::default(),
+            BTreeMap::new(),
+            &super::super::Limits::default(),
+        )
+    }
+
+    #[test]
+    fn a_log_flood_keeps_at_most_the_budget_and_counts_the_rest() {
+        let mut d = data();
+        let budget = super::super::Limits::default().max_log_bytes;
+        let line = "x".repeat(1000);
+        for _ in 0..1000 {
+            log::Host::log(&mut d, log::Level::Info, line.clone(), vec![]);
+        }
+        let kept: usize = d.captured.logs.iter().map(|l| l.message.len()).sum();
+        assert!(kept <= budget, "kept {kept}");
+        assert_eq!(d.captured.logs.len(), budget / 1000);
+        assert_eq!(d.captured.logs_dropped, 1000 - (budget / 1000) as u64);
+        // A single line over the whole budget is dropped too.
+        let mut d = data();
+        log::Host::log(&mut d, log::Level::Info, "y".repeat(budget + 1), vec![]);
+        assert!(d.captured.logs.is_empty());
+        assert_eq!(d.captured.logs_dropped, 1);
+    }
+
+    #[test]
+    fn emit_refuses_what_exceeds_the_output_budget_as_a_value() {
+        let mut d = data();
+        let budget = super::super::Limits::default().max_output_bytes;
+        let out = |n: usize| Output {
+            standard: types::OutputStandard::Json,
+            media_type: "application/json".into(),
+            body: vec![b' '; n],
+        };
+        assert!(emit::Host::emit(&mut d, out(budget - 10)).is_ok());
+        let refused = emit::Host::emit(&mut d, out(11));
+        assert!(
+            matches!(refused, Err(HostError::LimitExceeded(_))),
+            "{refused:?}"
+        );
+        assert!(
+            emit::Host::emit(&mut d, out(10)).is_ok(),
+            "exactly the rest fits"
+        );
+        assert_eq!(d.captured.emitted.len(), 2);
+    }
+}

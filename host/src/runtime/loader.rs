@@ -410,7 +410,7 @@ impl Runtime {
                 ));
             }
         }
-        let digest = hex(&Sha256::digest(bytes));
+        let digest = crate::keys::hex(&Sha256::digest(bytes));
         let component = match &self.cache {
             Some(cache) => cache.load(&self.engine, &digest, bytes),
             None => WasmComponent::new(&self.engine, bytes),
@@ -508,10 +508,6 @@ fn call_in_fresh_store<R>(
         captured.fuel_consumed = store.get_fuel().ok().map(|left| fuel.saturating_sub(left));
     }
     result.map(|r| (r, captured)).map_err(CallError::Connector)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 impl Component {

@@ -95,6 +95,10 @@ pub struct DeploymentRow {
 const CONNECTOR_COLUMNS: &str = "id, tenant_id, name, category, description, webhook_url, \
      auth_method, output_standard, disabled_reason, created_ms";
 
+/// [`CONNECTOR_COLUMNS`] qualified by the alias `c`, for joins.
+const CONNECTOR_COLUMNS_C: &str = "c.id, c.tenant_id, c.name, c.category, c.description, \
+     c.webhook_url, c.auth_method, c.output_standard, c.disabled_reason, c.created_ms";
+
 fn connector(r: &AnyRow) -> Result<ConnectorRow, sqlx::Error> {
     Ok(ConnectorRow {
         id: r.try_get(0)?,
@@ -110,18 +114,23 @@ fn connector(r: &AnyRow) -> Result<ConnectorRow, sqlx::Error> {
     })
 }
 
-fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
+/// A deployment from the row's columns starting at `at` (`DEPLOYMENT_COLUMNS` order).
+fn deployment_at(r: &AnyRow, at: usize) -> Result<DeploymentRow, sqlx::Error> {
     Ok(DeploymentRow {
-        connector_id: r.try_get(0)?,
-        target: r.try_get(1)?,
-        version: r.try_get(2)?,
-        config: r.try_get(3)?,
-        secrets: r.try_get(4)?,
-        allowed_hosts: r.try_get(5)?,
-        schedule: r.try_get(6)?,
-        created_ms: r.try_get(7)?,
-        updated_ms: r.try_get(8)?,
+        connector_id: r.try_get(at)?,
+        target: r.try_get(at + 1)?,
+        version: r.try_get(at + 2)?,
+        config: r.try_get(at + 3)?,
+        secrets: r.try_get(at + 4)?,
+        allowed_hosts: r.try_get(at + 5)?,
+        schedule: r.try_get(at + 6)?,
+        created_ms: r.try_get(at + 7)?,
+        updated_ms: r.try_get(at + 8)?,
     })
+}
+
+fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
+    deployment_at(r, 0)
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
@@ -416,8 +425,7 @@ impl Store {
         id: &str,
     ) -> Result<Option<(ConnectorRow, Vec<DeploymentRow>)>, StoreError> {
         let sql = format!(
-            "SELECT c.id, c.tenant_id, c.name, c.category, c.description, c.webhook_url, \
-             c.auth_method, c.output_standard, c.disabled_reason, c.created_ms, {DEPLOYMENT_COLUMNS} \
+            "SELECT {CONNECTOR_COLUMNS_C}, {DEPLOYMENT_COLUMNS} \
              FROM connectors c LEFT JOIN deployments d ON d.connector_id = c.id \
              WHERE c.tenant_id = $1 AND c.id = $2 ORDER BY d.target"
         );
@@ -435,20 +443,30 @@ impl Store {
             // Without a deployment the LEFT JOIN's columns are NULL.
             let target: Option<String> = r.try_get(11)?;
             if target.is_some() {
-                deployments.push(DeploymentRow {
-                    connector_id: r.try_get(10)?,
-                    target: r.try_get(11)?,
-                    version: r.try_get(12)?,
-                    config: r.try_get(13)?,
-                    secrets: r.try_get(14)?,
-                    allowed_hosts: r.try_get(15)?,
-                    schedule: r.try_get(16)?,
-                    created_ms: r.try_get(17)?,
-                    updated_ms: r.try_get(18)?,
-                });
+                deployments.push(deployment_at(r, 10)?);
             }
         }
         Ok(Some((c, deployments)))
+    }
+
+    /// Every deployment of the tenant with its connector, in one query.
+    pub async fn tenant_deployments(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Vec<(ConnectorRow, DeploymentRow)>, StoreError> {
+        let sql = format!(
+            "SELECT {CONNECTOR_COLUMNS_C}, {DEPLOYMENT_COLUMNS} \
+             FROM connectors c JOIN deployments d ON d.connector_id = c.id \
+             WHERE c.tenant_id = $1 ORDER BY c.created_ms, c.id, d.target"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((connector(r)?, deployment_at(r, 10)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// The kv state of a connector for a tenant.

@@ -128,15 +128,25 @@ async fn preload_loads_the_examples_once_into_the_bootstrap_tenant(db: Db) {
         Db::Sqlite => None,
         Db::Postgres => Some(crate::harness::fresh_postgres_url().await),
     };
+    let mut bootstrap: Option<serde_json::Value> = None;
     for round in 0..2 {
+        if round == 1 {
+            // An operator deletes bootstrap.json after copying its secret; preloading
+            // must not depend on it.
+            std::fs::remove_file(data_dir.join("bootstrap.json")).unwrap();
+        }
         let mut opts = airlock_host::server::ServeOptions::new(&data_dir);
         opts.listen = "127.0.0.1:0".parse().unwrap();
         opts.database = database.clone();
         opts.preload = Some(preload.clone());
         let server = airlock_host::server::start(opts).await.unwrap();
-        let b: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap())
-                .unwrap();
+        if round == 0 {
+            bootstrap = Some(
+                serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap())
+                    .unwrap(),
+            );
+        }
+        let b: &serde_json::Value = bootstrap.as_ref().unwrap();
         let http = reqwest::Client::new();
         let base = format!("http://{}", server.addr);
         let token = crate::harness::token_for(
