@@ -17,6 +17,7 @@ const GUESTS: &[(&str, &str, &str, bool)] = &[
     ("tests/guests", "hostile", "HOSTILE", false),
     ("tests/guests", "probe", "PROBE", false),
     ("tests/guests", "probe2", "PROBE_V2", false),
+    ("tests/guests", "foreign", "FOREIGN", false),
 ];
 
 fn main() {

@@ -338,13 +338,15 @@ impl Origin {
 
 /// A declared outbound host: `scheme://host[:port]`, where the host may start with
 /// `*.` to match any subdomain (not the bare domain). Without a port, the scheme's
-/// default port is meant.
+/// default port is meant; `:*` means any port (for services on changing ports,
+/// such as a test server).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OriginPattern {
     scheme: String,
     host: String,
     wildcard: bool,
-    port: u16,
+    /// `None`: any port.
+    port: Option<u16>,
 }
 
 impl OriginPattern {
@@ -358,6 +360,10 @@ impl OriginPattern {
                 "`{pattern}` must be `scheme://host[:port]`, without a path or credentials"
             ));
         }
+        let (rest, any_port) = match rest.strip_suffix(":*") {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
         let (wildcard, host_part) = match rest.strip_prefix("*.") {
             Some(h) => (true, h),
             None => (false, rest),
@@ -374,13 +380,13 @@ impl OriginPattern {
             scheme: origin.scheme,
             host: origin.host,
             wildcard,
-            port: origin.port,
+            port: (!any_port).then_some(origin.port),
         })
     }
 
     /// True when `origin` is allowed by this pattern.
     pub fn matches(&self, origin: &Origin) -> bool {
-        if origin.scheme != self.scheme || origin.port != self.port {
+        if origin.scheme != self.scheme || self.port.is_some_and(|p| p != origin.port) {
             return false;
         }
         if self.wildcard {
@@ -419,6 +425,10 @@ mod tests {
         assert!(!p.matches(&Origin::of_url("https://evilabuse.ch/").unwrap()));
         assert!(!p.matches(&Origin::of_url("http://urlhaus.abuse.ch/").unwrap()));
         assert!(!p.matches(&Origin::of_url("https://urlhaus.abuse.ch:8443/").unwrap()));
+        let p = OriginPattern::parse("http://127.0.0.1:*").unwrap();
+        assert!(p.matches(&Origin::of_url("http://127.0.0.1:38211/x").unwrap()));
+        assert!(p.matches(&Origin::of_url("http://127.0.0.1/").unwrap()));
+        assert!(!p.matches(&Origin::of_url("https://127.0.0.1:38211/").unwrap()));
         let p = OriginPattern::parse("https://api.example.com:8443").unwrap();
         assert!(p.matches(&Origin::of_url("https://api.example.com:8443/x").unwrap()));
         for bad in [
@@ -426,6 +436,8 @@ mod tests {
             "https://a.*.com",
             "https://x.com/path",
             "gopher://x",
+            "https://x.com:*:*",
+            "https://*:*",
         ] {
             assert!(OriginPattern::parse(bad).is_err(), "{bad}");
         }

@@ -14,7 +14,12 @@ use std::process::ExitCode;
 
 use airlock_host::auth::{Scope, create_client, create_tenant};
 use airlock_host::health::HealthPolicy;
-use airlock_host::runtime::{Captured, Grants, Limits, Runtime};
+use airlock_host::runtime::{
+    CallDone, CallRequest, Captured, FileKv, Grants, KvStore, Limits, Runtime,
+};
+
+/// The tenant local runs (`airlock run`) act as, in kv files and log tags.
+const LOCAL_TENANT: &str = "local";
 use airlock_host::server::{DEFAULT_ISSUER, Node, ServeOptions};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
@@ -50,12 +55,35 @@ enum Command {
         /// The deployment config, JSON.
         #[arg(long, default_value = "{}")]
         config: String,
+        /// The deployment's secrets, a JSON object of strings; the host injects them
+        /// into requests to the hosts whose declared credential names them.
+        #[arg(long, default_value = "{}")]
+        secrets: String,
+        /// Grants an outbound host pattern the manifest declares (repeatable), e.g.
+        /// `https://api.weather.gov`. Nothing is reachable without one.
+        #[arg(long = "allow-host", value_name = "PATTERN")]
+        allow_hosts: Vec<String>,
+        /// Grants a non-public network (CIDR, repeatable), e.g. `127.0.0.1/32` to
+        /// reach a local test server; loopback, private and metadata addresses are
+        /// refused otherwise.
+        #[arg(long = "allow-network", value_name = "CIDR")]
+        allow_networks: Vec<String>,
+        /// Keeps the connector's kv state in this JSON file across runs (read before
+        /// the call, written after a successful one).
+        #[arg(long)]
+        kv: Option<PathBuf>,
         /// Memory limit, MiB.
         #[arg(long, default_value_t = 128)]
         memory_mb: usize,
-        /// CPU deadline, ms.
+        /// CPU deadline (guest execution), ms.
         #[arg(long, default_value_t = 1000)]
         cpu_ms: u64,
+        /// Wall-clock timeout of the call, ms (time waiting on HTTP included).
+        #[arg(long, default_value_t = 30_000)]
+        wall_ms: u64,
+        /// HTTP requests the call may send.
+        #[arg(long, default_value_t = Limits::default().max_http_requests)]
+        max_requests: u32,
         /// Fuel mode: the call may execute this much fuel (deterministic budget).
         #[arg(long)]
         fuel: Option<u64>,
@@ -284,6 +312,13 @@ fn operator(command: Command) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Runs a future to completion on a throwaway single-threaded runtime.
+fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()?
+        .block_on(f)
+}
+
 fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
@@ -296,11 +331,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run {
             memory_mb,
             cpu_ms,
+            wall_ms,
+            max_requests,
             fuel,
             ..
         } => Limits {
             memory_bytes: memory_mb.saturating_mul(1024 * 1024),
             cpu_deadline: std::time::Duration::from_millis(*cpu_ms),
+            wall_clock: std::time::Duration::from_millis(*wall_ms),
+            max_http_requests: *max_requests,
             fuel: *fuel,
             ..Limits::default()
         },
@@ -324,14 +363,59 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             action,
             input,
             config,
+            secrets,
+            allow_hosts,
+            allow_networks,
+            kv,
             ..
         } => {
             serde_json::from_str::<serde_json::Value>(&input).context("--input is not JSON")?;
             serde_json::from_str::<serde_json::Value>(&config).context("--config is not JSON")?;
+            let secrets: std::collections::BTreeMap<String, String> =
+                serde_json::from_str(&secrets)
+                    .context("--secrets is not a JSON object of strings")?;
+            let private_networks = allow_networks
+                .iter()
+                .map(|n| {
+                    n.parse()
+                        .with_context(|| format!("--allow-network `{n}` is not a CIDR network"))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
+            for h in &allow_hosts {
+                airlock_sdk::http::OriginPattern::parse(h)
+                    .map_err(|e| anyhow::anyhow!("--allow-host: {e}"))?;
+            }
+            let grants = Grants {
+                outbound_hosts: allow_hosts,
+                private_networks,
+                secrets,
+            };
             let component = runtime.load(&read(&file)?)?;
+            let connector = component.manifest.id.clone();
+            let store = kv.map(FileKv::new);
+            let before = match &store {
+                Some(s) => block_on(async { Ok(s.load(LOCAL_TENANT, &connector).await?) })?,
+                None => Default::default(),
+            };
             let started = std::time::Instant::now();
-            match component.invoke(&action, &input, &config, Grants::default()) {
-                Ok((outputs, captured)) => {
+            let outcome = component.call(CallRequest {
+                action: &action,
+                input: &input,
+                config: &config,
+                grants,
+                tenant_id: LOCAL_TENANT,
+                call_id: "cli",
+                kv: before.clone(),
+            });
+            match outcome {
+                Ok(CallDone {
+                    outputs,
+                    captured,
+                    kv: after,
+                }) => {
+                    if let Some(s) = &store {
+                        block_on(async { Ok(s.save(LOCAL_TENANT, &connector, &before, &after).await?) })?;
+                    }
                     let outputs: Vec<_> = outputs
                         .iter()
                         .map(airlock_host::runtime::output_json)

@@ -24,7 +24,8 @@ use crate::audit;
 use crate::health::{self, HealthPolicy, Recorder};
 use crate::keys::Keys;
 use crate::runtime::{
-    CallError, CallRequest, Component, Grants, LoadError, ManifestJson, Runtime, output_json,
+    CallError, CallRequest, Component, Grants, KvStore, LoadError, ManifestJson, Runtime,
+    output_json,
 };
 use crate::store::{
     AuditEntry, ConnectorRow, DeploymentRow, HeartbeatRow, NewConnector, Store, StoreError,
@@ -151,9 +152,15 @@ pub struct Deployment {
     /// Secrets, validated against the secrets schema, stored encrypted.
     #[serde(default)]
     pub secrets: Option<Value>,
-    /// Outbound host patterns granted (each must be declared by the manifest).
+    /// Outbound host patterns granted: each must be a pattern the manifest declares,
+    /// or one concrete origin (no `*`) that a declared pattern covers.
     #[serde(default)]
     pub allowed_hosts: Option<Vec<String>>,
+    /// Non-public networks (CIDR, e.g. `10.20.0.0/16`) the deployment may reach. By
+    /// default loopback, private, link-local and metadata addresses are refused even
+    /// for a granted host.
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<String>>,
     /// `every N{s|m|h}`.
     #[serde(default)]
     pub schedule: Option<String>,
@@ -268,6 +275,24 @@ fn unprocessable(code: &'static str, what: &str, details: Vec<FieldError>) -> Re
 /// so a pattern the host accepts is one the guest side understands the same way.
 fn host_pattern(pattern: &str) -> Result<airlock_sdk::http::OriginPattern, String> {
     airlock_sdk::http::OriginPattern::parse(pattern)
+}
+
+/// Whether granting `grant` stays within what the manifest declares: it is one of
+/// the declared patterns, or a single origin a declared pattern matches.
+fn grant_is_declared(grant: &str, declared: &[&str]) -> bool {
+    if host_pattern(grant).is_err() {
+        return false;
+    }
+    if declared.contains(&grant) {
+        return true;
+    }
+    !grant.contains('*')
+        && airlock_sdk::http::Origin::of_url(grant).is_some_and(|origin| {
+            declared
+                .iter()
+                .filter_map(|d| host_pattern(d).ok())
+                .any(|p| p.matches(&origin))
+        })
 }
 
 fn schedule_ok(s: &str) -> bool {
@@ -600,6 +625,7 @@ impl Registry {
                         config: None,
                         secrets: None,
                         allowed_hosts: None,
+                        allowed_networks: None,
                         schedule: None,
                     },
                 )
@@ -732,7 +758,7 @@ impl Registry {
             .filter_map(|h| h.get("pattern").and_then(Value::as_str))
             .collect();
         for (i, h) in allowed.iter().enumerate() {
-            if host_pattern(h).is_err() || !declared.contains(&h.as_str()) {
+            if !grant_is_declared(h, &declared) {
                 return Err(RegistryError::Unprocessable {
                     code: "invalid_allowed_hosts",
                     message: format!(
@@ -746,6 +772,21 @@ impl Registry {
                     details: vec![FieldError {
                         path: format!("/allowed_hosts/{i}"),
                         message: "not declared by the manifest".into(),
+                    }],
+                });
+            }
+        }
+        let networks = d.allowed_networks.clone().unwrap_or_default();
+        for (i, n) in networks.iter().enumerate() {
+            if let Err(e) = n.parse::<ipnet::IpNet>() {
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_allowed_networks",
+                    message: format!(
+                        "allowed network `{n}` is not a CIDR network such as `10.0.0.0/8` or `fd00::/8` ({e})"
+                    ),
+                    details: vec![FieldError {
+                        path: format!("/allowed_networks/{i}"),
+                        message: "expected a CIDR network".into(),
                     }],
                 });
             }
@@ -778,6 +819,7 @@ impl Registry {
             config: config.to_string(),
             secrets,
             allowed_hosts: serde_json::to_string(&allowed).map_err(internal)?,
+            allowed_networks: serde_json::to_string(&networks).map_err(internal)?,
             schedule: d.schedule.clone(),
             created_ms: previous.as_ref().map_or(now, |p| p.created_ms),
             updated_ms: now,
@@ -804,6 +846,7 @@ impl Registry {
                     "config": config,
                     "secrets_changed": d.secrets.is_some(),
                     "allowed_hosts": allowed,
+                    "allowed_networks": networks,
                     "schedule": row.schedule,
                 }),
             },
@@ -979,10 +1022,10 @@ impl Registry {
         if !errors.is_empty() {
             return Err(unprocessable("invalid_input", "the input", errors));
         }
-        let kv = self.store.kv_load(tenant, connector_id).await?;
-        let grants = Grants {
-            outbound_hosts: serde_json::from_str(&deployment.allowed_hosts).unwrap_or_default(),
-        };
+        let kv = KvStore::load(&self.store, tenant, connector_id)
+            .await
+            .map_err(internal)?;
+        let grants = self.grants(&deployment)?;
         let call_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let (outcome, kv_before) = {
@@ -1020,9 +1063,9 @@ impl Registry {
         match outcome {
             Ok(done) => {
                 self.recorder.record(beat(true, None, None));
-                self.store
-                    .kv_save(tenant, connector_id, &kv_before, &done.kv)
-                    .await?;
+                KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
+                    .await
+                    .map_err(internal)?;
                 Ok(Invocation {
                     call_id,
                     target: deployment.target,
@@ -1045,6 +1088,35 @@ impl Registry {
                 Err(RegistryError::Call { error, call_id })
             }
         }
+    }
+
+    /// What a call of `deployment` may use beyond its manifest: the granted hosts and
+    /// networks, and its secrets, decrypted only now, for the runtime to inject.
+    fn grants(&self, deployment: &DeploymentRow) -> Result<Grants, RegistryError> {
+        let secrets = match &deployment.secrets {
+            Some(sealed) => {
+                let plain = self.keys.open(sealed).map_err(internal)?;
+                let value: serde_json::Map<String, Value> =
+                    serde_json::from_slice(&plain).map_err(internal)?;
+                value
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => (k, s),
+                        other => (k, other.to_string()),
+                    })
+                    .collect()
+            }
+            None => Default::default(),
+        };
+        Ok(Grants {
+            outbound_hosts: serde_json::from_str(&deployment.allowed_hosts).unwrap_or_default(),
+            private_networks: serde_json::from_str::<Vec<String>>(&deployment.allowed_networks)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+            secrets,
+        })
     }
 
     fn input_validator(

@@ -5,8 +5,16 @@
 //!   directories, no environment, no arguments, no sockets, stdin empty; stdout and
 //!   stderr are captured into the call's logs up to [`MAX_STDIO_BYTES`] each, the
 //!   rest discarded and counted (never an error). A guest that reads `/etc/passwd` gets "not found".
-//! - Outbound HTTP is refused unless a host was granted ([`Grants`]); this first
-//!   runtime grants none, so `http.send` answers `host-error::denied`.
+//! - Outbound HTTP reaches only origins the manifest declares **and** the
+//!   deployment's [`Grants`] allow, at addresses re-checked after DNS resolution
+//!   (loopback, private, link-local and metadata ranges refused unless a network was
+//!   granted), with the declared credential added by the host from the deployment's
+//!   secrets, under the request-count, body-size and time caps of [`Limits`]. A
+//!   refusal is a `host-error` value the guest handles, never a trap. The rules and
+//!   their threats are in `egress.rs`; the transport in `outbound.rs`.
+//! - Two time budgets: guest execution ([`Limits::cpu_deadline`]) and wall clock
+//!   ([`Limits::wall_clock`]); time blocked in the host counts only against the
+//!   second.
 //! - Every call gets a fresh `Store` and instance (from the pooling allocator's
 //!   slots): nothing survives between calls but what the host keeps for the guest
 //!   (kv, handed in and out through `CallRequest`/`CallDone`).
@@ -15,9 +23,10 @@
 //!   trap), a CPU deadline by epoch interruption (a ticker thread advances the epoch
 //!   every [`EPOCH_TICK`]), an engine-wide [`MAX_WASM_STACK`], an output budget and a
 //!   log budget (a flood of logs is cut and counted, never kept).
-//! - Guest failures come back as a typed [`CallError`] (`Timeout`, `MemoryExceeded`,
-//!   `StackOverflow`, `Trapped`, `Connector`), classified once from trap codes; never
-//!   as a host panic.
+//! - Guest failures come back as a typed [`CallError`] (`Timeout`,
+//!   `WallClockTimeout`, `MemoryExceeded`, `OutOfFuel`, `StackOverflow`,
+//!   `OutputTooLarge`, `ContractViolation`, `Trapped`, `Connector`), classified once
+//!   from the store's records and trap codes; never as a host panic.
 //!
 //! - A compiled artifact from the compile cache is deserialized only after its
 //!   HMAC under this node's key verified (see [`CompileCache`]).
@@ -25,12 +34,17 @@
 //! The module knows nothing of HTTP APIs or SQL.
 
 mod cache;
+mod egress;
 mod host;
+mod kv;
 mod loader;
+mod outbound;
 mod stdio;
 
 pub use cache::{CacheStats, CompileCache};
-pub use host::{Captured, Grants, LogLine, StoreData};
+pub use egress::{Grants, special_range};
+pub use host::{Captured, LogLine, StoreData};
+pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use loader::{
     CallDone, CallError, CallRequest, Component, EPOCH_TICK, Limits, LoadError,
     MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, Runtime, SUPPORTED_CONTRACTS,

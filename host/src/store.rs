@@ -70,17 +70,38 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let sql: &'static str = match backend {
-        Backend::Sqlite => include_str!("../migrations/sqlite/0001_init.sql"),
-        Backend::Postgres => include_str!("../migrations/postgres/0001_init.sql"),
+    let files: [(i64, &'static str, &'static str); 2] = match backend {
+        Backend::Sqlite => [
+            (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+            (
+                2,
+                "allowed_networks",
+                include_str!("../migrations/sqlite/0002_allowed_networks.sql"),
+            ),
+        ],
+        Backend::Postgres => [
+            (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+            (
+                2,
+                "allowed_networks",
+                include_str!("../migrations/postgres/0002_allowed_networks.sql"),
+            ),
+        ],
     };
-    Migrator::with_migrations(vec![Migration::new(
-        1,
-        Cow::Borrowed("init"),
-        MigrationType::Simple,
-        sqlx::SqlSafeStr::into_sql_str(sql),
-        false,
-    )])
+    Migrator::with_migrations(
+        files
+            .into_iter()
+            .map(|(version, name, sql)| {
+                Migration::new(
+                    version,
+                    Cow::Borrowed(name),
+                    MigrationType::Simple,
+                    sqlx::SqlSafeStr::into_sql_str(sql),
+                    false,
+                )
+            })
+            .collect(),
+    )
 }
 
 impl Store {

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 use std::time::{Duration, Instant};
 
-use airlock_host::runtime::{CallError, Component, Grants, Limits, Runtime};
+use airlock_host::runtime::{CallError, Component, Grants, Limits, LoadError, Runtime};
 use airlock_tests::guests;
 use serde_json::Value;
 
@@ -259,5 +259,65 @@ fn stdout_and_stderr_are_captured_up_to_a_cap_and_never_fail_the_guest() {
             .iter()
             .any(|l| l.message == "done printing" && l.level == "warn")
     );
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn an_output_labelled_json_whose_body_is_not_json_is_a_contract_violation() {
+    let (runtime, component) = hostile();
+    let err = call(&component, "malformed-output").unwrap_err();
+    assert!(
+        matches!(&err, CallError::ContractViolation(m) if m.contains("not JSON")),
+        "{err:?}"
+    );
+    assert_eq!(err.kind(), "contract_violation");
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn a_component_importing_what_the_host_does_not_provide_is_refused_by_name() {
+    let (runtime, component) = hostile();
+    let err = runtime
+        .load(&std::fs::read(guests::FOREIGN).unwrap())
+        .err()
+        .expect("the foreign component must not load");
+    assert!(
+        matches!(&err, LoadError::UnsupportedImport(name) if name == "acme:backdoor/shell@0.1.0"),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("acme:backdoor/shell"), "{err}");
+    host_still_serves(&runtime, &component);
+}
+
+#[test]
+fn truncated_components_and_random_bytes_are_refused_as_not_components() {
+    let (runtime, component) = hostile();
+    let bytes = std::fs::read(guests::HOSTILE).unwrap();
+    // Deterministic pseudo-random bytes (xorshift), behind and without a preamble.
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut random = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect()
+    };
+    let mut with_preamble = bytes[..8].to_vec();
+    with_preamble.extend(random(4096));
+    for (what, input) in [
+        ("truncated to half", bytes[..bytes.len() / 2].to_vec()),
+        ("random bytes", random(4096)),
+        ("a preamble then random bytes", with_preamble),
+        ("empty", Vec::new()),
+    ] {
+        let err = runtime.load(&input).err().expect(what);
+        assert!(matches!(err, LoadError::NotAComponent(_)), "{what}: {err:?}");
+    }
+    // The preamble alone is a valid, empty component: it implements nothing.
+    let err = runtime.load(&bytes[..8]).err().expect("preamble only");
+    assert!(matches!(err, LoadError::ContractViolation(_)), "{err:?}");
     host_still_serves(&runtime, &component);
 }

@@ -127,13 +127,16 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
     use crate::runtime::bindings::airlock::connector::types::ConnectorError;
     let message = error.to_string();
     let (status, code) = match error {
-        CallError::Timeout { .. } | CallError::OutOfFuel { .. } => {
+        CallError::Timeout { .. }
+        | CallError::WallClockTimeout { .. }
+        | CallError::OutOfFuel { .. } => {
             (StatusCode::GATEWAY_TIMEOUT, "connector_timeout")
         }
         CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
             (StatusCode::BAD_GATEWAY, "connector_crashed")
         }
         CallError::OutputTooLarge { .. } => (StatusCode::BAD_GATEWAY, "connector_output_too_large"),
+        CallError::ContractViolation(_) => (StatusCode::BAD_GATEWAY, "connector_broke_contract"),
         CallError::Connector(e) => match e {
             ConnectorError::InvalidInput(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "connector_rejected_input")

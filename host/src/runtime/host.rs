@@ -1,21 +1,15 @@
 //! The host side of the contract's imports, per call.
 
 use std::collections::BTreeMap;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::airlock::connector::{clock, emit, http, kv, log, types};
+use super::egress::Egress;
+use super::outbound::{self, RequestCaps};
 use types::{HostError, Output};
-
-/// What the admin granted a deployment beyond its manifest. Empty: no network.
-#[derive(Debug, Clone, Default)]
-pub struct Grants {
-    /// Granted outbound host patterns. This runtime does not send requests yet, so a
-    /// request is refused whatever is granted; the field fixes the shape.
-    pub outbound_hosts: Vec<String>,
-}
 
 /// A log line a guest wrote.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -54,8 +48,12 @@ pub struct StoreData {
     pub captured: Captured,
     /// The kv state the call sees (loaded by the caller, saved after).
     pub kv: BTreeMap<String, Vec<u8>>,
-    /// What the deployment was granted.
-    pub grants: Grants,
+    egress: Egress,
+    tags: CallTags,
+    clock: CallClock,
+    http_requests_left: u32,
+    max_http_request_bytes: usize,
+    max_http_response_bytes: usize,
     memory_limit: usize,
     stdout: super::stdio::CapturedOutput,
     stderr: super::stdio::CapturedOutput,
@@ -66,9 +64,90 @@ pub struct StoreData {
     pub(crate) memory_exceeded: bool,
 }
 
+/// What a call's log lines are tagged with in the host's own logs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CallTags {
+    pub(crate) tenant: String,
+    pub(crate) connector: String,
+    pub(crate) version: String,
+    pub(crate) call_id: String,
+}
+
+/// Which budget a call overran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Overrun {
+    /// Guest execution time (wall time minus time blocked in the host).
+    Cpu,
+    /// Total wall-clock time.
+    Wall,
+}
+
+/// A call's two time budgets. Guest execution counts against the CPU deadline;
+/// time the guest spends blocked in the host (an HTTP exchange, a sleep) counts
+/// only against the wall-clock timeout, so a connector waiting on a slow upstream is
+/// not mistaken for a spinning one, and neither can run past the wall clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct CallClock {
+    started: Instant,
+    blocked: Duration,
+    cpu_deadline: Duration,
+    wall_clock: Duration,
+    /// Set when a budget ran out, for the trap classifier.
+    pub(crate) overrun: Option<Overrun>,
+}
+
+impl CallClock {
+    fn new(limits: &super::Limits) -> Self {
+        CallClock {
+            started: Instant::now(),
+            blocked: Duration::ZERO,
+            cpu_deadline: limits.cpu_deadline,
+            wall_clock: limits.wall_clock,
+            overrun: None,
+        }
+    }
+
+    /// Wall-clock time left.
+    pub(crate) fn wall_left(&self) -> Duration {
+        self.wall_clock.saturating_sub(self.started.elapsed())
+    }
+
+    /// Guest execution time left before the next check is due: the smaller of
+    /// the CPU and wall budgets' remainders, or the budget that ran out.
+    pub(crate) fn next_check(&mut self) -> Result<Duration, Overrun> {
+        let elapsed = self.started.elapsed();
+        let wall_left = self.wall_clock.saturating_sub(elapsed);
+        let cpu_left = self
+            .cpu_deadline
+            .saturating_sub(elapsed.saturating_sub(self.blocked));
+        let overrun = if wall_left.is_zero() {
+            Some(Overrun::Wall)
+        } else if cpu_left.is_zero() {
+            Some(Overrun::Cpu)
+        } else {
+            None
+        };
+        match overrun {
+            Some(o) => {
+                self.overrun = Some(o);
+                Err(o)
+            }
+            None => Ok(cpu_left.min(wall_left)),
+        }
+    }
+
+    /// Runs `f`, a wait in the host, and counts its time as blocked.
+    fn blocked_in<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        let start = Instant::now();
+        let r = f();
+        self.blocked += start.elapsed();
+        r
+    }
+}
+
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
-    pub fn new(grants: Grants, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
+    pub fn new(egress: Egress, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
         let stdout = super::stdio::CapturedOutput::default();
         let stderr = super::stdio::CapturedOutput::default();
         StoreData {
@@ -81,7 +160,12 @@ impl StoreData {
             table: ResourceTable::new(),
             captured: Captured::default(),
             kv,
-            grants,
+            egress,
+            tags: CallTags::default(),
+            clock: CallClock::new(limits),
+            http_requests_left: limits.max_http_requests,
+            max_http_request_bytes: limits.max_http_request_bytes,
+            max_http_response_bytes: limits.max_http_response_bytes,
             memory_limit: limits.memory_bytes,
             log_budget: limits.max_log_bytes,
             output_budget: limits.max_output_bytes,
@@ -91,6 +175,21 @@ impl StoreData {
 }
 
 impl StoreData {
+    /// The call's time budgets.
+    pub(crate) fn clock(&mut self) -> &mut CallClock {
+        &mut self.clock
+    }
+
+    /// Tags the call's log lines with who and what is running.
+    pub(crate) fn set_tags(&mut self, tags: CallTags) {
+        self.tags = tags;
+    }
+
+    /// Which budget ran out, if one did.
+    pub(crate) fn clock_overrun(&self) -> Option<Overrun> {
+        self.clock.overrun
+    }
+
     /// Moves what the guest printed into the captured logs: stdout lines as `info`,
     /// stderr lines as `warn`, each with a `stream` field; a note when bytes were
     /// discarded.
@@ -171,6 +270,28 @@ impl log::Host for StoreData {
             return;
         }
         self.log_budget -= size;
+        // Through the host's own logs too, tagged, so an operator can follow a
+        // connector without the API (the fields are the guest's, as one string).
+        let t = &self.tags;
+        let shown: String = fields
+            .iter()
+            .map(|(k, v)| format!("{k}={v:?}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        macro_rules! event {
+            ($lvl:expr) => {
+                tracing::event!(target: "airlock::guest", $lvl, tenant = %t.tenant,
+                    connector = %t.connector, version = %t.version, call_id = %t.call_id,
+                    fields = %shown, "{message}")
+            };
+        }
+        match level {
+            log::Level::Trace => event!(tracing::Level::TRACE),
+            log::Level::Debug => event!(tracing::Level::DEBUG),
+            log::Level::Info => event!(tracing::Level::INFO),
+            log::Level::Warn => event!(tracing::Level::WARN),
+            log::Level::Error => event!(tracing::Level::ERROR),
+        }
         let level = format!("{level:?}").to_ascii_lowercase();
         self.captured.logs.push(LogLine {
             level,
@@ -186,10 +307,30 @@ impl log::Host for StoreData {
 
 impl http::Host for StoreData {
     fn send(&mut self, request: http::Request) -> Result<http::Response, HostError> {
-        Err(HostError::Denied(format!(
-            "outbound HTTP to {} is not granted to this connector",
-            request.url
-        )))
+        if self.http_requests_left == 0 {
+            return Err(HostError::LimitExceeded(
+                "this call has sent as many HTTP requests as its limit allows".into(),
+            ));
+        }
+        let left = self.clock.wall_left();
+        let timeout = match request.timeout_ms {
+            Some(ms) => left.min(Duration::from_millis(u64::from(ms))),
+            None => left,
+        };
+        if timeout.is_zero() {
+            return Err(HostError::Timeout(
+                "the call's time budget is spent; no request was sent".into(),
+            ));
+        }
+        self.http_requests_left -= 1;
+        let caps = RequestCaps {
+            timeout,
+            max_request_bytes: self.max_http_request_bytes,
+            max_response_bytes: self.max_http_response_bytes,
+        };
+        let egress = &self.egress;
+        self.clock
+            .blocked_in(|| outbound::send(egress, request, caps))
     }
 }
 
@@ -233,11 +374,18 @@ impl clock::Host for StoreData {
     }
 
     fn sleep(&mut self, duration_ms: u64) -> Result<(), HostError> {
-        // Without a call budget to measure against, waiting would hold a sandbox idle:
-        // answer at once so the guest hands the wait back to the host.
-        Err(HostError::Timeout(format!(
-            "sleeping {duration_ms} ms is not available in this runtime"
-        )))
+        let wait = Duration::from_millis(duration_ms);
+        let left = self.clock.wall_left();
+        if wait >= left {
+            // Waiting would outlast the call: answer at once so the guest hands the
+            // wait back to the host (a rate-limited error with its retry-after).
+            return Err(HostError::Timeout(format!(
+                "sleeping {duration_ms} ms would outlast the call's remaining {} ms",
+                left.as_millis()
+            )));
+        }
+        self.clock.blocked_in(|| std::thread::sleep(wait));
+        Ok(())
     }
 }
 
@@ -262,7 +410,7 @@ mod tests {
 
     fn data() -> StoreData {
         StoreData::new(
-            Grants::default(),
+            Egress::none(),
             BTreeMap::new(),
             &super::super::Limits::default(),
         )

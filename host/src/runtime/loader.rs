@@ -11,7 +11,8 @@ use wasmtime::{Config, Engine, Store, Trap};
 use super::bindings::airlock::connector::types::{self, CallContext, ConnectorError};
 use super::bindings::{Connector, ConnectorPre};
 use super::cache::CompileCache;
-use super::host::{Captured, Grants, StoreData};
+use super::egress::{Declared, Egress, Grants, declared_hosts};
+use super::host::{Captured, CallTags, Overrun, StoreData};
 
 /// The largest component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
@@ -29,9 +30,24 @@ pub struct Limits {
     /// Linear memory a guest may grow to, per call. Default 128 MiB. A guest past it
     /// fails with [`CallError::MemoryExceeded`].
     pub memory_bytes: usize,
-    /// CPU time budget of a call, enforced by epoch interruption (rounded up to
-    /// [`EPOCH_TICK`]). Default 1 s. A guest past it fails with [`CallError::Timeout`].
+    /// Guest execution budget of a call: its wall time minus the time it spent
+    /// blocked in host imports (HTTP, sleep), enforced by epoch interruption to
+    /// within one [`EPOCH_TICK`]. Default 1 s. A guest past it fails with
+    /// [`CallError::Timeout`].
     pub cpu_deadline: Duration,
+    /// Wall-clock budget of a call, everything included: guest execution and time
+    /// blocked in host imports. Default 30 s. HTTP timeouts are capped at what is
+    /// left of it; a sleep that would outlast it fails at once; a guest past it fails
+    /// with [`CallError::WallClockTimeout`].
+    pub wall_clock: Duration,
+    /// HTTP requests a call may send. Default 64; the next gets
+    /// `host-error::limit-exceeded`.
+    pub max_http_requests: u32,
+    /// Largest HTTP request body a guest may send. Default 4 MiB.
+    pub max_http_request_bytes: usize,
+    /// Largest HTTP response body a guest may receive; a larger response is refused
+    /// with `host-error::limit-exceeded`, never truncated. Default 16 MiB.
+    pub max_http_response_bytes: usize,
     /// Bytes of output (emitted and returned bodies together) a call may produce.
     /// Default 8 MiB. An `emit` past it gets `host-error::limit-exceeded`; returned
     /// outputs past it fail the call with [`CallError::OutputTooLarge`].
@@ -52,6 +68,10 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 * 1024 * 1024,
             cpu_deadline: Duration::from_secs(1),
+            wall_clock: Duration::from_secs(30),
+            max_http_requests: 64,
+            max_http_request_bytes: 4 * 1024 * 1024,
+            max_http_response_bytes: 16 * 1024 * 1024,
             max_output_bytes: 8 * 1024 * 1024,
             max_log_bytes: 256 * 1024,
             fuel: None,
@@ -100,6 +120,16 @@ pub enum CallError {
         /// The deadline.
         limit: Duration,
     },
+    /// The call used up its wall-clock budget (e.g. waiting on slow upstreams).
+    #[error("the connector exceeded its wall-clock timeout of {} ms", .limit.as_millis())]
+    WallClockTimeout {
+        /// The timeout.
+        limit: Duration,
+    },
+    /// The guest broke the contract in a way the types cannot express (e.g. an
+    /// output whose media type says JSON but whose body is not JSON).
+    #[error("the connector broke the contract: {0}")]
+    ContractViolation(String),
     /// The guest tried to grow its memory past the limit.
     #[error("the connector exceeded its memory limit of {limit} bytes")]
     MemoryExceeded {
@@ -137,6 +167,8 @@ impl CallError {
     pub fn kind(&self) -> &'static str {
         match self {
             CallError::Timeout { .. } => "timeout",
+            CallError::WallClockTimeout { .. } => "wall_clock_timeout",
+            CallError::ContractViolation(_) => "contract_violation",
             CallError::MemoryExceeded { .. } => "memory_exceeded",
             CallError::StackOverflow => "stack_overflow",
             CallError::OutputTooLarge { .. } => "output_too_large",
@@ -294,6 +326,7 @@ pub struct Component {
     pre: ConnectorPre<StoreData>,
     engine: Engine,
     limits: Limits,
+    declared: Declared,
     /// SHA-256 of the component bytes, lowercase hex.
     pub digest: String,
     /// The contract version the component targets.
@@ -309,6 +342,19 @@ fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError
         return CallError::MemoryExceeded {
             limit: limits.memory_bytes,
         };
+    }
+    match data.clock_overrun() {
+        Some(Overrun::Wall) => {
+            return CallError::WallClockTimeout {
+                limit: limits.wall_clock,
+            };
+        }
+        Some(Overrun::Cpu) => {
+            return CallError::Timeout {
+                limit: limits.cpu_deadline,
+            };
+        }
+        None => {}
     }
     match e.downcast_ref::<Trap>() {
         Some(Trap::Interrupt) => CallError::Timeout {
@@ -457,7 +503,8 @@ impl Runtime {
             &pre,
             &self.engine,
             &self.limits,
-            Grants::default(),
+            Egress::none(),
+            None,
             BTreeMap::new(),
             |c, s| c.airlock_connector_guest().call_describe(s).map(Ok),
         )?;
@@ -465,6 +512,7 @@ impl Runtime {
             pre,
             engine: self.engine.clone(),
             limits: self.limits,
+            declared: declared_hosts(&manifest),
             digest,
             contract_version,
             imports,
@@ -480,18 +528,25 @@ fn call_in_fresh_store<R>(
     pre: &ConnectorPre<StoreData>,
     engine: &Engine,
     limits: &Limits,
-    grants: Grants,
+    egress: Egress,
+    tags: Option<CallTags>,
     kv: BTreeMap<String, Vec<u8>>,
     f: impl FnOnce(&Connector, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
 ) -> Result<(R, Captured), CallError> {
-    let mut store = Store::new(engine, StoreData::new(grants, kv, limits));
+    let mut store = Store::new(engine, StoreData::new(egress, kv, limits));
+    if let Some(tags) = tags {
+        store.data_mut().set_tags(tags);
+    }
     store.limiter(|s| s);
-    let ticks = limits
-        .cpu_deadline
-        .as_millis()
-        .div_ceil(EPOCH_TICK.as_millis())
-        .max(1);
-    store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+    // The first deadline is the smaller budget; when it passes, the callback checks
+    // the budgets against the clock (time blocked in the host does not count against
+    // the CPU deadline) and either extends the deadline by what is left or stops the
+    // guest, recording which budget ran out.
+    store.set_epoch_deadline(ticks(limits.cpu_deadline.min(limits.wall_clock)));
+    store.epoch_deadline_callback(|mut ctx| match ctx.data_mut().clock().next_check() {
+        Ok(left) => Ok(wasmtime::UpdateDeadline::Continue(ticks(left))),
+        Err(_) => Err(Trap::Interrupt.into()),
+    });
     // Instantiation consumes fuel too, so the budget is set before it.
     if let Some(fuel) = limits.fuel
         && let Err(e) = store.set_fuel(fuel)
@@ -508,6 +563,46 @@ fn call_in_fresh_store<R>(
         captured.fuel_consumed = store.get_fuel().ok().map(|left| fuel.saturating_sub(left));
     }
     result.map(|r| (r, captured)).map_err(CallError::Connector)
+}
+
+/// Epoch ticks covering `d`, at least one.
+fn ticks(d: Duration) -> u64 {
+    u64::try_from(d.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1)).unwrap_or(u64::MAX)
+}
+
+/// Checks what the types cannot: an output whose media type is JSON must carry a
+/// JSON body, one that claims text or XML must be UTF-8.
+fn check_outputs(outputs: &[types::Output]) -> Result<(), CallError> {
+    for (i, o) in outputs.iter().enumerate() {
+        let media = o
+            .media_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let Some((kind, sub)) = media.split_once('/') else {
+            return Err(CallError::ContractViolation(format!(
+                "output {i} has the media type `{}`, which is not `type/subtype`",
+                o.media_type
+            )));
+        };
+        let json = sub == "json" || sub.ends_with("+json");
+        let text = kind == "text" || sub == "xml" || sub.ends_with("+xml");
+        if json && let Err(e) = serde_json::from_slice::<serde::de::IgnoredAny>(&o.body) {
+            return Err(CallError::ContractViolation(format!(
+                "output {i} is labelled `{}` but its body is not JSON: {e}",
+                o.media_type
+            )));
+        }
+        if text && std::str::from_utf8(&o.body).is_err() {
+            return Err(CallError::ContractViolation(format!(
+                "output {i} is labelled `{}` but its body is not UTF-8 text",
+                o.media_type
+            )));
+        }
+    }
+    Ok(())
 }
 
 impl Component {
@@ -544,7 +639,8 @@ impl Component {
             &self.pre,
             &self.engine,
             &self.limits,
-            Grants::default(),
+            Egress::none(),
+            None,
             BTreeMap::new(),
             |c, s| c.airlock_connector_guest().call_validate_config(s, config),
         )
@@ -564,7 +660,13 @@ impl Component {
             &self.pre,
             &self.engine,
             &self.limits,
-            request.grants,
+            Egress::new(self.declared.clone(), request.grants),
+            Some(CallTags {
+                tenant: request.tenant_id.to_string(),
+                connector: self.manifest.id.clone(),
+                version: self.manifest.version.clone(),
+                call_id: request.call_id.to_string(),
+            }),
             request.kv,
             |c, s| {
                 let r = c
@@ -584,6 +686,7 @@ impl Component {
                 limit: self.limits.max_output_bytes,
             });
         }
+        check_outputs(&all)?;
         Ok(CallDone {
             outputs: all,
             captured,

@@ -84,6 +84,8 @@ pub struct DeploymentRow {
     pub secrets: Option<Vec<u8>>,
     /// Granted outbound host patterns, JSON array text.
     pub allowed_hosts: String,
+    /// Granted non-public networks (CIDR), JSON array text.
+    pub allowed_networks: String,
     /// A poll schedule, if any.
     pub schedule: Option<String>,
     /// Creation time, ms.
@@ -126,6 +128,7 @@ fn deployment_at(r: &AnyRow, at: usize) -> Result<DeploymentRow, sqlx::Error> {
         schedule: r.try_get(at + 6)?,
         created_ms: r.try_get(at + 7)?,
         updated_ms: r.try_get(at + 8)?,
+        allowed_networks: r.try_get(at + 9)?,
     })
 }
 
@@ -134,7 +137,7 @@ fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
-     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms";
+     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks";
 
 impl Store {
     /// Inserts a connector inside `tx`.
@@ -363,12 +366,12 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO deployments (connector_id, target, version, config, secrets, \
-             allowed_hosts, schedule, created_ms, updated_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
+             allowed_hosts, schedule, created_ms, updated_ms, allowed_networks) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
              ON CONFLICT (connector_id, target) DO UPDATE SET version = excluded.version, \
              config = excluded.config, secrets = excluded.secrets, \
              allowed_hosts = excluded.allowed_hosts, schedule = excluded.schedule, \
-             updated_ms = excluded.updated_ms",
+             updated_ms = excluded.updated_ms, allowed_networks = excluded.allowed_networks",
         )
         // Nullable binary and text parameters: see `insert_heartbeats` on why these
         // statements are not cached.
@@ -381,6 +384,7 @@ impl Store {
         .bind(&d.allowed_hosts)
         .bind(d.schedule.as_deref())
         .bind(d.updated_ms)
+        .bind(&d.allowed_networks)
         .execute(&mut *tx)
         .await?;
         Ok(())
@@ -520,5 +524,30 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// The server's kv storage: the `kv` table, one transaction per save.
+impl crate::runtime::KvStore for Store {
+    async fn load(
+        &self,
+        tenant: &str,
+        connector: &str,
+    ) -> Result<crate::runtime::KvMap, crate::runtime::KvError> {
+        self.kv_load(tenant, connector)
+            .await
+            .map_err(|e| crate::runtime::KvError(e.to_string()))
+    }
+
+    async fn save(
+        &self,
+        tenant: &str,
+        connector: &str,
+        before: &crate::runtime::KvMap,
+        after: &crate::runtime::KvMap,
+    ) -> Result<(), crate::runtime::KvError> {
+        self.kv_save(tenant, connector, before, after)
+            .await
+            .map_err(|e| crate::runtime::KvError(e.to_string()))
     }
 }

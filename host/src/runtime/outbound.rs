@@ -1,0 +1,279 @@
+//! Sending a guest's HTTP request under the call's [`Egress`] policy and caps.
+//!
+//! The policy's address rule is applied inside the DNS resolution step of the
+//! client: the resolver returns only addresses that passed, so the connection goes
+//! to exactly an address that was checked (no second lookup a rebinding DNS server
+//! could answer differently). Redirects are not followed: a 3xx goes back to the
+//! guest, whose next request is checked like any other. No proxy from the
+//! environment is used. Timeouts cover the whole exchange (resolution, connect,
+//! TLS, headers and body); a slow DNS server can overrun them, because the system
+//! resolver cannot be interrupted.
+
+use std::io::Read;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use base64::Engine as _;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+use super::bindings::airlock::connector::http;
+use super::bindings::airlock::connector::types::{Credential, HostError};
+use super::egress::{Egress, Refusal, Route, origin_text};
+
+/// Request headers a guest may not set: the transport owns them, and `Host` would
+/// let a guest reach another virtual host on a granted address.
+const RESERVED_HEADERS: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "proxy-authorization",
+    "proxy-connection",
+];
+
+const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
+/// Caps for one request.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestCaps {
+    /// The whole exchange must finish within this.
+    pub timeout: Duration,
+    /// Largest request body accepted from the guest.
+    pub max_request_bytes: usize,
+    /// Largest response body handed back; a larger one is refused, not truncated.
+    pub max_response_bytes: usize,
+}
+
+fn refusal(r: Refusal) -> HostError {
+    match r {
+        Refusal::Invalid(m) => HostError::Invalid(m),
+        Refusal::Denied(m) => HostError::Denied(m),
+    }
+}
+
+/// Checks, authenticates and sends `request`; the answer is what the guest sees.
+pub fn send(
+    egress: &Egress,
+    request: http::Request,
+    caps: RequestCaps,
+) -> Result<http::Response, HostError> {
+    let route = egress.route(&request.url).map_err(refusal)?;
+    let method = request.method.to_ascii_uppercase();
+    if !METHODS.contains(&method.as_str()) {
+        return Err(HostError::Invalid(format!(
+            "`{}` is not a supported HTTP method ({})",
+            request.method,
+            METHODS.join(", ")
+        )));
+    }
+    let body = request.body.unwrap_or_default();
+    if body.len() > caps.max_request_bytes {
+        return Err(HostError::LimitExceeded(format!(
+            "the request body is {} bytes; at most {} may be sent",
+            body.len(),
+            caps.max_request_bytes
+        )));
+    }
+    let mut headers = Vec::with_capacity(request.headers.len() + 1);
+    for (name, value) in request.headers {
+        let valid_name = !name.is_empty()
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+        if !valid_name || value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+            return Err(HostError::Invalid(format!(
+                "the header `{}` is not a valid HTTP header",
+                name.escape_debug()
+            )));
+        }
+        if RESERVED_HEADERS.contains(&name.to_ascii_lowercase().as_str()) {
+            return Err(HostError::Invalid(format!(
+                "the header `{name}` is set by the host, not by the connector"
+            )));
+        }
+        headers.push((name, value));
+    }
+    authenticate(egress, &route, &mut headers, &body)?;
+    transmit(egress, &route, &method, &request.url, headers, &body, caps)
+}
+
+/// Adds the declared credential, replacing any header of the same name the guest set.
+fn authenticate(
+    egress: &Egress,
+    route: &Route,
+    headers: &mut Vec<(String, String)>,
+    body: &[u8],
+) -> Result<(), HostError> {
+    let Some(credential) = &route.credential else {
+        return Ok(());
+    };
+    let (name, value) = match credential {
+        Credential::Bearer(secret) => (
+            "Authorization".to_string(),
+            format!("Bearer {}", egress.secret(secret).map_err(refusal)?),
+        ),
+        Credential::Basic(b) => {
+            let user = egress.secret(&b.username_secret).map_err(refusal)?;
+            let password = egress.secret(&b.password_secret).map_err(refusal)?;
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+            ("Authorization".to_string(), format!("Basic {encoded}"))
+        }
+        Credential::Header(h) => (
+            h.header.clone(),
+            egress.secret(&h.secret).map_err(refusal)?.to_string(),
+        ),
+        Credential::HmacSha256(h) => {
+            let key = egress.secret(&h.secret).map_err(refusal)?;
+            let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes())
+                .map_err(|e| HostError::Failed(format!("cannot key the HMAC: {e}")))?;
+            mac.update(body);
+            (
+                h.header.clone(),
+                crate::keys::hex(&mac.finalize().into_bytes()),
+            )
+        }
+    };
+    if value.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0) {
+        return Err(HostError::Denied(
+            "the secret for this host's credential contains a line break".into(),
+        ));
+    }
+    headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
+    headers.push((name, value));
+    Ok(())
+}
+
+fn transmit(
+    egress: &Egress,
+    route: &Route,
+    method: &str,
+    url: &str,
+    headers: Vec<(String, String)>,
+    body: &[u8],
+    caps: RequestCaps,
+) -> Result<http::Response, HostError> {
+    let shown = origin_text(&route.origin);
+    // The resolver records why it refused, so the guest gets `denied`, not a DNS error.
+    let denial: Arc<Mutex<Option<String>>> = Arc::default();
+    let resolver = {
+        let egress = egress.clone();
+        let denial = denial.clone();
+        move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
+            let mut refused = Vec::new();
+            let allowed: Vec<SocketAddr> = netloc
+                .to_socket_addrs()?
+                .filter(|a| match egress.check_address(a.ip()) {
+                    Ok(()) => true,
+                    Err(why) => {
+                        refused.push(why);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() && !refused.is_empty() {
+                let why = refused.join("; ");
+                if let Ok(mut slot) = denial.lock() {
+                    *slot = Some(why.clone());
+                }
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::PermissionDenied,
+                    why,
+                ));
+            }
+            Ok(allowed)
+        }
+    };
+    let agent = ureq::AgentBuilder::new()
+        .resolver(resolver)
+        .redirects(0)
+        .timeout(caps.timeout)
+        .max_idle_connections(0)
+        .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
+        .build();
+    let mut req = agent.request(method, url);
+    for (name, value) in &headers {
+        req = req.set(name, value);
+    }
+    let outcome = if body.is_empty() && matches!(method, "GET" | "HEAD" | "DELETE" | "OPTIONS") {
+        req.call()
+    } else {
+        req.send_bytes(body)
+    };
+    let response = match outcome {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(ureq::Error::Transport(t)) => {
+            if let Some(why) = denial.lock().ok().and_then(|mut d| d.take()) {
+                return Err(HostError::Denied(format!(
+                    "{shown} resolves only to refused addresses: {why}"
+                )));
+            }
+            let text = t.to_string();
+            let timed_out = std::error::Error::source(&t)
+                .and_then(|s| s.downcast_ref::<std::io::Error>())
+                .is_some_and(|e| {
+                    matches!(
+                        e.kind(),
+                        std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+                    )
+                });
+            if timed_out {
+                return Err(HostError::Timeout(format!(
+                    "the request to {shown} did not finish within {} ms",
+                    caps.timeout.as_millis()
+                )));
+            }
+            return Err(HostError::Failed(format!(
+                "the request to {shown} failed: {text}"
+            )));
+        }
+    };
+    let status = response.status();
+    let mut names = response.headers_names();
+    names.dedup();
+    let mut response_headers = Vec::new();
+    for name in names {
+        if response_headers.iter().any(|(n, _): &(String, String)| *n == name) {
+            continue;
+        }
+        for value in response.all(&name) {
+            response_headers.push((name.clone(), value.to_string()));
+        }
+    }
+    let limit = caps.max_response_bytes;
+    let mut body = Vec::new();
+    let read = response
+        .into_reader()
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut body);
+    if let Err(e) = read {
+        return Err(
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::TimedOut | std::io::ErrorKind::WouldBlock
+            ) {
+                HostError::Timeout(format!(
+                    "the response from {shown} did not arrive within {} ms",
+                    caps.timeout.as_millis()
+                ))
+            } else {
+                HostError::Failed(format!("reading the response from {shown} failed: {e}"))
+            },
+        );
+    }
+    if body.len() > limit {
+        return Err(HostError::LimitExceeded(format!(
+            "the response from {shown} is larger than {limit} bytes, the most a call may receive"
+        )));
+    }
+    Ok(http::Response {
+        status,
+        headers: response_headers,
+        body,
+    })
+}
