@@ -406,6 +406,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 tenant_id: LOCAL_TENANT,
                 call_id: "cli",
                 kv: before.clone(),
+                limits: None,
             });
             match outcome {
                 Ok(CallDone {

@@ -161,6 +161,9 @@ pub struct Deployment {
     /// for a granted host.
     #[serde(default)]
     pub allowed_networks: Option<Vec<String>>,
+    /// Changes to the default call limits (see `runtime::LimitOverrides`).
+    #[serde(default)]
+    pub limits: Option<crate::runtime::LimitOverrides>,
     /// `every N{s|m|h}`.
     #[serde(default)]
     pub schedule: Option<String>,
@@ -626,6 +629,7 @@ impl Registry {
                         secrets: None,
                         allowed_hosts: None,
                         allowed_networks: None,
+                        limits: None,
                         schedule: None,
                     },
                 )
@@ -791,6 +795,17 @@ impl Registry {
                 });
             }
         }
+        let overrides = d.limits.unwrap_or_default();
+        if let Err(why) = self.runtime.limits().with_overrides(&overrides) {
+            return Err(RegistryError::Unprocessable {
+                code: "invalid_limits",
+                message: format!("the limits are out of bounds: {why}"),
+                details: vec![FieldError {
+                    path: "/limits".into(),
+                    message: why,
+                }],
+            });
+        }
         if let Some(s) = &d.schedule
             && !schedule_ok(s)
         {
@@ -820,6 +835,7 @@ impl Registry {
             secrets,
             allowed_hosts: serde_json::to_string(&allowed).map_err(internal)?,
             allowed_networks: serde_json::to_string(&networks).map_err(internal)?,
+            limits: serde_json::to_string(&overrides).map_err(internal)?,
             schedule: d.schedule.clone(),
             created_ms: previous.as_ref().map_or(now, |p| p.created_ms),
             updated_ms: now,
@@ -847,6 +863,7 @@ impl Registry {
                     "secrets_changed": d.secrets.is_some(),
                     "allowed_hosts": allowed,
                     "allowed_networks": networks,
+                    "limits": overrides,
                     "schedule": row.schedule,
                 }),
             },
@@ -1026,6 +1043,10 @@ impl Registry {
             .await
             .map_err(internal)?;
         let grants = self.grants(&deployment)?;
+        // Stored overrides were checked at deploy; a bad row falls back to defaults.
+        let limits = serde_json::from_str::<crate::runtime::LimitOverrides>(&deployment.limits)
+            .ok()
+            .and_then(|o| component.limits().with_overrides(&o).ok());
         let call_id = uuid::Uuid::new_v4().to_string();
         let started = Instant::now();
         let (outcome, kv_before) = {
@@ -1043,6 +1064,7 @@ impl Registry {
                     tenant_id: &tenant,
                     call_id: &call_id,
                     kv,
+                    limits,
                 });
                 (outcome, before)
             })

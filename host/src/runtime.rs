@@ -46,7 +46,7 @@ pub use egress::{Grants, special_range};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use loader::{
-    CallDone, CallError, CallRequest, Component, EPOCH_TICK, Limits, LoadError,
+    CallDone, CallError, CallRequest, Component, EPOCH_TICK, LimitOverrides, Limits, LoadError,
     MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
     connector_error_text, output_json,
 };

@@ -75,16 +75,16 @@ fn migrator(backend: Backend) -> Migrator {
             (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
             (
                 2,
-                "allowed_networks",
-                include_str!("../migrations/sqlite/0002_allowed_networks.sql"),
+                "deployment_networks_and_limits",
+                include_str!("../migrations/sqlite/0002_deployment_networks_and_limits.sql"),
             ),
         ],
         Backend::Postgres => [
             (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
             (
                 2,
-                "allowed_networks",
-                include_str!("../migrations/postgres/0002_allowed_networks.sql"),
+                "deployment_networks_and_limits",
+                include_str!("../migrations/postgres/0002_deployment_networks_and_limits.sql"),
             ),
         ],
     };

@@ -6,138 +6,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use airlock_host::runtime::{CallError, CallRequest, Component, Grants, Limits, Runtime};
 use airlock_tests::guests;
+use airlock_tests::upstream::TestServer;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-
-/// A request the test server received.
-#[derive(Debug, Clone)]
-struct Seen {
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Seen {
-    fn header(&self, name: &str) -> Vec<&str> {
-        self.headers
-            .iter()
-            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-            .collect()
-    }
-}
-
-/// A small HTTP/1.1 server on a loopback port, one thread per connection, stopped
-/// when dropped. Paths: `/big` answers 2000 bytes, `/slow` waits 3 s, `/redirect`
-/// answers 302 to the metadata address; anything else answers `pong`.
-struct TestServer {
-    addr: SocketAddr,
-    seen: Arc<Mutex<Vec<Seen>>>,
-    stop: Arc<AtomicBool>,
-}
-
-impl TestServer {
-    fn start(bind: &str) -> TestServer {
-        let listener = TcpListener::bind(bind).unwrap();
-        let addr = listener.local_addr().unwrap();
-        let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let (s, st) = (seen.clone(), stop.clone());
-        std::thread::spawn(move || {
-            for conn in listener.incoming() {
-                if st.load(Ordering::SeqCst) {
-                    break;
-                }
-                let Ok(conn) = conn else { continue };
-                let s = s.clone();
-                std::thread::spawn(move || handle(conn, &s));
-            }
-        });
-        TestServer { addr, seen, stop }
-    }
-
-    fn url(&self, path: &str) -> String {
-        match self.addr {
-            SocketAddr::V4(a) => format!("http://127.0.0.1:{}{path}", a.port()),
-            SocketAddr::V6(a) => format!("http://[::1]:{}{path}", a.port()),
-        }
-    }
-
-    fn seen(&self) -> Vec<Seen> {
-        self.seen.lock().unwrap().clone()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        // Wake the accept loop so it sees the flag.
-        let _ = TcpStream::connect(self.addr);
-    }
-}
-
-fn handle(conn: TcpStream, seen: &Mutex<Vec<Seen>>) {
-    let mut reader = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    if reader.read_line(&mut line).unwrap_or(0) == 0 {
-        return;
-    }
-    let mut parts = line.split_whitespace();
-    let method = parts.next().unwrap_or_default().to_string();
-    let path = parts.next().unwrap_or_default().to_string();
-    let mut headers = Vec::new();
-    loop {
-        let mut h = String::new();
-        reader.read_line(&mut h).unwrap();
-        let h = h.trim_end();
-        if h.is_empty() {
-            break;
-        }
-        let (n, v) = h.split_once(':').unwrap();
-        headers.push((n.trim().to_string(), v.trim().to_string()));
-    }
-    let length: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map_or(0, |(_, v)| v.parse().unwrap());
-    let mut body = vec![0; length];
-    reader.read_exact(&mut body).unwrap();
-    seen.lock().unwrap().push(Seen {
-        method,
-        path: path.clone(),
-        headers,
-        body,
-    });
-    let (status, extra, body): (&str, &str, Vec<u8>) = match path.as_str() {
-        "/big" => ("200 OK", "", vec![b'x'; 2000]),
-        "/slow" => {
-            std::thread::sleep(Duration::from_secs(3));
-            ("200 OK", "", b"late".to_vec())
-        }
-        "/redirect" => (
-            "302 Found",
-            "Location: http://169.254.169.254/latest/meta-data/\r\n",
-            Vec::new(),
-        ),
-        _ => ("200 OK", "X-Upstream: yes\r\n", b"pong".to_vec()),
-    };
-    let mut conn = conn;
-    let head = format!(
-        "HTTP/1.1 {status}\r\n{extra}Content-Length: {}\r\nConnection: close\r\n\r\n",
-        body.len()
-    );
-    let _ = conn.write_all(head.as_bytes());
-    let _ = conn.write_all(&body);
-}
 
 fn hostile(limits: Limits) -> (Runtime, Component) {
     let runtime = Runtime::with_limits(limits).unwrap();
@@ -463,6 +338,7 @@ fn call(component: &Component, action: &str, input: Value) -> Result<Value, Call
             tenant_id: "t",
             call_id: "c",
             kv: BTreeMap::new(),
+            limits: None,
         })
         .map(|done| serde_json::from_slice(&done.outputs[0].body).unwrap())
 }

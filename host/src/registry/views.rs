@@ -117,6 +117,7 @@ pub fn deployment(d: &DeploymentRow) -> Value {
         "has_secrets": d.secrets.is_some(),
         "allowed_hosts": hosts,
         "allowed_networks": serde_json::from_str::<Value>(&d.allowed_networks).unwrap_or(json!([])),
+        "limits": serde_json::from_str::<Value>(&d.limits).unwrap_or(json!({})),
         "schedule": d.schedule,
         "created_at": rfc3339(d.created_ms),
         "updated_at": rfc3339(d.updated_ms),

@@ -79,6 +79,67 @@ impl Default for Limits {
     }
 }
 
+/// A deployment's changes to the default [`Limits`], as the API and the database
+/// hold them. Absent fields keep the runtime's value. Each is bounded: memory can
+/// only be lowered (the pooling allocator's slots are sized for the runtime's
+/// limit), the rest may be raised within the maxima below.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitOverrides {
+    /// Guest execution budget, ms (1 ..= 60 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_ms: Option<u64>,
+    /// Wall-clock budget, ms (1 ..= 600 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<u64>,
+    /// Memory, MiB (1 ..= the runtime's limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_mb: Option<usize>,
+    /// HTTP requests per call (0 ..= 10 000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_http_requests: Option<u32>,
+    /// Output bytes per call, MiB (1 ..= 64).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_output_mb: Option<usize>,
+}
+
+impl Limits {
+    /// These limits with `o` applied; the error names the field out of bounds.
+    pub fn with_overrides(&self, o: &LimitOverrides) -> Result<Limits, String> {
+        fn bounded<T: PartialOrd + std::fmt::Display + Copy>(
+            name: &str,
+            v: Option<T>,
+            lo: T,
+            hi: T,
+        ) -> Result<Option<T>, String> {
+            match v {
+                Some(x) if x < lo || x > hi => {
+                    Err(format!("`{name}` must be between {lo} and {hi}, not {x}"))
+                }
+                other => Ok(other),
+            }
+        }
+        let mut l = *self;
+        let mib = 1024 * 1024;
+        if let Some(ms) = bounded("cpu_ms", o.cpu_ms, 1, 60_000)? {
+            l.cpu_deadline = Duration::from_millis(ms);
+        }
+        if let Some(ms) = bounded("wall_ms", o.wall_ms, 1, 600_000)? {
+            l.wall_clock = Duration::from_millis(ms);
+        }
+        if let Some(mb) = bounded("memory_mb", o.memory_mb, 1, self.memory_bytes / mib)? {
+            l.memory_bytes = mb * mib;
+        }
+        if let Some(n) = bounded("max_http_requests", o.max_http_requests, 0, 10_000)? {
+            l.max_http_requests = n;
+        }
+        if let Some(mb) = bounded("max_output_mb", o.max_output_mb, 1, 64)? {
+            l.max_output_bytes = mb * mib;
+        }
+        Ok(l)
+    }
+}
+
 /// Instances (and memories, tables) the pooling allocator holds: the most calls
 /// that can run at once on one runtime.
 pub const POOL_INSTANCES: u32 = 1000;
@@ -431,6 +492,11 @@ impl Runtime {
         Ok(self)
     }
 
+    /// The limits calls run under by default.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// The compile cache, if any.
     pub fn cache(&self) -> Option<&CompileCache> {
         self.cache.as_ref()
@@ -629,6 +695,7 @@ impl Component {
             tenant_id: "local",
             call_id: "cli",
             kv: BTreeMap::new(),
+            limits: None,
         })?;
         Ok((done.outputs, done.captured))
     }
@@ -647,8 +714,22 @@ impl Component {
         .map(|_| ())
     }
 
+    /// The limits calls run under unless a request overrides them.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
     /// Calls `invoke` as described by `request`, in a fresh store.
     pub fn call(&self, request: CallRequest<'_>) -> Result<CallDone, CallError> {
+        // Memory cannot exceed the pool's slots, and fuel is an engine-wide mode.
+        let limits = match request.limits {
+            Some(l) => Limits {
+                memory_bytes: l.memory_bytes.min(self.limits.memory_bytes),
+                fuel: self.limits.fuel,
+                ..l
+            },
+            None => self.limits,
+        };
         let ctx = CallContext {
             call_id: request.call_id.to_string(),
             tenant_id: request.tenant_id.to_string(),
@@ -659,7 +740,7 @@ impl Component {
         let (mut outputs, mut captured) = call_in_fresh_store(
             &self.pre,
             &self.engine,
-            &self.limits,
+            &limits,
             Egress::new(self.declared.clone(), request.grants),
             Some(CallTags {
                 tenant: request.tenant_id.to_string(),
@@ -680,10 +761,10 @@ impl Component {
         let mut all = std::mem::take(&mut captured.emitted);
         all.append(&mut outputs);
         let size: usize = all.iter().map(|o| o.body.len()).sum();
-        if size > self.limits.max_output_bytes {
+        if size > limits.max_output_bytes {
             return Err(CallError::OutputTooLarge {
                 size,
-                limit: self.limits.max_output_bytes,
+                limit: limits.max_output_bytes,
             });
         }
         check_outputs(&all)?;
@@ -712,6 +793,9 @@ pub struct CallRequest<'a> {
     pub call_id: &'a str,
     /// The connector's kv state for this tenant before the call.
     pub kv: BTreeMap<String, Vec<u8>>,
+    /// Limits for this call instead of the component's (a deployment's overrides,
+    /// see [`Limits::with_overrides`]); memory is capped at the runtime's.
+    pub limits: Option<Limits>,
 }
 
 /// What a successful call produced.

@@ -86,6 +86,8 @@ pub struct DeploymentRow {
     pub allowed_hosts: String,
     /// Granted non-public networks (CIDR), JSON array text.
     pub allowed_networks: String,
+    /// Limit overrides, JSON object text.
+    pub limits: String,
     /// A poll schedule, if any.
     pub schedule: Option<String>,
     /// Creation time, ms.
@@ -129,6 +131,7 @@ fn deployment_at(r: &AnyRow, at: usize) -> Result<DeploymentRow, sqlx::Error> {
         created_ms: r.try_get(at + 7)?,
         updated_ms: r.try_get(at + 8)?,
         allowed_networks: r.try_get(at + 9)?,
+        limits: r.try_get(at + 10)?,
     })
 }
 
@@ -137,7 +140,7 @@ fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
-     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks";
+     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks, d.limits";
 
 impl Store {
     /// Inserts a connector inside `tx`.
@@ -366,12 +369,13 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO deployments (connector_id, target, version, config, secrets, \
-             allowed_hosts, schedule, created_ms, updated_ms, allowed_networks) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9) \
+             allowed_hosts, schedule, created_ms, updated_ms, allowed_networks, limits) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
              ON CONFLICT (connector_id, target) DO UPDATE SET version = excluded.version, \
              config = excluded.config, secrets = excluded.secrets, \
              allowed_hosts = excluded.allowed_hosts, schedule = excluded.schedule, \
-             updated_ms = excluded.updated_ms, allowed_networks = excluded.allowed_networks",
+             updated_ms = excluded.updated_ms, allowed_networks = excluded.allowed_networks, \
+             limits = excluded.limits",
         )
         // Nullable binary and text parameters: see `insert_heartbeats` on why these
         // statements are not cached.
@@ -385,6 +389,7 @@ impl Store {
         .bind(d.schedule.as_deref())
         .bind(d.updated_ms)
         .bind(&d.allowed_networks)
+        .bind(&d.limits)
         .execute(&mut *tx)
         .await?;
         Ok(())
