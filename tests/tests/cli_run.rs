@@ -1,0 +1,121 @@
+//! `airlock run`, the vendor's local sandbox, as a real process: grants from flags,
+//! secrets injected by the host, kv kept in a file across runs, typed failures.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use airlock_tests::guests;
+use airlock_tests::upstream::TestServer;
+use serde_json::{Value, json};
+
+/// The `airlock` binary of this build (cargo builds the workspace's binaries before
+/// running its tests).
+fn airlock() -> Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .map(|dir| dir.join("airlock"))
+        .unwrap();
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p airlock-host`) first",
+        bin.display()
+    );
+    Command::new(bin)
+}
+
+fn run(args: &[&str]) -> (Output, Value) {
+    let out = airlock().arg("run").args(args).output().unwrap();
+    let json = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, json)
+}
+
+#[test]
+fn run_sends_http_only_as_granted_with_the_secret_injected() {
+    let server = TestServer::start("127.0.0.1:0");
+    let input = json!({"url": server.url("/ping")}).to_string();
+    let base = [
+        guests::HOSTILE,
+        "--action",
+        "http",
+        "--input",
+        &input,
+        "--allow-host",
+        "http://127.0.0.1:*",
+        "--secrets",
+        r#"{"token": "s3cret"}"#,
+    ];
+    let (out, json) = run(&base);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json["outputs"][0]["body"][0]["error"], "denied", "{json}");
+    assert!(server.seen().is_empty());
+
+    let mut granted = base.to_vec();
+    granted.extend(["--allow-network", "127.0.0.1/32"]);
+    let (out, json) = run(&granted);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(json["outputs"][0]["body"][0]["status"], 200, "{json}");
+    assert_eq!(server.seen()[0].header("authorization"), vec!["Bearer s3cret"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("time ") && stderr.contains("peak memory"), "{stderr}");
+    assert!(!stderr.contains("s3cret") && !String::from_utf8_lossy(&out.stdout).contains("s3cret"));
+
+    // Bad flags are usage errors with a sentence, exit 2.
+    for (flag, value, says) in [
+        ("--allow-network", "10.0.0.0/33", "not a CIDR network"),
+        ("--allow-host", "127.0.0.1", "has no scheme"),
+        ("--secrets", "[1]", "--secrets is not a JSON object"),
+    ] {
+        let (out, _) = run(&[guests::HOSTILE, "--action", "ok", flag, value]);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{flag}: {stderr}");
+    }
+}
+
+#[test]
+fn run_keeps_kv_state_in_a_file_across_runs() {
+    let dir = std::env::temp_dir().join(format!("airlock-cli-kv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file: PathBuf = dir.join("state.json");
+    let count = || {
+        let (out, json) = run(&[
+            guests::PROBE,
+            "--action",
+            "count",
+            "--kv",
+            file.to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        json["outputs"][0]["body"]["count"].clone()
+    };
+    assert_eq!(count(), 1);
+    assert_eq!(count(), 2);
+    assert_eq!(count(), 3);
+    // Without the file, each run starts empty.
+    let (_, json) = run(&[guests::PROBE, "--action", "count"]);
+    assert_eq!(json["outputs"][0]["body"]["count"], 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn run_reports_a_sandbox_failure_by_kind_and_exits_1() {
+    let (out, _) = run(&[guests::HOSTILE, "--action", "spin", "--cpu-ms", "100"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error (timeout)"), "{stderr}");
+    let (out, _) = run(&[
+        guests::HOSTILE,
+        "--action",
+        "spin",
+        "--cpu-ms",
+        "5000",
+        "--wall-ms",
+        "100",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("error (wall_clock_timeout)"), "{stderr}");
+}
