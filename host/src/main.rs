@@ -415,7 +415,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     kv: after,
                 }) => {
                     if let Some(s) = &store {
-                        block_on(async { Ok(s.save(LOCAL_TENANT, &connector, &before, &after).await?) })?;
+                        block_on(async {
+                            Ok(s.save(LOCAL_TENANT, &connector, &before, &after).await?)
+                        })?;
                     }
                     let outputs: Vec<_> = outputs
                         .iter()

@@ -72,7 +72,11 @@ pub fn now_ms() -> i64 {
 fn migrator(backend: Backend) -> Migrator {
     let files: [(i64, &'static str, &'static str); 2] = match backend {
         Backend::Sqlite => [
-            (1, "init", include_str!("../migrations/sqlite/0001_init.sql")),
+            (
+                1,
+                "init",
+                include_str!("../migrations/sqlite/0001_init.sql"),
+            ),
             (
                 2,
                 "deployment_networks_and_limits",
@@ -80,7 +84,11 @@ fn migrator(backend: Backend) -> Migrator {
             ),
         ],
         Backend::Postgres => [
-            (1, "init", include_str!("../migrations/postgres/0001_init.sql")),
+            (
+                1,
+                "init",
+                include_str!("../migrations/postgres/0001_init.sql"),
+            ),
             (
                 2,
                 "deployment_networks_and_limits",

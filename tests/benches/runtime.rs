@@ -5,13 +5,22 @@
 //! - from the compile cache to a connector's first result (load from the cache,
 //!   describe, first `decode` of the AIS decoder), engine creation excluded;
 //! - fresh instance + trivial invoke (the probe's `work` with no delay): p50, p99
-//!   and calls/s.
+//!   and calls/s;
+//! - a guest → host import round trip (the probe calling the clock 200 000 times,
+//!   minus a call that makes none);
+//! - the OSINT feed's parse-and-map of a 10 000-row page (`map-page`), the same crate
+//!   compiled natively (opt-level 3) and run in the sandbox (the shipped component,
+//!   opt-level "s" + LTO), input decoding and output encoding included on both sides;
+//!   and the same sandboxed run without epoch interruption, for its cost.
+//!
+//! `AIRLOCK_BENCH_ONLY=instance` runs only the fresh-instance row (for profiling).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
+use std::collections::BTreeMap;
 use std::time::Instant;
 
-use airlock_host::runtime::{Grants, Runtime};
+use airlock_host::runtime::{CallRequest, Component, Grants, Limits, Runtime};
 use airlock_tests::guests;
 
 fn ms(t: Instant) -> f64 {
@@ -39,6 +48,128 @@ fn main() {
         cache_to_first_result();
     }
     instance_rows(&plain);
+    if !only_instance {
+        import_round_trip(&plain);
+        native_versus_sandbox();
+    }
+}
+
+fn median(mut samples: Vec<f64>) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+fn import_round_trip(plain: &Runtime) {
+    let probe = plain.load(&std::fs::read(guests::PROBE).unwrap()).unwrap();
+    let n = 200_000u64;
+    let time = |calls: u64| {
+        median(
+            (0..7)
+                .map(|_| {
+                    let t = Instant::now();
+                    probe
+                        .invoke(
+                            "imports",
+                            &format!(r#"{{"n": {calls}}}"#),
+                            "{}",
+                            Grants::default(),
+                        )
+                        .unwrap();
+                    t.elapsed().as_secs_f64() * 1e9
+                })
+                .collect(),
+        )
+    };
+    let per_call = (time(n) - time(0)) / n as f64;
+    println!(
+        "| guest → host import round trip (clock.now-ms, median of 7 × {n}) | {per_call:.0} ns | ≤ 1 µs |"
+    );
+}
+
+/// A URLhaus-style CSV page of `rows` rows.
+fn feed_page(rows: usize) -> String {
+    let mut text = String::from("id,dateadded,url,url_status,threat,tags,urlhaus_link,reporter\n");
+    for i in 0..rows {
+        let family = ["emotet", "qakbot", "", "mozi"][i % 4];
+        text.push_str(&format!(
+            "{i},2026-11-{:02} {:02}:{:02}:00,http://host-{i}.bad.example.net/p/{i}.exe,online,malware_download,{family},https://urlhaus.abuse.ch/url/{i}/,reporter{}\n",
+            1 + i % 28,
+            i % 24,
+            i % 60,
+            i % 7
+        ));
+    }
+    text
+}
+
+fn sandbox_map(component: &Component, input: &str, config: &str) -> f64 {
+    let t = Instant::now();
+    let done = component
+        .call(CallRequest {
+            action: "map-page",
+            input,
+            config,
+            grants: Grants::default(),
+            tenant_id: "bench",
+            call_id: "bench",
+            kv: BTreeMap::new(),
+            limits: None,
+        })
+        .unwrap();
+    let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+    assert_eq!(done.outputs.len(), 1);
+    elapsed
+}
+
+fn native_versus_sandbox() {
+    let rows = 10_000;
+    let input = serde_json::json!({ "text": feed_page(rows) }).to_string();
+    let config_json = r#"{"feed_url": "https://feeds.example.org/v1/indicators.csv"}"#;
+    let config =
+        osint_feed::config::Config::from_value(&serde_json::from_str(config_json).unwrap())
+            .unwrap();
+    let runs = 9;
+    let native = median(
+        (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                let value: serde_json::Value = serde_json::from_str(&input).unwrap();
+                let out = osint_feed::map_page(&value, &config).unwrap();
+                let elapsed = t.elapsed().as_secs_f64() * 1000.0;
+                assert_eq!(out.len(), 1);
+                elapsed
+            })
+            .collect(),
+    );
+    let limits = Limits {
+        cpu_deadline: std::time::Duration::from_secs(30),
+        max_output_bytes: 64 * 1024 * 1024,
+        ..Limits::default()
+    };
+    let bytes = std::fs::read(guests::OSINT_FEED).unwrap();
+    let with_epochs = Runtime::with_limits(limits).unwrap().load(&bytes).unwrap();
+    let without = Runtime::without_deadlines_for_benchmarks(limits)
+        .unwrap()
+        .load(&bytes)
+        .unwrap();
+    sandbox_map(&with_epochs, &input, config_json);
+    sandbox_map(&without, &input, config_json);
+    let mut epoch_ms = Vec::new();
+    let mut plain_ms = Vec::new();
+    for _ in 0..runs {
+        epoch_ms.push(sandbox_map(&with_epochs, &input, config_json));
+        plain_ms.push(sandbox_map(&without, &input, config_json));
+    }
+    let (sandbox, no_epochs) = (median(epoch_ms), median(plain_ms));
+    println!("| osint-feed map-page, {rows} rows: native | {native:.1} ms | — |");
+    println!(
+        "| osint-feed map-page, {rows} rows: sandbox (epochs on) | {sandbox:.1} ms, ratio {:.2} | ratio ≤ 1.5, aim 1.3 |",
+        sandbox / native
+    );
+    println!(
+        "| epoch interruption's cost on that workload (sandbox without epochs: {no_epochs:.1} ms) | {:+.1} % | ≤ 10 % |",
+        (sandbox / no_epochs - 1.0) * 100.0
+    );
 }
 
 fn cache_to_first_result() {

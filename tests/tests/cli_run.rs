@@ -48,18 +48,32 @@ fn run_sends_http_only_as_granted_with_the_secret_injected() {
         r#"{"token": "s3cret"}"#,
     ];
     let (out, json) = run(&base);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(json["outputs"][0]["body"][0]["error"], "denied", "{json}");
     assert!(server.seen().is_empty());
 
     let mut granted = base.to_vec();
     granted.extend(["--allow-network", "127.0.0.1/32"]);
     let (out, json) = run(&granted);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(json["outputs"][0]["body"][0]["status"], 200, "{json}");
-    assert_eq!(server.seen()[0].header("authorization"), vec!["Bearer s3cret"]);
+    assert_eq!(
+        server.seen()[0].header("authorization"),
+        vec!["Bearer s3cret"]
+    );
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("time ") && stderr.contains("peak memory"), "{stderr}");
+    assert!(
+        stderr.contains("time ") && stderr.contains("peak memory"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("s3cret") && !String::from_utf8_lossy(&out.stdout).contains("s3cret"));
 
     // Bad flags are usage errors with a sentence, exit 2.
@@ -88,7 +102,11 @@ fn run_keeps_kv_state_in_a_file_across_runs() {
             "--kv",
             file.to_str().unwrap(),
         ]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         json["outputs"][0]["body"]["count"].clone()
     };
     assert_eq!(count(), 1);

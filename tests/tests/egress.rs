@@ -76,7 +76,10 @@ fn a_granted_host_is_reached_with_the_credential_the_host_injects() {
     let seen = server.seen();
     assert_eq!(seen.len(), 1);
     let req = &seen[0];
-    assert_eq!((req.method.as_str(), req.path.as_str()), ("POST", "/ping?x=1"));
+    assert_eq!(
+        (req.method.as_str(), req.path.as_str()),
+        ("POST", "/ping?x=1")
+    );
     assert_eq!(req.body, b"hello");
     // The host's credential replaced the guest's attempt; the guest's other headers pass.
     assert_eq!(req.header("authorization"), vec!["Bearer s3cret"]);
@@ -89,11 +92,7 @@ fn an_hmac_credential_signs_the_body_over_ipv6_loopback() {
     let (_rt, component) = hostile(Limits::default());
     let out = http(
         &component,
-        grants(
-            &["http://[::1]:*"],
-            &["::1/128"],
-            &[("signing_key", "k3y")],
-        ),
+        grants(&["http://[::1]:*"], &["::1/128"], &[("signing_key", "k3y")]),
         json!({"url": server.url("/hook"), "method": "POST", "body": "{\"a\":1}"}),
     );
     assert_eq!(out[0]["status"], 200, "{out:?}");
@@ -105,7 +104,10 @@ fn an_hmac_credential_signs_the_body_over_ipv6_loopback() {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    assert_eq!(server.seen()[0].header("x-signature"), vec![expected.as_str()]);
+    assert_eq!(
+        server.seen()[0].header("x-signature"),
+        vec![expected.as_str()]
+    );
 }
 
 #[test]

@@ -314,7 +314,10 @@ fn truncated_components_and_random_bytes_are_refused_as_not_components() {
         ("empty", Vec::new()),
     ] {
         let err = runtime.load(&input).err().expect(what);
-        assert!(matches!(err, LoadError::NotAComponent(_)), "{what}: {err:?}");
+        assert!(
+            matches!(err, LoadError::NotAComponent(_)),
+            "{what}: {err:?}"
+        );
     }
     // The preamble alone is a valid, empty component: it implements nothing.
     let err = runtime.load(&bytes[..8]).err().expect("preamble only");

@@ -170,6 +170,24 @@ impl Connector for OsintFeed {
         .category(Category::Osint)
         .capability("poll")
         .capability("indicator-feed")
+        .action(
+            Action::new(
+                "map-page",
+                "Maps one feed page given as input (`text`, optionally `format`) to the STIX \
+                 2.1 bundle a poll would publish, without fetching anything: for previewing \
+                 a feed format against the deployment's config.",
+            )
+            .input_schema(json!({
+                "type": "object",
+                "required": ["text"],
+                "properties": {
+                    "text": {"type": "string", "description": "The page, CSV or JSON lines."},
+                    "format": {"enum": ["csv", "jsonl"]}
+                },
+                "additionalProperties": false
+            }))
+            .output(OutputStandard::Stix21),
+        )
         .output_standard(OutputStandard::Stix21)
         .config_schema(config::config_schema())
         .secrets_schema(config::secrets_schema());
@@ -187,6 +205,13 @@ impl Connector for OsintFeed {
 
     fn validate_config(&self, config: &Value) -> Result<()> {
         Config::from_value(config).map(|_| ())
+    }
+
+    fn invoke(&self, action: &str, input: Value, ctx: &Context) -> Result<Vec<Output>> {
+        match action {
+            "map-page" => map_page(&input, &Config::from_value(ctx.config_value())?),
+            other => Err(Error::unknown_action(other)),
+        }
     }
 
     fn poll(&self, cursor: Option<String>, ctx: &Context) -> Result<PollResult> {
@@ -299,6 +324,26 @@ impl Connector for OsintFeed {
             more,
         })
     }
+}
+
+/// The `map-page` action: parses `input.text` as a feed page and maps every
+/// readable row to one STIX bundle (no watermark: nothing was published yet).
+pub fn map_page(input: &Value, config: &Config) -> Result<Vec<Output>> {
+    let text = input["text"]
+        .as_str()
+        .ok_or_else(|| Error::invalid_input("`text` must be the feed page as a string"))?;
+    let format = match input.get("format") {
+        Some(f) => serde_json::from_value(f.clone())
+            .map_err(|_| Error::invalid_input("`format` must be `csv` or `jsonl`"))?,
+        None => config.format,
+    };
+    let parsed = feed::parse(text, format, config.malware_family_field.as_deref())
+        .map_err(|e| Error::invalid_input(e.to_string()))?;
+    if parsed.rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let bundle = bundle::build(&parsed.rows, config.source(), config.tlp());
+    Ok(vec![Output::stix(&bundle)?])
 }
 
 /// Requests one page, retrying 429/5xx through the SDK client; any answer but a

@@ -668,9 +668,10 @@ fn the_manifest_declares_an_osint_poller() {
     let m = harness().describe();
     assert_eq!(m.id, "osint-feed");
     assert_eq!(m.category, Category::Osint);
-    assert_eq!(m.capabilities, ["poll", "indicator-feed"]);
+    assert_eq!(m.capabilities, ["poll", "indicator-feed", "invoke"]);
     assert_eq!(m.output_standards, [OutputStandard::Stix21]);
-    assert!(m.actions.is_empty());
+    let actions: Vec<&str> = m.actions.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(actions, ["map-page"]);
     let hosts: Vec<(&str, Option<&Credential>)> = m
         .outbound_hosts
         .iter()
@@ -687,4 +688,26 @@ fn the_manifest_declares_an_osint_poller() {
         ]
     );
     assert!(m.sample_output.is_some());
+}
+
+#[test]
+fn map_page_maps_a_page_given_as_input_without_fetching() {
+    let h = harness();
+    let text = "id,dateadded,url,url_status,threat,tags,urlhaus_link,reporter\n\
+        1,2026-11-01 10:00:00,http://bad.example.net/a.exe,online,malware_download,emotet,https://urlhaus.abuse.ch/url/1/,r\n";
+    let outputs = h.invoke("map-page", &json!({ "text": text })).unwrap();
+    assert_eq!(outputs.len(), 1);
+    let bundle = outputs[0].body_json().unwrap();
+    let types: Vec<&str> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["type"].as_str().unwrap())
+        .collect();
+    assert!(types.contains(&"indicator"), "{types:?}");
+    assert!(h.host().requests().is_empty(), "nothing was fetched");
+    assert!(matches!(
+        h.invoke("map-page", &json!({"text": "<html>error</html>"})),
+        Err(Error::InvalidInput(_))
+    ));
 }

@@ -129,9 +129,7 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
     let (status, code) = match error {
         CallError::Timeout { .. }
         | CallError::WallClockTimeout { .. }
-        | CallError::OutOfFuel { .. } => {
-            (StatusCode::GATEWAY_TIMEOUT, "connector_timeout")
-        }
+        | CallError::OutOfFuel { .. } => (StatusCode::GATEWAY_TIMEOUT, "connector_timeout"),
         CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
             (StatusCode::BAD_GATEWAY, "connector_crashed")
         }

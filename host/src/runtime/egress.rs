@@ -296,7 +296,10 @@ mod tests {
             }
         }
         for bad in ["/relative", "ftp://x/", "https://user:pw@urlhaus.abuse.ch/"] {
-            assert!(matches!(egress.route(bad), Err(Refusal::Invalid(_))), "{bad}");
+            assert!(
+                matches!(egress.route(bad), Err(Refusal::Invalid(_))),
+                "{bad}"
+            );
         }
         assert!(matches!(
             Egress::none().route("https://urlhaus.abuse.ch/"),
@@ -350,7 +353,10 @@ mod tests {
             .unwrap_err();
         assert!(msg.contains("cloud metadata"), "{msg}");
 
-        let egress = Egress::new(declared(&[]), grants(&[], &["127.0.0.1/32", "10.20.0.0/16"]));
+        let egress = Egress::new(
+            declared(&[]),
+            grants(&[], &["127.0.0.1/32", "10.20.0.0/16"]),
+        );
         assert!(egress.check_address("127.0.0.1".parse().unwrap()).is_ok());
         assert!(egress.check_address("10.20.3.4".parse().unwrap()).is_ok());
         assert!(egress.check_address("127.0.0.2".parse().unwrap()).is_err());

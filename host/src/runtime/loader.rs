@@ -12,7 +12,7 @@ use super::bindings::airlock::connector::types::{self, CallContext, ConnectorErr
 use super::bindings::{Connector, ConnectorPre};
 use super::cache::CompileCache;
 use super::egress::{Declared, Egress, Grants, declared_hosts};
-use super::host::{Captured, CallTags, Overrun, StoreData};
+use super::host::{CallTags, Captured, Overrun, StoreData};
 
 /// The largest component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
@@ -438,9 +438,20 @@ impl Runtime {
 
     /// A runtime whose calls run under `limits`.
     pub fn with_limits(limits: Limits) -> anyhow::Result<Self> {
+        Runtime::build(limits, true)
+    }
+
+    /// A runtime whose calls have **no** time budgets: for measuring what epoch
+    /// interruption costs (the runtime benchmark), never for running connectors.
+    #[doc(hidden)]
+    pub fn without_deadlines_for_benchmarks(limits: Limits) -> anyhow::Result<Self> {
+        Runtime::build(limits, false)
+    }
+
+    fn build(limits: Limits, epochs: bool) -> anyhow::Result<Self> {
         let mut config = Config::new();
         config.wasm_component_model(true);
-        config.epoch_interruption(true);
+        config.epoch_interruption(epochs);
         config.max_wasm_stack(MAX_WASM_STACK);
         config.consume_fuel(limits.fuel.is_some());
         // Pooling: instances reuse pre-reserved memory slots instead of mapping fresh

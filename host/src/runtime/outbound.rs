@@ -238,7 +238,10 @@ fn transmit(
     names.dedup();
     let mut response_headers = Vec::new();
     for name in names {
-        if response_headers.iter().any(|(n, _): &(String, String)| *n == name) {
+        if response_headers
+            .iter()
+            .any(|(n, _): &(String, String)| *n == name)
+        {
             continue;
         }
         for value in response.all(&name) {

@@ -96,7 +96,10 @@ async fn a_deployment_reaches_only_what_it_was_granted(db: Db) {
     assert!(!d.to_string().contains("s3cret"));
     let out = invoke_http().await;
     assert_eq!(out["status"], 200, "{out}");
-    assert_eq!(server.seen()[0].header("authorization"), vec!["Bearer s3cret"]);
+    assert_eq!(
+        server.seen()[0].header("authorization"),
+        vec!["Bearer s3cret"]
+    );
 
     // The limits apply: one request per call, and a 300 ms CPU deadline.
     let (s, out) = env
@@ -107,9 +110,16 @@ async fn a_deployment_reaches_only_what_it_was_granted(db: Db) {
         )
         .await;
     assert_eq!(s, 200, "{out}");
-    assert_eq!(out["outputs"][0]["body"][1]["error"], "limit-exceeded", "{out}");
+    assert_eq!(
+        out["outputs"][0]["body"][1]["error"], "limit-exceeded",
+        "{out}"
+    );
     let (s, e) = env
-        .admin("POST", &format!("/api/connectors/{id}/invoke/spin"), Some(&json!({})))
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/invoke/spin"),
+            Some(&json!({})),
+        )
         .await;
     assert_eq!(s, 504, "{e}");
     assert!(
@@ -118,7 +128,10 @@ async fn a_deployment_reaches_only_what_it_was_granted(db: Db) {
     );
 
     // Nothing the API returns or audits carries the secret.
-    for path in [format!("/api/connectors/{id}"), "/api/audit?limit=1000".to_string()] {
+    for path in [
+        format!("/api/connectors/{id}"),
+        "/api/audit?limit=1000".to_string(),
+    ] {
         let (_, body) = env.admin("GET", &path, None).await;
         assert!(!body.to_string().contains("s3cret"), "{path}");
     }

@@ -49,6 +49,13 @@ impl Connector for Probe {
                 Action::new("count", "Adds one to a counter kept in kv and returns it.")
                     .output(OutputStandard::Json),
             )
+            .action(
+                Action::new(
+                    "imports",
+                    "Calls the host's clock `n` times (for measuring an import round trip).",
+                )
+                .output(OutputStandard::Json),
+            )
             .build()
     }
 
@@ -81,6 +88,14 @@ impl Connector for Probe {
                         "tenant": ctx.tenant_id(),
                     }))?]),
                 }
+            }
+            "imports" => {
+                let n = input.get("n").and_then(Value::as_u64).unwrap_or(0);
+                let mut sum = 0u64;
+                for _ in 0..n {
+                    sum = sum.wrapping_add(black_box(airlock_sdk::clock::now_ms()));
+                }
+                Ok(vec![Output::json(&json!({ "n": n, "sum": sum }))?])
             }
             "count" => {
                 let n = airlock_sdk::kv::get("count")?
