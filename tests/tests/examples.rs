@@ -150,8 +150,8 @@ fn outbound_http_is_denied_without_a_grant() {
         .unwrap_err();
     assert_eq!(
         err.to_string(),
-        "the connector failed: invalid config: the host refused: outbound HTTP to \
-         https://slack.com/api/chat.postMessage is not granted to this connector"
+        "the connector failed: invalid config: the host refused: https://slack.com:443 is \
+         declared but was not granted to this deployment by an admin"
     );
 }
 
