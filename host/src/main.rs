@@ -15,7 +15,7 @@ use std::process::ExitCode;
 use airlock_host::auth::{Scope, create_client, create_tenant};
 use airlock_host::health::HealthPolicy;
 use airlock_host::runtime::{
-    CallDone, CallRequest, Captured, FileKv, Grants, KvStore, Limits, Runtime,
+    CallDone, CallRequest, Captured, Entry, FileKv, Grants, InboundEvent, KvStore, Limits, Runtime,
 };
 
 /// The tenant local runs (`airlock run`) act as, in kv files and log tags.
@@ -42,13 +42,28 @@ enum Command {
         /// The component (.wasm).
         file: PathBuf,
     },
-    /// Runs one action of a connector locally, in the sandbox, and prints its outputs.
+    /// Runs one action, poll or ingest of a connector locally, in the sandbox, and
+    /// prints its outputs.
     Run {
         /// The component (.wasm).
         file: PathBuf,
         /// The action to invoke.
-        #[arg(long)]
-        action: String,
+        #[arg(long, required_unless_present_any = ["poll", "ingest"], conflicts_with_all = ["poll", "ingest"])]
+        action: Option<String>,
+        /// Calls `poll` instead of an action (with `--cursor`, the cursor a previous
+        /// poll printed); prints `next_cursor` and `more` too.
+        #[arg(long, conflicts_with = "ingest")]
+        poll: bool,
+        /// The cursor for `--poll`.
+        #[arg(long, requires = "poll")]
+        cursor: Option<String>,
+        /// Calls `ingest` with the contents of this file as the pushed event's body
+        /// (`-` reads stdin).
+        #[arg(long, value_name = "FILE")]
+        ingest: Option<PathBuf>,
+        /// The content type of the `--ingest` body.
+        #[arg(long, default_value = "application/json", requires = "ingest")]
+        content_type: String,
         /// The action's input, JSON.
         #[arg(long, default_value = "{}")]
         input: String,
@@ -361,6 +376,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Run {
             file,
             action,
+            poll: _,
+            cursor,
+            ingest,
+            content_type,
             input,
             config,
             secrets,
@@ -398,9 +417,36 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => Default::default(),
             };
             let started = std::time::Instant::now();
+            let entry = match (&action, ingest) {
+                (Some(action), _) => Entry::Invoke {
+                    action,
+                    input: &input,
+                },
+                (None, Some(path)) => {
+                    let body = if path.as_os_str() == "-" {
+                        let mut body = Vec::new();
+                        std::io::Read::read_to_end(&mut std::io::stdin(), &mut body)
+                            .context("cannot read the event from stdin")?;
+                        body
+                    } else {
+                        read(&path)?
+                    };
+                    Entry::Ingest {
+                        event: InboundEvent {
+                            id: uuid::Uuid::new_v4().to_string(),
+                            content_type,
+                            body,
+                            received_at_ms: u64::try_from(airlock_host::store::now_ms())
+                                .unwrap_or(0),
+                        },
+                    }
+                }
+                (None, None) => Entry::Poll {
+                    cursor: cursor.as_deref(),
+                },
+            };
             let outcome = component.call(CallRequest {
-                action: &action,
-                input: &input,
+                entry,
                 config: &config,
                 grants,
                 tenant_id: LOCAL_TENANT,
@@ -413,6 +459,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     outputs,
                     captured,
                     kv: after,
+                    poll: polled,
                 }) => {
                     if let Some(s) = &store {
                         block_on(async {
@@ -423,10 +470,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                         .iter()
                         .map(airlock_host::runtime::output_json)
                         .collect();
-                    println!(
-                        "{}",
-                        serde_json::to_string_pretty(&serde_json::json!({ "outputs": outputs }))?
-                    );
+                    let mut shown = serde_json::json!({ "outputs": outputs });
+                    if let Some(p) = polled {
+                        shown["next_cursor"] = serde_json::json!(p.next_cursor);
+                        shown["more"] = serde_json::json!(p.more);
+                    }
+                    println!("{}", serde_json::to_string_pretty(&shown)?);
                     for l in &captured.logs {
                         eprintln!("[{}] {}", l.level, l.message);
                     }

@@ -24,7 +24,7 @@ use crate::audit;
 use crate::health::{self, HealthPolicy, Recorder};
 use crate::keys::Keys;
 use crate::runtime::{
-    CallError, CallRequest, Component, Grants, KvStore, LoadError, ManifestJson, Runtime,
+    CallError, CallRequest, Component, Entry, Grants, KvStore, LoadError, ManifestJson, Runtime,
     output_json,
 };
 use crate::store::{
@@ -1057,8 +1057,10 @@ impl Registry {
             tokio::task::spawn_blocking(move || {
                 let before = kv.clone();
                 let outcome = component.call(CallRequest {
-                    action: &action,
-                    input: &input,
+                    entry: Entry::Invoke {
+                        action: &action,
+                        input: &input,
+                    },
                     config: &config,
                     grants,
                     tenant_id: &tenant,

@@ -41,14 +41,15 @@ mod loader;
 mod outbound;
 mod stdio;
 
+pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
 pub use egress::{Grants, special_range};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use loader::{
-    CallDone, CallError, CallRequest, Component, EPOCH_TICK, LimitOverrides, Limits, LoadError,
-    MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
-    connector_error_text, output_json,
+    CallDone, CallError, CallRequest, Component, EPOCH_TICK, Entry, LimitOverrides, Limits,
+    LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, PollState, Runtime,
+    SUPPORTED_CONTRACTS, connector_error_text, output_json,
 };
 pub use stdio::MAX_STDIO_BYTES;
 

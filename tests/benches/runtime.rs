@@ -20,7 +20,7 @@
 use std::collections::BTreeMap;
 use std::time::Instant;
 
-use airlock_host::runtime::{CallRequest, Component, Grants, Limits, Runtime};
+use airlock_host::runtime::{CallRequest, Component, Entry, Grants, Limits, Runtime};
 use airlock_tests::guests;
 
 fn ms(t: Instant) -> f64 {
@@ -106,8 +106,10 @@ fn sandbox_map(component: &Component, input: &str, config: &str) -> f64 {
     let t = Instant::now();
     let done = component
         .call(CallRequest {
-            action: "map-page",
-            input,
+            entry: Entry::Invoke {
+                action: "map-page",
+                input,
+            },
             config,
             grants: Grants::default(),
             tenant_id: "bench",

@@ -137,3 +137,52 @@ fn run_reports_a_sandbox_failure_by_kind_and_exits_1() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("error (wall_clock_timeout)"), "{stderr}");
 }
+
+#[test]
+fn run_polls_with_a_cursor_and_ingests_from_stdin() {
+    let (out, json) = run(&[guests::PROBE, "--poll", "--cursor", "1"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json["outputs"][0]["body"], json!({"page": 1}));
+    assert_eq!(
+        (json["next_cursor"].clone(), json["more"].clone()),
+        (json!("2"), json!(true))
+    );
+
+    let mut child = airlock()
+        .args([
+            "run",
+            guests::AIS_DECODER,
+            "--ingest",
+            "-",
+            "--content-type",
+            "text/plain",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n",
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["outputs"][0]["body"]["mmsi"], 371798000, "{json}");
+
+    // Exactly one of --action, --poll, --ingest.
+    let (out, _) = run(&[guests::PROBE]);
+    assert_eq!(out.status.code(), Some(2));
+    let (out, _) = run(&[guests::PROBE, "--poll", "--action", "work"]);
+    assert_eq!(out.status.code(), Some(2));
+}

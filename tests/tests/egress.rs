@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use airlock_host::runtime::{CallError, CallRequest, Component, Grants, Limits, Runtime};
+use airlock_host::runtime::{CallError, CallRequest, Component, Entry, Grants, Limits, Runtime};
 use airlock_tests::guests;
 use airlock_tests::upstream::TestServer;
 use hmac::{Hmac, Mac};
@@ -333,8 +333,10 @@ fn a_slow_upstream_times_out_within_the_requested_timeout_and_the_call_budget() 
 fn call(component: &Component, action: &str, input: Value) -> Result<Value, CallError> {
     component
         .call(CallRequest {
-            action,
-            input: &input.to_string(),
+            entry: Entry::Invoke {
+                action,
+                input: &input.to_string(),
+            },
             config: "{}",
             grants: Grants::default(),
             tenant_id: "t",

@@ -9,7 +9,10 @@ use wasmtime::component::{Component as WasmComponent, ComponentExportIndex, Inst
 
 /// `invoke`'s parameters and results as the contract types them.
 type InvokeParams<'a> = (&'a str, &'a str, &'a CallContext);
-type InvokeResults = (Result<Vec<types::Output>, ConnectorError>,);
+type OutputsResult = (Result<Vec<types::Output>, ConnectorError>,);
+type PollParams<'a> = (Option<&'a str>, &'a CallContext);
+type PollResults = (Result<types::PollResult, ConnectorError>,);
+type IngestParams<'a> = (&'a types::InboundEvent, &'a CallContext);
 use wasmtime::{Config, Engine, Store, Trap};
 
 use super::bindings::airlock::connector::types::{self, CallContext, ConnectorError};
@@ -392,8 +395,9 @@ pub struct Component {
     engine: Engine,
     limits: Limits,
     declared: Declared,
-    /// Where `invoke` is among the component's exports, found once at load.
-    invoke_export: ComponentExportIndex,
+    /// Where `invoke`, `poll` and `ingest` are among the component's exports,
+    /// found once at load.
+    exports: EntryExports,
     /// SHA-256 of the component bytes, lowercase hex.
     pub digest: String,
     /// The contract version the component targets.
@@ -582,12 +586,21 @@ impl Runtime {
                     SUPPORTED_CONTRACTS.join(", ")
                 ))
             })?;
-        let invoke_export = component
-            .get_export_index(None, &format!("airlock:connector/guest@{contract_version}"))
-            .and_then(|guest| component.get_export_index(Some(&guest), "invoke"))
-            .ok_or_else(|| {
-                LoadError::ContractViolation("the `guest` interface has no `invoke`".into())
-            })?;
+        let guest = component
+            .get_export_index(None, &format!("airlock:connector/guest@{contract_version}"));
+        let export = |name: &str| {
+            guest
+                .as_ref()
+                .and_then(|g| component.get_export_index(Some(g), name))
+                .ok_or_else(|| {
+                    LoadError::ContractViolation(format!("the `guest` interface has no `{name}`"))
+                })
+        };
+        let exports = EntryExports {
+            invoke: export("invoke")?,
+            poll: export("poll")?,
+            ingest: export("ingest")?,
+        };
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -613,7 +626,7 @@ impl Runtime {
             engine: self.engine.clone(),
             limits: self.limits,
             declared: declared_hosts(&manifest),
-            invoke_export,
+            exports,
             digest,
             contract_version,
             imports,
@@ -726,8 +739,7 @@ impl Component {
         grants: Grants,
     ) -> Result<(Vec<types::Output>, Captured), CallError> {
         let done = self.call(CallRequest {
-            action,
-            input,
+            entry: Entry::Invoke { action, input },
             config,
             grants,
             tenant_id: "local",
@@ -777,8 +789,9 @@ impl Component {
             tenant_id: request.tenant_id.to_string(),
             config: request.config.to_string(),
         };
-        let (action, input) = (request.action, request.input);
         let mut kv_after = BTreeMap::new();
+        let mut poll = None;
+        let entry = request.entry;
         let (mut outputs, mut captured) = call_in_fresh_store(
             &self.pre,
             &self.engine,
@@ -792,13 +805,38 @@ impl Component {
             }),
             request.kv,
             |i, s| {
-                // Only `invoke` is looked up and type-checked (against the contract's
-                // types, so a mismatch is an error, never undefined behaviour).
-                let invoke = i.get_typed_func::<InvokeParams<'_>, InvokeResults>(
-                    &mut *s,
-                    &self.invoke_export,
-                )?;
-                let (r,) = invoke.call(&mut *s, (action, input, &ctx))?;
+                // Only the export called is looked up and type-checked (against the
+                // contract's types, so a mismatch is an error, never undefined
+                // behaviour).
+                let r = match entry {
+                    Entry::Invoke { action, input } => {
+                        let f = i.get_typed_func::<InvokeParams<'_>, OutputsResult>(
+                            &mut *s,
+                            &self.exports.invoke,
+                        )?;
+                        f.call(&mut *s, (action, input, &ctx))?.0
+                    }
+                    Entry::Poll { cursor } => {
+                        let f = i.get_typed_func::<PollParams<'_>, PollResults>(
+                            &mut *s,
+                            &self.exports.poll,
+                        )?;
+                        f.call(&mut *s, (cursor, &ctx))?.0.map(|p| {
+                            poll = Some(PollState {
+                                next_cursor: p.next_cursor,
+                                more: p.more,
+                            });
+                            p.outputs
+                        })
+                    }
+                    Entry::Ingest { event } => {
+                        let f = i.get_typed_func::<IngestParams<'_>, OutputsResult>(
+                            &mut *s,
+                            &self.exports.ingest,
+                        )?;
+                        f.call(&mut *s, (&event, &ctx))?.0
+                    }
+                };
                 kv_after = std::mem::take(&mut s.data_mut().kv);
                 Ok(r)
             },
@@ -818,17 +856,55 @@ impl Component {
             outputs: all,
             captured,
             kv: kv_after,
+            poll,
         })
     }
 }
 
-/// One call of a connector's `invoke`.
+/// Which export a call enters the connector through.
+#[derive(Debug)]
+pub enum Entry<'a> {
+    /// `invoke(action, input)`: an action, input as JSON text.
+    Invoke {
+        /// The action's name.
+        action: &'a str,
+        /// The action's input, JSON text.
+        input: &'a str,
+    },
+    /// `poll(cursor)`: a scheduled pull, from the cursor the previous poll returned.
+    Poll {
+        /// The cursor, `None` on the first poll.
+        cursor: Option<&'a str>,
+    },
+    /// `ingest(event)`: transform an event an external system pushed.
+    Ingest {
+        /// The event.
+        event: types::InboundEvent,
+    },
+}
+
+/// The export indices of a component's entry points.
+#[derive(Debug, Clone, Copy)]
+struct EntryExports {
+    invoke: ComponentExportIndex,
+    poll: ComponentExportIndex,
+    ingest: ComponentExportIndex,
+}
+
+/// What a poll returned besides its outputs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PollState {
+    /// The cursor for the next poll; `None` keeps the current one.
+    pub next_cursor: Option<String>,
+    /// More data is ready now: poll again at once.
+    pub more: bool,
+}
+
+/// One call of a connector.
 #[derive(Debug)]
 pub struct CallRequest<'a> {
-    /// The action's name.
-    pub action: &'a str,
-    /// The action's input, JSON text.
-    pub input: &'a str,
+    /// The export to call and its arguments.
+    pub entry: Entry<'a>,
     /// The deployment's config, JSON text.
     pub config: &'a str,
     /// What the deployment was granted.
@@ -853,4 +929,6 @@ pub struct CallDone {
     pub captured: Captured,
     /// The kv state after the call (the caller saves what changed).
     pub kv: BTreeMap<String, Vec<u8>>,
+    /// For a poll: the next cursor and whether more is ready.
+    pub poll: Option<PollState>,
 }

@@ -59,6 +59,21 @@ impl Connector for Probe {
             .build()
     }
 
+    /// Pages 0, 1, 2 of a pretend feed: the cursor is the next page, `more` until 2.
+    fn poll(&self, cursor: Option<String>, _ctx: &Context) -> Result<PollResult> {
+        let page: u64 = match cursor.as_deref() {
+            None => 0,
+            Some(c) => c
+                .parse()
+                .map_err(|_| Error::invalid_input(format!("`{c}` is not a page cursor")))?,
+        };
+        Ok(PollResult {
+            outputs: vec![Output::json(&json!({ "page": page }))?],
+            next_cursor: Some((page + 1).to_string()),
+            more: page < 2,
+        })
+    }
+
     fn validate_config(&self, config: &Value) -> Result<()> {
         // A rule the schema does not state, so the host must ask the guest.
         if config.get("label").and_then(Value::as_str) == Some("reject-me") {
