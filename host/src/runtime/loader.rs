@@ -586,8 +586,8 @@ impl Runtime {
                     SUPPORTED_CONTRACTS.join(", ")
                 ))
             })?;
-        let guest = component
-            .get_export_index(None, &format!("airlock:connector/guest@{contract_version}"));
+        let guest =
+            component.get_export_index(None, format!("airlock:connector/guest@{contract_version}"));
         let export = |name: &str| {
             guest
                 .as_ref()
