@@ -37,6 +37,19 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Validates documents against a standard (STIX 2.1 so far). Exit 0 when all are
+    /// valid, 1 when any is invalid, 2 on a usage or I/O error.
+    Validate {
+        /// `stix-2.1`, `cap-1.2`, `ais`, `niem` or `stanag-4607`.
+        #[arg(long)]
+        standard: String,
+        /// One JSON object per line per input: {"file", "valid", "errors", "warnings"}.
+        #[arg(long)]
+        json: bool,
+        /// The documents (`-` reads stdin).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Prints a connector component's manifest, contract version, digest and imports.
     Inspect {
         /// The component (.wasm).
@@ -322,7 +335,9 @@ fn operator(command: Command) -> anyhow::Result<ExitCode> {
                 server.stop().await?;
                 Ok(ExitCode::SUCCESS)
             }
-            Command::Inspect { .. } | Command::Run { .. } => Ok(ExitCode::from(2)),
+            Command::Inspect { .. } | Command::Run { .. } | Command::Validate { .. } => {
+                Ok(ExitCode::from(2))
+            }
         }
     })
 }
@@ -338,7 +353,69 @@ fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
     std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
+/// `airlock validate`: one report per file, as JSON lines or for people.
+fn validate(standard: &str, json: bool, files: &[PathBuf]) -> ExitCode {
+    use airlock_host::validate::{Standard, validate};
+    let Some(std) = Standard::parse(standard) else {
+        eprintln!(
+            "error: unknown standard `{standard}`: use stix-2.1, cap-1.2, ais, niem or stanag-4607"
+        );
+        return ExitCode::from(2);
+    };
+    let mut any_invalid = false;
+    for file in files {
+        let bytes = if file.as_os_str() == "-" {
+            let mut b = Vec::new();
+            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
+        } else {
+            std::fs::read(file)
+        };
+        let bytes = match bytes {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                return ExitCode::from(2);
+            }
+        };
+        let Some(report) = validate(std, &bytes) else {
+            eprintln!(
+                "error: validation of {} is not available in this version of Airlock yet",
+                std.name()
+            );
+            return ExitCode::from(2);
+        };
+        any_invalid |= !report.valid;
+        let name = file.display().to_string();
+        if json {
+            let line = serde_json::json!({"file": name, "valid": report.valid,
+                "errors": report.errors, "warnings": report.warnings});
+            println!("{line}");
+        } else {
+            println!("{name}: {}", if report.valid { "valid" } else { "INVALID" });
+            for (what, findings) in [("error", &report.errors), ("warning", &report.warnings)] {
+                for f in findings {
+                    let at = if f.path.is_empty() {
+                        "/"
+                    } else {
+                        f.path.as_str()
+                    };
+                    println!("  {what} [{}] at {at}: {}", f.rule, f.message);
+                }
+            }
+        }
+    }
+    ExitCode::from(u8::from(any_invalid))
+}
+
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    if let Command::Validate {
+        standard,
+        json,
+        files,
+    } = &cli.command
+    {
+        return Ok(validate(standard, *json, files));
+    }
     if !matches!(cli.command, Command::Inspect { .. } | Command::Run { .. }) {
         return operator(cli.command);
     }

@@ -186,3 +186,55 @@ fn run_polls_with_a_cursor_and_ingests_from_stdin() {
     let (out, _) = run(&[guests::PROBE, "--poll", "--action", "work"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn validate_prints_json_lines_and_exits_by_verdict() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stix");
+    let valid = fixtures.join("valid/full-bundle.json");
+    let invalid = fixtures.join("invalid/timestamp-order__modified-before-created.json");
+    let out = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json"])
+        .arg(&valid)
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["valid"], true);
+    assert_eq!(lines[0]["file"], valid.display().to_string());
+    assert_eq!(lines[1]["valid"], false);
+    let e = &lines[1]["errors"][0];
+    assert_eq!(e["rule"], "timestamp-order", "{e}");
+    assert_eq!(e["path"], "/objects/2/modified", "{e}");
+    assert!(e["message"].as_str().unwrap().contains("created"));
+    assert!(lines[1]["warnings"].is_array());
+
+    let ok = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json"])
+        .arg(&valid)
+        .output()
+        .unwrap();
+    assert_eq!(ok.status.code(), Some(0));
+    // stdin, an unknown standard, a missing file.
+    let mut child = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"{\"type\": 1}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    for args in [
+        vec!["validate", "--standard", "stix-9", "x.json"],
+        vec!["validate", "--standard", "stix-2.1", "/nonexistent/x.json"],
+        vec!["validate", "--standard", "stix-2.1"],
+    ] {
+        let out = airlock().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+    }
+}
