@@ -10,6 +10,7 @@
 //! - Guest calls run on the blocking pool, never on an async worker, and record a
 //!   heartbeat without waiting for the database.
 
+mod outputs;
 mod sdk;
 mod views;
 
@@ -180,6 +181,9 @@ pub struct Invocation {
     pub version: String,
     /// Outputs, in order.
     pub outputs: Vec<Value>,
+    /// Outputs that failed validation against their declared standard: quarantined
+    /// (see `GET /api/connectors/{id}/quarantine`), not in `outputs`.
+    pub quarantined: Vec<Value>,
     /// Log lines the guest wrote.
     pub logs: Vec<Value>,
     /// Wall time of the guest call, ms.
@@ -1056,18 +1060,24 @@ impl Registry {
             let (input, config) = (input.to_string(), deployment.config.clone());
             tokio::task::spawn_blocking(move || {
                 let before = kv.clone();
-                let outcome = component.call(CallRequest {
-                    entry: Entry::Invoke {
-                        action: &action,
-                        input: &input,
-                    },
-                    config: &config,
-                    grants,
-                    tenant_id: &tenant,
-                    call_id: &call_id,
-                    kv,
-                    limits,
-                });
+                let outcome = component
+                    .call(CallRequest {
+                        entry: Entry::Invoke {
+                            action: &action,
+                            input: &input,
+                        },
+                        config: &config,
+                        grants,
+                        tenant_id: &tenant,
+                        call_id: &call_id,
+                        kv,
+                        limits,
+                    })
+                    .map(|mut done| {
+                        // Validation is CPU work: here, on the blocking pool, too.
+                        let screened = outputs::screen(std::mem::take(&mut done.outputs));
+                        (done, screened)
+                    });
                 (outcome, before)
             })
             .await
@@ -1085,8 +1095,24 @@ impl Registry {
             source: "call".into(),
         };
         match outcome {
-            Ok(done) => {
-                self.recorder.record(beat(true, None, None));
+            Ok((done, screened)) => {
+                let quarantined = self
+                    .quarantine(tenant, connector_id, &call_id, &screened)
+                    .await?;
+                if screened.failed.is_empty() {
+                    self.recorder.record(beat(true, None, None));
+                } else {
+                    // Invalid output counts against the connector's health.
+                    let total = screened.failed.len() + screened.passed.len();
+                    self.recorder.record(beat(
+                        false,
+                        Some("invalid_output"),
+                        Some(format!(
+                            "{} of {total} outputs failed validation and were quarantined",
+                            screened.failed.len()
+                        )),
+                    ));
+                }
                 KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
                     .await
                     .map_err(internal)?;
@@ -1094,7 +1120,8 @@ impl Registry {
                     call_id,
                     target: deployment.target,
                     version: deployment.version,
-                    outputs: done.outputs.iter().map(output_json).collect(),
+                    outputs: screened.passed.iter().map(output_json).collect(),
+                    quarantined,
                     logs: done
                         .captured
                         .logs
@@ -1112,6 +1139,59 @@ impl Registry {
                 Err(RegistryError::Call { error, call_id })
             }
         }
+    }
+
+    /// Stores a call's failed outputs; returns what the invoke answer shows of them.
+    async fn quarantine(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        call_id: &str,
+        screened: &outputs::Screened,
+    ) -> Result<Vec<Value>, RegistryError> {
+        let now = now_ms();
+        let mut rows = Vec::new();
+        let mut shown = Vec::new();
+        for (index, output, report) in &screened.failed {
+            let id = uuid::Uuid::new_v4().to_string();
+            let standard = output_json(output)["standard"].clone();
+            rows.push(crate::store::QuarantineRow {
+                id: id.clone(),
+                tenant_id: tenant.into(),
+                connector_id: connector_id.into(),
+                call_id: call_id.into(),
+                standard: standard.as_str().unwrap_or_default().into(),
+                media_type: output.media_type.clone(),
+                body: output.body.clone(),
+                report: serde_json::to_string(report).map_err(internal)?,
+                created_ms: now,
+            });
+            shown.push(serde_json::json!({
+                "id": id, "index": index, "standard": standard,
+                "errors": report.errors, "warnings": report.warnings,
+            }));
+        }
+        self.store.quarantine(&rows).await?;
+        Ok(shown)
+    }
+
+    /// A connector's quarantined outputs, newest first.
+    pub async fn quarantined(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Value, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        let (rows, total) = self
+            .store
+            .quarantined(tenant, connector_id, limit.clamp(1, 1000), offset.max(0))
+            .await?;
+        Ok(serde_json::json!({
+            "items": rows.iter().map(views::quarantined).collect::<Vec<_>>(),
+            "total": total,
+        }))
     }
 
     /// What a call of `deployment` may use beyond its manifest: the granted hosts and

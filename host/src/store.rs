@@ -12,6 +12,7 @@
 mod audit;
 mod connectors;
 mod health;
+mod quarantine;
 mod tenants;
 
 use std::borrow::Cow;
@@ -26,6 +27,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEntry, AuditRow};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
 pub use health::{HealthRow, HeartbeatRow};
+pub use quarantine::QuarantineRow;
 pub use tenants::{ClientRow, TenantRow};
 
 /// Which database the pool talks to.
@@ -70,7 +72,7 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 2] = match backend {
+    let files: [(i64, &'static str, &'static str); 3] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -81,6 +83,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "deployment_networks_and_limits",
                 include_str!("../migrations/sqlite/0002_deployment_networks_and_limits.sql"),
+            ),
+            (
+                3,
+                "quarantine",
+                include_str!("../migrations/sqlite/0003_quarantine.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -93,6 +100,11 @@ fn migrator(backend: Backend) -> Migrator {
                 2,
                 "deployment_networks_and_limits",
                 include_str!("../migrations/postgres/0002_deployment_networks_and_limits.sql"),
+            ),
+            (
+                3,
+                "quarantine",
+                include_str!("../migrations/postgres/0003_quarantine.sql"),
             ),
         ],
     };

@@ -65,3 +65,33 @@ fn the_official_examples_are_valid() {
         assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
     }
 }
+
+#[test]
+fn the_osint_examples_bundles_pass_the_validator() {
+    use airlock_host::runtime::{Grants, Runtime};
+    let component = Runtime::new()
+        .unwrap()
+        .load(&std::fs::read(airlock_tests::guests::OSINT_FEED).unwrap())
+        .unwrap();
+    let mut page = String::from("id,dateadded,url,url_status,threat,tags,urlhaus_link,reporter\n");
+    for i in 0..50 {
+        page.push_str(&format!(
+            "{i},2026-11-0{} 10:00:00,http://h{i}.bad.example.net/x.exe,online,malware_download,{},https://urlhaus.abuse.ch/url/{i}/,r\n",
+            1 + i % 9,
+            ["emotet", "", "qakbot"][i % 3]
+        ));
+    }
+    let input = serde_json::json!({ "text": page }).to_string();
+    let (outputs, _) = component
+        .invoke(
+            "map-page",
+            &input,
+            r#"{"feed_url": "https://feeds.example.org/v1/indicators.csv"}"#,
+            Grants::default(),
+        )
+        .unwrap();
+    assert_eq!(outputs.len(), 1);
+    let r = stix::validate_bytes(&outputs[0].body);
+    assert!(r.valid, "{:#?}", r.errors);
+    assert!(r.warnings.is_empty(), "{:#?}", r.warnings);
+}

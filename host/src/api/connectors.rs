@@ -39,6 +39,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/connectors/{id}/invoke/{action}", post(invoke))
         .route("/api/connectors/{id}/heartbeat", post(heartbeat))
         .route("/api/connectors/{id}/heartbeats", get(heartbeats))
+        .route("/api/connectors/{id}/quarantine", get(quarantine))
         .route("/api/connectors/{id}/disable", post(disable))
         .route("/api/connectors/{id}/enable", post(enable))
 }
@@ -232,6 +233,31 @@ async fn heartbeats(
     let out = s
         .registry
         .heartbeats(&auth.principal.tenant_id, &id, q.limit.unwrap_or(100))
+        .await?;
+    Ok(Json(out))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Page {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn quarantine(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    QueryArgs(q): QueryArgs<Page>,
+) -> ApiResult<Json<Value>> {
+    let out = s
+        .registry
+        .quarantined(
+            &auth.principal.tenant_id,
+            &id,
+            q.limit.unwrap_or(50),
+            q.offset.unwrap_or(0),
+        )
         .await?;
     Ok(Json(out))
 }

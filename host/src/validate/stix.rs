@@ -391,19 +391,26 @@ pub fn validate(doc: &Value) -> Report {
     if obj.get("type").and_then(Value::as_str) == Some("bundle") {
         validate_bundle(obj, schemas, &mut report);
     } else {
-        check_object(obj, "", schemas, &mut report, &mut Vec::new());
+        check_object(doc, obj, "", schemas, &mut report, &mut Vec::new());
     }
     report.finish()
 }
 
 fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut Report) {
-    let mut envelope = bundle.clone();
-    if let Some(Value::Array(_)) = envelope.get("objects") {
-        envelope.insert("objects".into(), Value::Array(Vec::new()));
-    }
+    // The envelope without its objects (cloning them would double the work).
+    let emptied = matches!(bundle.get("objects"), Some(Value::Array(_)));
+    let envelope: Map<String, Value> = bundle
+        .iter()
+        .map(|(k, v)| {
+            if emptied && k == "objects" {
+                (k.clone(), Value::Array(Vec::new()))
+            } else {
+                (k.clone(), v.clone())
+            }
+        })
+        .collect();
     let envelope = Value::Object(envelope);
     if let Some(v) = schemas.for_type("bundle") {
-        let emptied = matches!(bundle.get("objects"), Some(Value::Array(_)));
         for e in v.iter_errors(&envelope) {
             // The emptied list is ours, not the author's.
             if emptied && e.instance_path().as_str() == "/objects" {
@@ -436,7 +443,7 @@ fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut 
             report.error(path, "nested-bundle", "a bundle cannot hold another bundle");
             continue;
         }
-        check_object(obj, &path, schemas, report, &mut refs);
+        check_object(object, obj, &path, schemas, report, &mut refs);
         if let Some(id) = obj.get("id").and_then(Value::as_str) {
             ids.insert(id);
             let version = obj.get("modified").and_then(Value::as_str);
@@ -479,6 +486,7 @@ fn pointer_escape(key: &str) -> String {
 }
 
 fn check_object(
+    value: &Value,
     obj: &Map<String, Value>,
     base: &str,
     schemas: &Schemas,
@@ -513,8 +521,7 @@ fn check_object(
         _ => schemas.for_type(object_type),
     };
     if let Some(v) = schema {
-        let value = Value::Object(obj.clone());
-        for e in v.iter_errors(&value) {
+        for e in v.iter_errors(value) {
             report.error(
                 format!("{base}{}", e.instance_path()),
                 "schema",

@@ -6,6 +6,7 @@
 mod egress;
 mod harness;
 mod lifecycle;
+mod quarantine;
 mod routes;
 mod status;
 mod tokens;

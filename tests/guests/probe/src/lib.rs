@@ -51,6 +51,13 @@ impl Connector for Probe {
             )
             .action(
                 Action::new(
+                    "stix",
+                    "Returns a one-indicator STIX bundle; `broken` makes it invalid (modified before created).",
+                )
+                .output(OutputStandard::Stix21),
+            )
+            .action(
+                Action::new(
                     "imports",
                     "Calls the host's clock `n` times (for measuring an import round trip).",
                 )
@@ -103,6 +110,32 @@ impl Connector for Probe {
                         "tenant": ctx.tenant_id(),
                     }))?]),
                 }
+            }
+            "stix" => {
+                let modified = if input.get("broken").and_then(Value::as_bool) == Some(true) {
+                    "2015-01-01T00:00:00.000Z"
+                } else {
+                    "2016-04-06T20:03:48.000Z"
+                };
+                let bundle = json!({
+                    "type": "bundle",
+                    "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+                    "objects": [{
+                        "type": "indicator", "spec_version": "2.1",
+                        "id": "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+                        "created": "2016-04-06T20:03:48.000Z", "modified": modified,
+                        "pattern": "[ipv4-addr:value = '198.51.100.1']",
+                        "pattern_type": "stix", "valid_from": "2016-01-01T00:00:00Z"
+                    }]
+                });
+                Ok(vec![
+                    Output::json(&json!({"note": "a plain JSON output passes unvalidated"}))?,
+                    Output::new(
+                        OutputStandard::Stix21,
+                        "application/stix+json;version=2.1",
+                        bundle.to_string().into_bytes(),
+                    ),
+                ])
             }
             "imports" => {
                 let n = input.get("n").and_then(Value::as_u64).unwrap_or(0);
