@@ -410,7 +410,9 @@ fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut 
         })
         .collect();
     let envelope = Value::Object(envelope);
-    if let Some(v) = schemas.for_type("bundle") {
+    if let Some(v) = schemas.for_type("bundle")
+        && !v.is_valid(&envelope)
+    {
         for e in v.iter_errors(&envelope) {
             // The emptied list is ours, not the author's.
             if emptied && e.instance_path().as_str() == "/objects" {
@@ -520,7 +522,11 @@ fn check_object(
         }
         _ => schemas.for_type(object_type),
     };
-    if let Some(v) = schema {
+    // `is_valid` stops at the first failure and builds no errors: the common case
+    // (a valid object) pays only for that.
+    if let Some(v) = schema
+        && !v.is_valid(value)
+    {
         for e in v.iter_errors(value) {
             report.error(
                 format!("{base}{}", e.instance_path()),
