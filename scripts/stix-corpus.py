@@ -389,7 +389,7 @@ def more_scos():
             hashes={"SHA-256": "aec070645fe53ee3b3763059376134f058cc337247c978add178b6ccdfb0019f"}),
         sco("network-traffic", "network-traffic--" + u(11), src_ref=IPV4, dst_ref="domain-name--" + u(1),
             protocols=["ipv4", "tcp"], dst_port=443),
-        sco("process", "process--" + u(12), pid=1221, command_line="./gedit-bin --new-window", image_ref=FILE),
+        sco("process", "process--0000000c-c542-4f97-a131-a8866b477b46", pid=1221, command_line="./gedit-bin --new-window", image_ref=FILE),
         sco("ipv6-addr", "ipv6-addr--" + u(13), value="2001:db8::1"),
         sco("email-addr", "email-addr--" + u(14), value="a@example.org", belongs_to_ref="user-account--" + u(6)),
     ]
@@ -406,6 +406,7 @@ def single_objects():
         ("network-traffic", "dst_port", 70000, "schema", "traffic-port-over-65535"),
         ("process", "image_ref", URL, "ref-type", "process-image-a-url"),
         ("process", "pid", "1221", "schema", "process-pid-a-string"),
+        ("process", "id", "process--" + "0000000c-c542-5f97-a131-a8866b477b46", "sco-id-uuid4", "process-with-a-uuid5-id"),
         ("directory", "contains_refs", [URL], "ref-type", "directory-contains-a-url"),
         ("directory", "path", None, "schema", "directory-without-path"),
         ("domain-name", "resolves_to_refs", [URL], "ref-type", "domain-resolves-to-a-url"),

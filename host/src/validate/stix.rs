@@ -19,6 +19,8 @@
 //!    - `granular-marking-selector`: each selector names a property path that exists
 //!      in the object;
 //!    - `nested-bundle`: a bundle's objects are STIX objects, never a bundle;
+//!    - `sco-id-uuid4`: a process (which has no ID contributing properties) has a
+//!      UUIDv4 id;
 //!    - `spec-version`: objects that state `spec_version` state `2.1` (the common
 //!      schema also admits `2.0`).
 //!
@@ -585,7 +587,16 @@ fn check_id(obj: &Map<String, Value>, object_type: &str, k: Kind, base: &str, re
             if u.get_variant() == uuid::Variant::RFC4122
                 && u.hyphenated().to_string() == uuid.to_ascii_lowercase() =>
         {
-            if k == Kind::Sco && u.get_version_num() != 5 {
+            if object_type == "process" {
+                // Process defines no ID contributing properties: its id is random.
+                if u.get_version_num() != 4 {
+                    report.error(
+                        path,
+                        "sco-id-uuid4",
+                        "a process object has no ID contributing properties, so its id MUST be a UUIDv4",
+                    );
+                }
+            } else if k == Kind::Sco && u.get_version_num() != 5 {
                 report.warning(
                     path,
                     "sco-id-uuid5",
