@@ -1,6 +1,6 @@
 //! STIX 2.1: a bundle or a single object, in two phases.
 //!
-//! 1. **Structure** — the official OASIS JSON schemas, embedded ([`schemas`]), one
+//! 1. **Structure** — the official OASIS JSON schemas, embedded (`schemas.rs`), one
 //!    object at a time against the schema of its type (custom types against the
 //!    common core). Rule name `schema`.
 //! 2. **Semantics** — the spec's MUSTs no schema states:

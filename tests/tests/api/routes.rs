@@ -610,7 +610,8 @@ async fn the_catalogue_filters_and_pages(db: Db) {
     assert_eq!(count("?status=disabled").await, (1, 1));
     assert_eq!(count("?status=registered").await, (6, 6));
     assert_eq!(count("?capability=health-probe").await, (1, 1));
-    assert_eq!(count("?output_standard=stix-2.1").await, (5, 5));
+    // The four push connectors, the OSINT feed, and the probe (its `stix` action).
+    assert_eq!(count("?output_standard=stix-2.1").await, (6, 6));
     assert_eq!(count("?category=social&limit=3").await, (4, 3));
     assert_eq!(count("?category=social&limit=3&offset=3").await, (4, 1));
     env.stop().await;

@@ -123,7 +123,8 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
             let body: String = chars[i + 2..end - 1].iter().collect();
             let tok = match c {
                 'h' => {
-                    if body.len() % 2 != 0 || !body.chars().all(|c| c.is_ascii_hexdigit()) {
+                    if !body.len().is_multiple_of(2) || !body.chars().all(|c| c.is_ascii_hexdigit())
+                    {
                         return err(i, format!("h'{body}' is not pairs of hex digits"));
                     }
                     Tok::Hex
@@ -228,7 +229,7 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
 
 fn base64_ok(s: &str) -> bool {
     let b = s.as_bytes();
-    if b.is_empty() || b.len() % 4 != 0 {
+    if b.is_empty() || !b.len().is_multiple_of(4) {
         return false;
     }
     let pad = b.iter().rev().take_while(|&&c| c == b'=').count();
