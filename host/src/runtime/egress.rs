@@ -86,8 +86,7 @@ pub fn declared_hosts(manifest: &Manifest) -> Declared {
         .collect()
 }
 
-/// Where a request may go: its origin, the credential to add, and the networks its
-/// addresses may be in.
+/// Where a request may go: its origin and the credential the host adds.
 #[derive(Debug, Clone)]
 pub struct Route {
     /// The request's origin.
@@ -97,12 +96,24 @@ pub struct Route {
 }
 
 /// One call's egress policy.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Egress {
     declared: Declared,
     granted: Vec<OriginPattern>,
     private_networks: Vec<IpNet>,
     secrets: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Egress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // As for `Grants`: secret names, never values.
+        f.debug_struct("Egress")
+            .field("declared", &self.declared)
+            .field("granted", &self.granted)
+            .field("private_networks", &self.private_networks)
+            .field("secrets", &self.secrets.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Egress {
@@ -371,6 +382,8 @@ mod tests {
     #[test]
     fn secrets_never_show_in_debug_output() {
         let text = format!("{:?}", grants(&[], &[]));
+        assert!(text.contains("token") && !text.contains("s3cret"), "{text}");
+        let text = format!("{:?}", Egress::new(declared(&[]), grants(&[], &[])));
         assert!(text.contains("token") && !text.contains("s3cret"), "{text}");
     }
 }
