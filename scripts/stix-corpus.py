@@ -362,6 +362,10 @@ def mutations():
     add("granular-marking-selector", "selector-into-a-string")(
         lambda d: find(d, INDICATOR).update(granular_markings=[{"marking_ref": MARKING, "selectors": ["name.first"]}]))
 
+    # --- extensions ---
+    add("extension-name", "definition-without-a-uuid")(
+        lambda d: find(d, MALWARE).update(extensions={"extension-definition--d83fce45": {"extension_type": "property-extension"}}))
+
     # --- bundle structure ---
     add(None, "same-object-twice-is-a-warning")(lambda d: d["objects"].append(copy.deepcopy(find(d, MALWARE))))
     add(None, "same-indicator-twice-is-a-warning")(lambda d: d["objects"].append(copy.deepcopy(find(d, INDICATOR))))

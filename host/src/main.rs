@@ -349,7 +349,14 @@ fn block_on<T>(f: impl std::future::Future<Output = anyhow::Result<T>>) -> anyho
         .block_on(f)
 }
 
+/// A file's bytes; `-` reads stdin.
 fn read(file: &PathBuf) -> anyhow::Result<Vec<u8>> {
+    if file.as_os_str() == "-" {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin(), &mut bytes)
+            .context("cannot read stdin")?;
+        return Ok(bytes);
+    }
     std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
 }
 
@@ -362,26 +369,23 @@ fn validate(standard: &str, json: bool, files: &[PathBuf]) -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    if !std.is_available() {
+        eprintln!(
+            "error: validation of {} is not available in this version of Airlock yet",
+            std.name()
+        );
+        return ExitCode::from(2);
+    }
     let mut any_invalid = false;
     for file in files {
-        let bytes = if file.as_os_str() == "-" {
-            let mut b = Vec::new();
-            std::io::Read::read_to_end(&mut std::io::stdin(), &mut b).map(|_| b)
-        } else {
-            std::fs::read(file)
-        };
-        let bytes = match bytes {
+        let bytes = match read(file) {
             Ok(b) => b,
             Err(e) => {
-                eprintln!("error: cannot read {}: {e}", file.display());
+                eprintln!("error: {e:#}");
                 return ExitCode::from(2);
             }
         };
         let Some(report) = validate(std, &bytes) else {
-            eprintln!(
-                "error: validation of {} is not available in this version of Airlock yet",
-                std.name()
-            );
             return ExitCode::from(2);
         };
         any_invalid |= !report.valid;
@@ -500,14 +504,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     input: &input,
                 },
                 (None, Some(path)) => {
-                    let body = if path.as_os_str() == "-" {
-                        let mut body = Vec::new();
-                        std::io::Read::read_to_end(&mut std::io::stdin(), &mut body)
-                            .context("cannot read the event from stdin")?;
-                        body
-                    } else {
-                        read(&path)?
-                    };
+                    let body = read(&path)?;
                     Entry::Ingest {
                         event: InboundEvent {
                             id: uuid::Uuid::new_v4().to_string(),

@@ -1152,15 +1152,15 @@ impl Registry {
         let now = now_ms();
         let mut rows = Vec::new();
         let mut shown = Vec::new();
-        for (index, output, report) in &screened.failed {
+        for (index, output, standard, report) in &screened.failed {
             let id = uuid::Uuid::new_v4().to_string();
-            let standard = output_json(output)["standard"].clone();
+            let standard = standard.name();
             rows.push(crate::store::QuarantineRow {
                 id: id.clone(),
                 tenant_id: tenant.into(),
                 connector_id: connector_id.into(),
                 call_id: call_id.into(),
-                standard: standard.as_str().unwrap_or_default().into(),
+                standard: standard.into(),
                 media_type: output.media_type.clone(),
                 body: output.body.clone(),
                 report: serde_json::to_string(report).map_err(internal)?,

@@ -43,13 +43,13 @@ mod stdio;
 
 pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
-pub use egress::{Grants, special_range};
+pub use egress::Grants;
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use loader::{
     CallDone, CallError, CallRequest, Component, EPOCH_TICK, Entry, LimitOverrides, Limits,
     LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, PollState, Runtime,
-    SUPPORTED_CONTRACTS, connector_error_text, output_json,
+    SUPPORTED_CONTRACTS, body_json, connector_error_text, output_json,
 };
 pub use stdio::MAX_STDIO_BYTES;
 

@@ -98,6 +98,11 @@ impl Standard {
         })
     }
 
+    /// Whether this version of Airlock has a validator for the standard.
+    pub fn is_available(self) -> bool {
+        matches!(self, Standard::Stix21)
+    }
+
     /// The name, as parsed.
     pub fn name(self) -> &'static str {
         match self {
@@ -116,5 +121,20 @@ pub fn validate(standard: Standard, bytes: &[u8]) -> Option<Report> {
     match standard {
         Standard::Stix21 => Some(stix::validate_bytes(bytes)),
         Standard::Cap12 | Standard::Ais | Standard::Niem | Standard::Stanag4607 => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn availability_matches_what_validate_answers() {
+        for name in ["stix-2.1", "cap-1.2", "ais", "niem", "stanag-4607"] {
+            let s = Standard::parse(name).unwrap();
+            assert_eq!(s.name(), name);
+            assert_eq!(s.is_available(), validate(s, b"{}").is_some(), "{name}");
+        }
+        assert!(Standard::parse("stix-2.0").is_none());
     }
 }

@@ -17,7 +17,6 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
-use std::collections::BTreeMap;
 use std::time::Instant;
 
 use airlock_host::runtime::{CallRequest, Component, Entry, Grants, Limits, Runtime};
@@ -105,18 +104,13 @@ fn feed_page(rows: usize) -> String {
 fn sandbox_map(component: &Component, input: &str, config: &str) -> f64 {
     let t = Instant::now();
     let done = component
-        .call(CallRequest {
-            entry: Entry::Invoke {
+        .call(CallRequest::local(
+            Entry::Invoke {
                 action: "map-page",
                 input,
             },
             config,
-            grants: Grants::default(),
-            tenant_id: "bench",
-            call_id: "bench",
-            kv: BTreeMap::new(),
-            limits: None,
-        })
+        ))
         .unwrap();
     let elapsed = t.elapsed().as_secs_f64() * 1000.0;
     assert_eq!(done.outputs.len(), 1);
@@ -196,7 +190,7 @@ fn cache_to_first_result() {
         let (out, _) = c
             .invoke(
                 "decode",
-                r#"{"sentences": "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"}"#,
+                airlock_tests::AIS_DECODE_INPUT,
                 "{}",
                 Grants::default(),
             )

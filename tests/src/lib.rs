@@ -6,6 +6,24 @@ pub mod guests {
     include!(concat!(env!("OUT_DIR"), "/guests.rs"));
 }
 
+use airlock_host::runtime::{Component, Limits, Runtime};
+
+/// The AIS decoder's `decode` input for one position report (MMSI 366053209).
+pub const AIS_DECODE_INPUT: &str =
+    r#"{"sentences": "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"}"#;
+
+/// Loads the guest at `path` on a runtime of its own under `limits`; panics with the
+/// path when it does not load (a test fixture).
+#[allow(clippy::panic)]
+pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
+    let runtime = Runtime::with_limits(limits).unwrap_or_else(|e| panic!("runtime: {e:#}"));
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let component = runtime
+        .load(&bytes)
+        .unwrap_or_else(|e| panic!("{path}: {e}"));
+    (runtime, component)
+}
+
 /// An upstream for outbound-HTTP tests: a real HTTP/1.1 server on a loopback port.
 #[allow(clippy::unwrap_used)] // a test fixture: a broken socket should fail the test loudly
 pub mod upstream {

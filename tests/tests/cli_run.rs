@@ -229,12 +229,25 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
     std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"{\"type\": 1}").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(1));
-    for args in [
-        vec!["validate", "--standard", "stix-9", "x.json"],
-        vec!["validate", "--standard", "stix-2.1", "/nonexistent/x.json"],
-        vec!["validate", "--standard", "stix-2.1"],
+    for (args, says) in [
+        (
+            vec!["validate", "--standard", "stix-9", "x.json"],
+            "unknown standard",
+        ),
+        (
+            vec!["validate", "--standard", "stix-2.1", "/nonexistent/x.json"],
+            "cannot read /nonexistent/x.json",
+        ),
+        (vec!["validate", "--standard", "stix-2.1"], "FILES"),
+        // Said before any file is read, so a missing file does not hide it.
+        (
+            vec!["validate", "--standard", "cap-1.2", "/nonexistent/x.xml"],
+            "validation of cap-1.2 is not available",
+        ),
     ] {
         let out = airlock().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }

@@ -35,7 +35,7 @@ fn decode_works(r: &Runtime) {
     let (out, _) = c
         .invoke(
             "decode",
-            r#"{"sentences": "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C"}"#,
+            airlock_tests::AIS_DECODE_INPUT,
             "{}",
             Grants::default(),
         )

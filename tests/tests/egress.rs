@@ -15,11 +15,7 @@ use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 
 fn hostile(limits: Limits) -> (Runtime, Component) {
-    let runtime = Runtime::with_limits(limits).unwrap();
-    let component = runtime
-        .load(&std::fs::read(guests::HOSTILE).unwrap())
-        .unwrap();
-    (runtime, component)
+    airlock_tests::load_guest(guests::HOSTILE, limits)
 }
 
 fn grants(hosts: &[&str], networks: &[&str], secrets: &[(&str, &str)]) -> Grants {
@@ -338,18 +334,13 @@ fn a_slow_upstream_times_out_within_the_requested_timeout_and_the_call_budget() 
 
 fn call(component: &Component, action: &str, input: Value) -> Result<Value, CallError> {
     component
-        .call(CallRequest {
-            entry: Entry::Invoke {
+        .call(CallRequest::local(
+            Entry::Invoke {
                 action,
                 input: &input.to_string(),
             },
-            config: "{}",
-            grants: Grants::default(),
-            tenant_id: "t",
-            call_id: "c",
-            kv: BTreeMap::new(),
-            limits: None,
-        })
+            "{}",
+        ))
         .map(|done| serde_json::from_slice(&done.outputs[0].body).unwrap())
 }
 

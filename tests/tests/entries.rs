@@ -2,32 +2,19 @@
 //! pushed event — each through the real runtime, with typed results.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
-use std::collections::BTreeMap;
-
 use airlock_host::runtime::bindings::airlock::connector::types::ConnectorError;
 use airlock_host::runtime::{
-    CallDone, CallError, CallRequest, Component, Entry, Grants, InboundEvent, PollState, Runtime,
+    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, Limits, PollState,
 };
 use airlock_tests::guests;
 use serde_json::{Value, json};
 
 fn load(path: &str) -> Component {
-    Runtime::new()
-        .unwrap()
-        .load(&std::fs::read(path).unwrap())
-        .unwrap()
+    airlock_tests::load_guest(path, Limits::default()).1
 }
 
 fn call(component: &Component, entry: Entry<'_>) -> Result<CallDone, CallError> {
-    component.call(CallRequest {
-        entry,
-        config: "{}",
-        grants: Grants::default(),
-        tenant_id: "t",
-        call_id: "c",
-        kv: BTreeMap::new(),
-        limits: None,
-    })
+    component.call(CallRequest::local(entry, "{}"))
 }
 
 fn body(done: &CallDone, i: usize) -> Value {

@@ -7,11 +7,7 @@ use airlock_tests::guests;
 use serde_json::{Value, json};
 
 fn load(path: &str) -> airlock_host::runtime::Component {
-    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    Runtime::new()
-        .unwrap()
-        .load(&bytes)
-        .unwrap_or_else(|e| panic!("{path}: {e}"))
+    airlock_tests::load_guest(path, airlock_host::runtime::Limits::default()).1
 }
 
 fn compile_schema(what: &str, schema: &Value) {

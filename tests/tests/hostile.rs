@@ -19,11 +19,7 @@ fn hostile() -> (Runtime, Component) {
 }
 
 fn hostile_with(limits: Limits) -> (Runtime, Component) {
-    let runtime = Runtime::with_limits(limits).unwrap();
-    let component = runtime
-        .load(&std::fs::read(guests::HOSTILE).unwrap())
-        .unwrap();
-    (runtime, component)
+    airlock_tests::load_guest(guests::HOSTILE, limits)
 }
 
 fn call(component: &Component, action: &str) -> Result<Value, CallError> {

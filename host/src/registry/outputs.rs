@@ -14,12 +14,13 @@ use crate::validate::{Report, Standard, validate};
 pub(super) struct Screened {
     /// Outputs that passed (or have no validator), in order.
     pub(super) passed: Vec<Output>,
-    /// (position among the call's outputs, output, report) of those that failed.
-    pub(super) failed: Vec<(usize, Output, Report)>,
+    /// Those that failed: position among the call's outputs, the output, the
+    /// standard it was checked against, and the report.
+    pub(super) failed: Vec<(usize, Output, Standard, Report)>,
 }
 
-/// The validator standard of an output standard, if Airlock validates it.
-pub(super) fn standard_of(s: OutputStandard) -> Option<Standard> {
+/// The validator standard of an output standard (`None` for plain JSON).
+fn standard_of(s: OutputStandard) -> Option<Standard> {
     match s {
         OutputStandard::Stix21 => Some(Standard::Stix21),
         OutputStandard::Cap12 => Some(Standard::Cap12),
@@ -34,9 +35,10 @@ pub(super) fn standard_of(s: OutputStandard) -> Option<Standard> {
 pub(super) fn screen(outputs: Vec<Output>) -> Screened {
     let mut screened = Screened::default();
     for (i, output) in outputs.into_iter().enumerate() {
-        let report = standard_of(output.standard).and_then(|s| validate(s, &output.body));
-        match report {
-            Some(r) if !r.valid => screened.failed.push((i, output, r)),
+        let checked =
+            standard_of(output.standard).and_then(|s| validate(s, &output.body).map(|r| (s, r)));
+        match checked {
+            Some((s, r)) if !r.valid => screened.failed.push((i, output, s, r)),
             _ => screened.passed.push(output),
         }
     }

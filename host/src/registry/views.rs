@@ -166,16 +166,12 @@ pub fn audit(a: &AuditRow) -> Value {
 /// A quarantined output: its body shown as `output_json` shows bodies, its report
 /// as the validator wrote it.
 pub(super) fn quarantined(q: &crate::store::QuarantineRow) -> Value {
-    let body = match std::str::from_utf8(&q.body) {
-        Ok(text) => serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.into())),
-        Err(_) => Value::String(crate::keys::hex(&q.body)),
-    };
     json!({
         "id": q.id,
         "call_id": q.call_id,
         "standard": q.standard,
         "media_type": q.media_type,
-        "body": body,
+        "body": crate::runtime::body_json(&q.body),
         "report": serde_json::from_str::<Value>(&q.report).unwrap_or(Value::Null),
         "at": crate::audit::rfc3339(q.created_ms),
     })

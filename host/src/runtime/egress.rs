@@ -201,7 +201,7 @@ pub fn origin_text(origin: &Origin) -> String {
 }
 
 /// The kind of non-public range `ip` is in, or `None` for a public address.
-pub fn special_range(ip: IpAddr) -> Option<&'static str> {
+fn special_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => special_v4(v4),
         IpAddr::V6(v6) => special_v6(v6),

@@ -260,6 +260,21 @@ const MAX_KV_ENTRIES: usize = 1024;
 
 impl types::Host for StoreData {}
 
+/// A guest's log fields as `key="value" …`, formatted lazily.
+struct GuestFields<'a>(&'a [(String, String)]);
+
+impl std::fmt::Display for GuestFields<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (k, v)) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            write!(f, "{k}={v:?}")?;
+        }
+        Ok(())
+    }
+}
+
 impl log::Host for StoreData {
     fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
         let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
@@ -271,13 +286,10 @@ impl log::Host for StoreData {
         }
         self.log_budget -= size;
         // Through the host's own logs too, tagged, so an operator can follow a
-        // connector without the API (the fields are the guest's, as one string).
+        // connector without the API. The fields are formatted only if the event is
+        // actually written (a guest's log call must not allocate for a filtered level).
         let t = &self.tags;
-        let shown: String = fields
-            .iter()
-            .map(|(k, v)| format!("{k}={v:?}"))
-            .collect::<Vec<_>>()
-            .join(" ");
+        let shown = GuestFields(&fields);
         macro_rules! event {
             ($lvl:expr) => {
                 tracing::event!(target: "airlock::guest", $lvl, tenant = %t.tenant,

@@ -327,15 +327,20 @@ fn schema(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
 }
 
-/// An output as JSON: the body inline (parsed when it is JSON, else as text) when it
+/// A body as the APIs show it: inline (parsed when it is JSON, else as text) when it
 /// is UTF-8, else as lowercase hex.
-pub fn output_json(o: &types::Output) -> serde_json::Value {
-    let body = match std::str::from_utf8(&o.body) {
+pub fn body_json(body: &[u8]) -> serde_json::Value {
+    match std::str::from_utf8(body) {
         Ok(text) => serde_json::from_str(text)
             .unwrap_or_else(|_| serde_json::Value::String(text.to_string())),
-        Err(_) => serde_json::Value::String(o.body.iter().map(|b| format!("{b:02x}")).collect()),
-    };
-    serde_json::json!({"standard": standard_name(o.standard), "media_type": o.media_type, "body": body})
+        Err(_) => serde_json::Value::String(crate::keys::hex(body)),
+    }
+}
+
+/// An output as JSON: its standard's name, media type and [`body_json`].
+pub fn output_json(o: &types::Output) -> serde_json::Value {
+    serde_json::json!({"standard": standard_name(o.standard), "media_type": o.media_type,
+        "body": body_json(&o.body)})
 }
 
 impl ManifestJson {
@@ -607,20 +612,9 @@ impl Runtime {
             .map_err(|e| LoadError::UnsupportedImport(format!("{e:#}")))?;
         let pre =
             ConnectorPre::new(pre).map_err(|e| LoadError::ContractViolation(format!("{e:#}")))?;
-        let (manifest, _) = call_in_fresh_store(
-            &pre,
-            &self.engine,
-            &self.limits,
-            Egress::none(),
-            None,
-            BTreeMap::new(),
-            |i, s| {
-                Connector::new(&mut *s, i)?
-                    .airlock_connector_guest()
-                    .call_describe(s)
-                    .map(Ok)
-            },
-        )?;
+        let manifest = call_guest(&pre, &self.engine, &self.limits, |g, s| {
+            g.call_describe(s).map(Ok)
+        })?;
         Ok(Component {
             pre,
             engine: self.engine.clone(),
@@ -682,6 +676,29 @@ fn call_in_fresh_store<R>(
     result.map(|r| (r, captured)).map_err(CallError::Connector)
 }
 
+/// Calls one of the rare exports (`describe`, `validate-config`) through bindgen's
+/// `Connector`, with no grants, tags or kv; hot calls go through `Component::call`.
+fn call_guest<R>(
+    pre: &ConnectorPre<StoreData>,
+    engine: &Engine,
+    limits: &Limits,
+    f: impl FnOnce(
+        &super::bindings::exports::airlock::connector::guest::Guest,
+        &mut Store<StoreData>,
+    ) -> wasmtime::Result<Result<R, ConnectorError>>,
+) -> Result<R, CallError> {
+    call_in_fresh_store(
+        pre,
+        engine,
+        limits,
+        Egress::none(),
+        None,
+        BTreeMap::new(),
+        |i, s| f(Connector::new(&mut *s, i)?.airlock_connector_guest(), s),
+    )
+    .map(|(r, _)| r)
+}
+
 /// Epoch ticks covering `d`, at least one.
 fn ticks(d: Duration) -> u64 {
     u64::try_from(d.as_millis().div_ceil(EPOCH_TICK.as_millis()).max(1)).unwrap_or(u64::MAX)
@@ -739,33 +756,17 @@ impl Component {
         grants: Grants,
     ) -> Result<(Vec<types::Output>, Captured), CallError> {
         let done = self.call(CallRequest {
-            entry: Entry::Invoke { action, input },
-            config,
             grants,
-            tenant_id: "local",
-            call_id: "cli",
-            kv: BTreeMap::new(),
-            limits: None,
+            ..CallRequest::local(Entry::Invoke { action, input }, config)
         })?;
         Ok((done.outputs, done.captured))
     }
 
     /// Calls the guest's `validate-config` (what a schema cannot say) in a fresh store.
     pub fn validate_config(&self, config: &str) -> Result<(), CallError> {
-        call_in_fresh_store(
-            &self.pre,
-            &self.engine,
-            &self.limits,
-            Egress::none(),
-            None,
-            BTreeMap::new(),
-            |i, s| {
-                Connector::new(&mut *s, i)?
-                    .airlock_connector_guest()
-                    .call_validate_config(s, config)
-            },
-        )
-        .map(|_| ())
+        call_guest(&self.pre, &self.engine, &self.limits, |g, s| {
+            g.call_validate_config(s, config)
+        })
     }
 
     /// The limits calls run under unless a request overrides them.
@@ -918,6 +919,22 @@ pub struct CallRequest<'a> {
     /// Limits for this call instead of the component's (a deployment's overrides,
     /// see [`Limits::with_overrides`]); memory is capped at the runtime's.
     pub limits: Option<Limits>,
+}
+
+impl<'a> CallRequest<'a> {
+    /// A call as a local run makes it: tenant `local`, call id `local`, no grants,
+    /// empty kv, the component's limits. Override fields with struct update syntax.
+    pub fn local(entry: Entry<'a>, config: &'a str) -> Self {
+        CallRequest {
+            entry,
+            config,
+            grants: Grants::default(),
+            tenant_id: "local",
+            call_id: "local",
+            kv: BTreeMap::new(),
+            limits: None,
+        }
+    }
 }
 
 /// What a successful call produced.

@@ -234,20 +234,22 @@ fn transmit(
         }
     };
     let status = response.status();
-    let mut names = response.headers_names();
-    names.dedup();
-    let mut response_headers = Vec::new();
-    for name in names {
-        if response_headers
-            .iter()
-            .any(|(n, _): &(String, String)| *n == name)
-        {
-            continue;
-        }
-        for value in response.all(&name) {
-            response_headers.push((name.clone(), value.to_string()));
+    // Every value of every header, names lowercase, each name once in order.
+    let mut names = Vec::new();
+    for name in response.headers_names() {
+        if !names.contains(&name) {
+            names.push(name);
         }
     }
+    let response_headers: Vec<(String, String)> = names
+        .iter()
+        .flat_map(|n| {
+            response
+                .all(n)
+                .into_iter()
+                .map(|v| (n.clone(), v.to_string()))
+        })
+        .collect();
     let limit = caps.max_response_bytes;
     let mut body = Vec::new();
     let read = response

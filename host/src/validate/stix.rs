@@ -19,6 +19,7 @@
 //!    - `granular-marking-selector`: each selector names a property path that exists
 //!      in the object;
 //!    - `nested-bundle`: a bundle's objects are STIX objects, never a bundle;
+//!    - `extension-name`: an `extension-definition--…` key carries a UUID;
 //!    - `sco-id-uuid4`: a process (which has no ID contributing properties) has a
 //!      UUIDv4 id;
 //!    - `spec-version`: objects that state `spec_version` state `2.1` (the common
@@ -180,7 +181,6 @@ impl Targets {
 /// The types a reference property of `object_type` may point at; `None` for a
 /// property STIX does not define (a custom `*_ref`: only its format is checked).
 fn ref_targets(object_type: &str, property: &str) -> Option<Targets> {
-    const IP: &[&str] = &["ipv4-addr", "ipv6-addr"];
     Some(match (object_type, property) {
         (_, "created_by_ref") => Targets::Types(&["identity"]),
         (_, "object_marking_refs" | "marking_ref") => Targets::Types(&["marking-definition"]),
@@ -231,7 +231,6 @@ fn ref_targets(object_type: &str, property: &str) -> Option<Targets> {
         ("process", "parent_ref" | "child_refs") => Targets::Types(&["process"]),
         (_, "message_body_data_ref") => Targets::Types(&["artifact"]),
         (_, "service_dll_refs") => Targets::Types(&["file"]),
-        _ if property == "resolves_to_refs" => Targets::Types(IP),
         _ => return None,
     })
 }
@@ -834,7 +833,7 @@ fn check_extensions(obj: &Map<String, Value>, k: Kind, base: &str, report: &mut 
     let Some(extensions) = obj.get("extensions").and_then(Value::as_object) else {
         return;
     };
-    for (name, value) in extensions {
+    for name in extensions.keys() {
         let path = format!("{base}/extensions/{}", pointer_escape(name));
         if let Some(uuid) = name.strip_prefix("extension-definition--") {
             if uuid::Uuid::try_parse(uuid).is_err() {
@@ -843,8 +842,6 @@ fn check_extensions(obj: &Map<String, Value>, k: Kind, base: &str, report: &mut 
                     "extension-name",
                     format!("`{name}` is not `extension-definition--<UUID>`"),
                 );
-            } else if value.get("extension_type").is_none() && value.as_object().is_some() {
-                // Allowed: a property-extension's values sit inside without a type.
             }
         } else if !(k == Kind::Sco && PREDEFINED_EXTENSIONS.contains(&name.as_str())) {
             report.warning(

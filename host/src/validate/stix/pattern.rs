@@ -335,28 +335,29 @@ impl Parser {
         Ok(())
     }
 
-    fn observation_expressions(&mut self) -> Result<(), PatternError> {
-        self.observation_or()?;
-        while self.eat(&Tok::Kw("FOLLOWEDBY")) {
-            self.observation_or()?;
+    /// `item (KEYWORD item)*`: the grammar's left-recursive binary rules as a loop.
+    fn separated(
+        &mut self,
+        keyword: &'static str,
+        item: fn(&mut Self) -> Result<(), PatternError>,
+    ) -> Result<(), PatternError> {
+        item(self)?;
+        while self.eat(&Tok::Kw(keyword)) {
+            item(self)?;
         }
         Ok(())
+    }
+
+    fn observation_expressions(&mut self) -> Result<(), PatternError> {
+        self.separated("FOLLOWEDBY", Self::observation_or)
     }
 
     fn observation_or(&mut self) -> Result<(), PatternError> {
-        self.observation_and()?;
-        while self.eat(&Tok::Kw("OR")) {
-            self.observation_and()?;
-        }
-        Ok(())
+        self.separated("OR", Self::observation_and)
     }
 
     fn observation_and(&mut self) -> Result<(), PatternError> {
-        self.observation()?;
-        while self.eat(&Tok::Kw("AND")) {
-            self.observation()?;
-        }
-        Ok(())
+        self.separated("AND", Self::observation)
     }
 
     fn observation(&mut self) -> Result<(), PatternError> {
@@ -406,19 +407,11 @@ impl Parser {
     }
 
     fn comparison_or(&mut self) -> Result<(), PatternError> {
-        self.comparison_and()?;
-        while self.eat(&Tok::Kw("OR")) {
-            self.comparison_and()?;
-        }
-        Ok(())
+        self.separated("OR", Self::comparison_and)
     }
 
     fn comparison_and(&mut self) -> Result<(), PatternError> {
-        self.prop_test()?;
-        while self.eat(&Tok::Kw("AND")) {
-            self.prop_test()?;
-        }
-        Ok(())
+        self.separated("AND", Self::prop_test)
     }
 
     fn prop_test(&mut self) -> Result<(), PatternError> {
