@@ -8,9 +8,10 @@
 //! may legitimately leave open). Each finding names where (a JSON Pointer into the
 //! document), which rule, and a sentence a person understands.
 //!
-//! Implemented: STIX 2.1 ([`stix`]). To come (see the issues): CAP 1.2, AIS, NIEM,
-//! STANAG 4607.
+//! Implemented: STIX 2.1 ([`stix`]) and CAP 1.2 ([`cap`]). To come (see the
+//! issues): AIS, NIEM, STANAG 4607.
 
+pub mod cap;
 pub mod stix;
 
 use serde::Serialize;
@@ -18,7 +19,8 @@ use serde::Serialize;
 /// One finding.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Finding {
-    /// Where: a JSON Pointer into the document (`""` is the whole document).
+    /// Where: a JSON Pointer into a JSON document (`""` is the whole document), an
+    /// XPath-like path into an XML one (`/alert/info[2]/area/polygon`).
     pub path: String,
     /// Which rule, a stable kebab-case name (`schema`, `id-type-mismatch`, …).
     pub rule: String,
@@ -100,7 +102,7 @@ impl Standard {
 
     /// Whether this version of Airlock has a validator for the standard.
     pub fn is_available(self) -> bool {
-        matches!(self, Standard::Stix21)
+        matches!(self, Standard::Stix21 | Standard::Cap12)
     }
 
     /// The name, as parsed.
@@ -120,7 +122,8 @@ impl Standard {
 pub fn validate(standard: Standard, bytes: &[u8]) -> Option<Report> {
     match standard {
         Standard::Stix21 => Some(stix::validate_bytes(bytes)),
-        Standard::Cap12 | Standard::Ais | Standard::Niem | Standard::Stanag4607 => None,
+        Standard::Cap12 => Some(cap::validate_bytes(bytes)),
+        Standard::Ais | Standard::Niem | Standard::Stanag4607 => None,
     }
 }
 

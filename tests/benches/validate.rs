@@ -4,12 +4,19 @@
 //! thread: indicator-sized objects per second (each validated as a document on its
 //! own), a 10 000-object bundle, and the whole fixture corpus. The comparison with
 //! stix2-validator over the same files is `scripts/stix-agreement.py --bench`.
+//!
+//! CAP 1.2 is measured side by side with `xmllint --noout --nonet --schema
+//! CAP-v1.2.xsd` (libxml2's own command-line validator) on the same files: the CAP
+//! fixture corpus plus the alerts of `shared/standards/cap1.2/examples`. xmllint gets
+//! every file ten times in one invocation, so its start-up and schema compilation are
+//! spread over all of them, as Airlock's are by running in-process.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use airlock_host::validate::stix;
+use airlock_host::validate::{cap, stix};
 use serde_json::{Value, json};
 
 fn indicator(i: usize) -> Value {
@@ -32,6 +39,101 @@ fn indicator(i: usize) -> Value {
 fn main() {
     println!("| measure | result | goal |");
     println!("| --- | --- | --- |");
+    // `cargo bench --bench validate -- cap` (or `stix`) runs one standard only.
+    let only: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with('-'))
+        .collect();
+    let wanted = |name: &str| only.is_empty() || only.iter().any(|o| o == name);
+    if wanted("stix") {
+        bench_stix();
+    }
+    if wanted("cap") {
+        bench_cap();
+    }
+}
+
+fn files_in(dir: &Path) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .collect();
+    out.sort();
+    out
+}
+
+fn bench_cap() {
+    let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let xsd = tests.join("../host/standards/cap1.2/CAP-v1.2.xsd");
+    let shared = tests.join("../../shared/standards/cap1.2/examples");
+    let mut files = files_in(&tests.join("fixtures/cap/valid"));
+    files.extend(files_in(&tests.join("fixtures/cap/invalid")));
+    for sub in [
+        "oasis-spec",
+        "valid",
+        "invalid",
+        "semantic-errors",
+        "cap1.1",
+    ] {
+        files.extend(files_in(&shared.join(sub)));
+    }
+    cap::validate_bytes(b"<alert/>"); // compile the schema before timing
+    let (small, large): (Vec<PathBuf>, Vec<PathBuf>) = files
+        .iter()
+        .cloned()
+        .partition(|f| std::fs::metadata(f).unwrap().len() < 100_000);
+    cap_side_by_side("every file", &files, &xsd);
+    cap_side_by_side("files under 100 KB", &small, &xsd);
+    cap_side_by_side("files over 100 KB", &large, &xsd);
+}
+
+/// Airlock in-process and xmllint on `files` (each ten times), median of 5 rounds.
+fn cap_side_by_side(what: &str, files: &[PathBuf], xsd: &Path) {
+    let docs: Vec<Vec<u8>> = files.iter().map(|f| std::fs::read(f).unwrap()).collect();
+    let bytes: usize = docs.iter().map(Vec::len).sum();
+    let repeat = 10;
+    let rounds = 5;
+    let mut ours = Vec::new();
+    let mut theirs = Vec::new();
+    for _ in 0..rounds {
+        let t = Instant::now();
+        for _ in 0..repeat {
+            for d in &docs {
+                std::hint::black_box(cap::validate_bytes(d));
+            }
+        }
+        ours.push(t.elapsed().as_secs_f64());
+
+        let mut cmd = std::process::Command::new("xmllint");
+        cmd.args(["--noout", "--nonet", "--schema"]).arg(xsd);
+        for _ in 0..repeat {
+            cmd.args(files);
+        }
+        let t = Instant::now();
+        let out = cmd
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("xmllint (Debian package libxml2-utils) runs");
+        theirs.push(t.elapsed().as_secs_f64());
+        assert!(out.code().is_some());
+    }
+    ours.sort_by(f64::total_cmp);
+    theirs.sort_by(f64::total_cmp);
+    let n = (repeat * docs.len()) as f64;
+    let (a, x) = (
+        ours[rounds / 2] * 1000.0 / n,
+        theirs[rounds / 2] * 1000.0 / n,
+    );
+    println!(
+        "| CAP 1.2, {what}: {} files, {} KB, Airlock in-process (parse, XSD, semantic rules) vs `xmllint --noout --nonet --schema` (XSD only) | Airlock {a:.3} ms/file, xmllint {x:.3} ms/file: Airlock {:.2}× as fast | ≥ 1× |",
+        docs.len(),
+        bytes / 1000,
+        x / a
+    );
+}
+
+fn bench_stix() {
     // Compile the schemas before timing.
     assert!(stix::validate(&indicator(0)).valid);
 

@@ -188,6 +188,40 @@ fn run_polls_with_a_cursor_and_ingests_from_stdin() {
 }
 
 #[test]
+fn validate_checks_cap_alerts_from_files_and_stdin() {
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cap");
+    let valid = fixtures.join("valid/rich-alert.xml");
+    let invalid = fixtures.join("invalid/polygon-closed__last-point-differs.xml");
+    let out = airlock()
+        .args(["validate", "--standard", "cap-1.2"])
+        .arg(&valid)
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("rich-alert.xml: valid"), "{text}");
+    assert!(text.contains("/alert/info/area/polygon"), "{text}");
+    assert!(text.contains("polygon-closed"), "{text}");
+
+    let mut child = airlock()
+        .args(["validate", "--standard", "cap-1.2", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        &std::fs::read(&valid).unwrap(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["valid"], true, "{line}");
+}
+
+#[test]
 fn validate_prints_json_lines_and_exits_by_verdict() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stix");
     let valid = fixtures.join("valid/full-bundle.json");
@@ -241,8 +275,8 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         (vec!["validate", "--standard", "stix-2.1"], "FILES"),
         // Said before any file is read, so a missing file does not hide it.
         (
-            vec!["validate", "--standard", "cap-1.2", "/nonexistent/x.xml"],
-            "validation of cap-1.2 is not available",
+            vec!["validate", "--standard", "ais", "/nonexistent/x.nmea"],
+            "validation of ais is not available",
         ),
     ] {
         let out = airlock().args(&args).output().unwrap();

@@ -113,3 +113,58 @@ async fn invalid_output_is_quarantined_not_returned(db: Db) {
     env.stop().await;
 }
 both!(invalid_output_is_quarantined_not_returned);
+
+async fn invalid_cap_is_quarantined_with_the_rule_it_breaks(db: Db) {
+    let env = Env::start(db).await;
+    let id = env
+        .register_and_upload("probe", "telemetry", guests::PROBE)
+        .await;
+    let (s, d) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/deployments"),
+            Some(&json!({"version": "0.1.0"})),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let invoke = |broken: bool| {
+        let env = &env;
+        let id = id.clone();
+        async move {
+            env.admin(
+                "POST",
+                &format!("/api/connectors/{id}/invoke/cap"),
+                Some(&json!({ "broken": broken })),
+            )
+            .await
+        }
+    };
+    let (s, out) = invoke(false).await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["outputs"][0]["standard"], "cap-1.2", "{out}");
+    assert!(
+        out["outputs"][0]["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("<alert")
+    );
+    assert_eq!(out["quarantined"], json!([]));
+
+    let (s, out) = invoke(true).await;
+    assert_eq!(s, 200, "{out}");
+    assert_eq!(out["outputs"], json!([]), "{out}");
+    let q = &out["quarantined"][0];
+    assert_eq!(q["standard"], "cap-1.2");
+    assert_eq!(q["errors"][0]["rule"], "references-required", "{q}");
+    assert_eq!(q["errors"][0]["path"], "/alert");
+
+    let (s, list) = env
+        .admin("GET", &format!("/api/connectors/{id}/quarantine"), None)
+        .await;
+    assert_eq!(s, 200, "{list}");
+    assert_eq!(list["total"], 1);
+    let body = list["items"][0]["body"].as_str().unwrap();
+    assert!(body.contains("<msgType>Update</msgType>"), "{body}");
+    env.stop().await;
+}
+both!(invalid_cap_is_quarantined_with_the_rule_it_breaks);

@@ -58,6 +58,13 @@ impl Connector for Probe {
             )
             .action(
                 Action::new(
+                    "cap",
+                    "Returns a CAP 1.2 alert; `broken` makes it an Update without references.",
+                )
+                .output(OutputStandard::Cap12),
+            )
+            .action(
+                Action::new(
                     "imports",
                     "Calls the host's clock `n` times (for measuring an import round trip).",
                 )
@@ -136,6 +143,23 @@ impl Connector for Probe {
                         bundle.to_string().into_bytes(),
                     ),
                 ])
+            }
+            "cap" => {
+                let msg_type = if input.get("broken").and_then(Value::as_bool) == Some(true) {
+                    "Update"
+                } else {
+                    "Alert"
+                };
+                let alert = format!(
+                    "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"><identifier>P-1</identifier>\
+                     <sender>probe@example</sender><sent>2026-11-23T10:00:00-00:00</sent>\
+                     <status>Test</status><msgType>{msg_type}</msgType><scope>Public</scope></alert>"
+                );
+                Ok(vec![Output::new(
+                    OutputStandard::Cap12,
+                    "application/cap+xml",
+                    alert.into_bytes(),
+                )])
             }
             "imports" => {
                 let n = input.get("n").and_then(Value::as_u64).unwrap_or(0);

@@ -1,0 +1,861 @@
+//! CAP 1.2 (OASIS Common Alerting Protocol): one `<alert>`, in three steps.
+//!
+//! 1. **A safe parse.** The bytes are decoded by their byte-order mark or XML
+//!    declaration (`encoding`: an unknown label or bytes the encoding cannot carry),
+//!    then any DOCTYPE is refused before a parser sees it (`xml-dtd`: so no entity
+//!    is declared, expanded or fetched — the XXE sample of `shared/standards` stops
+//!    here); libxml2 parses the rest, or says where it is not well-formed (`xml`).
+//!    A root in the CAP 1.0/1.1 namespace is the wrong version (`cap-version`), any
+//!    other root is not CAP (`schema`).
+//! 2. **Structure** — the official CAP 1.2 XSD, embedded, applied by libxml2
+//!    ([`libxml`]): element order and cardinality, enumerations, the `dateTime`
+//!    pattern (no `Z`, no fractions), `xs:decimal`, `xs:anyURI`, `xs:language`.
+//!    Rule `schema`, with libxml2's sentence and an XPath-like path.
+//! 3. **Semantics** — the specification's rules no XSD states:
+//!    - `identifier-characters`: `identifier`, `sender` and the parts of each
+//!      reference are non-empty and free of whitespace, commas, `<` and `&` (§3.2.1);
+//!    - `references-required`: `Update`, `Cancel`, `Ack` and `Error` name the
+//!      message(s) they act on; `references-format`: every entry is
+//!      `sender,identifier,sent` with `sent` a CAP date-time, and the element is
+//!      not empty;
+//!    - `restriction-required` (scope `Restricted`), `addresses-required` (scope
+//!      `Private`);
+//!    - `list-quotes`: `addresses` and `incidents` are space-separated lists whose
+//!      quoted entries close;
+//!    - `polygon-format`, `polygon-points` (≥ 4 pairs), `polygon-closed` (first
+//!      pair = last), `circle-format` (`lat,lon radius`, radius ≥ 0) and
+//!      `coordinate-range` (WGS 84: latitude ±90, longitude ±180);
+//!    - `ceiling-without-altitude`, `ceiling-below-altitude`;
+//!    - `web-absolute`: `web` is a full absolute URI;
+//!    - `digest-format` (a SHA-1: 40 hex digits), `deref-uri-base64`,
+//!      `resource-size` (not negative).
+//!
+//!    Warnings: `empty-element` (an optional element present but empty says
+//!    nothing) and `time-order` (`expires` before `sent`, `effective` or `onset`).
+//!
+//! Semantic rules run even when the schema step failed, and never assume the schema
+//! held: a missing element is simply not checked.
+
+mod libxml;
+
+use std::borrow::Cow;
+
+use encoding_rs::{Encoding, UTF_8};
+
+use super::Report;
+use libxml::{Failure, Tree};
+
+/// The CAP 1.2 namespace.
+pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
+/// Older CAP namespaces, recognised to say "wrong version" rather than "not CAP".
+const OLDER: &[(&str, &str)] = &[
+    ("urn:oasis:names:tc:emergency:cap:1.1", "1.1"),
+    ("http://www.incident.com/cap/1.0", "1.0"),
+    ("urn:oasis:names:tc:emergency:cap:1.0", "1.0"),
+];
+
+/// Validates one CAP 1.2 document.
+pub fn validate_bytes(bytes: &[u8]) -> Report {
+    let mut report = Report::default();
+    let (text, transcoded) = match decode(bytes) {
+        Ok(decoded) => decoded,
+        Err(message) => {
+            report.error("/", "encoding", message);
+            return report.finish();
+        }
+    };
+    if has_doctype(&text) {
+        report.error("/", "xml-dtd", DTD_REFUSED);
+        return report.finish();
+    }
+    let is_cap12 = |name: &str, ns: Option<&str>| name == "alert" && ns == Some(NAMESPACE);
+    let checked = libxml::parse(&text, transcoded, is_cap12, |tree, schema_errors| {
+        let mut report = Report::default();
+        let Some(schema_errors) = schema_errors else {
+            wrong_root(tree, &mut report);
+            return report;
+        };
+        for e in schema_errors {
+            report.error(e.path, "schema", e.message);
+        }
+        check_alert(View { tree, id: 0 }, &mut report);
+        report
+    });
+    match checked {
+        Ok(report) => report.finish(),
+        Err(Failure::Dtd) => {
+            report.error("/", "xml-dtd", DTD_REFUSED);
+            report.finish()
+        }
+        Err(Failure::NotWellFormed(why)) => {
+            report.error(
+                "/",
+                "xml",
+                format!("The document is not well-formed XML: {why}."),
+            );
+            report.finish()
+        }
+        Err(Failure::Internal(why)) => {
+            report.error(
+                "/",
+                "schema",
+                format!("The schema could not be applied: {why}."),
+            );
+            report.finish()
+        }
+    }
+}
+
+/// The root is not a CAP 1.2 `alert`: an older CAP, or not CAP at all.
+fn wrong_root(tree: &Tree, report: &mut Report) {
+    let (name, ns) = tree
+        .elements
+        .first()
+        .map(|root| (root.name, root.namespace))
+        .unwrap_or(("?", None));
+    match OLDER.iter().find(|(older, _)| ns == Some(older)) {
+        Some((older, version)) => report.error(
+            "/",
+            "cap-version",
+            format!(
+                "This is a CAP {version} document (namespace {older}); only CAP 1.2 \
+                 ({NAMESPACE}) is accepted."
+            ),
+        ),
+        None => report.error(
+            format!("/{name}"),
+            "schema",
+            format!(
+                "The root element is `{name}` in namespace {}; a CAP 1.2 document is an \
+                 `alert` in namespace {NAMESPACE}.",
+                ns.unwrap_or("(none)")
+            ),
+        ),
+    }
+}
+
+const DTD_REFUSED: &str = "The document has a DOCTYPE; CAP alerts never need one, and Airlock \
+                           refuses DTDs so that no entity is declared, expanded or fetched.";
+/// Decodes by byte-order mark, else by the XML declaration's `encoding`, else UTF-8.
+/// The flag says whether the text was transcoded (or had a BOM), in which case its
+/// declaration no longer describes it and libxml2 must be told it is UTF-8.
+fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, bool), String> {
+    if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
+        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
+        if malformed {
+            return Err(format!(
+                "The byte-order mark says {}, but the bytes are not valid {}.",
+                encoding.name(),
+                encoding.name()
+            ));
+        }
+        return Ok((text, true));
+    }
+    let encoding = match declared_encoding(bytes) {
+        None => UTF_8,
+        Some(label) => match Encoding::for_label(label.as_bytes()) {
+            Some(e) if e.output_encoding() == UTF_8 && e != UTF_8 => {
+                // UTF-16 declared in a declaration we could read as ASCII.
+                return Err(format!(
+                    "The declaration says encoding=\"{label}\", but the document is not \
+                     UTF-16 (it has no byte-order mark)."
+                ));
+            }
+            Some(e) => e,
+            None => {
+                return Err(format!(
+                    "The declaration names encoding \"{label}\", which is not a known \
+                     character encoding."
+                ));
+            }
+        },
+    };
+    if encoding == UTF_8 {
+        return std::str::from_utf8(bytes)
+            .map(|t| (Cow::Borrowed(t), false))
+            .map_err(|e| {
+                format!(
+                    "The document is not valid UTF-8 (byte {}); declare its encoding if it \
+                 has another.",
+                    e.valid_up_to()
+                )
+            });
+    }
+    let (text, malformed) = encoding.decode_without_bom_handling(bytes);
+    if malformed {
+        return Err(format!(
+            "The document declares {}, but has bytes that encoding cannot carry.",
+            encoding.name()
+        ));
+    }
+    Ok((text, true))
+}
+
+/// The `encoding` pseudo-attribute of a leading `<?xml … ?>`, if any.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = bytes.strip_prefix(b"<?xml")?;
+    let end = head.windows(2).take(512).position(|w| w == b"?>")?;
+    let decl = std::str::from_utf8(&head[..end]).ok()?;
+    let at = decl.find("encoding")?;
+    let rest = decl[at + "encoding".len()..]
+        .trim_start()
+        .strip_prefix('=')?;
+    let rest = rest.trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_string())
+}
+
+/// Whether the prolog (before the root element) holds a `<!DOCTYPE`: the only
+/// place one can stand. Comments and processing instructions are skipped; anything
+/// else ends the prolog, and libxml2 judges what follows.
+fn has_doctype(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if let Some(after) = rest.strip_prefix("<!--") {
+            match after.find("-->") {
+                Some(end) => rest = &after[end + 3..],
+                None => return false,
+            }
+        } else if let Some(after) = rest.strip_prefix("<?") {
+            match after.find("?>") {
+                Some(end) => rest = &after[end + 2..],
+                None => return false,
+            }
+        } else {
+            return rest.starts_with("<!DOCTYPE");
+        }
+    }
+}
+
+/// An element of the tree, with the lookups the rules use.
+#[derive(Clone, Copy)]
+struct View<'t> {
+    tree: &'t Tree<'t>,
+    id: usize,
+}
+
+impl<'t> View<'t> {
+    /// The CAP children called `name`.
+    fn kids(self, name: &'static str) -> impl Iterator<Item = View<'t>> {
+        let tree = self.tree;
+        let children: &'t [usize] = tree
+            .elements
+            .get(self.id)
+            .map(|e| e.children.as_slice())
+            .unwrap_or(&[]);
+        children
+            .iter()
+            .filter(move |c| {
+                tree.elements
+                    .get(**c)
+                    .is_some_and(|e| e.name == name && e.namespace == Some(NAMESPACE))
+            })
+            .map(move |c| View { tree, id: *c })
+    }
+
+    fn first(self, name: &'static str) -> Option<View<'t>> {
+        self.kids(name).next()
+    }
+
+    /// The element's own text, trimmed.
+    fn text(self) -> &'t str {
+        self.tree
+            .elements
+            .get(self.id)
+            .map(|e| e.text.trim())
+            .unwrap_or("")
+    }
+
+    fn has_children(self) -> bool {
+        self.tree
+            .elements
+            .get(self.id)
+            .is_some_and(|e| !e.children.is_empty())
+    }
+
+    /// `/alert/info[2]/area/polygon`, the shape schema errors use.
+    fn path(self) -> String {
+        self.tree.path(self.id)
+    }
+}
+
+/// The characters §3.2.1 forbids in identifiers and senders.
+fn bad_id_char(c: char) -> bool {
+    c.is_whitespace() || c == ',' || c == '<' || c == '&'
+}
+
+fn check_alert(alert: View, r: &mut Report) {
+    for name in ["identifier", "sender"] {
+        if let Some(node) = alert.first(name) {
+            let value = node.text();
+            if value.is_empty() {
+                r.error(
+                    node.path(),
+                    "identifier-characters",
+                    format!("`{name}` is empty."),
+                );
+            } else if let Some(c) = value.chars().find(|c| bad_id_char(*c)) {
+                r.error(
+                    node.path(),
+                    "identifier-characters",
+                    format!(
+                        "`{name}` contains {c:?}; CAP forbids spaces, commas, `<` and `&` in it."
+                    ),
+                );
+            }
+        }
+    }
+
+    let msg_type = alert.first("msgType").map(View::text).unwrap_or_default();
+    let references = alert.first("references");
+    let listed = references.map(View::text).unwrap_or_default();
+    let verb = match msg_type {
+        "Update" => Some("updates"),
+        "Cancel" => Some("cancels"),
+        "Ack" => Some("acknowledges"),
+        "Error" => Some("rejects"),
+        _ => None,
+    };
+    match (verb, references) {
+        (Some(verb), _) if listed.is_empty() => r.error(
+            references
+                .map(View::path)
+                .unwrap_or_else(|| "/alert".into()),
+            "references-required",
+            format!(
+                "A msgType {msg_type} message must list the message(s) it {verb} in \
+                 `references` (sender,identifier,sent …)."
+            ),
+        ),
+        (None, Some(node)) if listed.is_empty() => r.error(
+            node.path(),
+            "references-format",
+            "`references` is empty; leave it out or list sender,identifier,sent entries.",
+        ),
+        _ => {}
+    }
+    if let Some(node) = references {
+        for entry in listed.split_whitespace() {
+            check_reference(node, entry, r);
+        }
+    }
+
+    match alert.first("scope").map(View::text) {
+        Some("Restricted")
+            if alert
+                .first("restriction")
+                .map(View::text)
+                .unwrap_or_default()
+                .is_empty() =>
+        {
+            r.error(
+                "/alert",
+                "restriction-required",
+                "Scope Restricted needs a non-empty `restriction` saying who may see the alert.",
+            );
+        }
+        Some("Private")
+            if alert
+                .first("addresses")
+                .map(View::text)
+                .unwrap_or_default()
+                .is_empty() =>
+        {
+            r.error(
+                "/alert",
+                "addresses-required",
+                "Scope Private needs a non-empty `addresses` listing the recipients.",
+            );
+        }
+        _ => {}
+    }
+
+    for name in ["addresses", "incidents"] {
+        if let Some(node) = alert.first(name)
+            && node.text().matches('"').count() % 2 == 1
+        {
+            r.error(
+                node.path(),
+                "list-quotes",
+                format!(
+                    "`{name}` has a quote that does not close; entries containing spaces \
+                         are enclosed in double quotes."
+                ),
+            );
+        }
+    }
+    warn_empty(
+        alert,
+        &["source", "restriction", "addresses", "note", "incidents"],
+        r,
+    );
+
+    let sent = alert.first("sent").and_then(|n| cap_datetime(n.text()));
+    for info in alert.kids("info") {
+        check_info(info, sent, r);
+    }
+}
+
+fn warn_empty(parent: View, names: &[&'static str], r: &mut Report) {
+    for name in names {
+        for node in parent.kids(name) {
+            if node.text().is_empty() && !node.has_children() {
+                r.warning(
+                    node.path(),
+                    "empty-element",
+                    format!("`{name}` is present but empty; leave it out instead."),
+                );
+            }
+        }
+    }
+}
+
+fn check_reference(node: View, entry: &str, r: &mut Report) {
+    let parts: Vec<&str> = entry.split(',').collect();
+    let [sender, identifier, sent] = parts.as_slice() else {
+        r.error(
+            node.path(),
+            "references-format",
+            format!(
+                "Reference {entry:?} has {} comma-separated parts; each is sender,identifier,sent.",
+                parts.len()
+            ),
+        );
+        return;
+    };
+    for (what, value) in [("sender", sender), ("identifier", identifier)] {
+        if value.is_empty() || value.contains(bad_id_char) {
+            r.error(
+                node.path(),
+                "identifier-characters",
+                format!("Reference {entry:?} has an empty or malformed {what}."),
+            );
+        }
+    }
+    if cap_datetime(sent).is_none() {
+        r.error(
+            node.path(),
+            "references-format",
+            format!(
+                "Reference {entry:?}: {sent:?} is not a CAP date-time (YYYY-MM-DDThh:mm:ss±hh:mm)."
+            ),
+        );
+    }
+}
+
+fn check_info(info: View, sent: Option<i64>, r: &mut Report) {
+    warn_empty(
+        info,
+        &[
+            "audience",
+            "senderName",
+            "headline",
+            "description",
+            "instruction",
+            "web",
+            "contact",
+        ],
+        r,
+    );
+    let at = |name: &'static str| info.first(name).and_then(|n| cap_datetime(n.text()));
+    if let (Some(expires_node), Some(expires)) = (info.first("expires"), at("expires")) {
+        for (name, when) in [
+            ("sent", sent),
+            ("effective", at("effective")),
+            ("onset", at("onset")),
+        ] {
+            if when.is_some_and(|t| expires < t) {
+                r.warning(
+                    expires_node.path(),
+                    "time-order",
+                    format!(
+                        "`expires` is earlier than `{name}`: the alert expires before it applies."
+                    ),
+                );
+            }
+        }
+    }
+    if let Some(web) = info.first("web") {
+        let uri = web.text();
+        if !uri.is_empty() && !is_absolute_uri(uri) {
+            r.error(
+                web.path(),
+                "web-absolute",
+                format!("`web` must be a full absolute URI (with a scheme); {uri:?} is not."),
+            );
+        }
+    }
+    for resource in info.kids("resource") {
+        check_resource(resource, r);
+    }
+    for area in info.kids("area") {
+        check_area(area, r);
+    }
+}
+
+fn check_resource(resource: View, r: &mut Report) {
+    if let Some(digest) = resource.first("digest") {
+        let value = digest.text();
+        if value.len() != 40 || !value.bytes().all(|b| b.is_ascii_hexdigit()) {
+            r.error(
+                digest.path(),
+                "digest-format",
+                "`digest` must be the SHA-1 of the resource: 40 hexadecimal digits.",
+            );
+        }
+    }
+    if let Some(deref) = resource.first("derefUri") {
+        let value: String = deref.text().split_whitespace().collect();
+        use base64::Engine as _;
+        if value.is_empty()
+            || base64::engine::general_purpose::STANDARD
+                .decode(&value)
+                .is_err()
+        {
+            r.error(
+                deref.path(),
+                "deref-uri-base64",
+                "`derefUri` must carry the resource as base64 data.",
+            );
+        }
+    }
+    if let Some(size) = resource.first("size") {
+        let value = size.text();
+        if value.starts_with('-') && value.bytes().any(|b| (b'1'..=b'9').contains(&b)) {
+            r.error(
+                size.path(),
+                "resource-size",
+                "`size` (in bytes) cannot be negative.",
+            );
+        }
+    }
+}
+
+fn check_area(area: View, r: &mut Report) {
+    for polygon in area.kids("polygon") {
+        check_polygon(polygon, r);
+    }
+    for circle in area.kids("circle") {
+        let value = circle.text();
+        let parts: Vec<&str> = value.split_whitespace().collect();
+        let radius = parts.get(1).and_then(|s| s.parse::<f64>().ok());
+        let centre = parts.first().and_then(|p| point(p));
+        match (parts.len(), centre, radius) {
+            (2, Some(centre), Some(radius)) if radius.is_finite() && radius >= 0.0 => {
+                check_range(circle, centre, r);
+            }
+            _ => r.error(
+                circle.path(),
+                "circle-format",
+                format!(
+                    "Circle {value:?} is not `lat,lon radius` (WGS 84 decimal degrees, a radius \
+                     in kilometres that is zero or more)."
+                ),
+            ),
+        }
+    }
+    let decimal = |name: &'static str| {
+        area.first(name)
+            .map(|n| (n, n.text().parse::<f64>().ok().filter(|v| v.is_finite())))
+    };
+    if let Some((ceiling_node, ceiling)) = decimal("ceiling") {
+        match decimal("altitude") {
+            None => r.error(
+                ceiling_node.path(),
+                "ceiling-without-altitude",
+                "`ceiling` may only be used together with `altitude`.",
+            ),
+            Some((_, Some(altitude))) if ceiling.is_some_and(|c| c < altitude) => r.error(
+                ceiling_node.path(),
+                "ceiling-below-altitude",
+                "`ceiling` is below `altitude`: the area's top is under its bottom.",
+            ),
+            _ => {}
+        }
+    }
+}
+
+fn check_polygon(polygon: View, r: &mut Report) {
+    // A 0.9 MB alert is mostly one polygon: one pass over the bytes, nothing
+    // allocated per point; plain decimals are judged digit by digit.
+    let text = polygon.text();
+    let bytes = text.as_bytes();
+    let mut count = 0usize;
+    let (mut first, mut last) = ("", "");
+    let mut off_globe = false;
+    let mut i = 0;
+    loop {
+        while i < bytes.len() && bytes[i].is_ascii_whitespace() {
+            i += 1;
+        }
+        if i >= bytes.len() {
+            break;
+        }
+        let start = i;
+        let fast = plain_pair(&bytes[i..]);
+        let within = match fast {
+            Some((len, within)) => {
+                i += len;
+                within
+            }
+            None => {
+                while i < bytes.len() && !bytes[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                let pair = text.get(start..i).unwrap_or("");
+                let parsed = pair
+                    .split_once(',')
+                    .and_then(|(lat, lon)| Some(in_range(lat, 90)? && in_range(lon, 180)?));
+                match parsed {
+                    Some(within) => within,
+                    None => return polygon_format(polygon, pair, r),
+                }
+            }
+        };
+        let pair = text.get(start..i).unwrap_or("");
+        if !within && !off_globe {
+            off_globe = true;
+            if let Some(p) = point(pair) {
+                check_range(polygon, p, r);
+            }
+        }
+        if count == 0 {
+            first = pair;
+        }
+        last = pair;
+        count += 1;
+    }
+    if count < 4 {
+        r.error(
+            polygon.path(),
+            "polygon-points",
+            format!(
+                "A polygon needs at least 4 coordinate pairs (a closed triangle); this one has {count}."
+            ),
+        );
+    }
+    if count > 0 && first != last && point(first) != point(last) {
+        r.error(
+            polygon.path(),
+            "polygon-closed",
+            "A polygon's first and last coordinate pairs must be the same (a closed ring).",
+        );
+    }
+}
+
+/// A plain `lat,lon` pair (`-?d+(.d+)?` twice) at the start of `b`, ending at
+/// whitespace or the end: its length and whether it lies on the globe. `None`
+/// for anything else, which the float parser then judges.
+fn plain_pair(b: &[u8]) -> Option<(usize, bool)> {
+    let (lat_end, lat_ok) = plain_number(b, 0, 90)?;
+    if lat_end >= b.len() || b[lat_end] != b',' {
+        return None;
+    }
+    let (end, lon_ok) = plain_number(b, lat_end + 1, 180)?;
+    if end < b.len() && !b[end].is_ascii_whitespace() {
+        return None;
+    }
+    Some((end, lat_ok && lon_ok))
+}
+
+/// `-?d+(.d+)?` from `b[i]`: where it ends and whether |value| ≤ `limit`.
+fn plain_number(b: &[u8], mut i: usize, limit: u64) -> Option<(usize, bool)> {
+    if i < b.len() && b[i] == b'-' {
+        i += 1;
+    }
+    let digits = i;
+    let mut whole: u64 = 0;
+    while i < b.len() {
+        let d = b[i].wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        whole = whole.saturating_mul(10).saturating_add(u64::from(d));
+        i += 1;
+    }
+    if i == digits {
+        return None;
+    }
+    let mut fraction = false;
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        let start = i;
+        while i < b.len() {
+            let d = b[i].wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            fraction |= d != 0;
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+    }
+    Some((i, whole < limit || (whole == limit && !fraction)))
+}
+
+fn polygon_format(polygon: View, pair: &str, r: &mut Report) {
+    r.error(
+        polygon.path(),
+        "polygon-format",
+        format!("Polygon point {pair:?} is not `lat,lon` in decimal degrees."),
+    );
+}
+
+/// Whether a decimal-degree number lies within ±`limit`; `None` when it is not a
+/// finite number. Plain decimals (`-12.345`) are judged digit by digit, anything
+/// else (`1e1`, `+5.`) by the float parser.
+fn in_range(number: &str, limit: u64) -> Option<bool> {
+    let digits = number.strip_prefix('-').unwrap_or(number);
+    let (int, frac) = digits.split_once('.').unwrap_or((digits, ""));
+    let plain = !int.is_empty()
+        && int.len() <= 18
+        && int.bytes().all(|b| b.is_ascii_digit())
+        && frac.bytes().all(|b| b.is_ascii_digit())
+        && (frac.is_empty() || !digits.ends_with('.'));
+    if !plain {
+        let value: f64 = number.parse().ok().filter(|v: &f64| v.is_finite())?;
+        return Some(value.abs() <= limit as f64);
+    }
+    let whole: u64 = int.parse().ok()?;
+    Some(whole < limit || (whole == limit && frac.bytes().all(|b| b == b'0')))
+}
+
+/// `lat,lon` as two finite numbers.
+fn point(pair: &str) -> Option<(f64, f64)> {
+    let (lat, lon) = pair.split_once(',')?;
+    let lat: f64 = lat.parse().ok()?;
+    let lon: f64 = lon.parse().ok()?;
+    (lat.is_finite() && lon.is_finite()).then_some((lat, lon))
+}
+
+/// Reports a point off the WGS 84 ranges; false when it did.
+fn check_range(node: View, (lat, lon): (f64, f64), r: &mut Report) -> bool {
+    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {
+        return true;
+    }
+    r.error(
+        node.path(),
+        "coordinate-range",
+        format!("Point {lat},{lon} is off the globe: latitude must be within ±90, longitude ±180."),
+    );
+    false
+}
+
+/// `scheme:rest` with an RFC 3986 scheme.
+fn is_absolute_uri(uri: &str) -> bool {
+    let Some((scheme, _)) = uri.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+}
+
+/// A CAP date-time (`YYYY-MM-DDThh:mm:ss±hh:mm`) as seconds since 1970 UTC.
+pub(crate) fn cap_datetime(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() != 25 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || !matches!(b[19], b'+' | b'-') || b[22] != b':' {
+        return None;
+    }
+    let num = |from: usize, len: usize| -> Option<i64> {
+        let digits = s.get(from..from + len)?;
+        digits
+            .bytes()
+            .all(|c| c.is_ascii_digit())
+            .then(|| digits.parse().ok())?
+    };
+    let (year, month, day) = (num(0, 4)?, num(5, 2)?, num(8, 2)?);
+    let (hour, minute, second) = (num(11, 2)?, num(14, 2)?, num(17, 2)?);
+    let (tz_hour, tz_minute) = (num(20, 2)?, num(23, 2)?);
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return None,
+    };
+    if year == 0 || day == 0 || day > days_in_month || hour > 23 || minute > 59 || second > 59 {
+        return None;
+    }
+    if tz_hour > 14 || tz_minute > 59 || (tz_hour == 14 && tz_minute > 0) {
+        return None;
+    }
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let offset = (tz_hour * 3600 + tz_minute * 60) * if b[19] == b'-' { -1 } else { 1 };
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second - offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cap_datetimes_parse_with_their_offset() {
+        assert_eq!(cap_datetime("1970-01-01T00:00:00-00:00"), Some(0));
+        assert_eq!(cap_datetime("1970-01-01T01:00:00+01:00"), Some(0));
+        assert_eq!(
+            cap_datetime("2024-02-29T00:00:00+00:00"),
+            Some(1_709_164_800)
+        );
+        for bad in [
+            "2023-02-29T00:00:00+00:00",
+            "2024-13-01T00:00:00+00:00",
+            "2024-01-01T24:00:00+00:00",
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T00:00:00.5+00:00",
+            "2024-01-01T00:00:00+15:00",
+            "0000-01-01T00:00:00+00:00",
+        ] {
+            assert_eq!(cap_datetime(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn encodings_come_from_the_bom_or_the_declaration() {
+        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9</a>";
+        let expect = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>é</a>";
+        assert_eq!(decode(latin1).unwrap(), (expect.into(), true));
+        assert_eq!(decode(b"<a/>").unwrap(), ("<a/>".into(), false));
+        assert!(decode(b"<a>\xe9</a>").is_err());
+        assert!(
+            decode(b"<?xml version='1.0' encoding='klingon'?><a/>")
+                .unwrap_err()
+                .contains("klingon")
+        );
+        assert!(decode(b"<?xml version='1.0' encoding='UTF-16'?><a/>").is_err());
+        let utf16: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain("<a/>".encode_utf16().flat_map(u16::to_le_bytes))
+            .collect();
+        assert_eq!(decode(&utf16).unwrap(), ("<a/>".into(), true));
+    }
+
+    #[test]
+    fn a_doctype_of_any_kind_is_refused() {
+        for doc in [
+            "<!DOCTYPE alert><alert xmlns='urn:oasis:names:tc:emergency:cap:1.2'/>",
+            "<!DOCTYPE alert SYSTEM 'http://x/y.dtd'><alert/>",
+            "<!DOCTYPE alert [<!ENTITY a 'b'>]><alert/>",
+        ] {
+            let r = validate_bytes(doc.as_bytes());
+            assert_eq!(r.errors[0].rule, "xml-dtd", "{doc}: {r:?}");
+        }
+        let r = validate_bytes(b"<!-- <!DOCTYPE x> --><alert/>");
+        assert_ne!(r.errors[0].rule, "xml-dtd");
+    }
+}
