@@ -11,7 +11,8 @@
 //! - host access: [`log`], [`progress`], [`http`] (a client that retries 429 and 5xx
 //!   honouring `Retry-After`), [`kv`], [`clock`], [`emit`];
 //! - output helpers: [`stix`] (STIX 2.1 builders), [`cap`] (CAP 1.2 alerts),
-//!   [`paginate`] (cursor, offset and `Link` header paging), [`time`];
+//!   [`ais`] (NMEA `!AIVDM` sentences to ITU-R M.1371 reports), [`paginate`] (cursor,
+//!   offset and `Link` header paging), [`time`];
 //! - [`testing`]: a native mock host, so connectors are unit-tested with plain
 //!   `cargo test`, without WebAssembly.
 //!
@@ -49,6 +50,7 @@
 //! [`HostError::Failed`] when there is none.
 #![deny(missing_docs)]
 
+pub mod ais;
 pub mod cap;
 mod connector;
 mod host;

@@ -8,9 +8,10 @@
 //! may legitimately leave open). Each finding names where (a JSON Pointer into the
 //! document), which rule, and a sentence a person understands.
 //!
-//! Implemented: STIX 2.1 ([`stix`]) and CAP 1.2 ([`cap`]). To come (see the
-//! issues): AIS, NIEM, STANAG 4607.
+//! Implemented: STIX 2.1 ([`stix`]), CAP 1.2 ([`cap`]) and AIS ([`ais`]). To come
+//! (see the issues): NIEM, STANAG 4607.
 
+pub mod ais;
 pub mod cap;
 pub mod stix;
 
@@ -102,7 +103,7 @@ impl Standard {
 
     /// Whether this version of Airlock has a validator for the standard.
     pub fn is_available(self) -> bool {
-        matches!(self, Standard::Stix21 | Standard::Cap12)
+        matches!(self, Standard::Stix21 | Standard::Cap12 | Standard::Ais)
     }
 
     /// The name, as parsed.
@@ -123,7 +124,8 @@ pub fn validate(standard: Standard, bytes: &[u8]) -> Option<Report> {
     match standard {
         Standard::Stix21 => Some(stix::validate_bytes(bytes)),
         Standard::Cap12 => Some(cap::validate_bytes(bytes)),
-        Standard::Ais | Standard::Niem | Standard::Stanag4607 => None,
+        Standard::Ais => Some(ais::validate_bytes(bytes)),
+        Standard::Niem | Standard::Stanag4607 => None,
     }
 }
 

@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use airlock_host::validate::{cap, stix};
+use airlock_host::validate::{ais, cap, stix};
 use serde_json::{Value, json};
 
 fn indicator(i: usize) -> Value {
@@ -51,6 +51,48 @@ fn main() {
     if wanted("cap") {
         bench_cap();
     }
+    if wanted("ais") {
+        bench_ais();
+    }
+}
+
+/// AIS: real traffic as sentences (pyais's AISHub sample, gpsd's every-type sample)
+/// and the decoder's JSON reports, one document per message.
+fn bench_ais() {
+    let shared = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards/ais");
+    let gpsd = std::fs::read_to_string(shared.join("gpsd/sample.aivdm")).unwrap();
+    let lines: Vec<&str> = gpsd.lines().filter(|l| l.starts_with('!')).collect();
+    let doc = lines.join("\n");
+    let rounds = 200;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        std::hint::black_box(ais::validate_bytes(doc.as_bytes()));
+    }
+    let rate = (rounds * lines.len()) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "| AIS: gpsd's sample ({} sentences, every type) as one document, decoded and range-checked | {rate:.0} sentences/s | report |",
+        lines.len()
+    );
+    let reports: Vec<String> = airlock_host_ais_reports(&doc);
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for r in &reports {
+            std::hint::black_box(ais::validate_bytes(r.as_bytes()));
+        }
+    }
+    let rate = (rounds * reports.len()) as f64 / t.elapsed().as_secs_f64();
+    println!(
+        "| AIS: the decoder's JSON reports of that sample, one document each | {rate:.0} reports/s | report |"
+    );
+}
+
+/// The sample's messages as the `ais-decoder` example reports them.
+fn airlock_host_ais_reports(sentences: &str) -> Vec<String> {
+    airlock_sdk::ais::decode_lines(sentences)
+        .into_iter()
+        .filter_map(Result::ok)
+        .map(|r| serde_json::to_string(&r).unwrap())
+        .collect()
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {

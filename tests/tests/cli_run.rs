@@ -275,8 +275,8 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         (vec!["validate", "--standard", "stix-2.1"], "FILES"),
         // Said before any file is read, so a missing file does not hide it.
         (
-            vec!["validate", "--standard", "ais", "/nonexistent/x.nmea"],
-            "validation of ais is not available",
+            vec!["validate", "--standard", "niem", "/nonexistent/x.xml"],
+            "validation of niem is not available",
         ),
     ] {
         let out = airlock().args(&args).output().unwrap();

@@ -17,7 +17,9 @@
 use airlock_sdk::prelude::*;
 use airlock_sdk::{log, progress};
 
-pub mod decode;
+/// The decoder lives in the SDK ([`airlock_sdk::ais`]), shared with the host's
+/// AIS validator.
+pub use airlock_sdk::ais as decode;
 
 /// The connector.
 #[derive(Debug, Default)]

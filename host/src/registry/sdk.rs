@@ -129,7 +129,13 @@ pub fn sdk_manifest(example_configs: Value) -> Value {
         },
         "categories": CATEGORIES,
         "statuses": STATUSES,
-        "output_standards": STANDARDS.iter().map(|s| json!({"name": s, "reference": standard_reference(s)})).collect::<Vec<_>>(),
+        "output_standards": STANDARDS.iter().map(|s| json!({
+            "name": s,
+            "reference": standard_reference(s),
+            // Whether outputs in this standard are validated (and quarantined when
+            // invalid) by this version of Airlock.
+            "validated": crate::validate::Standard::parse(s).is_some_and(|v| v.is_available()),
+        })).collect::<Vec<_>>(),
         "capability_declaration_schema": capability_schema(),
         "json_schema_dialects": {
             "accepted": [

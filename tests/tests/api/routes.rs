@@ -169,6 +169,14 @@ async fn every_route_serves_its_happy_path(db: Db) {
     );
     assert_eq!(sdk["categories"].as_array().unwrap().len(), 6);
     assert_eq!(sdk["statuses"].as_array().unwrap().len(), 5);
+    let validated: Vec<&str> = sdk["output_standards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["validated"] == true)
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(validated, ["stix-2.1", "cap-1.2", "ais"]);
     assert!(
         sdk["quickstart"]["dark-web"]
             .as_str()

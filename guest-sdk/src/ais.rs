@@ -1,5 +1,6 @@
-//! Decoding core of the AIS connector: NMEA `!AIVDM`/`!AIVDO` sentences
-//! (IEC 61162-1 / NMEA 0183 carrying ITU-R M.1371 messages) to JSON reports.
+//! AIS decoding: NMEA `!AIVDM`/`!AIVDO` sentences (IEC 61162-1 / NMEA 0183
+//! carrying ITU-R M.1371 messages) to JSON reports. The `ais-decoder` example
+//! connector is built on it, and the host's AIS validator reads sentences with it.
 //!
 //! # Input format
 //!
