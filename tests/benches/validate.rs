@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use airlock_host::validate::{ais, cap, stix};
+use airlock_host::validate::{ais, cap, niem, stanag, stix};
 use serde_json::{Value, json};
 
 fn indicator(i: usize) -> Value {
@@ -54,6 +54,36 @@ fn main() {
     if wanted("ais") {
         bench_ais();
     }
+    if wanted("niem") || wanted("stanag") {
+        bench_corpus("NIEM 6", "niem", niem::validate_bytes);
+        bench_corpus("STANAG 4607", "stanag", stanag::validate_bytes);
+    }
+}
+
+/// A standard's fixture corpus, validated file after file, 200 times.
+fn bench_corpus(name: &str, dir: &str, validate: fn(&[u8]) -> airlock_host::validate::Report) {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(dir);
+    let mut docs = Vec::new();
+    for sub in ["valid", "invalid"] {
+        for f in files_in(&root.join(sub)) {
+            docs.push(std::fs::read(f).unwrap());
+        }
+    }
+    validate(&docs[0]); // compile schemas before timing
+    let rounds = 200;
+    let t = Instant::now();
+    for _ in 0..rounds {
+        for d in &docs {
+            std::hint::black_box(validate(d));
+        }
+    }
+    let per = t.elapsed().as_secs_f64() * 1e6 / (rounds * docs.len()) as f64;
+    println!(
+        "| {name}: the fixture corpus ({} documents), one at a time | {per:.1} µs/document | report |",
+        docs.len()
+    );
 }
 
 /// AIS: real traffic as sentences (pyais's AISHub sample, gpsd's every-type sample)

@@ -35,8 +35,7 @@ fn standard_of(s: OutputStandard) -> Option<Standard> {
 pub(super) fn screen(outputs: Vec<Output>) -> Screened {
     let mut screened = Screened::default();
     for (i, output) in outputs.into_iter().enumerate() {
-        let checked =
-            standard_of(output.standard).and_then(|s| validate(s, &output.body).map(|r| (s, r)));
+        let checked = standard_of(output.standard).map(|s| (s, validate(s, &output.body)));
         match checked {
             Some((s, r)) if !r.valid => screened.failed.push((i, output, s, r)),
             _ => screened.passed.push(output),

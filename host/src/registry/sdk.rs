@@ -133,8 +133,8 @@ pub fn sdk_manifest(example_configs: Value) -> Value {
             "name": s,
             "reference": standard_reference(s),
             // Whether outputs in this standard are validated (and quarantined when
-            // invalid) by this version of Airlock.
-            "validated": crate::validate::Standard::parse(s).is_some_and(|v| v.is_available()),
+            // invalid); plain `json` is not a standard Airlock can check.
+            "validated": crate::validate::Standard::parse(s).is_some(),
         })).collect::<Vec<_>>(),
         "capability_declaration_schema": capability_schema(),
         "json_schema_dialects": {

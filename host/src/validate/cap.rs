@@ -8,7 +8,7 @@
 //!    A root in the CAP 1.0/1.1 namespace is the wrong version (`cap-version`), any
 //!    other root is not CAP (`schema`).
 //! 2. **Structure** — the official CAP 1.2 XSD, embedded, applied by libxml2
-//!    ([`libxml`]): element order and cardinality, enumerations, the `dateTime`
+//!    (`validate/xml/libxml.rs`): element order and cardinality, enumerations, the `dateTime`
 //!    pattern (no `Z`, no fractions), `xs:decimal`, `xs:anyURI`, `xs:language`.
 //!    Rule `schema`, with libxml2's sentence and an XPath-like path.
 //! 3. **Semantics** — the specification's rules no XSD states:
@@ -36,14 +36,8 @@
 //! Semantic rules run even when the schema step failed, and never assume the schema
 //! held: a missing element is simply not checked.
 
-mod libxml;
-
-use std::borrow::Cow;
-
-use encoding_rs::{Encoding, UTF_8};
-
 use super::Report;
-use libxml::{Failure, Tree};
+use super::xml::{self, DTD_REFUSED, Failure, Schema, Tree};
 
 /// The CAP 1.2 namespace.
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
@@ -57,19 +51,21 @@ const OLDER: &[(&str, &str)] = &[
 /// Validates one CAP 1.2 document.
 pub fn validate_bytes(bytes: &[u8]) -> Report {
     let mut report = Report::default();
-    let (text, transcoded) = match decode(bytes) {
+    let (text, transcoded) = match xml::decode(bytes) {
         Ok(decoded) => decoded,
         Err(message) => {
             report.error("/", "encoding", message);
             return report.finish();
         }
     };
-    if has_doctype(&text) {
+    if xml::has_doctype(&text) {
         report.error("/", "xml-dtd", DTD_REFUSED);
         return report.finish();
     }
-    let is_cap12 = |name: &str, ns: Option<&str>| name == "alert" && ns == Some(NAMESPACE);
-    let checked = libxml::parse(&text, transcoded, is_cap12, |tree, schema_errors| {
+    let is_cap12 = |name: &str, ns: Option<&str>| {
+        (name == "alert" && ns == Some(NAMESPACE)).then_some(Schema::Cap12)
+    };
+    let checked = xml::parse(&text, transcoded, is_cap12, |tree, schema_errors| {
         let mut report = Report::default();
         let Some(schema_errors) = schema_errors else {
             wrong_root(tree, &mut report);
@@ -131,101 +127,6 @@ fn wrong_root(tree: &Tree, report: &mut Report) {
                 ns.unwrap_or("(none)")
             ),
         ),
-    }
-}
-
-const DTD_REFUSED: &str = "The document has a DOCTYPE; CAP alerts never need one, and Airlock \
-                           refuses DTDs so that no entity is declared, expanded or fetched.";
-/// Decodes by byte-order mark, else by the XML declaration's `encoding`, else UTF-8.
-/// The flag says whether the text was transcoded (or had a BOM), in which case its
-/// declaration no longer describes it and libxml2 must be told it is UTF-8.
-fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, bool), String> {
-    if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
-        let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
-        if malformed {
-            return Err(format!(
-                "The byte-order mark says {}, but the bytes are not valid {}.",
-                encoding.name(),
-                encoding.name()
-            ));
-        }
-        return Ok((text, true));
-    }
-    let encoding = match declared_encoding(bytes) {
-        None => UTF_8,
-        Some(label) => match Encoding::for_label(label.as_bytes()) {
-            Some(e) if e.output_encoding() == UTF_8 && e != UTF_8 => {
-                // UTF-16 declared in a declaration we could read as ASCII.
-                return Err(format!(
-                    "The declaration says encoding=\"{label}\", but the document is not \
-                     UTF-16 (it has no byte-order mark)."
-                ));
-            }
-            Some(e) => e,
-            None => {
-                return Err(format!(
-                    "The declaration names encoding \"{label}\", which is not a known \
-                     character encoding."
-                ));
-            }
-        },
-    };
-    if encoding == UTF_8 {
-        return std::str::from_utf8(bytes)
-            .map(|t| (Cow::Borrowed(t), false))
-            .map_err(|e| {
-                format!(
-                    "The document is not valid UTF-8 (byte {}); declare its encoding if it \
-                 has another.",
-                    e.valid_up_to()
-                )
-            });
-    }
-    let (text, malformed) = encoding.decode_without_bom_handling(bytes);
-    if malformed {
-        return Err(format!(
-            "The document declares {}, but has bytes that encoding cannot carry.",
-            encoding.name()
-        ));
-    }
-    Ok((text, true))
-}
-
-/// The `encoding` pseudo-attribute of a leading `<?xml … ?>`, if any.
-fn declared_encoding(bytes: &[u8]) -> Option<String> {
-    let head = bytes.strip_prefix(b"<?xml")?;
-    let end = head.windows(2).take(512).position(|w| w == b"?>")?;
-    let decl = std::str::from_utf8(&head[..end]).ok()?;
-    let at = decl.find("encoding")?;
-    let rest = decl[at + "encoding".len()..]
-        .trim_start()
-        .strip_prefix('=')?;
-    let rest = rest.trim_start();
-    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
-    let value = &rest[1..];
-    Some(value[..value.find(quote)?].to_string())
-}
-
-/// Whether the prolog (before the root element) holds a `<!DOCTYPE`: the only
-/// place one can stand. Comments and processing instructions are skipped; anything
-/// else ends the prolog, and libxml2 judges what follows.
-fn has_doctype(text: &str) -> bool {
-    let mut rest = text;
-    loop {
-        rest = rest.trim_start();
-        if let Some(after) = rest.strip_prefix("<!--") {
-            match after.find("-->") {
-                Some(end) => rest = &after[end + 3..],
-                None => return false,
-            }
-        } else if let Some(after) = rest.strip_prefix("<?") {
-            match after.find("?>") {
-                Some(end) => rest = &after[end + 2..],
-                None => return false,
-            }
-        } else {
-            return rest.starts_with("<!DOCTYPE");
-        }
     }
 }
 
@@ -823,26 +724,6 @@ mod tests {
         ] {
             assert_eq!(cap_datetime(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn encodings_come_from_the_bom_or_the_declaration() {
-        let latin1 = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>\xe9</a>";
-        let expect = "<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a>é</a>";
-        assert_eq!(decode(latin1).unwrap(), (expect.into(), true));
-        assert_eq!(decode(b"<a/>").unwrap(), ("<a/>".into(), false));
-        assert!(decode(b"<a>\xe9</a>").is_err());
-        assert!(
-            decode(b"<?xml version='1.0' encoding='klingon'?><a/>")
-                .unwrap_err()
-                .contains("klingon")
-        );
-        assert!(decode(b"<?xml version='1.0' encoding='UTF-16'?><a/>").is_err());
-        let utf16: Vec<u8> = [0xFF, 0xFE]
-            .into_iter()
-            .chain("<a/>".encode_utf16().flat_map(u16::to_le_bytes))
-            .collect();
-        assert_eq!(decode(&utf16).unwrap(), ("<a/>".into(), true));
     }
 
     #[test]

@@ -176,7 +176,10 @@ async fn every_route_serves_its_happy_path(db: Db) {
         .filter(|s| s["validated"] == true)
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(validated, ["stix-2.1", "cap-1.2", "ais"]);
+    assert_eq!(
+        validated,
+        ["stix-2.1", "cap-1.2", "ais", "niem", "stanag-4607"]
+    );
     assert!(
         sdk["quickstart"]["dark-web"]
             .as_str()

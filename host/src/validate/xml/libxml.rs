@@ -1,7 +1,8 @@
-//! libxml2 — the parser and schema validator behind `xmllint` and most CAP
-//! validators — parses the alert once, applies the official CAP 1.2 XSD to it, and
-//! hands back a small owned [`Tree`] for the semantic rules. One parse, in C, is
-//! what keeps CAP validation faster than `xmllint` itself while adding those rules.
+//! libxml2 — the parser and schema validator behind `xmllint` and most CAP and NIEM
+//! validators — parses a document once, applies an official XSD to it (CAP 1.2, or
+//! the NIEM 6 core subset with its imports), and hands a [`Tree`] borrowed from its
+//! document to the semantic rules. One parse, in C, is what keeps CAP validation
+//! faster than `xmllint` itself while adding those rules.
 //!
 //! This is the one place in `validate` that calls C, so it is the one place that
 //! allows `unsafe`. What keeps it sound:
@@ -9,7 +10,11 @@
 //! * **Only text that cannot carry a DTD.** The caller refuses any `<!DOCTYPE`
 //!   before calling [`parse`]; libxml2 parses with `XML_PARSE_NONET` and without
 //!   `NOENT`/`DTDLOAD`, and a document that still ended up with a DTD is refused
-//!   here too. The encoding is forced to UTF-8 (the caller decoded the bytes), so a
+//!   here too.
+//! * **Nothing loaded from outside.** The process-wide external entity loader is
+//!   replaced, once, by [`embedded_only`]: it serves the embedded schema files a
+//!   schema imports (by file name) and refuses every other URL, so neither a
+//!   schema nor a document can make libxml2 open a file or a socket. The encoding is forced to UTF-8 (the caller decoded the bytes), so a
 //!   declaration cannot switch it.
 //! * **Nothing global but the one-time init.** `xmlInitParser` runs once (libxml2
 //!   asks for that before threads use it). Each thread compiles its own copy of the
@@ -31,11 +36,107 @@ use std::ffi::{CStr, c_char, c_int, c_ushort, c_void};
 use std::ptr;
 use std::sync::Once;
 
-/// The schema, byte for byte as OASIS publishes it (see `host/standards/cap1.2`).
-pub(crate) const CAP_XSD: &[u8] = include_bytes!("../../../standards/cap1.2/CAP-v1.2.xsd");
+/// The CAP 1.2 schema, byte for byte as OASIS publishes it (`host/standards/cap1.2`).
+const CAP_XSD: &str = concat!(include_str!("../../../standards/cap1.2/CAP-v1.2.xsd"), "\0");
 
-/// The namespace of CAP 1.2, as libxml2 writes it in messages (removed there).
-const CAP_NS_BRACED: &str = "{urn:oasis:names:tc:emergency:cap:1.2}";
+/// The NIEM 6 core schema and the files it imports (`host/standards/niem6.0`), by
+/// the file name their `schemaLocation`s end in. NUL-terminated for libxml2.
+const NIEM_CORE_XSD: &str = concat!(
+    include_str!("../../../standards/niem6.0/xsd/niem-core.xsd"),
+    "\0"
+);
+const NIEM_IMPORTS: &[(&str, &str)] = &[
+    (
+        "xml.xsd",
+        concat!(
+            include_str!("../../../standards/niem6.0/xsd/external/xml.xsd"),
+            "\0"
+        ),
+    ),
+    (
+        "niem-xs.xsd",
+        concat!(
+            include_str!("../../../standards/niem6.0/xsd/adapters/niem-xs.xsd"),
+            "\0"
+        ),
+    ),
+    (
+        "structures.xsd",
+        concat!(
+            include_str!("../../../standards/niem6.0/xsd/utility/structures.xsd"),
+            "\0"
+        ),
+    ),
+    (
+        "code-lists-instance.xsd",
+        concat!(
+            include_str!("../../../standards/niem6.0/xsd/utility/code-lists-instance.xsd"),
+            "\0"
+        ),
+    ),
+];
+
+/// The NIEM core schema's text (without its terminating NUL), for the JSON-LD
+/// checks that need its declared names.
+pub(crate) fn niem_core_xsd() -> &'static str {
+    NIEM_CORE_XSD.trim_end_matches('\0')
+}
+
+/// A schema Airlock validates documents against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Schema {
+    /// OASIS CAP 1.2.
+    Cap12,
+    /// NIEM 6.0 `niem-core.xsd`.
+    Niem6,
+}
+
+impl Schema {
+    #[cfg(test)]
+    const ALL: [Schema; 2] = [Schema::Cap12, Schema::Niem6];
+
+    fn index(self) -> usize {
+        match self {
+            Schema::Cap12 => 0,
+            Schema::Niem6 => 1,
+        }
+    }
+
+    fn source(self) -> &'static str {
+        match self {
+            Schema::Cap12 => CAP_XSD,
+            Schema::Niem6 => NIEM_CORE_XSD,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Schema::Cap12 => "CAP 1.2",
+            Schema::Niem6 => "NIEM 6 core",
+        }
+    }
+
+    /// Namespaces written `{uri}` in libxml2's messages, and what to show instead.
+    fn prefixes(self) -> &'static [(&'static str, &'static str)] {
+        match self {
+            Schema::Cap12 => &[("{urn:oasis:names:tc:emergency:cap:1.2}", "")],
+            Schema::Niem6 => &[
+                (
+                    "{https://docs.oasis-open.org/niemopen/ns/model/niem-core/6.0/}",
+                    "nc:",
+                ),
+                (
+                    "{https://docs.oasis-open.org/niemopen/ns/model/structures/6.0/}",
+                    "structures:",
+                ),
+                (
+                    "{https://docs.oasis-open.org/niemopen/ns/model/adapters/niem-xs/6.0/}",
+                    "niem-xs:",
+                ),
+            ],
+        }
+    }
+}
 
 /// Schema findings kept per document; a document breaking more rules than this is
 /// described well enough by the first ones.
@@ -63,12 +164,21 @@ pub(crate) enum Failure {
     Internal(String),
 }
 
+/// An attribute of an element.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Attribute<'d> {
+    pub name: &'d str,
+    pub namespace: Option<&'d str>,
+    pub value: Cow<'d, str>,
+}
+
 /// An element of the parsed document, as the semantic rules need it; its strings
 /// are borrowed from libxml2's document, which outlives the tree.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Element<'d> {
     pub name: &'d str,
     pub namespace: Option<&'d str>,
+    pub attributes: Vec<Attribute<'d>>,
     /// The element's own text and CDATA children, joined (not its descendants').
     pub text: Cow<'d, str>,
     pub parent: Option<usize>,
@@ -140,7 +250,24 @@ struct XmlNode {
     extra: c_ushort,
 }
 
+/// `struct _xmlAttr` (tree.h) up to `ns`.
+#[repr(C)]
+struct XmlAttr {
+    private: *mut c_void,
+    kind: c_int,
+    name: *const c_char,
+    children: *mut XmlNode,
+    last: *mut XmlNode,
+    parent: *mut XmlNode,
+    next: *mut XmlAttr,
+    prev: *mut XmlAttr,
+    doc: *mut c_void,
+    ns: *mut XmlNs,
+}
+
 type StructuredErrorFn = unsafe extern "C" fn(user: *mut c_void, error: *mut XmlError);
+type EntityLoaderFn =
+    unsafe extern "C" fn(url: *const c_char, id: *const c_char, ctxt: *mut c_void) -> *mut c_void;
 
 #[link(name = "xml2")]
 unsafe extern "C" {
@@ -176,6 +303,8 @@ unsafe extern "C" {
     fn xmlFreeDoc(doc: *mut c_void);
     fn xmlDocGetRootElement(doc: *mut c_void) -> *mut XmlNode;
     fn xmlGetIntSubset(doc: *mut c_void) -> *mut c_void;
+    fn xmlSetExternalEntityLoader(loader: Option<EntityLoaderFn>);
+    fn xmlNewStringInputStream(ctxt: *mut c_void, buffer: *const c_char) -> *mut c_void;
 }
 
 /// Frees what libxml2 allocated when the guard goes out of scope.
@@ -192,14 +321,42 @@ impl Drop for Owned {
 }
 
 thread_local! {
-    /// This thread's compiled schema, made on first use.
-    static SCHEMA: RefCell<Option<Owned>> = const { RefCell::new(None) };
+    /// This thread's compiled schemas (by [`Schema::index`]), each made on first use.
+    static SCHEMAS: RefCell<[Option<Owned>; 2]> = const { RefCell::new([None, None]) };
 }
 
 fn init() {
     static INIT: Once = Once::new();
-    // SAFETY: libxml2's documented one-time initialisation, run once per process.
-    INIT.call_once(|| unsafe { xmlInitParser() });
+    // SAFETY: libxml2's documented one-time initialisation and its loader hook, run
+    // once per process before any parse.
+    INIT.call_once(|| unsafe {
+        xmlInitParser();
+        xmlSetExternalEntityLoader(Some(embedded_only));
+    });
+}
+
+/// libxml2's external entity loader: the embedded file a schema imports, matched
+/// by file name, or nothing (libxml2 then reports the load as failed).
+unsafe extern "C" fn embedded_only(
+    url: *const c_char,
+    _id: *const c_char,
+    ctxt: *mut c_void,
+) -> *mut c_void {
+    if url.is_null() {
+        return ptr::null_mut();
+    }
+    // SAFETY: libxml2 passes a NUL-terminated URL.
+    let url = unsafe { CStr::from_ptr(url) }.to_bytes();
+    let name = url.rsplit(|b| *b == b'/').next().unwrap_or(url);
+    match NIEM_IMPORTS
+        .iter()
+        .find(|(file, _)| file.as_bytes() == name)
+    {
+        // SAFETY: the source is a NUL-terminated static; libxml2 copies it into a
+        // new input stream owned by the parser that asked.
+        Some((_, source)) => unsafe { xmlNewStringInputStream(ctxt, source.as_ptr().cast()) },
+        None => ptr::null_mut(),
+    }
 }
 
 /// A C string as Rust text (empty for null).
@@ -215,27 +372,36 @@ unsafe fn string(s: *const c_char) -> String {
     }
 }
 
-/// Collects structured errors into the `Vec<SchemaError>` behind `user`.
+/// Where a validation's errors go, and how their namespaces are shown.
+struct Sink {
+    errors: Vec<SchemaError>,
+    prefixes: &'static [(&'static str, &'static str)],
+}
+
+/// Collects structured errors into the [`Sink`] behind `user`.
 unsafe extern "C" fn collect(user: *mut c_void, error: *mut XmlError) {
     if user.is_null() || error.is_null() {
         return;
     }
-    // SAFETY: `user` is the `&mut Vec` registered for exactly the span of the call
+    // SAFETY: `user` is the `&mut Sink` registered for exactly the span of the call
     // that reports through it; `error` is valid for this callback.
-    let (sink, error) = unsafe { (&mut *(user as *mut Vec<SchemaError>), &*error) };
-    if sink.len() >= MAX_ERRORS {
+    let (sink, error) = unsafe { (&mut *(user as *mut Sink), &*error) };
+    if sink.errors.len() >= MAX_ERRORS {
         return;
     }
     // SAFETY: libxml2 messages are NUL-terminated C strings or null.
     let mut message = unsafe { string(error.message) };
     if message.is_empty() {
-        message = String::from("the document does not follow the CAP 1.2 schema");
+        message = String::from("the document does not follow the schema");
     }
-    let message = message.trim().replace(CAP_NS_BRACED, "");
+    let mut message = message.trim().to_string();
+    for (braced, prefix) in sink.prefixes {
+        message = message.replace(braced, prefix);
+    }
     // SAFETY: `node` is null or the element/attribute being validated, alive as
     // long as the document.
     let path = unsafe { node_path(error.node as *const XmlNode) };
-    sink.push(SchemaError { path, message });
+    sink.errors.push(SchemaError { path, message });
 }
 
 /// `/alert/info[2]/area/polygon` for a node: local names, with a 1-based index
@@ -355,6 +521,31 @@ impl Tree<'_> {
                     parent,
                     ..Element::default()
                 };
+                let mut attr = n.properties as *const XmlAttr;
+                while !attr.is_null() {
+                    let a = &*attr;
+                    let mut value: Cow<'d, str> = Cow::Borrowed("");
+                    let mut part = a.children as *const XmlNode;
+                    while !part.is_null() {
+                        let text = borrowed((*part).content).unwrap_or("");
+                        if value.is_empty() {
+                            value = Cow::Borrowed(text);
+                        } else {
+                            value.to_mut().push_str(text);
+                        }
+                        part = (*part).next;
+                    }
+                    element.attributes.push(Attribute {
+                        name: borrowed(a.name).unwrap_or("?"),
+                        namespace: if a.ns.is_null() {
+                            None
+                        } else {
+                            borrowed((*a.ns).href)
+                        },
+                        value,
+                    });
+                    attr = a.next;
+                }
                 let mut child = n.children as *const XmlNode;
                 let mut element_children = Vec::new();
                 while !child.is_null() {
@@ -401,34 +592,40 @@ unsafe fn borrowed<'d>(s: *const c_char) -> Option<&'d str> {
     unsafe { CStr::from_ptr(s) }.to_str().ok()
 }
 
-fn compile_schema() -> Result<Owned, Failure> {
-    let mut sink: Vec<SchemaError> = Vec::new();
+fn compile_schema(which: Schema) -> Result<Owned, Failure> {
+    let mut sink = Sink {
+        errors: Vec::new(),
+        prefixes: which.prefixes(),
+    };
+    let source = which.source();
+    // The source's length without its terminating NUL.
+    let len = c_int::try_from(source.len().saturating_sub(1))
+        .map_err(|_| Failure::Internal("an embedded schema is too large".into()))?;
     // SAFETY: the buffer is a static; the parser context is freed by its guard, the
     // error sink outlives the parse that reports into it.
     unsafe {
         let pctxt = Owned(
-            xmlSchemaNewMemParserCtxt(CAP_XSD.as_ptr().cast(), CAP_XSD.len() as c_int),
+            xmlSchemaNewMemParserCtxt(source.as_ptr().cast(), len),
             xmlSchemaFreeParserCtxt,
         );
         if pctxt.0.is_null() {
-            return Err(Failure::Internal(
-                "libxml2 could not open the CAP 1.2 schema".into(),
-            ));
+            return Err(Failure::Internal(format!(
+                "libxml2 could not open the {} schema",
+                which.name()
+            )));
         }
-        xmlSchemaSetParserStructuredErrors(
-            pctxt.0,
-            Some(collect),
-            (&mut sink as *mut Vec<SchemaError>).cast(),
-        );
+        xmlSchemaSetParserStructuredErrors(pctxt.0, Some(collect), (&mut sink as *mut Sink).cast());
         let schema = xmlSchemaParse(pctxt.0);
         xmlSchemaSetParserStructuredErrors(pctxt.0, None, ptr::null_mut());
         if schema.is_null() {
             let why = sink
+                .errors
                 .first()
                 .map(|e| e.message.as_str())
                 .unwrap_or("unknown");
             return Err(Failure::Internal(format!(
-                "libxml2 could not compile the CAP 1.2 schema: {why}"
+                "libxml2 could not compile the {} schema: {why}",
+                which.name()
             )));
         }
         Ok(Owned(schema, xmlSchemaFree))
@@ -437,14 +634,14 @@ fn compile_schema() -> Result<Owned, Failure> {
 
 /// Parses `text` (decoded, without a DOCTYPE; `transcoded` when its declaration,
 /// if any, may name another encoding than the UTF-8 it now is) and maps its elements into a
-/// [`Tree`]; when `schema_for` accepts the root (name, namespace), also validates
-/// the document against the CAP 1.2 XSD. `then` gets the tree and the violations
+/// [`Tree`]; when `schema_for` names a schema for the root (name, namespace), also
+/// validates the document against it. `then` gets the tree and the violations
 /// (`None` when the schema was not applied) while the document is alive, and its
 /// answer is returned.
 pub(crate) fn parse<R>(
     text: &str,
     transcoded: bool,
-    schema_for: impl Fn(&str, Option<&str>) -> bool,
+    schema_for: impl Fn(&str, Option<&str>) -> Option<Schema>,
     then: impl for<'d> FnOnce(&Tree<'d>, Option<Vec<SchemaError>>) -> R,
 ) -> Result<R, Failure> {
     init();
@@ -509,14 +706,20 @@ pub(crate) fn parse<R>(
                 "the document has no root element".into(),
             ));
         };
-        if !schema_for(top.name, top.namespace) {
+        let Some(which) = schema_for(top.name, top.namespace) else {
             return Ok(then(&tree, None));
-        }
-        let mut sink: Vec<SchemaError> = Vec::new();
-        SCHEMA.with(|cell| -> Result<(), Failure> {
-            let mut slot = cell.borrow_mut();
+        };
+        let mut sink = Sink {
+            errors: Vec::new(),
+            prefixes: which.prefixes(),
+        };
+        SCHEMAS.with(|cell| -> Result<(), Failure> {
+            let mut slots = cell.borrow_mut();
+            let slot = slots
+                .get_mut(which.index())
+                .ok_or_else(|| Failure::Internal("no slot for the schema".into()))?;
             if slot.is_none() {
-                *slot = Some(compile_schema()?);
+                *slot = Some(compile_schema(which)?);
             }
             let schema = slot.as_ref().map(|s| s.0).unwrap_or(ptr::null_mut());
             let vctxt = Owned(xmlSchemaNewValidCtxt(schema), xmlSchemaFreeValidCtxt);
@@ -528,7 +731,7 @@ pub(crate) fn parse<R>(
             xmlSchemaSetValidStructuredErrors(
                 vctxt.0,
                 Some(collect),
-                (&mut sink as *mut Vec<SchemaError>).cast(),
+                (&mut sink as *mut Sink).cast(),
             );
             let rc = xmlSchemaValidateDoc(vctxt.0, doc.0);
             xmlSchemaSetValidStructuredErrors(vctxt.0, None, ptr::null_mut());
@@ -537,15 +740,15 @@ pub(crate) fn parse<R>(
                     "libxml2's schema validator failed internally ({rc})"
                 )));
             }
-            if rc > 0 && sink.is_empty() {
-                sink.push(SchemaError {
+            if rc > 0 && sink.errors.is_empty() {
+                sink.errors.push(SchemaError {
                     path: String::from("/"),
-                    message: String::from("the document does not follow the CAP 1.2 schema"),
+                    message: format!("The document does not follow the {} schema.", which.name()),
                 });
             }
             Ok(())
         })?;
-        Ok(then(&tree, Some(sink)))
+        Ok(then(&tree, Some(sink.errors)))
     }
 }
 
@@ -556,7 +759,7 @@ mod tests {
     const MINIMAL: &str = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>a</identifier><sender>s</sender><sent>2026-01-01T00:00:00-00:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope></alert>"#;
 
     fn schema_errors(doc: &str) -> Vec<SchemaError> {
-        parse(doc, false, |_, _| true, |_, errors| errors)
+        parse(doc, false, |_, _| Some(Schema::Cap12), |_, errors| errors)
             .unwrap()
             .unwrap()
     }
@@ -580,7 +783,7 @@ mod tests {
         let (path, errors, names) = parse(
             &doc,
             false,
-            |_, _| true,
+            |_, _| Some(Schema::Cap12),
             |tree, errors| {
                 let urgency = tree
                     .elements
@@ -618,7 +821,7 @@ mod tests {
         let (text, namespace) = parse(
             "<a>x &amp; <![CDATA[<y>]]><b/>z</a>",
             false,
-            |_, _| false,
+            |_, _| None,
             |tree, _| {
                 (
                     tree.elements[0].text.to_string(),
@@ -633,11 +836,30 @@ mod tests {
 
     #[test]
     fn a_broken_document_says_where() {
-        let Err(Failure::NotWellFormed(why)) = parse("<a>\n<b></a>", false, |_, _| true, |_, _| ())
+        let Err(Failure::NotWellFormed(why)) = parse("<a>\n<b></a>", false, |_, _| None, |_, _| ())
         else {
             panic!("must fail")
         };
         assert!(why.contains("line 2"), "{why}");
+    }
+
+    #[test]
+    fn every_schema_compiles_from_the_embedded_files_alone() {
+        for which in Schema::ALL {
+            compile_schema(which).unwrap();
+        }
+    }
+
+    #[test]
+    fn the_entity_loader_serves_only_embedded_schemas() {
+        init();
+        // SAFETY: a NUL-terminated URL; a null context is accepted by the loader.
+        let got = |url: &std::ffi::CStr| unsafe {
+            embedded_only(url.as_ptr(), ptr::null(), ptr::null_mut())
+        };
+        assert!(got(c"file:///etc/passwd").is_null());
+        assert!(got(c"http://127.0.0.1/x.xsd").is_null());
+        assert!(got(c"../../../../etc/hosts").is_null());
     }
 
     #[test]
