@@ -164,3 +164,96 @@ pub mod upstream {
         let _ = conn.write_all(&body);
     }
 }
+
+/// Data-driven validator tests: the corpora in `tests/fixtures/<standard>/`, where
+/// every file of `valid/` has no errors and every file of `invalid/`, named
+/// `<rule>__<what>.<ext>`, has an error of that rule.
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers fail loudly
+pub mod corpus {
+    use std::path::{Path, PathBuf};
+
+    use airlock_host::validate::Report;
+
+    /// A validator: bytes in, report out.
+    pub type Validate = fn(&[u8]) -> Report;
+
+    /// The files of `dir`, sorted.
+    pub fn files(dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// `tests/fixtures/<standard>`.
+    pub fn fixtures(standard: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(standard)
+    }
+
+    /// `shared/standards/<relative>`, beside the repository.
+    pub fn shared(relative: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../shared/standards")
+            .join(relative)
+    }
+
+    /// Validates the file at `path` and checks every finding is well-formed: a
+    /// rule, a sentence, and a path (a JSON Pointer, `""` for the whole document,
+    /// or an XPath-like or `/`-rooted path).
+    pub fn check(validate: Validate, path: &Path) -> Report {
+        let r = validate(&std::fs::read(path).unwrap());
+        for f in r.errors.iter().chain(&r.warnings) {
+            assert!(
+                !f.message.is_empty()
+                    && !f.rule.is_empty()
+                    && (f.path.is_empty() || f.path.starts_with('/')),
+                "{}: {f:?}",
+                path.display()
+            );
+        }
+        assert_eq!(r.valid, r.errors.is_empty(), "{}", path.display());
+        r
+    }
+
+    /// Every file of `fixtures/<standard>/valid` (at least `min`) has no errors.
+    pub fn valid_fixtures_pass(standard: &str, validate: Validate, min: usize) {
+        let valid = files(&fixtures(standard).join("valid"));
+        assert!(
+            valid.len() >= min,
+            "{standard}: {} valid fixtures",
+            valid.len()
+        );
+        for f in valid {
+            let r = check(validate, &f);
+            assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
+        }
+    }
+
+    /// Every file of `fixtures/<standard>/invalid` (at least `min`) has an error
+    /// of the rule its name starts with.
+    pub fn invalid_fixtures_break_their_rule(standard: &str, validate: Validate, min: usize) {
+        let invalid = files(&fixtures(standard).join("invalid"));
+        assert!(
+            invalid.len() >= min,
+            "{standard}: {} invalid fixtures",
+            invalid.len()
+        );
+        for f in invalid {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            let (rule, _) = name
+                .split_once("__")
+                .expect("invalid fixtures are named <rule>__<what>.<ext>");
+            let r = check(validate, &f);
+            assert!(
+                r.errors.iter().any(|e| e.rule == rule),
+                "{name}: expected rule `{rule}`, got {:#?}",
+                r.errors
+            );
+        }
+    }
+}

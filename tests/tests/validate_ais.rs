@@ -5,35 +5,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use airlock_host::validate::{Report, ais};
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/ais")
-}
+use airlock_tests::corpus;
 
 fn shared(file: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/standards/ais")
-        .join(file)
+    corpus::shared("ais").join(file)
 }
 
 fn check(bytes: &[u8], what: &str) -> Report {
     let r = ais::validate_bytes(bytes);
     for f in r.errors.iter().chain(&r.warnings) {
         assert!(
-            !f.message.is_empty() && !f.rule.is_empty() && f.path.starts_with('/'),
+            !f.message.is_empty() && f.path.starts_with('/'),
             "{what}: {f:?}"
         );
     }
@@ -46,31 +31,12 @@ fn rules(r: &Report) -> BTreeSet<&str> {
 
 #[test]
 fn every_valid_fixture_has_no_errors() {
-    let valid = files(&fixtures().join("valid"));
-    assert!(valid.len() >= 30, "{} valid fixtures", valid.len());
-    for f in valid {
-        let r = check(&std::fs::read(&f).unwrap(), &f.display().to_string());
-        assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
-    }
+    corpus::valid_fixtures_pass("ais", ais::validate_bytes, 30);
 }
 
 #[test]
 fn every_invalid_fixture_breaks_the_rule_its_name_gives() {
-    let invalid = files(&fixtures().join("invalid"));
-    assert!(invalid.len() >= 50, "{} invalid fixtures", invalid.len());
-    for f in invalid {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let (rule, _) = name
-            .split_once("__")
-            .expect("invalid fixtures are named <rule>__<what>.<ext>");
-        let r = check(&std::fs::read(&f).unwrap(), &name);
-        assert!(!r.valid, "{name} must be invalid");
-        assert!(
-            r.errors.iter().any(|e| e.rule == rule),
-            "{name}: expected rule `{rule}`, got {:#?}",
-            r.errors
-        );
-    }
+    corpus::invalid_fixtures_break_their_rule("ais", ais::validate_bytes, 50);
 }
 
 #[test]

@@ -7,64 +7,28 @@
 use std::path::{Path, PathBuf};
 
 use airlock_host::validate::{Report, cap};
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
-}
+use airlock_tests::corpus::{self, files};
 
 fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cap")
+    corpus::fixtures("cap")
 }
 
 fn shared() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards/cap1.2/examples")
+    corpus::shared("cap1.2/examples")
 }
 
 fn check(path: &Path) -> Report {
-    let r = cap::validate_bytes(&std::fs::read(path).unwrap());
-    for f in r.errors.iter().chain(&r.warnings) {
-        assert!(
-            !f.message.is_empty() && !f.rule.is_empty() && f.path.starts_with('/'),
-            "{}: {f:?}",
-            path.display()
-        );
-    }
-    r
+    corpus::check(cap::validate_bytes, path)
 }
 
 #[test]
 fn every_valid_fixture_has_no_errors() {
-    let valid = files(&fixtures().join("valid"));
-    assert!(valid.len() >= 15, "{} valid fixtures", valid.len());
-    for f in valid {
-        let r = check(&f);
-        assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
-    }
+    corpus::valid_fixtures_pass("cap", cap::validate_bytes, 15);
 }
 
 #[test]
 fn every_invalid_fixture_breaks_the_rule_its_name_gives() {
-    let invalid = files(&fixtures().join("invalid"));
-    assert!(invalid.len() >= 60, "{} invalid fixtures", invalid.len());
-    for f in invalid {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let (rule, _) = name
-            .split_once("__")
-            .expect("invalid fixtures are named <rule>__<what>.xml");
-        let r = check(&f);
-        assert!(!r.valid, "{name} must be invalid");
-        assert!(
-            r.errors.iter().any(|e| e.rule == rule),
-            "{name}: expected rule `{rule}`, got {:#?}",
-            r.errors
-        );
-    }
+    corpus::invalid_fixtures_break_their_rule("cap", cap::validate_bytes, 60);
 }
 
 #[test]

@@ -7,60 +7,24 @@
 use std::path::{Path, PathBuf};
 
 use airlock_host::validate::{Report, niem};
+use airlock_tests::corpus;
 
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
+fn check(path: &Path) -> Report {
+    corpus::check(niem::validate_bytes, path)
 }
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).to_path_buf()
 }
 
-fn check(path: &Path) -> Report {
-    let r = niem::validate_bytes(&std::fs::read(path).unwrap());
-    for f in r.errors.iter().chain(&r.warnings) {
-        assert!(
-            !f.message.is_empty() && !f.rule.is_empty() && f.path.starts_with('/'),
-            "{}: {f:?}",
-            path.display()
-        );
-    }
-    r
-}
-
 #[test]
 fn every_valid_fixture_has_no_errors() {
-    let valid = files(&root().join("fixtures/niem/valid"));
-    assert!(valid.len() >= 10, "{} valid fixtures", valid.len());
-    for f in valid {
-        let r = check(&f);
-        assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
-    }
+    corpus::valid_fixtures_pass("niem", niem::validate_bytes, 10);
 }
 
 #[test]
 fn every_invalid_fixture_breaks_the_rule_its_name_gives() {
-    let invalid = files(&root().join("fixtures/niem/invalid"));
-    assert!(invalid.len() >= 25, "{} invalid fixtures", invalid.len());
-    for f in invalid {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let (rule, _) = name
-            .split_once("__")
-            .expect("invalid fixtures are named <rule>__<what>.<ext>");
-        let r = check(&f);
-        assert!(!r.valid, "{name} must be invalid");
-        assert!(
-            r.errors.iter().any(|e| e.rule == rule),
-            "{name}: expected rule `{rule}`, got {:#?}",
-            r.errors
-        );
-    }
+    corpus::invalid_fixtures_break_their_rule("niem", niem::validate_bytes, 25);
 }
 
 #[test]

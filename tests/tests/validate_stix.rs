@@ -4,59 +4,22 @@
 //! an error of exactly that rule.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
-use std::path::{Path, PathBuf};
-
 use airlock_host::validate::stix;
-
-fn files(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .collect();
-    out.sort();
-    out
-}
-
-fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stix")
-}
+use airlock_tests::corpus::{self, files};
 
 #[test]
 fn every_valid_fixture_has_no_errors() {
-    let valid = files(&fixtures().join("valid"));
-    assert!(valid.len() >= 30, "{} valid fixtures", valid.len());
-    for f in valid {
-        let r = stix::validate_bytes(&std::fs::read(&f).unwrap());
-        assert!(r.valid, "{}: {:#?}", f.display(), r.errors);
-    }
+    corpus::valid_fixtures_pass("stix", stix::validate_bytes, 30);
 }
 
 #[test]
 fn every_invalid_fixture_breaks_the_rule_its_name_gives() {
-    let invalid = files(&fixtures().join("invalid"));
-    assert!(invalid.len() >= 100, "{} invalid fixtures", invalid.len());
-    for f in invalid {
-        let name = f.file_name().unwrap().to_string_lossy().to_string();
-        let (rule, _) = name
-            .split_once("__")
-            .expect("invalid fixtures are named <rule>__<what>.json");
-        let r = stix::validate_bytes(&std::fs::read(&f).unwrap());
-        assert!(!r.valid, "{name} must be invalid");
-        assert!(
-            r.errors.iter().any(|e| e.rule == rule),
-            "{name}: expected rule `{rule}`, got {:#?}",
-            r.errors
-        );
-        for e in &r.errors {
-            assert!(!e.message.is_empty() && !e.rule.is_empty(), "{name}: {e:?}");
-        }
-    }
+    corpus::invalid_fixtures_break_their_rule("stix", stix::validate_bytes, 100);
 }
 
 #[test]
 fn the_official_examples_are_valid() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/standards/stix2.1/examples");
+    let dir = corpus::shared("stix2.1/examples");
     let mut all = files(&dir);
     all.extend(files(&dir.join("threat-reports")));
     assert_eq!(all.len(), 8, "{}", dir.display());
