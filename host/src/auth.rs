@@ -13,6 +13,8 @@
 //!   constant time; a secret is shown once, when created.
 //! - Creating a tenant or a client appends an audit row in the same transaction.
 
+pub mod push;
+
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
