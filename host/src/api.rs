@@ -10,6 +10,7 @@
 
 mod connectors;
 mod error;
+mod events;
 mod oauth;
 
 use std::marker::PhantomData;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub registry: Arc<Registry>,
     /// Token issuing and verification.
     pub tokens: Arc<Tokens>,
+    /// Push connectors' inbound events.
+    pub ingest: Arc<crate::ingest::Ingest>,
 }
 
 /// JSON bodies are at most this large (components have their own limit).
@@ -154,6 +157,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(oauth::router())
         .merge(connectors::router())
+        .merge(events::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -9,6 +9,7 @@ pub mod api;
 pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod ingest;
 pub mod keys;
 pub mod registry;
 pub mod runtime;

@@ -170,6 +170,18 @@ pub struct Deployment {
     pub schedule: Option<String>,
 }
 
+/// What registration answers: the connector, and for a push connector its
+/// credential (shown this once) and webhook path.
+#[derive(Debug, Clone)]
+pub struct Registered {
+    /// The connector as `GET /api/connectors/{id}` shows it.
+    pub view: ConnectorView,
+    /// `{"type": …, "secret"|"key": …}`, never stored in the clear.
+    pub credential: Option<Value>,
+    /// `/api/events/ingest/{tenant_id}/{connector_id}`.
+    pub webhook_path: Option<String>,
+}
+
 /// The result of an invoke.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct Invocation {
@@ -401,13 +413,15 @@ impl Registry {
         Ok(digest)
     }
 
-    /// Registers a connector.
+    /// Registers a connector. A push connector (`auth_method` set) gets its
+    /// credential, returned here once — only a sealed or hashed form is stored —
+    /// with the webhook path it posts to.
     pub async fn register(
         &self,
         tenant: &str,
         actor: &str,
         r: Registration,
-    ) -> Result<ConnectorView, RegistryError> {
+    ) -> Result<Registered, RegistryError> {
         check_name(&r.name)?;
         one_of("category", &r.category, &CATEGORIES)?;
         if let Some(m) = &r.auth_method {
@@ -454,6 +468,10 @@ impl Registry {
             },
             e => e.into(),
         })?;
+        let credential = match r.auth_method.as_deref() {
+            Some(method) => self.issue_credential(&mut tx, tenant, &id, method).await?,
+            None => None,
+        };
         self.audit(
             &mut tx,
             AuditEntry {
@@ -468,7 +486,55 @@ impl Registry {
         )
         .await?;
         tx.commit().await.map_err(StoreError::from)?;
-        Ok(self.view(&row).await?)
+        let webhook_path = r
+            .auth_method
+            .is_some()
+            .then(|| format!("/api/events/ingest/{tenant}/{id}"));
+        Ok(Registered {
+            view: self.view(&row).await?,
+            credential,
+            webhook_path,
+        })
+    }
+
+    /// Creates a push connector's credential inside `tx`; the secret is returned
+    /// (to be shown once) and stored sealed (HMAC: the server must recompute
+    /// signatures) or hashed (API key). `None` for methods whose credentials are
+    /// not issued yet (`oauth2`, `rsa`).
+    async fn issue_credential(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tenant: &str,
+        connector_id: &str,
+        method: &str,
+    ) -> Result<Option<Value>, RegistryError> {
+        use base64::Engine as _;
+        let mut row = crate::store::PushCredentialRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: tenant.into(),
+            connector_id: connector_id.into(),
+            method: method.into(),
+            secret_sealed: None,
+            secret_hash: None,
+            created_ms: crate::store::now_ms(),
+            valid_until_ms: None,
+        };
+        let shown = match method {
+            "hmac-sha256" => {
+                let secret = crate::auth::push::new_webhook_secret().map_err(internal)?;
+                let sealed = self.keys.seal(secret.as_bytes()).map_err(internal)?;
+                row.secret_sealed = Some(base64::engine::general_purpose::STANDARD.encode(sealed));
+                serde_json::json!({"type": "hmac-sha256", "secret": secret})
+            }
+            "api-key" => {
+                let key = crate::auth::push::new_api_key().map_err(internal)?;
+                row.secret_hash = Some(crate::auth::push::hash_api_key(&key));
+                serde_json::json!({"type": "api-key", "key": key})
+            }
+            _ => return Ok(None),
+        };
+        Store::insert_push_credential(tx, &row).await?;
+        Ok(Some(shown))
     }
 
     /// Compiles and describes `bytes` on the blocking pool; hands the bytes back.
@@ -595,7 +661,7 @@ impl Registry {
                     )
                     .await?;
                 done.push(format!("registered {}", m.id));
-                self.connector(tenant, &view.id).await?
+                self.connector(tenant, &view.view.id).await?
             }
         };
         let versions = self.store.versions(tenant, &connector.id).await?;

@@ -137,9 +137,14 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         preload(&registry, &node, dir).await?;
     }
 
+    let ingest = Arc::new(crate::ingest::Ingest::new(
+        node.store.clone(),
+        node.keys.clone(),
+    ));
     let app = router(AppState {
         registry: registry.clone(),
         tokens,
+        ingest,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {

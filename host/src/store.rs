@@ -12,6 +12,7 @@
 mod audit;
 mod connectors;
 mod health;
+mod push;
 mod quarantine;
 mod tenants;
 
@@ -27,6 +28,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEntry, AuditRow};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
 pub use health::{HealthRow, HeartbeatRow};
+pub use push::{NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
 pub use tenants::{ClientRow, TenantRow};
 
@@ -72,7 +74,7 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 3] = match backend {
+    let files: [(i64, &'static str, &'static str); 4] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -88,6 +90,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "quarantine",
                 include_str!("../migrations/sqlite/0003_quarantine.sql"),
+            ),
+            (
+                4,
+                "push_ingest",
+                include_str!("../migrations/sqlite/0004_push_ingest.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -105,6 +112,11 @@ fn migrator(backend: Backend) -> Migrator {
                 3,
                 "quarantine",
                 include_str!("../migrations/postgres/0003_quarantine.sql"),
+            ),
+            (
+                4,
+                "push_ingest",
+                include_str!("../migrations/postgres/0004_push_ingest.sql"),
             ),
         ],
     };

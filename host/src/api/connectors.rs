@@ -50,8 +50,16 @@ async fn register(
     JsonBody(r): JsonBody<Registration>,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let p = &auth.principal;
-    let view = s.registry.register(&p.tenant_id, &p.client_id, r).await?;
-    let value = serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?;
+    let registered = s.registry.register(&p.tenant_id, &p.client_id, r).await?;
+    let mut value = serde_json::to_value(registered.view).map_err(|e| ApiError::internal(&e))?;
+    if let Some(o) = value.as_object_mut() {
+        if let Some(credential) = registered.credential {
+            o.insert("credential".into(), credential);
+        }
+        if let Some(path) = registered.webhook_path {
+            o.insert("webhook_path".into(), path.into());
+        }
+    }
     Ok((StatusCode::CREATED, Json(value)))
 }
 

@@ -197,6 +197,17 @@ impl Store {
         Ok(row.as_ref().map(connector).transpose()?)
     }
 
+    /// A connector by id alone, whatever its tenant: for the ingest route that names
+    /// the connector in a header. The caller authenticates before it reveals anything.
+    pub async fn connector_by_id(&self, id: &str) -> Result<Option<ConnectorRow>, StoreError> {
+        let sql = format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.as_ref().map(connector).transpose()?)
+    }
+
     /// A connector of `tenant_id` by name.
     pub async fn connector_by_name(
         &self,

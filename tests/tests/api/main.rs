@@ -5,6 +5,7 @@
 
 mod egress;
 mod harness;
+mod ingest;
 mod lifecycle;
 mod quarantine;
 mod routes;

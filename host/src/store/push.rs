@@ -1,0 +1,150 @@
+//! Push connectors' credentials and the events they push (migration 0004).
+
+use sqlx::Row;
+
+use super::{Store, StoreError};
+
+/// A push credential as stored: never the secret itself in the clear.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushCredentialRow {
+    /// Its id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The connector it authenticates.
+    pub connector_id: String,
+    /// `hmac-sha256` or `api-key`.
+    pub method: String,
+    /// HMAC: the secret, sealed with the node's secrets key (base64).
+    pub secret_sealed: Option<String>,
+    /// API key: its SHA-256, hex.
+    pub secret_hash: Option<String>,
+    /// When it was issued, ms since the epoch.
+    pub created_ms: i64,
+    /// `None` while current; after a rotation, the end of its grace window.
+    pub valid_until_ms: Option<i64>,
+}
+
+/// An event to store.
+#[derive(Debug, Clone)]
+pub struct NewEvent<'a> {
+    /// Its id.
+    pub id: &'a str,
+    /// The tenant.
+    pub tenant_id: &'a str,
+    /// The connector that pushed it.
+    pub connector_id: &'a str,
+    /// Unique per connector: a redelivery carries the same.
+    pub idempotency_key: &'a str,
+    /// The request's `Content-Type`.
+    pub content_type: &'a str,
+    /// The body, as received.
+    pub body: &'a [u8],
+    /// When, ms since the epoch.
+    pub received_ms: i64,
+}
+
+const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_sealed, \
+                                  secret_hash, created_ms, valid_until_ms";
+
+impl Store {
+    /// Stores a credential inside the caller's transaction (the registration's).
+    pub async fn insert_push_credential(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        c: &PushCredentialRow,
+    ) -> Result<(), StoreError> {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO push_credentials ({CREDENTIAL_COLUMNS}) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+        )))
+        .bind(&c.id)
+        .bind(&c.tenant_id)
+        .bind(&c.connector_id)
+        .bind(&c.method)
+        .bind(c.secret_sealed.as_deref())
+        .bind(c.secret_hash.as_deref())
+        .bind(c.created_ms)
+        .bind(c.valid_until_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// A connector's credentials that are valid at `now_ms` (the current one, and
+    /// any still inside a rotation's grace window).
+    pub async fn valid_push_credentials(
+        &self,
+        connector_id: &str,
+        now_ms: i64,
+    ) -> Result<Vec<PushCredentialRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {CREDENTIAL_COLUMNS} FROM push_credentials WHERE connector_id = $1 \
+             AND (valid_until_ms IS NULL OR valid_until_ms > $2) ORDER BY created_ms DESC"
+        )))
+        .bind(connector_id)
+        .bind(now_ms)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PushCredentialRow {
+                    id: r.try_get(0)?,
+                    tenant_id: r.try_get(1)?,
+                    connector_id: r.try_get(2)?,
+                    method: r.try_get(3)?,
+                    secret_sealed: r.try_get(4)?,
+                    secret_hash: r.try_get(5)?,
+                    created_ms: r.try_get(6)?,
+                    valid_until_ms: r.try_get(7)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Stores an event, committed before this returns. A second event with the same
+    /// connector and idempotency key is not stored: the answer is the first one's
+    /// id and `false`.
+    pub async fn insert_event(&self, e: &NewEvent<'_>) -> Result<(String, bool), StoreError> {
+        let mut tx = self.begin().await?;
+        let inserted = sqlx::query(
+            "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
+             body, received_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') \
+             ON CONFLICT (connector_id, idempotency_key) DO NOTHING",
+        )
+        .bind(e.id)
+        .bind(e.tenant_id)
+        .bind(e.connector_id)
+        .bind(e.idempotency_key)
+        .bind(e.content_type)
+        .bind(e.body)
+        .bind(e.received_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let id: String = if inserted {
+            e.id.to_string()
+        } else {
+            sqlx::query("SELECT id FROM events WHERE connector_id = $1 AND idempotency_key = $2")
+                .bind(e.connector_id)
+                .bind(e.idempotency_key)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?
+        };
+        tx.commit().await?;
+        Ok((id, inserted))
+    }
+
+    /// How many events a connector has stored (for tests and health).
+    pub async fn count_events(&self, connector_id: &str) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query("SELECT COUNT(*) FROM events WHERE connector_id = $1")
+                .bind(connector_id)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        )
+    }
+}

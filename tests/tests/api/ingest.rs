@@ -1,0 +1,206 @@
+//! Push connectors: a credential shown once at registration, then signed events
+//! posted to the webhook path (or with `X-Connector-Id`), acknowledged only after
+//! they are committed, stored once however often they are redelivered.
+
+use airlock_host::auth::push::{sign_webhook, webhook_key};
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::harness::{Db, Env, answer};
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+async fn register(env: &Env, name: &str, method: &str) -> Value {
+    let (s, c) = env
+        .admin(
+            "POST",
+            "/api/connectors/register",
+            Some(
+                &json!({"name": name, "category": "telemetry", "auth_method": method,
+                         "webhook_url": "https://sender.example/hooks"}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{c}");
+    c
+}
+
+/// Posts `body` to `path` with extra headers; returns status and answer.
+async fn post(env: &Env, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, Value) {
+    let mut req = env
+        .http
+        .post(env.url(path))
+        .header("content-type", "application/json");
+    for (k, v) in headers {
+        req = req.header(*k, v);
+    }
+    answer(req.body(body).send().await.unwrap()).await
+}
+
+fn signed(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+    let key = webhook_key(secret).unwrap();
+    vec![
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", ts.to_string()),
+        ("webhook-signature", sign_webhook(&key, id, ts, body)),
+    ]
+}
+
+async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: Db) {
+    let env = Env::start(db).await;
+    let c = register(&env, "sensor-hub", "hmac-sha256").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let secret = c["credential"]["secret"].as_str().unwrap().to_string();
+    assert_eq!(c["credential"]["type"], "hmac-sha256");
+    assert!(secret.starts_with("whsec_"), "{c}");
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    assert_eq!(path, format!("/api/events/ingest/{}/{id}", env.tenant));
+    // Shown once: never again, anywhere.
+    let (_, again) = env
+        .admin("GET", &format!("/api/connectors/{id}"), None)
+        .await;
+    let (_, audit) = env.admin("GET", "/api/audit?limit=100", None).await;
+    for v in [&again, &audit] {
+        assert!(!v.to_string().contains(&secret[6..]), "{v}");
+    }
+
+    let body = br#"{"reading": 21.5}"#.to_vec();
+    let ok = signed(&secret, "evt_1", now(), &body);
+    let (s, first) = post(&env, &path, &ok, body.clone()).await;
+    assert_eq!(s, 202, "{first}");
+    assert_eq!(first["duplicate"], false);
+    // A redelivery is acknowledged with the same id and not stored again.
+    let (s, second) = post(&env, &path, &ok, body.clone()).await;
+    assert_eq!(s, 202, "{second}");
+    assert_eq!(
+        (second["id"].clone(), second["duplicate"].clone()),
+        (first["id"].clone(), json!(true))
+    );
+    // The header route reaches the same connector.
+    let mut by_header = signed(&secret, "evt_2", now(), &body);
+    by_header.push(("x-connector-id", id.clone()));
+    let (s, v) = post(&env, "/api/events/ingest", &by_header, body.clone()).await;
+    assert_eq!(s, 202, "{v}");
+    let node = env.node().await;
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
+
+    let refused = |headers: Vec<(&'static str, String)>, body: Vec<u8>, code: &'static str| {
+        let env = &env;
+        let path = path.clone();
+        async move {
+            let (s, v) = post(env, &path, &headers, body).await;
+            assert_eq!(
+                (s, v["error"]["code"].as_str().unwrap_or_default()),
+                (401, code),
+                "{v}"
+            );
+        }
+    };
+    let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    refused(
+        signed(other, "evt_3", now(), &body),
+        body.clone(),
+        "bad_signature",
+    )
+    .await;
+    refused(
+        signed(&secret, "evt_3", now(), &body),
+        br#"{"reading": 99}"#.to_vec(),
+        "bad_signature",
+    )
+    .await;
+    refused(
+        signed(&secret, "evt_3", now() - 400, &body),
+        body.clone(),
+        "stale_timestamp",
+    )
+    .await;
+    refused(
+        signed(&secret, "evt_3", now() + 400, &body),
+        body.clone(),
+        "stale_timestamp",
+    )
+    .await;
+    refused(vec![], body.clone(), "missing_credential").await;
+    // The wrong method is refused before the body is read: 401, not 413, for a
+    // body over the limit.
+    let huge = vec![b'x'; 2 * 1024 * 1024];
+    refused(
+        vec![("x-api-key", "alk_whatever".into())],
+        huge.clone(),
+        "wrong_auth_method",
+    )
+    .await;
+    let (s, v) = post(&env, &path, &signed(&secret, "evt_4", now(), &huge), huge).await;
+    assert_eq!(s, 413, "{v}");
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
+
+    // Another tenant's path, or an unknown connector, looks like a bad credential.
+    let (s, v) = post(
+        &env,
+        &format!("/api/events/ingest/not-a-tenant/{id}"),
+        &ok,
+        body.clone(),
+    )
+    .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (401, "unknown_connector"),
+        "{v}"
+    );
+    let (s, _) = post(&env, "/api/events/ingest", &ok, body).await;
+    assert_eq!(s, 400, "X-Connector-Id is required on the header route");
+    env.stop().await;
+}
+both!(hmac_events_are_verified_acknowledged_after_commit_and_stored_once);
+
+async fn api_key_events_need_the_exact_key(db: Db) {
+    let env = Env::start(db).await;
+    let c = register(&env, "ticket-bridge", "api-key").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let key = c["credential"]["key"].as_str().unwrap().to_string();
+    assert!(key.starts_with("alk_"), "{c}");
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    let other = register(&env, "other-bridge", "api-key").await;
+    let other_key = other["credential"]["key"].as_str().unwrap().to_string();
+
+    let body = br#"{"ticket": 7}"#.to_vec();
+    let with = |k: &str, idem: &str| {
+        vec![
+            ("x-api-key", k.to_string()),
+            ("idempotency-key", idem.to_string()),
+        ]
+    };
+    let (s, v) = post(&env, &path, &with(&key, "t-7"), body.clone()).await;
+    assert_eq!(s, 202, "{v}");
+    let (s, again) = post(&env, &path, &with(&key, "t-7"), body.clone()).await;
+    assert_eq!(
+        (s, again["duplicate"].clone(), again["id"].clone()),
+        (202, json!(true), v["id"].clone())
+    );
+
+    // One character changed: refused by the checksum, before any lookup.
+    let mut typo = key.clone().into_bytes();
+    typo[10] = if typo[10] == b'a' { b'b' } else { b'a' };
+    let typo = String::from_utf8(typo).unwrap();
+    for (k, code) in [
+        (typo.as_str(), "bad_credential"),
+        (other_key.as_str(), "bad_credential"),
+    ] {
+        let (s, v) = post(&env, &path, &with(k, "t-8"), body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str().unwrap()),
+            (401, code),
+            "{v}"
+        );
+    }
+    let node = env.node().await;
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 1);
+    env.stop().await;
+}
+both!(api_key_events_need_the_exact_key);
