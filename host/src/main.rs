@@ -144,6 +144,9 @@ enum Command {
         /// Heartbeats the rates and percentiles look at.
         #[arg(long, default_value_t = HealthPolicy::default().window)]
         health_window: usize,
+        /// Seconds a push connector's previous credential stays valid after a rotation.
+        #[arg(long, default_value_t = 60)]
+        rotation_grace: u64,
     },
     /// Manages tenants.
     Tenant {
@@ -308,12 +311,14 @@ fn operator(command: Command) -> anyhow::Result<ExitCode> {
                 degraded_error_rate,
                 recover_after,
                 health_window,
+                rotation_grace,
             } => {
                 let mut opts = ServeOptions::new(data.data_dir);
                 opts.listen = listen;
                 opts.database = data.database;
                 opts.preload = preload;
                 opts.issuer = issuer;
+                opts.rotation_grace = std::time::Duration::from_secs(rotation_grace);
                 opts.policy = HealthPolicy {
                     error_after_failures,
                     degraded_latency_ms,

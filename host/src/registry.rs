@@ -218,6 +218,8 @@ pub struct Registry {
     known: Mutex<std::collections::HashSet<(String, String)>>,
     /// (connector, version) → digest. Versions are immutable once stored.
     digests: Mutex<HashMap<(String, String), String>>,
+    /// How long a rotated-out push credential stays valid.
+    rotation_grace: std::time::Duration,
 }
 
 impl std::fmt::Debug for Registry {
@@ -340,6 +342,7 @@ impl Registry {
             inputs: Mutex::new(HashMap::new()),
             known: Mutex::new(std::collections::HashSet::new()),
             digests: Mutex::new(HashMap::new()),
+            rotation_grace: std::time::Duration::from_secs(60),
         }
     }
 
@@ -495,6 +498,63 @@ impl Registry {
             credential,
             webhook_path,
         })
+    }
+
+    /// This registry with another rotation grace (default 60 s).
+    pub fn with_rotation_grace(mut self, grace: std::time::Duration) -> Registry {
+        self.rotation_grace = grace;
+        self
+    }
+
+    /// Issues a push connector a new credential (same shape as at registration);
+    /// the previous one stays valid for the rotation grace, then lapses. Audited
+    /// with the actor; the answer holds the new credential (shown this once) and
+    /// when the previous stops being accepted (UTC).
+    pub async fn rotate_credential(
+        &self,
+        tenant: &str,
+        actor: &str,
+        id: &str,
+    ) -> Result<Value, RegistryError> {
+        let connector = self.connector(tenant, id).await?;
+        let method = connector.auth_method.clone().unwrap_or_default();
+        if !matches!(method.as_str(), "hmac-sha256" | "api-key") {
+            return Err(RegistryError::Conflict {
+                code: "no_rotatable_credential",
+                message: if method.is_empty() {
+                    "this connector is not a push connector: it has no credential to rotate".into()
+                } else {
+                    format!("{method} credentials are not issued by this version of Airlock yet")
+                },
+            });
+        }
+        let grace_ms = i64::try_from(self.rotation_grace.as_millis()).unwrap_or(i64::MAX);
+        let until = crate::store::now_ms().saturating_add(grace_ms);
+        let mut tx = self.store.begin().await?;
+        let retired = Store::retire_push_credentials(&mut tx, &connector.id, until).await?;
+        let credential = self
+            .issue_credential(&mut tx, tenant, &connector.id, &method)
+            .await?
+            .unwrap_or(Value::Null);
+        let previous_valid_until = crate::audit::rfc3339(until);
+        self.audit(
+            &mut tx,
+            AuditEntry {
+                tenant_id: tenant.into(),
+                actor: actor.into(),
+                action: "connector.credentials.rotate".into(),
+                target: connector.id.clone(),
+                reason: None,
+                detail: serde_json::json!({"method": method, "grace_secs": self.rotation_grace.as_secs(),
+                    "previous_valid_until": previous_valid_until, "retired": retired}),
+            },
+        )
+        .await?;
+        tx.commit().await.map_err(StoreError::from)?;
+        Ok(serde_json::json!({
+            "credential": credential,
+            "previous_valid_until": previous_valid_until,
+        }))
     }
 
     /// Creates a push connector's credential inside `tx`; the secret is returned

@@ -39,6 +39,8 @@ pub struct ServeOptions {
     pub policy: HealthPolicy,
     /// The tokens' issuer.
     pub issuer: String,
+    /// How long a push connector's previous credential stays valid after a rotation.
+    pub rotation_grace: std::time::Duration,
 }
 
 impl ServeOptions {
@@ -51,6 +53,7 @@ impl ServeOptions {
             preload: None,
             policy: HealthPolicy::default(),
             issuer: DEFAULT_ISSUER.into(),
+            rotation_grace: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -119,13 +122,16 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         node.keys.compile_cache,
     )?);
     let recorder = Recorder::start(node.store.clone(), opts.policy);
-    let registry = Arc::new(Registry::new(
-        node.store.clone(),
-        node.keys.clone(),
-        runtime,
-        recorder,
-        opts.policy,
-    ));
+    let registry = Arc::new(
+        Registry::new(
+            node.store.clone(),
+            node.keys.clone(),
+            runtime,
+            recorder,
+            opts.policy,
+        )
+        .with_rotation_grace(opts.rotation_grace),
+    );
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
 
     let bootstrap = if node.store.count_tenants().await? == 0 {

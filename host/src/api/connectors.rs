@@ -40,6 +40,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/connectors/{id}/heartbeat", post(heartbeat))
         .route("/api/connectors/{id}/heartbeats", get(heartbeats))
         .route("/api/connectors/{id}/quarantine", get(quarantine))
+        .route(
+            "/api/connectors/{id}/credentials/rotate",
+            post(rotate_credentials),
+        )
         .route("/api/connectors/{id}/disable", post(disable))
         .route("/api/connectors/{id}/enable", post(enable))
 }
@@ -61,6 +65,19 @@ async fn register(
         }
     }
     Ok((StatusCode::CREATED, Json(value)))
+}
+
+async fn rotate_credentials(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let p = &auth.principal;
+    Ok(Json(
+        s.registry
+            .rotate_credential(&p.tenant_id, &p.client_id, &id)
+            .await?,
+    ))
 }
 
 async fn list(

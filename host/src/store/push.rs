@@ -70,6 +70,24 @@ impl Store {
         Ok(())
     }
 
+    /// Ends a connector's current credentials at `until_ms` (a rotation's grace),
+    /// inside the caller's transaction; returns how many there were.
+    pub async fn retire_push_credentials(
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        connector_id: &str,
+        until_ms: i64,
+    ) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE push_credentials SET valid_until_ms = $2 \
+             WHERE connector_id = $1 AND valid_until_ms IS NULL",
+        )
+        .bind(connector_id)
+        .bind(until_ms)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected())
+    }
+
     /// A connector's credentials that are valid at `now_ms` (the current one, and
     /// any still inside a rotation's grace window).
     pub async fn valid_push_credentials(

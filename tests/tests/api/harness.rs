@@ -71,6 +71,12 @@ impl Env {
     }
 
     pub async fn start_with(db: Db, policy: HealthPolicy) -> Env {
+        Env::start_configured(db, |opts| opts.policy = policy).await
+    }
+
+    /// A server whose options `configure` adjusts (listen address, data dir and
+    /// database are the harness's).
+    pub async fn start_configured(db: Db, configure: impl FnOnce(&mut ServeOptions)) -> Env {
         let data_dir = std::env::temp_dir().join(format!("airlock-api-{}", uuid::Uuid::new_v4()));
         let database = match db {
             Db::Sqlite => None,
@@ -79,7 +85,7 @@ impl Env {
         let mut opts = ServeOptions::new(&data_dir);
         opts.listen = "127.0.0.1:0".parse().unwrap();
         opts.database = database.clone();
-        opts.policy = policy;
+        configure(&mut opts);
         let server = airlock_host::server::start(opts).await.unwrap();
         let bootstrap: Value =
             serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap())

@@ -204,3 +204,89 @@ async fn api_key_events_need_the_exact_key(db: Db) {
     env.stop().await;
 }
 both!(api_key_events_need_the_exact_key);
+
+async fn a_rotated_credential_is_accepted_only_inside_the_grace_window(db: Db) {
+    let grace = std::time::Duration::from_millis(1500);
+    let env = Env::start_configured(db, |o| o.rotation_grace = grace).await;
+    let c = register(&env, "rotating-hub", "hmac-sha256").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let old = c["credential"]["secret"].as_str().unwrap().to_string();
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    let body = b"{}".to_vec();
+    let send = |secret: String, event: &'static str| {
+        let env = &env;
+        let path = path.clone();
+        let body = body.clone();
+        async move {
+            post(env, &path, &signed(&secret, event, now(), &body), body)
+                .await
+                .0
+        }
+    };
+    assert_eq!(send(old.clone(), "a").await, 202);
+
+    let (s, r) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/credentials/rotate"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let new = r["credential"]["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert!(
+        r["previous_valid_until"].as_str().unwrap().ends_with('Z'),
+        "{r}"
+    );
+    // Inside the grace window both are accepted.
+    assert_eq!(send(old.clone(), "b").await, 202);
+    assert_eq!(send(new.clone(), "c").await, 202);
+    // After it, only the new one.
+    tokio::time::sleep(grace + std::time::Duration::from_millis(200)).await;
+    assert_eq!(send(old, "d").await, 401);
+    assert_eq!(send(new, "e").await, 202);
+
+    // Audited with the actor and a UTC time; the secret is not in the trail.
+    let (_, audit) = env.admin("GET", "/api/audit?limit=100", None).await;
+    let rows = audit["items"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["action"] == "connector.credentials.rotate")
+        .unwrap_or_else(|| panic!("{audit}"));
+    assert_eq!(row["target"], id.as_str());
+    assert!(row["actor"].as_str().is_some_and(|a| !a.is_empty()));
+    assert!(row["at"].as_str().unwrap().ends_with('Z'));
+    assert!(
+        !audit
+            .to_string()
+            .contains(&r["credential"]["secret"].as_str().unwrap()[6..])
+    );
+
+    // A connector that is not a push connector has nothing to rotate.
+    let plain = env
+        .admin(
+            "POST",
+            "/api/connectors/register",
+            Some(&json!({"name": "plain", "category": "osint"})),
+        )
+        .await
+        .1;
+    let (s, v) = env
+        .admin(
+            "POST",
+            &format!(
+                "/api/connectors/{}/credentials/rotate",
+                plain["id"].as_str().unwrap()
+            ),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (409, "no_rotatable_credential"),
+        "{v}"
+    );
+    env.stop().await;
+}
+both!(a_rotated_credential_is_accepted_only_inside_the_grace_window);

@@ -70,6 +70,12 @@ fn routes() -> Vec<(&'static str, &'static str, Scope, Option<Value>)> {
         ),
         (
             "POST",
+            "/api/connectors/{id}/credentials/rotate",
+            Scope::ConnectorsManage,
+            None,
+        ),
+        (
+            "POST",
             "/api/connectors/{id}/versions",
             Scope::ConnectorsManage,
             None,
