@@ -22,6 +22,7 @@ fn the_official_examples_are_valid() {
     let dir = corpus::shared("stix2.1/examples");
     let mut all = files(&dir);
     all.extend(files(&dir.join("threat-reports")));
+    all.retain(|f| f.extension().is_some_and(|e| e == "json"));
     assert_eq!(all.len(), 8, "{}", dir.display());
     for f in all {
         let r = stix::validate_bytes(&std::fs::read(&f).unwrap());
