@@ -9,7 +9,9 @@
 //!   timestamp within tolerance, an API key in Airlock's format and known).
 //! - An event is acknowledged (202) only after its row is committed; a redelivery
 //!   (same connector, same idempotency key) is acknowledged with the first one's id
-//!   and stored once.
+//!   and stored once. Commits are grouped: one writer task commits whatever events
+//!   are waiting in one transaction (no lock contention between requests, one
+//!   commit for many), then answers each.
 //! - Failures say which check failed, never which secret was expected; an unknown
 //!   connector and a wrong credential look alike (401).
 //!
@@ -19,6 +21,7 @@
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
 use crate::keys::Keys;
@@ -47,6 +50,9 @@ pub enum IngestError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The commit of the event failed (the database's reason).
+    #[error("the event could not be committed: {0}")]
+    Commit(String),
 }
 
 fn unauthorized(code: &'static str, message: impl Into<String>) -> IngestError {
@@ -88,6 +94,51 @@ pub struct Pending {
     connector: ConnectorRow,
     /// HMAC keys valid now (empty for API keys, already checked).
     keys: Vec<Vec<u8>>,
+    /// Whether `keys` came from the cache (a failed check then looks again).
+    from_cache: bool,
+}
+
+/// How long a connector's credentials are trusted from memory. A rotation's new
+/// credential is seen at once (a miss reloads); a lapsed one is dropped by its
+/// `valid_until` in memory; only a deleted connector lingers up to this long.
+const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
+/// Connectors cached at most (the cache is cleared when full).
+const CACHE_ENTRIES: usize = 10_000;
+
+/// A connector and its credentials as loaded: (valid until, HMAC key, API-key hash).
+#[derive(Debug, Clone)]
+struct Known {
+    connector: ConnectorRow,
+    credentials: Vec<(Option<i64>, Option<Vec<u8>>, Option<String>)>,
+    loaded: std::time::Instant,
+    from_cache: bool,
+}
+
+impl Known {
+    fn valid(
+        &self,
+        now_ms: i64,
+    ) -> impl Iterator<Item = &(Option<i64>, Option<Vec<u8>>, Option<String>)> {
+        self.credentials
+            .iter()
+            .filter(move |(until, _, _)| until.is_none_or(|u| u > now_ms))
+    }
+
+    fn hmac_keys(&self, now_ms: i64) -> Vec<Vec<u8>> {
+        self.valid(now_ms)
+            .filter_map(|(_, k, _)| k.clone())
+            .collect()
+    }
+
+    fn knows_key(&self, hash: &str, now_ms: i64) -> bool {
+        let mut found = subtle::Choice::from(0u8);
+        for (_, _, h) in self.valid(now_ms) {
+            if let Some(h) = h {
+                found |= subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes());
+            }
+        }
+        found.into()
+    }
 }
 
 /// An acknowledged event.
@@ -104,6 +155,43 @@ pub struct Accepted {
 pub struct Ingest {
     store: Store,
     keys: Keys,
+    committer: mpsc::Sender<Commit>,
+    cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
+}
+
+/// Events committed in one transaction at most (group commit).
+const MAX_BATCH: usize = 256;
+
+/// One event waiting for the committer, and where its answer goes.
+type Commit = (NewEvent, oneshot::Sender<Result<(String, bool), String>>);
+
+/// The group committer: takes whatever events are waiting (up to [`MAX_BATCH`]),
+/// commits them in one transaction, then answers each. Under load many pushes share
+/// a commit; alone, an event is committed at once. No answer before the commit.
+async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let (events, replies): (Vec<NewEvent>, Vec<_>) = batch.into_iter().unzip();
+        match store.insert_events(&events).await {
+            Ok(answers) => {
+                for (reply, answer) in replies.into_iter().zip(answers) {
+                    let _ = reply.send(Ok(answer));
+                }
+            }
+            Err(e) => {
+                let message = e.to_string();
+                for reply in replies {
+                    let _ = reply.send(Err(message.clone()));
+                }
+            }
+        }
+    }
 }
 
 fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -126,9 +214,17 @@ fn method_of(headers: &HeaderMap) -> Option<&'static str> {
 }
 
 impl Ingest {
-    /// The service over `store`, opening HMAC secrets with `keys`.
+    /// The service over `store`, opening HMAC secrets with `keys`; starts its group
+    /// committer on the current tokio runtime.
     pub fn new(store: Store, keys: Keys) -> Ingest {
-        Ingest { store, keys }
+        let (committer, rx) = mpsc::channel(4 * MAX_BATCH);
+        tokio::spawn(commit_loop(store.clone(), rx));
+        Ingest {
+            store,
+            keys,
+            committer,
+            cache: Default::default(),
+        }
     }
 
     /// Every check that needs no body: the connector, its method against the
@@ -138,7 +234,7 @@ impl Ingest {
         route: Route<'_>,
         headers: &HeaderMap,
     ) -> Result<Pending, IngestError> {
-        let connector = match route {
+        let (connector_id, tenant) = match route {
             Route::Header => {
                 let id = header(headers, "x-connector-id").ok_or_else(|| {
                     IngestError::BadRequest(
@@ -147,12 +243,12 @@ impl Ingest {
                             .into(),
                     )
                 })?;
-                self.store.connector_by_id(id).await?
+                (id, None)
             }
             Route::Path {
                 tenant_id,
                 connector_id,
-            } => self.store.connector(tenant_id, connector_id).await?,
+            } => (connector_id, Some(tenant_id)),
         };
         let unknown = || {
             unauthorized(
@@ -160,8 +256,11 @@ impl Ingest {
                 "no push connector with this id accepts this credential",
             )
         };
-        let connector = connector.ok_or_else(unknown)?;
-        let Some(expected) = connector.auth_method.clone() else {
+        let mut known = self.known(connector_id, false).await?.ok_or_else(unknown)?;
+        if tenant.is_some_and(|t| t != known.connector.tenant_id) {
+            return Err(unknown());
+        }
+        let Some(expected) = known.connector.auth_method.clone() else {
             return Err(unknown());
         };
         let used = method_of(headers).ok_or_else(|| {
@@ -177,44 +276,33 @@ impl Ingest {
             ));
         }
         let now = now_ms();
-        let credentials = self
-            .store
-            .valid_push_credentials(&connector.id, now)
-            .await?;
         match used {
             "hmac-sha256" => {
                 push::check_webhook_headers(webhook_headers(headers), now / 1000)?;
-                let keys = credentials
-                    .iter()
-                    .filter_map(|c| c.secret_sealed.as_deref())
-                    .filter_map(|sealed| {
-                        let bytes = base64::engine::general_purpose::STANDARD
-                            .decode(sealed)
-                            .ok()?;
-                        let secret = self.keys.open(&bytes).ok()?;
-                        push::webhook_key(std::str::from_utf8(&secret).ok()?)
-                    })
-                    .collect();
-                Ok(Pending { connector, keys })
+                Ok(Pending {
+                    keys: known.hmac_keys(now),
+                    from_cache: known.from_cache,
+                    connector: known.connector,
+                })
             }
             "api-key" => {
                 let key = header(headers, "x-api-key").unwrap_or_default();
                 push::check_api_key_format(key)?;
                 let hash = push::hash_api_key(key);
-                let known = credentials.iter().any(|c| {
-                    c.secret_hash.as_deref().is_some_and(|h| {
-                        subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes()).into()
-                    })
-                });
-                if !known {
+                if !known.knows_key(&hash, now) && known.from_cache {
+                    // Perhaps issued since the cache was filled: look again.
+                    known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
+                }
+                if !known.knows_key(&hash, now) {
                     return Err(unauthorized(
                         "bad_credential",
                         "the API key is not valid for this connector",
                     ));
                 }
                 Ok(Pending {
-                    connector,
+                    connector: known.connector,
                     keys: Vec::new(),
+                    from_cache: false,
                 })
             }
             other => Err(unauthorized(
@@ -222,6 +310,61 @@ impl Ingest {
                 format!("{other} verification is not available in this version of Airlock yet"),
             )),
         }
+    }
+
+    /// A connector and its credentials, from the cache when fresh (or `reload`
+    /// forced), else from the store. HMAC secrets are opened once per load.
+    async fn known(&self, connector_id: &str, reload: bool) -> Result<Option<Known>, IngestError> {
+        if !reload {
+            let cache = self
+                .cache
+                .lock()
+                .map_err(|_| IngestError::Commit("cache poisoned".into()))?;
+            if let Some(k) = cache
+                .get(connector_id)
+                .filter(|k| k.loaded.elapsed() < CACHE_TTL)
+            {
+                return Ok(Some(Known {
+                    from_cache: true,
+                    ..k.clone()
+                }));
+            }
+        }
+        let Some(connector) = self.store.connector_by_id(connector_id).await? else {
+            return Ok(None);
+        };
+        let rows = self
+            .store
+            .valid_push_credentials(&connector.id, now_ms())
+            .await?;
+        let credentials = rows
+            .into_iter()
+            .map(|c| {
+                let key = c.secret_sealed.as_deref().and_then(|sealed| {
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(sealed)
+                        .ok()?;
+                    let secret = self.keys.open(&bytes).ok()?;
+                    push::webhook_key(std::str::from_utf8(&secret).ok()?)
+                });
+                (c.valid_until_ms, key, c.secret_hash)
+            })
+            .collect();
+        let known = Known {
+            connector,
+            credentials,
+            loaded: std::time::Instant::now(),
+            from_cache: false,
+        };
+        let mut cache = self
+            .cache
+            .lock()
+            .map_err(|_| IngestError::Commit("cache poisoned".into()))?;
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(connector_id.to_string(), known.clone());
+        Ok(Some(known))
     }
 
     /// Verifies the body (HMAC) and stores the event; answers once it is committed.
@@ -235,7 +378,21 @@ impl Ingest {
         let hmac = pending.connector.auth_method.as_deref() == Some("hmac-sha256");
         if hmac {
             let keys: Vec<&[u8]> = pending.keys.iter().map(Vec::as_slice).collect();
-            push::verify_webhook(&keys, webhook_headers(headers), body, now / 1000)?;
+            let verdict = push::verify_webhook(&keys, webhook_headers(headers), body, now / 1000);
+            match verdict {
+                Err(PushAuthError::BadSignature) if pending.from_cache => {
+                    // Perhaps signed with a credential issued since the cache was
+                    // filled (a rotation): look again before refusing.
+                    let fresh = self
+                        .known(&pending.connector.id, true)
+                        .await?
+                        .map(|k| k.hmac_keys(now))
+                        .unwrap_or_default();
+                    let keys: Vec<&[u8]> = fresh.iter().map(Vec::as_slice).collect();
+                    push::verify_webhook(&keys, webhook_headers(headers), body, now / 1000)?;
+                }
+                other => other?,
+            }
         }
         let given = if hmac {
             header(headers, "webhook-id")
@@ -247,18 +404,27 @@ impl Ingest {
             .filter(|k| !k.is_empty() && k.len() <= 256)
             .map(str::to_string)
             .unwrap_or_else(|| id.clone());
-        let (id, inserted) = self
-            .store
-            .insert_event(&NewEvent {
-                id: &id,
-                tenant_id: &pending.connector.tenant_id,
-                connector_id: &pending.connector.id,
-                idempotency_key: &key,
-                content_type: header(headers, "content-type").unwrap_or("application/octet-stream"),
-                body,
-                received_ms: now,
-            })
-            .await?;
+        let event = NewEvent {
+            id,
+            tenant_id: pending.connector.tenant_id.clone(),
+            connector_id: pending.connector.id.clone(),
+            idempotency_key: key,
+            content_type: header(headers, "content-type")
+                .unwrap_or("application/octet-stream")
+                .to_string(),
+            body: body.to_vec(),
+            received_ms: now,
+        };
+        let (reply, answer) = oneshot::channel();
+        let gone = || IngestError::Commit("the event committer stopped".into());
+        self.committer
+            .send((event, reply))
+            .await
+            .map_err(|_| gone())?;
+        let (id, inserted) = answer
+            .await
+            .map_err(|_| gone())?
+            .map_err(IngestError::Commit)?;
         Ok(Accepted {
             id,
             duplicate: !inserted,

@@ -32,6 +32,7 @@ impl From<IngestError> for ApiError {
             }
             IngestError::TooLarge => too_large(),
             IngestError::Store(e) => ApiError::internal(&e),
+            IngestError::Commit(e) => ApiError::internal(&e),
         }
     }
 }

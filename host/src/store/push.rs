@@ -27,19 +27,19 @@ pub struct PushCredentialRow {
 
 /// An event to store.
 #[derive(Debug, Clone)]
-pub struct NewEvent<'a> {
+pub struct NewEvent {
     /// Its id.
-    pub id: &'a str,
+    pub id: String,
     /// The tenant.
-    pub tenant_id: &'a str,
+    pub tenant_id: String,
     /// The connector that pushed it.
-    pub connector_id: &'a str,
+    pub connector_id: String,
     /// Unique per connector: a redelivery carries the same.
-    pub idempotency_key: &'a str,
+    pub idempotency_key: String,
     /// The request's `Content-Type`.
-    pub content_type: &'a str,
+    pub content_type: String,
     /// The body, as received.
-    pub body: &'a [u8],
+    pub body: Vec<u8>,
     /// When, ms since the epoch.
     pub received_ms: i64,
 }
@@ -120,39 +120,50 @@ impl Store {
             .map_err(StoreError::from)
     }
 
-    /// Stores an event, committed before this returns. A second event with the same
-    /// connector and idempotency key is not stored: the answer is the first one's
-    /// id and `false`.
-    pub async fn insert_event(&self, e: &NewEvent<'_>) -> Result<(String, bool), StoreError> {
+    /// Stores events in one transaction, committed before this returns (group
+    /// commit: one transaction for many concurrent pushes). For each, in order: the
+    /// id to acknowledge and whether it was stored — an event whose connector and
+    /// idempotency key are already stored (or earlier in the batch) is not stored
+    /// again, and its answer is the first one's id.
+    pub async fn insert_events(
+        &self,
+        events: &[NewEvent],
+    ) -> Result<Vec<(String, bool)>, StoreError> {
         let mut tx = self.begin().await?;
-        let inserted = sqlx::query(
-            "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
-             body, received_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') \
-             ON CONFLICT (connector_id, idempotency_key) DO NOTHING",
-        )
-        .bind(e.id)
-        .bind(e.tenant_id)
-        .bind(e.connector_id)
-        .bind(e.idempotency_key)
-        .bind(e.content_type)
-        .bind(e.body)
-        .bind(e.received_ms)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()
-            == 1;
-        let id: String = if inserted {
-            e.id.to_string()
-        } else {
-            sqlx::query("SELECT id FROM events WHERE connector_id = $1 AND idempotency_key = $2")
-                .bind(e.connector_id)
-                .bind(e.idempotency_key)
+        let mut answers = Vec::with_capacity(events.len());
+        for e in events {
+            let inserted = sqlx::query(
+                "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
+                 body, received_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') \
+                 ON CONFLICT (connector_id, idempotency_key) DO NOTHING",
+            )
+            .bind(&e.id)
+            .bind(&e.tenant_id)
+            .bind(&e.connector_id)
+            .bind(&e.idempotency_key)
+            .bind(&e.content_type)
+            .bind(e.body.as_slice())
+            .bind(e.received_ms)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            let id: String = if inserted {
+                e.id.clone()
+            } else {
+                sqlx::query(
+                    "SELECT id FROM events WHERE connector_id = $1 AND idempotency_key = $2",
+                )
+                .bind(&e.connector_id)
+                .bind(&e.idempotency_key)
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?
-        };
+            };
+            answers.push((id, inserted));
+        }
         tx.commit().await?;
-        Ok((id, inserted))
+        Ok(answers)
     }
 
     /// How many events a connector has stored (for tests and health).
