@@ -105,37 +105,43 @@ const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Connectors cached at most (the cache is cleared when full).
 const CACHE_ENTRIES: usize = 10_000;
 
-/// A connector and its credentials as loaded: (valid until, HMAC key, API-key hash).
+/// A credential as held in memory.
+#[derive(Debug, Clone)]
+struct Credential {
+    /// `None` while current; the end of its rotation grace otherwise.
+    valid_until_ms: Option<i64>,
+    /// HMAC: the opened signing key.
+    hmac_key: Option<Vec<u8>>,
+    /// API key: its SHA-256, hex.
+    key_hash: Option<String>,
+}
+
+/// A connector and its credentials as loaded.
 #[derive(Debug, Clone)]
 struct Known {
     connector: ConnectorRow,
-    credentials: Vec<(Option<i64>, Option<Vec<u8>>, Option<String>)>,
+    credentials: Vec<Credential>,
     loaded: std::time::Instant,
     from_cache: bool,
 }
 
 impl Known {
-    fn valid(
-        &self,
-        now_ms: i64,
-    ) -> impl Iterator<Item = &(Option<i64>, Option<Vec<u8>>, Option<String>)> {
+    fn valid(&self, now_ms: i64) -> impl Iterator<Item = &Credential> {
         self.credentials
             .iter()
-            .filter(move |(until, _, _)| until.is_none_or(|u| u > now_ms))
+            .filter(move |c| c.valid_until_ms.is_none_or(|u| u > now_ms))
     }
 
     fn hmac_keys(&self, now_ms: i64) -> Vec<Vec<u8>> {
         self.valid(now_ms)
-            .filter_map(|(_, k, _)| k.clone())
+            .filter_map(|c| c.hmac_key.clone())
             .collect()
     }
 
     fn knows_key(&self, hash: &str, now_ms: i64) -> bool {
         let mut found = subtle::Choice::from(0u8);
-        for (_, _, h) in self.valid(now_ms) {
-            if let Some(h) = h {
-                found |= subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes());
-            }
+        for h in self.valid(now_ms).filter_map(|c| c.key_hash.as_deref()) {
+            found |= subtle::ConstantTimeEq::ct_eq(h.as_bytes(), hash.as_bytes());
         }
         found.into()
     }
@@ -339,15 +345,16 @@ impl Ingest {
             .await?;
         let credentials = rows
             .into_iter()
-            .map(|c| {
-                let key = c.secret_sealed.as_deref().and_then(|sealed| {
+            .map(|c| Credential {
+                hmac_key: c.secret_sealed.as_deref().and_then(|sealed| {
                     let bytes = base64::engine::general_purpose::STANDARD
                         .decode(sealed)
                         .ok()?;
                     let secret = self.keys.open(&bytes).ok()?;
                     push::webhook_key(std::str::from_utf8(&secret).ok()?)
-                });
-                (c.valid_until_ms, key, c.secret_hash)
+                }),
+                valid_until_ms: c.valid_until_ms,
+                key_hash: c.secret_hash,
             })
             .collect();
         let known = Known {
