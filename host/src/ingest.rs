@@ -15,15 +15,19 @@
 //! - Failures say which check failed, never which secret was expected; an unknown
 //!   connector and a wrong credential look alike (401).
 //!
-//! Methods today: `hmac-sha256` (Standard Webhooks) and `api-key` (`X-API-Key`).
-//! Connectors registered with `oauth2` or `rsa` are refused with a sentence saying
-//! so until those verifiers land.
+//! Methods today: `hmac-sha256` (Standard Webhooks), `api-key` (`X-API-Key`) and
+//! `oauth2` (`Authorization: Bearer` with an access token from `/oauth/token`:
+//! signature, issuer, audience and expiry as every token, then the connector's
+//! tenant, the `events:ingest` scope and the connector's own client). Connectors
+//! registered with `rsa` are refused with a sentence saying so until RFC 9421
+//! verification lands.
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
+use crate::auth::{Scope, Tokens};
 use crate::keys::Keys;
 use crate::store::{ConnectorRow, NewEvent, Store, StoreError, now_ms};
 
@@ -114,6 +118,8 @@ struct Credential {
     hmac_key: Option<Vec<u8>>,
     /// API key: its SHA-256, hex.
     key_hash: Option<String>,
+    /// OAuth2: the client whose tokens push for the connector.
+    client_id: Option<String>,
 }
 
 /// A connector and its credentials as loaded.
@@ -136,6 +142,11 @@ impl Known {
         self.valid(now_ms)
             .filter_map(|c| c.hmac_key.clone())
             .collect()
+    }
+
+    fn knows_client(&self, client_id: &str, now_ms: i64) -> bool {
+        self.valid(now_ms)
+            .any(|c| c.client_id.as_deref() == Some(client_id))
     }
 
     fn knows_key(&self, hash: &str, now_ms: i64) -> bool {
@@ -161,6 +172,7 @@ pub struct Accepted {
 pub struct Ingest {
     store: Store,
     keys: Keys,
+    tokens: std::sync::Arc<Tokens>,
     committer: mpsc::Sender<Commit>,
     cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
 }
@@ -222,12 +234,13 @@ fn method_of(headers: &HeaderMap) -> Option<&'static str> {
 impl Ingest {
     /// The service over `store`, opening HMAC secrets with `keys`; starts its group
     /// committer on the current tokio runtime.
-    pub fn new(store: Store, keys: Keys) -> Ingest {
+    pub fn new(store: Store, keys: Keys, tokens: std::sync::Arc<Tokens>) -> Ingest {
         let (committer, rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(commit_loop(store.clone(), rx));
         Ingest {
             store,
             keys,
+            tokens,
             committer,
             cache: Default::default(),
         }
@@ -311,6 +324,41 @@ impl Ingest {
                     from_cache: false,
                 })
             }
+            "oauth2" => {
+                let token = header(headers, "authorization")
+                    .and_then(|a| a.strip_prefix("Bearer "))
+                    .unwrap_or_default();
+                let principal = self
+                    .tokens
+                    .verify(token)
+                    .map_err(|e| unauthorized("bad_token", e.to_string()))?;
+                if principal.tenant_id != known.connector.tenant_id {
+                    return Err(unauthorized(
+                        "wrong_tenant",
+                        "the token belongs to another tenant than this connector",
+                    ));
+                }
+                if !principal.has(Scope::EventsIngest) {
+                    return Err(unauthorized(
+                        "insufficient_scope",
+                        "the token lacks the `events:ingest` scope",
+                    ));
+                }
+                if !known.knows_client(&principal.client_id, now) && known.from_cache {
+                    known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
+                }
+                if !known.knows_client(&principal.client_id, now) {
+                    return Err(unauthorized(
+                        "wrong_client",
+                        "the token was issued to a client that does not push for this connector",
+                    ));
+                }
+                Ok(Pending {
+                    connector: known.connector,
+                    keys: Vec::new(),
+                    from_cache: false,
+                })
+            }
             other => Err(unauthorized(
                 "unsupported_auth_method",
                 format!("{other} verification is not available in this version of Airlock yet"),
@@ -355,6 +403,7 @@ impl Ingest {
                 }),
                 valid_until_ms: c.valid_until_ms,
                 key_hash: c.secret_hash,
+                client_id: c.client_id,
             })
             .collect();
         let known = Known {

@@ -220,6 +220,9 @@ pub struct Registry {
     digests: Mutex<HashMap<(String, String), String>>,
     /// How long a rotated-out push credential stays valid.
     rotation_grace: std::time::Duration,
+    /// `http://host:port` of this node, for the `token_url` of OAuth2 push
+    /// credentials (empty: a relative `/oauth/token`).
+    public_base: String,
 }
 
 impl std::fmt::Debug for Registry {
@@ -343,6 +346,7 @@ impl Registry {
             known: Mutex::new(std::collections::HashSet::new()),
             digests: Mutex::new(HashMap::new()),
             rotation_grace: std::time::Duration::from_secs(60),
+            public_base: String::new(),
         }
     }
 
@@ -500,6 +504,13 @@ impl Registry {
         })
     }
 
+    /// This registry naming `base` (`http://host:port`) in the `token_url` it
+    /// hands OAuth2 push connectors.
+    pub fn with_public_base(mut self, base: impl Into<String>) -> Registry {
+        self.public_base = base.into();
+        self
+    }
+
     /// This registry with another rotation grace (default 60 s).
     pub fn with_rotation_grace(mut self, grace: std::time::Duration) -> Registry {
         self.rotation_grace = grace;
@@ -518,7 +529,7 @@ impl Registry {
     ) -> Result<Value, RegistryError> {
         let connector = self.connector(tenant, id).await?;
         let method = connector.auth_method.clone().unwrap_or_default();
-        if !matches!(method.as_str(), "hmac-sha256" | "api-key") {
+        if !matches!(method.as_str(), "hmac-sha256" | "api-key" | "oauth2") {
             return Err(RegistryError::Conflict {
                 code: "no_rotatable_credential",
                 message: if method.is_empty() {
@@ -559,8 +570,9 @@ impl Registry {
 
     /// Creates a push connector's credential inside `tx`; the secret is returned
     /// (to be shown once) and stored sealed (HMAC: the server must recompute
-    /// signatures) or hashed (API key). `None` for methods whose credentials are
-    /// not issued yet (`oauth2`, `rsa`).
+    /// signatures) or hashed (API key); an `oauth2` credential is a new OAuth client
+    /// of the tenant holding only `events:ingest`. `None` for `rsa`, whose key the
+    /// sender will bring.
     async fn issue_credential(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
@@ -578,8 +590,23 @@ impl Registry {
             secret_hash: None,
             created_ms: crate::store::now_ms(),
             valid_until_ms: None,
+            client_id: None,
         };
         let shown = match method {
+            "oauth2" => {
+                let secret = format!("acs_{}", crate::keys::random_token().map_err(internal)?);
+                let client = crate::store::ClientRow {
+                    id: format!("cli_{}", uuid::Uuid::new_v4().simple()),
+                    tenant_id: tenant.into(),
+                    secret_hash: crate::auth::hash_secret(&secret),
+                    scopes: vec![crate::auth::Scope::EventsIngest.as_str().to_string()],
+                    label: format!("push connector {connector_id}"),
+                };
+                Store::insert_client(tx, &client).await?;
+                row.client_id = Some(client.id.clone());
+                serde_json::json!({"type": "oauth2", "client_id": client.id, "client_secret": secret,
+                    "token_url": format!("{}/oauth/token", self.public_base)})
+            }
             "hmac-sha256" => {
                 let secret = crate::auth::push::new_webhook_secret().map_err(internal)?;
                 let sealed = self.keys.seal(secret.as_bytes()).map_err(internal)?;

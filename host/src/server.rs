@@ -130,7 +130,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             recorder,
             opts.policy,
         )
-        .with_rotation_grace(opts.rotation_grace),
+        .with_rotation_grace(opts.rotation_grace)
+        .with_public_base(format!("http://{addr}")),
     );
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
 
@@ -146,6 +147,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let ingest = Arc::new(crate::ingest::Ingest::new(
         node.store.clone(),
         node.keys.clone(),
+        tokens.clone(),
     ));
     let app = router(AppState {
         registry: registry.clone(),

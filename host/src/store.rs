@@ -74,7 +74,7 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 4] = match backend {
+    let files: [(i64, &'static str, &'static str); 5] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -95,6 +95,11 @@ fn migrator(backend: Backend) -> Migrator {
                 4,
                 "push_ingest",
                 include_str!("../migrations/sqlite/0004_push_ingest.sql"),
+            ),
+            (
+                5,
+                "push_oauth_clients",
+                include_str!("../migrations/sqlite/0005_push_oauth_clients.sql"),
             ),
         ],
         Backend::Postgres => [
@@ -117,6 +122,11 @@ fn migrator(backend: Backend) -> Migrator {
                 4,
                 "push_ingest",
                 include_str!("../migrations/postgres/0004_push_ingest.sql"),
+            ),
+            (
+                5,
+                "push_oauth_clients",
+                include_str!("../migrations/postgres/0005_push_oauth_clients.sql"),
             ),
         ],
     };

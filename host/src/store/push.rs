@@ -23,6 +23,8 @@ pub struct PushCredentialRow {
     pub created_ms: i64,
     /// `None` while current; after a rotation, the end of its grace window.
     pub valid_until_ms: Option<i64>,
+    /// OAuth2: the client whose tokens push for the connector.
+    pub client_id: Option<String>,
 }
 
 /// An event to store.
@@ -45,7 +47,7 @@ pub struct NewEvent {
 }
 
 const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_sealed, \
-                                  secret_hash, created_ms, valid_until_ms";
+                                  secret_hash, created_ms, valid_until_ms, client_id";
 
 impl Store {
     /// Stores a credential inside the caller's transaction (the registration's).
@@ -55,7 +57,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO push_credentials ({CREDENTIAL_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
         )))
         .bind(&c.id)
         .bind(&c.tenant_id)
@@ -65,6 +67,7 @@ impl Store {
         .bind(c.secret_hash.as_deref())
         .bind(c.created_ms)
         .bind(c.valid_until_ms)
+        .bind(c.client_id.as_deref())
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -114,6 +117,7 @@ impl Store {
                     secret_hash: r.try_get(5)?,
                     created_ms: r.try_get(6)?,
                     valid_until_ms: r.try_get(7)?,
+                    client_id: r.try_get(8)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()

@@ -290,3 +290,81 @@ async fn a_rotated_credential_is_accepted_only_inside_the_grace_window(db: Db) {
     env.stop().await;
 }
 both!(a_rotated_credential_is_accepted_only_inside_the_grace_window);
+
+async fn oauth2_events_need_a_token_of_the_connectors_own_client(db: Db) {
+    use airlock_host::auth::{AUDIENCE, Claims, Scope, Tokens};
+    use airlock_host::keys::Keys;
+
+    let env = Env::start(db).await;
+    let c = register(&env, "partner-feed", "oauth2").await;
+    let cred = &c["credential"];
+    assert_eq!(cred["type"], "oauth2");
+    let client_id = cred["client_id"].as_str().unwrap().to_string();
+    let token_url = cred["token_url"].as_str().unwrap().to_string();
+    assert_eq!(token_url, env.url("/oauth/token"));
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+
+    // The sender gets a token the standard way, with scope events:ingest.
+    let r = env
+        .http
+        .post(&token_url)
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client_id.as_str()),
+            ("client_secret", cred["client_secret"].as_str().unwrap()),
+            ("scope", "events:ingest"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let (s, t) = answer(r).await;
+    assert_eq!(s, 200, "{t}");
+    let token = t["access_token"].as_str().unwrap().to_string();
+    let bearer = |t: &str| {
+        vec![
+            ("authorization", format!("Bearer {t}")),
+            ("idempotency-key", "o-1".to_string()),
+        ]
+    };
+    let body = br#"{"feed": "partner"}"#.to_vec();
+    let (s, v) = post(&env, &path, &bearer(&token), body.clone()).await;
+    assert_eq!(s, 202, "{v}");
+
+    let refused = |headers: Vec<(&'static str, String)>, code: &'static str| {
+        let (env, path, body) = (&env, path.clone(), body.clone());
+        async move {
+            let (s, v) = post(env, &path, &headers, body).await;
+            assert_eq!(
+                (s, v["error"]["code"].as_str().unwrap_or_default()),
+                (401, code),
+                "{v}"
+            );
+        }
+    };
+    // The tenant's admin token is valid, but not this connector's client.
+    refused(bearer(&env.token), "wrong_client").await;
+    // Another tenant's token.
+    refused(bearer(&env.other_tenant_token().await), "wrong_tenant").await;
+    // An expired token of the right client, signed with this node's key.
+    let keys = Keys::load_or_create(&env.data_dir).unwrap();
+    let tokens = Tokens::new(&keys, "urn:airlock").unwrap();
+    let then = now() as u64 - 3600;
+    let expired = tokens
+        .sign(&Claims {
+            iss: "urn:airlock".into(),
+            aud: AUDIENCE.into(),
+            sub: client_id.clone(),
+            client_id: client_id.clone(),
+            tenant_id: env.tenant.clone(),
+            scope: Scope::EventsIngest.as_str().into(),
+            exp: then + 900,
+            iat: then,
+            nbf: then,
+            jti: "old".into(),
+        })
+        .unwrap();
+    refused(bearer(&expired), "bad_token").await;
+    refused(bearer("not-a-jwt"), "bad_token").await;
+    env.stop().await;
+}
+both!(oauth2_events_need_a_token_of_the_connectors_own_client);
