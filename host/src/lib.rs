@@ -13,6 +13,7 @@ pub mod ingest;
 pub mod keys;
 pub mod registry;
 pub mod runtime;
+pub mod sender;
 pub mod server;
 pub mod store;
 pub mod validate;

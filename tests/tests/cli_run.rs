@@ -280,3 +280,26 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+#[test]
+fn push_says_which_flag_a_method_needs() {
+    for (args, says) in [
+        (vec!["--auth", "hmac-sha256"], "needs --secret"),
+        (vec!["--auth", "api-key"], "needs --key"),
+        (vec!["--auth", "oauth2"], "needs --client-id"),
+        (vec!["--auth", "carrier-pigeon"], "unknown --auth"),
+    ] {
+        let out = airlock()
+            .args(["push", "--to", "http://127.0.0.1:9/api/events/ingest"])
+            .args(&args)
+            .arg("event.json")
+            .env_remove("AIRLOCK_PUSH_SECRET")
+            .env_remove("AIRLOCK_PUSH_KEY")
+            .env_remove("AIRLOCK_PUSH_CLIENT_SECRET")
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}

@@ -368,3 +368,115 @@ async fn oauth2_events_need_a_token_of_the_connectors_own_client(db: Db) {
     env.stop().await;
 }
 both!(oauth2_events_need_a_token_of_the_connectors_own_client);
+
+/// The `airlock` binary beside this test's.
+fn airlock_bin() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("airlock");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p airlock-host` first",
+        bin.display()
+    );
+    std::process::Command::new(bin)
+}
+
+async fn airlock_push_signs_with_each_method(db: Db) {
+    let env = Env::start(db).await;
+    let dir = env.data_dir.join("events");
+    std::fs::create_dir_all(&dir).unwrap();
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    std::fs::write(&a, br#"{"n": 1}"#).unwrap();
+    std::fs::write(&b, br#"{"n": 2}"#).unwrap();
+    for method in ["hmac-sha256", "api-key", "oauth2"] {
+        let c = register(&env, &format!("cli-{method}"), method).await;
+        let cred = c["credential"].clone();
+        let url = env.url(c["webhook_path"].as_str().unwrap());
+        let (url, a, b) = (url.clone(), a.clone(), b.clone());
+        let out = tokio::task::spawn_blocking(move || {
+            let mut cmd = airlock_bin();
+            cmd.args(["push", "--to", &url, "--auth", method]);
+            match method {
+                "hmac-sha256" => {
+                    cmd.env("AIRLOCK_PUSH_SECRET", cred["secret"].as_str().unwrap());
+                }
+                "api-key" => {
+                    cmd.env("AIRLOCK_PUSH_KEY", cred["key"].as_str().unwrap());
+                }
+                _ => {
+                    cmd.args(["--client-id", cred["client_id"].as_str().unwrap()])
+                        .args(["--token-url", cred["token_url"].as_str().unwrap()])
+                        .env(
+                            "AIRLOCK_PUSH_CLIENT_SECRET",
+                            cred["client_secret"].as_str().unwrap(),
+                        );
+                }
+            }
+            cmd.arg(&a).arg(&b).output().unwrap()
+        })
+        .await
+        .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{method}: {stdout} {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let lines: Vec<Value> = stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(lines.len(), 2, "{stdout}");
+        for l in &lines {
+            assert_eq!(
+                (l["status"].clone(), l["duplicate"].clone()),
+                (json!(202), json!(false)),
+                "{l}"
+            );
+        }
+        let node = env.node().await;
+        assert_eq!(
+            node.store
+                .count_events(c["id"].as_str().unwrap())
+                .await
+                .unwrap(),
+            2,
+            "{method}"
+        );
+    }
+    // A wrong secret: refused, exit 1, the server's error on the line.
+    let c = register(&env, "cli-wrong", "hmac-sha256").await;
+    let url = env.url(c["webhook_path"].as_str().unwrap());
+    let out = tokio::task::spawn_blocking(move || {
+        airlock_bin()
+            .args([
+                "push",
+                "--to",
+                &url,
+                "--auth",
+                "hmac-sha256",
+                "--event-id",
+                "e1",
+            ])
+            .env(
+                "AIRLOCK_PUSH_SECRET",
+                "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            )
+            .arg(&a)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let line: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(line["status"], 401);
+    assert_eq!(line["error"]["code"], "bad_signature");
+    env.stop().await;
+}
+both!(airlock_push_signs_with_each_method);
