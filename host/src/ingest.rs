@@ -13,7 +13,8 @@
 //!   are waiting in one transaction (no lock contention between requests, one
 //!   commit for many), then answers each.
 //! - Failures say which check failed, never which secret was expected; an unknown
-//!   connector and a wrong credential look alike (401).
+//!   connector and a wrong credential look alike (401). A disabled connector's
+//!   events are refused (409) once the request has authenticated, and not stored.
 //!
 //! Methods today: `hmac-sha256` (Standard Webhooks), `api-key` (`X-API-Key`) and
 //! `oauth2` (`Authorization: Bearer` with an access token from `/oauth/token`:
@@ -54,6 +55,10 @@ pub enum IngestError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The connector is disabled (after an authenticated request only, so the
+    /// state does not leak): the admin's reason.
+    #[error("the connector is disabled: {0}")]
+    Disabled(String),
     /// The commit of the event failed (the database's reason).
     #[error("the event could not be committed: {0}")]
     Commit(String),
@@ -449,6 +454,11 @@ impl Ingest {
                 }
                 other => other?,
             }
+        }
+        // Only an authenticated sender learns that the connector is disabled. (The
+        // connector row may be up to the cache's 5 s old.)
+        if let Some(reason) = &pending.connector.disabled_reason {
+            return Err(IngestError::Disabled(reason.clone()));
         }
         let given = if hmac {
             header(headers, "webhook-id")

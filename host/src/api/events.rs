@@ -31,6 +31,11 @@ impl From<IngestError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, &message)
             }
             IngestError::TooLarge => too_large(),
+            IngestError::Disabled(reason) => ApiError::new(
+                StatusCode::CONFLICT,
+                "connector_disabled",
+                &format!("the connector is disabled: {reason}"),
+            ),
             IngestError::Store(e) => ApiError::internal(&e),
             IngestError::Commit(e) => ApiError::internal(&e),
         }

@@ -178,6 +178,15 @@ async fn api_key_events_need_the_exact_key(db: Db) {
     };
     let (s, v) = post(&env, &path, &with(&key, "t-7"), body.clone()).await;
     assert_eq!(s, 202, "{v}");
+    // Another tenant cannot see, rotate or disable the connector: 404, as if absent.
+    let foreign = env.other_tenant_token().await;
+    for (method, route) in [
+        ("GET", format!("/api/connectors/{id}")),
+        ("POST", format!("/api/connectors/{id}/credentials/rotate")),
+    ] {
+        let (s, _) = env.call(method, &route, Some(&foreign), None).await;
+        assert_eq!(s, 404, "{method} {route}");
+    }
     let (s, again) = post(&env, &path, &with(&key, "t-7"), body.clone()).await;
     assert_eq!(
         (s, again["duplicate"].clone(), again["id"].clone()),
@@ -200,6 +209,34 @@ async fn api_key_events_need_the_exact_key(db: Db) {
         );
     }
     let node = env.node().await;
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 1);
+
+    // Disabled by an admin: an authenticated push learns why (409) and nothing is
+    // stored; an unauthenticated one still only gets 401. (The ingest cache may
+    // hold the connector up to 5 s: wait it out rather than race it.)
+    let (s, v) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/disable"),
+            Some(&json!({"reason": "sender compromised"})),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
+    let (s, v) = post(&env, &path, &with(&key, "t-9"), body.clone()).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (409, "connector_disabled"),
+        "{v}"
+    );
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("sender compromised")
+    );
+    let (s, _) = post(&env, &path, &with(&typo, "t-9"), body.clone()).await;
+    assert_eq!(s, 401);
     assert_eq!(node.store.count_events(&id).await.unwrap(), 1);
     env.stop().await;
 }
