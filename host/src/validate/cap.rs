@@ -37,7 +37,7 @@
 //! held: a missing element is simply not checked.
 
 use super::Report;
-use super::xml::{self, DTD_REFUSED, Failure, Schema, Tree};
+use super::xml::{self, Schema, Tree};
 
 /// The CAP 1.2 namespace.
 pub const NAMESPACE: &str = "urn:oasis:names:tc:emergency:cap:1.2";
@@ -51,64 +51,22 @@ const OLDER: &[(&str, &str)] = &[
 /// Validates one CAP 1.2 document.
 pub fn validate_bytes(bytes: &[u8]) -> Report {
     let mut report = Report::default();
-    let (text, transcoded) = match xml::decode(bytes) {
-        Ok(decoded) => decoded,
-        Err(message) => {
-            report.error("/", "encoding", message);
-            return report.finish();
-        }
-    };
-    if xml::has_doctype(&text) {
-        report.error("/", "xml-dtd", DTD_REFUSED);
-        return report.finish();
-    }
     let is_cap12 = |name: &str, ns: Option<&str>| {
         (name == "alert" && ns == Some(NAMESPACE)).then_some(Schema::Cap12)
     };
-    let checked = xml::parse(&text, transcoded, is_cap12, |tree, schema_errors| {
-        let mut report = Report::default();
-        let Some(schema_errors) = schema_errors else {
-            wrong_root(tree, &mut report);
-            return report;
-        };
-        for e in schema_errors {
-            report.error(e.path, "schema", e.message);
+    xml::check(bytes, &mut report, is_cap12, |tree, is_alert, report| {
+        if is_alert {
+            check_alert(View { tree, id: 0 }, report);
+        } else {
+            wrong_root(tree, report);
         }
-        check_alert(View { tree, id: 0 }, &mut report);
-        report
     });
-    match checked {
-        Ok(report) => report.finish(),
-        Err(Failure::Dtd) => {
-            report.error("/", "xml-dtd", DTD_REFUSED);
-            report.finish()
-        }
-        Err(Failure::NotWellFormed(why)) => {
-            report.error(
-                "/",
-                "xml",
-                format!("The document is not well-formed XML: {why}."),
-            );
-            report.finish()
-        }
-        Err(Failure::Internal(why)) => {
-            report.error(
-                "/",
-                "schema",
-                format!("The schema could not be applied: {why}."),
-            );
-            report.finish()
-        }
-    }
+    report.finish()
 }
 
 /// The root is not a CAP 1.2 `alert`: an older CAP, or not CAP at all.
 fn wrong_root(tree: &Tree, report: &mut Report) {
-    let (name, ns) = tree
-        .elements
-        .first()
-        .map(|root| (root.name, root.namespace))
-        .unwrap_or(("?", None));
+    let (name, ns) = tree.root();
     match OLDER.iter().find(|(older, _)| ns == Some(older)) {
         Some((older, version)) => report.error(
             "/",

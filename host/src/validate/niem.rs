@@ -29,7 +29,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use super::Report;
-use super::xml::{self, DTD_REFUSED, Failure, Schema, Tree};
+use super::xml::{self, Schema, Tree};
 
 /// The NIEM 6 core namespace.
 pub const CORE: &str = "https://docs.oasis-open.org/niemopen/ns/model/niem-core/6.0/";
@@ -53,50 +53,21 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
 }
 
 fn check_xml(bytes: &[u8], report: &mut Report) {
-    let (text, transcoded) = match xml::decode(bytes) {
-        Ok(decoded) => decoded,
-        Err(message) => return report.error("/", "encoding", message),
-    };
-    if xml::has_doctype(&text) {
-        return report.error("/", "xml-dtd", DTD_REFUSED);
-    }
     let core = |_: &str, ns: Option<&str>| (ns == Some(CORE)).then_some(Schema::Niem6);
-    let checked = xml::parse(&text, transcoded, core, |tree, schema_errors| {
-        let mut found = Vec::new();
-        match schema_errors {
-            Some(errors) => {
-                found.extend(errors.into_iter().map(|e| (e.path, "schema", e.message)));
-                check_refs(tree, &mut found);
-            }
-            None => found.push(wrong_root(tree)),
+    xml::check(bytes, report, core, |tree, in_core, report| {
+        if in_core {
+            check_refs(tree, report);
+        } else {
+            wrong_root(tree, report);
         }
-        found
     });
-    match checked {
-        Ok(found) => {
-            for (path, rule, message) in found {
-                report.error(path, rule, message);
-            }
-        }
-        Err(Failure::Dtd) => report.error("/", "xml-dtd", DTD_REFUSED),
-        Err(Failure::NotWellFormed(why)) => report.error(
-            "/",
-            "xml",
-            format!("The document is not well-formed XML: {why}."),
-        ),
-        Err(Failure::Internal(why)) => report.error(
-            "/",
-            "schema",
-            format!("The schema could not be applied: {why}."),
-        ),
-    }
 }
 
 /// The NIEM 6 structures namespace (`structures:id`, `structures:ref`).
 const STRUCTURES: &str = "https://docs.oasis-open.org/niemopen/ns/model/structures/6.0/";
 
 /// Every `structures:ref` must name a `structures:id` of the document.
-fn check_refs(tree: &Tree, found: &mut Vec<(String, &'static str, String)>) {
+fn check_refs(tree: &Tree, report: &mut Report) {
     let attr = |name: &'static str| {
         tree.elements.iter().enumerate().flat_map(move |(i, e)| {
             e.attributes
@@ -108,26 +79,20 @@ fn check_refs(tree: &Tree, found: &mut Vec<(String, &'static str, String)>) {
     let ids: HashSet<&str> = attr("id").map(|(_, v)| v).collect();
     for (element, target) in attr("ref") {
         if !ids.contains(target) {
-            found.push((
+            report.error(
                 format!("{}/@ref", tree.path(element)),
                 "structures-ref",
                 format!("structures:ref {target:?} names no structures:id in the document."),
-            ));
+            );
         }
     }
 }
 
 /// The root is not a NIEM core element: say what it is instead.
-fn wrong_root(tree: &Tree) -> (String, &'static str, String) {
-    let (name, ns) = tree
-        .elements
-        .first()
-        .map(|root| (root.name, root.namespace))
-        .unwrap_or(("?", None));
-    let path = format!("/{name}");
-    match ns {
+fn wrong_root(tree: &Tree, report: &mut Report) {
+    let (name, ns) = tree.root();
+    let (rule, message) = match ns {
         Some(ns) if ns.starts_with(OLDER_BASE) => (
-            path,
             "niem-version",
             format!(
                 "The root is in {ns}, a NIEM 3–5 namespace; Airlock validates NIEM 6 \
@@ -135,7 +100,6 @@ fn wrong_root(tree: &Tree) -> (String, &'static str, String) {
             ),
         ),
         Some(ns) if ns.starts_with(NIEM6_BASE) => (
-            path,
             "niem-namespace",
             format!(
                 "The root `{name}` is in {ns}; Airlock validates documents rooted in NIEM \
@@ -143,7 +107,6 @@ fn wrong_root(tree: &Tree) -> (String, &'static str, String) {
             ),
         ),
         _ => (
-            path,
             "niem-namespace",
             format!(
                 "The root `{name}` is in {}; a NIEM document's root is a NIEM core element \
@@ -151,7 +114,8 @@ fn wrong_root(tree: &Tree) -> (String, &'static str, String) {
                 ns.unwrap_or("no namespace")
             ),
         ),
-    }
+    };
+    report.error(format!("/{name}"), rule, message);
 }
 
 /// NIEM's prefixes and namespaces, from the embedded context.

@@ -13,14 +13,58 @@ use std::borrow::Cow;
 
 use encoding_rs::{Encoding, UTF_8};
 
-pub(crate) use libxml::{Failure, Schema, Tree, niem_core_xsd, parse};
+pub(crate) use libxml::{Schema, Tree, niem_core_xsd};
 
-pub(crate) const DTD_REFUSED: &str = "The document has a DOCTYPE; NIEM and CAP documents never need one, and Airlock \
-                           refuses DTDs so that no entity is declared, expanded or fetched.";
+use super::Report;
+use libxml::Failure;
+
+const DTD_REFUSED: &str = "The document has a DOCTYPE; NIEM and CAP documents never need one, and \
+                           Airlock refuses DTDs so that no entity is declared, expanded or fetched.";
+
+/// The whole safe path for one XML document, each failure recorded in `report`
+/// as its finding: decode (`encoding`), refuse a DOCTYPE (`xml-dtd`), parse
+/// (`xml`), apply the schema `schema_for` names for the root (`schema`, one
+/// finding per violation). `then` gets the tree and whether a schema was applied,
+/// to add the standard's own rules.
+pub(crate) fn check(
+    bytes: &[u8],
+    report: &mut Report,
+    schema_for: impl Fn(&str, Option<&str>) -> Option<Schema>,
+    then: impl for<'d> FnOnce(&Tree<'d>, bool, &mut Report),
+) {
+    let (text, transcoded) = match decode(bytes) {
+        Ok(decoded) => decoded,
+        Err(message) => return report.error("/", "encoding", message),
+    };
+    if has_doctype(&text) {
+        return report.error("/", "xml-dtd", DTD_REFUSED);
+    }
+    let parsed = libxml::parse(&text, transcoded, schema_for, |tree, schema_errors| {
+        let applied = schema_errors.is_some();
+        for e in schema_errors.into_iter().flatten() {
+            report.error(e.path, "schema", e.message);
+        }
+        then(tree, applied, report);
+    });
+    match parsed {
+        Ok(()) => {}
+        Err(Failure::Dtd) => report.error("/", "xml-dtd", DTD_REFUSED),
+        Err(Failure::NotWellFormed(why)) => report.error(
+            "/",
+            "xml",
+            format!("The document is not well-formed XML: {why}."),
+        ),
+        Err(Failure::Internal(why)) => report.error(
+            "/",
+            "schema",
+            format!("The schema could not be applied: {why}."),
+        ),
+    }
+}
 /// Decodes by byte-order mark, else by the XML declaration's `encoding`, else UTF-8.
 /// The flag says whether the text was transcoded (or had a BOM), in which case its
 /// declaration no longer describes it and libxml2 must be told it is UTF-8.
-pub(crate) fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, bool), String> {
+fn decode(bytes: &[u8]) -> Result<(Cow<'_, str>, bool), String> {
     if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
         let (text, malformed) = encoding.decode_without_bom_handling(&bytes[bom..]);
         if malformed {
@@ -90,7 +134,7 @@ fn declared_encoding(bytes: &[u8]) -> Option<String> {
 /// Whether the prolog (before the root element) holds a `<!DOCTYPE`: the only
 /// place one can stand. Comments and processing instructions are skipped; anything
 /// else ends the prolog, and libxml2 judges what follows.
-pub(crate) fn has_doctype(text: &str) -> bool {
+fn has_doctype(text: &str) -> bool {
     let mut rest = text;
     loop {
         rest = rest.trim_start();

@@ -460,7 +460,15 @@ fn step(name: &str, before: usize, after: usize) -> String {
     }
 }
 
-impl Tree<'_> {
+impl<'d> Tree<'d> {
+    /// The root element's local name and namespace (`?` for an empty tree).
+    pub(crate) fn root(&self) -> (&'d str, Option<&'d str>) {
+        self.elements
+            .first()
+            .map(|root| (root.name, root.namespace))
+            .unwrap_or(("?", None))
+    }
+
     /// The path of element `id`, in the shape schema errors use.
     pub(crate) fn path(&self, id: usize) -> String {
         let mut steps = Vec::new();
@@ -496,7 +504,7 @@ impl Tree<'_> {
     ///
     /// # Safety
     /// `root` is a live element of a document that outlives `'d`.
-    unsafe fn map<'d>(root: *const XmlNode) -> Result<Tree<'d>, Failure> {
+    unsafe fn map(root: *const XmlNode) -> Result<Tree<'d>, Failure> {
         let mut tree = Tree::default();
         let mut stack: Vec<(*const XmlNode, Option<usize>)> = vec![(root, None)];
         // SAFETY (whole loop): every pointer followed is a link of the live tree;
