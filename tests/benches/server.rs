@@ -11,24 +11,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use airlock_host::health::{HealthPolicy, Recorder};
-use airlock_host::server::ServeOptions;
 use airlock_host::store::{HeartbeatRow, Store};
+use airlock_tests::bench::{LocalServer, load, pct};
 use airlock_tests::guests;
 use serde_json::{Value, json};
 
 const CONNECTIONS: usize = 32;
-
-fn seconds() -> u64 {
-    std::env::var("AIRLOCK_BENCH_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5)
-}
 
 async fn record_cost() -> f64 {
     let dir = std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
@@ -63,91 +54,13 @@ async fn record_cost() -> f64 {
     total.as_secs_f64() * 1e9 / f64::from(rounds * 10_000)
 }
 
-async fn load(
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    body: Value,
-    expect: u16,
-) -> (f64, Vec<f64>) {
-    let stop = Arc::new(AtomicBool::new(false));
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
-        let (http, url, token, body, stop, done) = (
-            http.clone(),
-            url.clone(),
-            token.clone(),
-            body.to_string(),
-            stop.clone(),
-            done.clone(),
-        );
-        tasks.push(tokio::spawn(async move {
-            let mut latencies = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let t = Instant::now();
-                let r = http
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .header("content-type", "application/json")
-                    .body(body.clone())
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status().as_u16(), expect);
-                r.bytes().await.unwrap();
-                latencies.push(t.elapsed().as_secs_f64() * 1000.0);
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-            latencies
-        }));
-    }
-    let started = Instant::now();
-    tokio::time::sleep(Duration::from_secs(seconds())).await;
-    stop.store(true, Ordering::Relaxed);
-    let mut all = Vec::new();
-    for t in tasks {
-        all.extend(t.await.unwrap());
-    }
-    let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
-    all.sort_by(f64::total_cmp);
-    (rate, all)
-}
-
-fn pct(sorted: &[f64], q: f64) -> f64 {
-    sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
-}
-
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {
     // `cargo bench` passes `--bench`; nothing else is expected.
     let record_ns = record_cost().await;
 
-    let data_dir = std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
-    let mut opts = ServeOptions::new(&data_dir);
-    opts.listen = "127.0.0.1:0".parse().unwrap();
-    let server = airlock_host::server::start(opts).await.unwrap();
-    let base = format!("http://{}", server.addr);
-    let b: Value =
-        serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap()).unwrap();
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(CONNECTIONS)
-        .build()
-        .unwrap();
-    let token: Value = http
-        .post(format!("{base}/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", b["client_id"].as_str().unwrap()),
-            ("client_secret", b["client_secret"].as_str().unwrap()),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["access_token"].as_str().unwrap().to_string();
+    let local = LocalServer::start(CONNECTIONS).await;
+    let (base, http, token) = (local.base.clone(), local.http.clone(), local.token.clone());
     let c: Value = http
         .post(format!("{base}/api/connectors/register"))
         .bearer_auth(&token)
@@ -181,29 +94,37 @@ async fn main() {
         // For an external load generator (wrk): print what it needs, then serve.
         println!("BASE={base}\nID={id}\nTOKEN={token}");
         tokio::time::sleep(Duration::from_secs(secs.parse().unwrap())).await;
-        server.stop().await.unwrap();
+        local.stop().await;
         return;
     }
+    // A JSON POST with the token, `CONNECTIONS` at a time.
+    let post = |url: String, body: Value| {
+        let (http, token, body) = (http.clone(), token.clone(), body.to_string());
+        move |_: usize, _: u64| {
+            http.post(&url)
+                .bearer_auth(&token)
+                .header("content-type", "application/json")
+                .body(body.clone())
+        }
+    };
     let (hb_rate, hb_lat) = load(
-        http.clone(),
-        format!("{base}/api/connectors/{id}/heartbeat"),
-        token.clone(),
-        json!({"latency_ms": 3, "status": "ok"}),
+        CONNECTIONS,
+        post(
+            format!("{base}/api/connectors/{id}/heartbeat"),
+            json!({"latency_ms": 3, "status": "ok"}),
+        ),
         202,
     )
     .await;
     let (inv_rate, inv_lat) = load(
-        http.clone(),
-        format!("{base}/api/connectors/{id}/invoke/work"),
-        token.clone(),
-        json!({}),
+        CONNECTIONS,
+        post(format!("{base}/api/connectors/{id}/invoke/work"), json!({})),
         200,
     )
     .await;
-    server.registry.recorder().flush().await;
-    let dropped = server.registry.recorder().dropped();
-    server.stop().await.unwrap();
-    let _ = std::fs::remove_dir_all(&data_dir);
+    local.server.registry.recorder().flush().await;
+    let dropped = local.server.registry.recorder().dropped();
+    local.stop().await;
 
     println!("| measure | result | goal |");
     println!("| --- | --- | --- |");

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use airlock_host::validate::{ais, cap, niem, stanag, stix};
+use airlock_tests::corpus::files;
 use serde_json::{Value, json};
 
 fn indicator(i: usize) -> Value {
@@ -67,7 +68,7 @@ fn bench_corpus(name: &str, dir: &str, validate: fn(&[u8]) -> airlock_host::vali
         .join(dir);
     let mut docs = Vec::new();
     for sub in ["valid", "invalid"] {
-        for f in files_in(&root.join(sub)) {
+        for f in files(&root.join(sub)) {
             docs.push(std::fs::read(f).unwrap());
         }
     }
@@ -125,22 +126,12 @@ fn airlock_host_ais_reports(sentences: &str) -> Vec<String> {
         .collect()
 }
 
-fn files_in(dir: &Path) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.is_file())
-        .collect();
-    out.sort();
-    out
-}
-
 fn bench_cap() {
     let tests = Path::new(env!("CARGO_MANIFEST_DIR"));
     let xsd = tests.join("../host/standards/cap1.2/CAP-v1.2.xsd");
     let shared = tests.join("../../shared/standards/cap1.2/examples");
-    let mut files = files_in(&tests.join("fixtures/cap/valid"));
-    files.extend(files_in(&tests.join("fixtures/cap/invalid")));
+    let mut all = files(&tests.join("fixtures/cap/valid"));
+    all.extend(files(&tests.join("fixtures/cap/invalid")));
     for sub in [
         "oasis-spec",
         "valid",
@@ -148,14 +139,14 @@ fn bench_cap() {
         "semantic-errors",
         "cap1.1",
     ] {
-        files.extend(files_in(&shared.join(sub)));
+        all.extend(files(&shared.join(sub)));
     }
     cap::validate_bytes(b"<alert/>"); // compile the schema before timing
-    let (small, large): (Vec<PathBuf>, Vec<PathBuf>) = files
+    let (small, large): (Vec<PathBuf>, Vec<PathBuf>) = all
         .iter()
         .cloned()
         .partition(|f| std::fs::metadata(f).unwrap().len() < 100_000);
-    cap_side_by_side("every file", &files, &xsd);
+    cap_side_by_side("every file", &all, &xsd);
     cap_side_by_side("files under 100 KB", &small, &xsd);
     cap_side_by_side("files over 100 KB", &large, &xsd);
 }

@@ -257,3 +257,129 @@ pub mod corpus {
         }
     }
 }
+
+/// What the HTTP benchmarks share: a server on a loopback port with a token of
+/// the bootstrap client, and a closed-loop load generator over keep-alive
+/// connections, in the same process (sharing the cores, as a local client would).
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
+pub mod bench {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::time::{Duration, Instant};
+
+    use airlock_host::server::{ServeOptions, Server};
+    use serde_json::Value;
+
+    /// Seconds each load runs: `AIRLOCK_BENCH_SECONDS`, default 5.
+    pub fn seconds() -> u64 {
+        std::env::var("AIRLOCK_BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5)
+    }
+
+    /// The `q` quantile of sorted samples.
+    pub fn pct(sorted: &[f64], q: f64) -> f64 {
+        sorted[((sorted.len() as f64 * q) as usize).min(sorted.len() - 1)]
+    }
+
+    /// `airlock serve` on SQLite in a fresh temp dir.
+    pub struct LocalServer {
+        /// The running server.
+        pub server: Server,
+        /// `http://127.0.0.1:port`.
+        pub base: String,
+        /// A client keeping up to the load's connections alive.
+        pub http: reqwest::Client,
+        /// The bootstrap client's token (every scope).
+        pub token: String,
+        data_dir: PathBuf,
+    }
+
+    impl LocalServer {
+        /// Starts it; `connections` sizes the client's keep-alive pool.
+        pub async fn start(connections: usize) -> LocalServer {
+            let data_dir =
+                std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
+            let mut opts = ServeOptions::new(&data_dir);
+            opts.listen = "127.0.0.1:0".parse().unwrap();
+            let server = airlock_host::server::start(opts).await.unwrap();
+            let base = format!("http://{}", server.addr);
+            let b: Value =
+                serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap())
+                    .unwrap();
+            let http = reqwest::Client::builder()
+                .pool_max_idle_per_host(connections)
+                .build()
+                .unwrap();
+            let token: Value = http
+                .post(format!("{base}/oauth/token"))
+                .form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", b["client_id"].as_str().unwrap()),
+                    ("client_secret", b["client_secret"].as_str().unwrap()),
+                ])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            LocalServer {
+                server,
+                base,
+                http,
+                token: token["access_token"].as_str().unwrap().to_string(),
+                data_dir,
+            }
+        }
+
+        /// Stops it and removes its data.
+        pub async fn stop(self) {
+            self.server.stop().await.unwrap();
+            let _ = std::fs::remove_dir_all(&self.data_dir);
+        }
+    }
+
+    /// Runs `connections` loops for [`seconds`], each sending the request
+    /// `request(connection, n)` builds (n counts from 1 per connection) and
+    /// requiring status `expect`. Returns requests/s and the sorted latencies (ms).
+    pub async fn load<F>(connections: usize, request: F, expect: u16) -> (f64, Vec<f64>)
+    where
+        F: Fn(usize, u64) -> reqwest::RequestBuilder + Send + Sync + 'static,
+    {
+        let request = Arc::new(request);
+        let stop = Arc::new(AtomicBool::new(false));
+        let done = Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for conn in 0..connections {
+            let (request, stop, done) = (request.clone(), stop.clone(), done.clone());
+            tasks.push(tokio::spawn(async move {
+                let mut latencies = Vec::new();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed) {
+                    n += 1;
+                    let req = request(conn, n);
+                    let t = Instant::now();
+                    let r = req.send().await.unwrap();
+                    assert_eq!(r.status().as_u16(), expect);
+                    r.bytes().await.unwrap();
+                    latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+                    done.fetch_add(1, Ordering::Relaxed);
+                }
+                latencies
+            }));
+        }
+        let started = Instant::now();
+        tokio::time::sleep(Duration::from_secs(seconds())).await;
+        stop.store(true, Ordering::Relaxed);
+        let mut all = Vec::new();
+        for t in tasks {
+            all.extend(t.await.unwrap());
+        }
+        let rate = done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64();
+        all.sort_by(f64::total_cmp);
+        (rate, all)
+    }
+}
