@@ -3,8 +3,8 @@
 //! one is quarantined with its report.
 //!
 //! **Invariant:** nothing that fails validation is returned as an output (or, when
-//! the bus lands, published). Outputs of a standard Airlock has no validator for yet
-//! (and plain `json`) pass unvalidated.
+//! the bus lands, published). Plain `json` outputs, which declare no standard,
+//! pass unvalidated.
 
 use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
 use crate::validate::{Report, Standard, validate};

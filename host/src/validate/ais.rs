@@ -102,6 +102,17 @@ fn check_sentences(text: &str, r: &mut Report) {
             Err(e) => decode_error(&at, &e, r),
         }
     }
+    if reassembler.dropped() > 0 {
+        r.error(
+            "/",
+            "fragment",
+            format!(
+                "{} multi-sentence message(s) were abandoned: a new first fragment replaced \
+                 them before they were complete.",
+                reassembler.dropped()
+            ),
+        );
+    }
     if reassembler.pending() > 0 {
         r.error(
             "/",

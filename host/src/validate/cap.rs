@@ -119,6 +119,16 @@ impl<'t> View<'t> {
     }
 
     /// The element's own text, trimmed.
+    /// The element's own text as written (identifiers are `xs:string`: their
+    /// whitespace counts).
+    fn raw_text(self) -> &'t str {
+        self.tree
+            .elements
+            .get(self.id)
+            .map(|e| e.text.as_ref())
+            .unwrap_or("")
+    }
+
     fn text(self) -> &'t str {
         self.tree
             .elements
@@ -148,7 +158,7 @@ fn bad_id_char(c: char) -> bool {
 fn check_alert(alert: View, r: &mut Report) {
     for name in ["identifier", "sender"] {
         if let Some(node) = alert.first(name) {
-            let value = node.text();
+            let value = node.raw_text();
             if value.is_empty() {
                 r.error(
                     node.path(),
@@ -402,8 +412,8 @@ fn check_area(area: View, r: &mut Report) {
         let radius = parts.get(1).and_then(|s| s.parse::<f64>().ok());
         let centre = parts.first().and_then(|p| point(p));
         match (parts.len(), centre, radius) {
-            (2, Some(centre), Some(radius)) if radius.is_finite() && radius >= 0.0 => {
-                check_range(circle, centre, r);
+            (2, Some(_), Some(radius)) if radius.is_finite() && radius >= 0.0 => {
+                check_range(circle, parts[0], r);
             }
             _ => r.error(
                 circle.path(),
@@ -474,11 +484,10 @@ fn check_polygon(polygon: View, r: &mut Report) {
             }
         };
         let pair = text.get(start..i).unwrap_or("");
+        // One finding per polygon: a 20 000-point ring off the globe is one mistake.
         if !within && !off_globe {
             off_globe = true;
-            if let Some(p) = point(pair) {
-                check_range(polygon, p, r);
-            }
+            off_the_globe(polygon, pair, r);
         }
         if count == 0 {
             first = pair;
@@ -591,17 +600,23 @@ fn point(pair: &str) -> Option<(f64, f64)> {
     (lat.is_finite() && lon.is_finite()).then_some((lat, lon))
 }
 
-/// Reports a point off the WGS 84 ranges; false when it did.
-fn check_range(node: View, (lat, lon): (f64, f64), r: &mut Report) -> bool {
-    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) {
-        return true;
+/// Reports a `lat,lon` point off the WGS 84 ranges, judged digit by digit as
+/// polygons are (a float would round 90.000…01 to 90).
+fn check_range(node: View, pair: &str, r: &mut Report) {
+    let within = pair
+        .split_once(',')
+        .and_then(|(lat, lon)| Some(in_range(lat, 90)? && in_range(lon, 180)?));
+    if within == Some(false) {
+        off_the_globe(node, pair, r);
     }
+}
+
+fn off_the_globe(node: View, pair: &str, r: &mut Report) {
     r.error(
         node.path(),
         "coordinate-range",
-        format!("Point {lat},{lon} is off the globe: latitude must be within ±90, longitude ±180."),
+        format!("Point {pair} is off the globe: latitude must be within ±90, longitude ±180."),
     );
-    false
 }
 
 /// `scheme:rest` with an RFC 3986 scheme.
@@ -696,5 +711,55 @@ mod tests {
         }
         let r = validate_bytes(b"<!-- <!DOCTYPE x> --><alert/>");
         assert_ne!(r.errors[0].rule, "xml-dtd");
+    }
+
+    const ALERT: &str = r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>ID</identifier><sender>s@example</sender><sent>2026-01-01T00:00:00-00:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope><info><category>Met</category><event>e</event><urgency>Past</urgency><severity>Minor</severity><certainty>Likely</certainty><area><areaDesc>a</areaDesc><polygon>POLY</polygon></area></info></alert>"#;
+
+    fn rules(doc: &str) -> Vec<(String, String)> {
+        validate_bytes(doc.as_bytes())
+            .errors
+            .into_iter()
+            .map(|e| (e.rule, e.message))
+            .collect()
+    }
+
+    #[test]
+    fn whitespace_around_an_identifier_is_whitespace_in_it() {
+        let doc = ALERT
+            .replace(">ID<", "> ID <")
+            .replace("POLY", "1,1 2,2 3,1 1,1");
+        let found = rules(&doc);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, "identifier-characters");
+    }
+
+    #[test]
+    fn a_point_just_past_the_pole_is_off_the_globe_whatever_a_float_rounds_it_to() {
+        let doc = ALERT.replace("ID<", "ID2<").replace(
+            "POLY",
+            "90.0000000000000000001,0 100,0 89,1 90.0000000000000000001,0",
+        );
+        let found = rules(&doc);
+        assert_eq!(found.len(), 1, "one finding per polygon: {found:?}");
+        assert_eq!(found[0].0, "coordinate-range");
+        assert!(found[0].1.contains("90.0000000000000000001,0"), "{found:?}");
+        let circle = ALERT.replace("<polygon>POLY</polygon>", "<circle>-90.5,0 1</circle>");
+        assert_eq!(rules(&circle)[0].0, "coordinate-range");
+    }
+
+    #[test]
+    fn paths_of_many_siblings_stay_cheap_and_right() {
+        // 50 000 empty `note`s: one warning each, each path numbered right (and
+        // computed in O(depth), no longer by walking every sibling).
+        let notes = "<note/>".repeat(50_000);
+        let doc = ALERT
+            .replace(
+                "<scope>Public</scope>",
+                &format!("<scope>Public</scope>{notes}"),
+            )
+            .replace("POLY", "1,1 2,2 3,1 1,1");
+        let r = validate_bytes(doc.as_bytes());
+        assert_eq!(r.warnings.len(), 50_000);
+        assert_eq!(r.warnings[49_999].path, "/alert/note[50000]");
     }
 }

@@ -446,8 +446,18 @@ fn check_dwell(b: &Bytes, len: usize, at: &str, byte: usize, r: &mut Report) {
         .filter(|(j, _)| target(*j))
         .map(|(_, (_, size))| size)
         .sum();
-    // D5, the target report count, sits after D2–D4 (2 + 2 + 1 bytes) if present.
-    let count = if bit(3) { usize::from(b.u16(8 + 5)) } else { 0 };
+    // D5, the target report count, sits after whichever of D2–D4 are present.
+    let before_d5: usize = DWELL_FIELDS[..3]
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| bit(*i))
+        .map(|(_, (_, size, _))| size)
+        .sum();
+    let count = if bit(3) {
+        usize::from(b.u16(8 + before_d5))
+    } else {
+        0
+    };
     let expected = fixed + count * per_target;
     if expected != len {
         r.error(

@@ -183,6 +183,10 @@ pub(crate) struct Element<'d> {
     pub text: Cow<'d, str>,
     pub parent: Option<usize>,
     pub children: Vec<usize>,
+    /// Its position among its parent's children of the same name (0-based), and
+    /// how many there are: `name[nth + 1]` in paths when `same > 1`.
+    pub nth: usize,
+    pub same: usize,
 }
 
 /// The document's elements; `elements[0]` is the root.
@@ -248,6 +252,20 @@ struct XmlNode {
     psvi: *mut c_void,
     line: c_ushort,
     extra: c_ushort,
+}
+
+/// The fields `xmlNode` and `xmlAttr` share (tree.h): what [`node_path`] reads of
+/// the node an error names, which may be either.
+#[repr(C)]
+struct NodeHead {
+    private: *mut c_void,
+    kind: c_int,
+    name: *const c_char,
+    children: *mut c_void,
+    last: *mut c_void,
+    parent: *const NodeHead,
+    next: *const NodeHead,
+    prev: *const NodeHead,
 }
 
 /// `struct _xmlAttr` (tree.h) up to `ns`.
@@ -400,7 +418,7 @@ unsafe extern "C" fn collect(user: *mut c_void, error: *mut XmlError) {
     }
     // SAFETY: `node` is null or the element/attribute being validated, alive as
     // long as the document.
-    let path = unsafe { node_path(error.node as *const XmlNode) };
+    let path = unsafe { node_path(error.node as *const NodeHead) };
     sink.errors.push(SchemaError { path, message });
 }
 
@@ -410,7 +428,7 @@ unsafe extern "C" fn collect(user: *mut c_void, error: *mut XmlError) {
 ///
 /// # Safety
 /// `node` is null or a live libxml2 element or attribute node.
-unsafe fn node_path(node: *const XmlNode) -> String {
+unsafe fn node_path(node: *const NodeHead) -> String {
     let mut steps = Vec::new();
     let mut cur = node;
     // SAFETY (whole loop): we follow `parent`/`prev`/`next` links of a live tree,
@@ -422,7 +440,7 @@ unsafe fn node_path(node: *const XmlNode) -> String {
             match n.kind {
                 XML_ATTRIBUTE_NODE => steps.push(format!("@{name}")),
                 XML_ELEMENT_NODE => {
-                    let same = |p: *const XmlNode| {
+                    let same = |p: *const NodeHead| {
                         let o = &*p;
                         o.kind == XML_ELEMENT_NODE
                             && !o.name.is_null()
@@ -430,12 +448,12 @@ unsafe fn node_path(node: *const XmlNode) -> String {
                             && CStr::from_ptr(o.name) == CStr::from_ptr(n.name)
                     };
                     let (mut before, mut after) = (0usize, 0usize);
-                    let mut p = n.prev as *const XmlNode;
+                    let mut p = n.prev;
                     while !p.is_null() {
                         before += usize::from(same(p));
                         p = (*p).prev;
                     }
-                    let mut p = n.next as *const XmlNode;
+                    let mut p = n.next;
                     while !p.is_null() {
                         after += usize::from(same(p));
                         p = (*p).next;
@@ -469,31 +487,12 @@ impl<'d> Tree<'d> {
             .unwrap_or(("?", None))
     }
 
-    /// The path of element `id`, in the shape schema errors use.
+    /// The path of element `id`, in the shape schema errors use: O(depth).
     pub(crate) fn path(&self, id: usize) -> String {
         let mut steps = Vec::new();
         let mut cur = Some(id);
-        while let Some(i) = cur {
-            let Some(el) = self.elements.get(i) else {
-                break;
-            };
-            let siblings: &[usize] = match el.parent.and_then(|p| self.elements.get(p)) {
-                Some(parent) => &parent.children,
-                None => &[],
-            };
-            let same = |s: &&usize| self.elements.get(**s).is_some_and(|o| o.name == el.name);
-            let before = siblings
-                .iter()
-                .take_while(|s| **s != i)
-                .filter(same)
-                .count();
-            let after = siblings
-                .iter()
-                .skip_while(|s| **s != i)
-                .skip(1)
-                .filter(same)
-                .count();
-            steps.push(step(el.name, before, after));
+        while let Some(el) = cur.and_then(|i| self.elements.get(i)) {
+            steps.push(step(el.name, el.nth, el.same.saturating_sub(el.nth + 1)));
             cur = el.parent;
         }
         steps.reverse();
@@ -583,7 +582,27 @@ impl<'d> Tree<'d> {
             }
         }
         // Depth-first numbering put each element's children in order of visit,
-        // which is document order because of the reversed push.
+        // which is document order because of the reversed push. Number same-name
+        // siblings once, so a path costs its depth (a finding per element of a
+        // 100 000-child parent must not cost 10^10 steps).
+        let mut counts: std::collections::HashMap<&str, usize> = Default::default();
+        for parent in 0..tree.elements.len() {
+            counts.clear();
+            let children = std::mem::take(&mut tree.elements[parent].children);
+            for &c in &children {
+                let name = tree.elements[c].name;
+                let n = counts.entry(name).or_insert(0);
+                tree.elements[c].nth = *n;
+                *n += 1;
+            }
+            for &c in &children {
+                tree.elements[c].same = counts.get(tree.elements[c].name).copied().unwrap_or(1);
+            }
+            tree.elements[parent].children = children;
+        }
+        if let Some(root) = tree.elements.first_mut() {
+            root.same = 1;
+        }
         Ok(tree)
     }
 }
@@ -601,6 +620,8 @@ unsafe fn borrowed<'d>(s: *const c_char) -> Option<&'d str> {
 }
 
 fn compile_schema(which: Schema) -> Result<Owned, Failure> {
+    // The entity loader that serves only embedded files must be in place first.
+    init();
     let mut sink = Sink {
         errors: Vec::new(),
         prefixes: which.prefixes(),
