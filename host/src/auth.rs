@@ -177,7 +177,12 @@ fn now_secs() -> u64 {
 
 /// SHA-256 of a client secret, hex: what the store keeps.
 pub fn hash_secret(secret: &str) -> String {
-    hex(&Sha256::digest(secret.as_bytes()))
+    hash_secret_bytes(secret.as_bytes())
+}
+
+/// SHA-256 of bytes, hex (what [`hash_secret`] stores, for any bytes).
+pub fn hash_secret_bytes(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
 }
 
 impl Tokens {

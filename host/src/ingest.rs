@@ -30,7 +30,7 @@ use tokio::sync::{mpsc, oneshot};
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
 use crate::auth::{Scope, Tokens};
 use crate::keys::Keys;
-use crate::store::{ConnectorRow, NewEvent, Store, StoreError, now_ms};
+use crate::store::{ConnectorRow, EventOutcome, NewEvent, Store, StoreError, now_ms};
 
 /// Largest event body accepted.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -38,9 +38,17 @@ pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 /// Why a push was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
-    /// The request does not say which connector it is for.
-    #[error("{0}")]
-    BadRequest(String),
+    /// The request is malformed: a stable code and what is wrong.
+    #[error("{message}")]
+    BadRequest {
+        /// A stable snake_case code.
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The event's id was already used for an event with another body.
+    #[error("event id {0:?} was already accepted with a different body; nothing was stored")]
+    KeyReused(String),
     /// Authentication failed: `code` and a sentence for the sender.
     #[error("{message}")]
     Unauthorized {
@@ -107,9 +115,10 @@ pub struct Pending {
     from_cache: bool,
 }
 
-/// How long a connector's credentials are trusted from memory. A rotation's new
-/// credential is seen at once (a miss reloads); a lapsed one is dropped by its
-/// `valid_until` in memory; only a deleted connector lingers up to this long.
+/// How long a connector's credentials are trusted from memory. This node's
+/// rotations, disables and enables drop the entry at once ([`Ingest::forget`]);
+/// another node's are seen within this time (a new credential at once: a miss
+/// reloads).
 const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Connectors cached at most (the cache is cleared when full).
 const CACHE_ENTRIES: usize = 10_000;
@@ -186,7 +195,7 @@ pub struct Ingest {
 const MAX_BATCH: usize = 256;
 
 /// One event waiting for the committer, and where its answer goes.
-type Commit = (NewEvent, oneshot::Sender<Result<(String, bool), String>>);
+type Commit = (NewEvent, oneshot::Sender<Result<EventOutcome, String>>);
 
 /// The group committer: takes whatever events are waiting (up to [`MAX_BATCH`]),
 /// commits them in one transaction, then answers each. Under load many pushes share
@@ -207,10 +216,20 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>) {
                     let _ = reply.send(Ok(answer));
                 }
             }
+            // One bad event must not fail its batch-mates: commit each alone, so
+            // only the event that fails gets the error.
+            Err(_) if events.len() > 1 => {
+                for (event, reply) in events.iter().zip(replies) {
+                    let answer = store.insert_events(std::slice::from_ref(event)).await;
+                    let _ = reply.send(match answer {
+                        Ok(mut one) => one.pop().ok_or_else(|| "no answer".to_string()),
+                        Err(e) => Err(e.to_string()),
+                    });
+                }
+            }
             Err(e) => {
-                let message = e.to_string();
                 for reply in replies {
-                    let _ = reply.send(Err(message.clone()));
+                    let _ = reply.send(Err(e.to_string()));
                 }
             }
         }
@@ -260,13 +279,13 @@ impl Ingest {
     ) -> Result<Pending, IngestError> {
         let (connector_id, tenant) = match route {
             Route::Header => {
-                let id = header(headers, "x-connector-id").ok_or_else(|| {
-                    IngestError::BadRequest(
-                        "name the connector in `X-Connector-Id`, or post to the webhook path \
-                         registration returned"
+                let id =
+                    header(headers, "x-connector-id").ok_or_else(|| IngestError::BadRequest {
+                        code: "missing_connector",
+                        message: "name the connector in `X-Connector-Id`, or post to the webhook \
+                              path registration returned"
                             .into(),
-                    )
-                })?;
+                    })?;
                 (id, None)
             }
             Route::Path {
@@ -312,7 +331,7 @@ impl Ingest {
             "api-key" => {
                 let key = header(headers, "x-api-key").unwrap_or_default();
                 push::check_api_key_format(key)?;
-                let hash = push::hash_api_key(key);
+                let hash = crate::auth::hash_secret(key);
                 if !known.knows_key(&hash, now) && known.from_cache {
                     // Perhaps issued since the cache was filled: look again.
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
@@ -368,6 +387,14 @@ impl Ingest {
                 "unsupported_auth_method",
                 format!("{other} verification is not available in this version of Airlock yet"),
             )),
+        }
+    }
+
+    /// Drops what the cache holds of a connector: its credentials or status changed
+    /// (a rotation, a disable or enable), so the next push reads them afresh.
+    pub fn forget(&self, connector_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.remove(connector_id);
         }
     }
 
@@ -466,10 +493,17 @@ impl Ingest {
             header(headers, "idempotency-key")
         };
         let id = uuid::Uuid::new_v4().to_string();
-        let key = given
-            .filter(|k| !k.is_empty() && k.len() <= 256)
-            .map(str::to_string)
-            .unwrap_or_else(|| id.clone());
+        // A key that cannot be kept is refused, not replaced: replacing it would
+        // silently turn off deduplication for the sender's retries.
+        if given.is_some_and(|k| k.is_empty() || k.len() > 256 || k.chars().any(char::is_control)) {
+            return Err(IngestError::BadRequest {
+                code: "bad_idempotency_key",
+                message: "`Idempotency-Key` must be 1 to 256 characters without control characters"
+                    .into(),
+            });
+        }
+        let key = given.map(str::to_string).unwrap_or_else(|| id.clone());
+        let body_sha256 = crate::auth::hash_secret_bytes(body);
         let event = NewEvent {
             id,
             tenant_id: pending.connector.tenant_id.clone(),
@@ -479,6 +513,7 @@ impl Ingest {
                 .unwrap_or("application/octet-stream")
                 .to_string(),
             body: body.to_vec(),
+            body_sha256,
             received_ms: now,
         };
         let (reply, answer) = oneshot::channel();
@@ -487,15 +522,28 @@ impl Ingest {
             .send((event, reply))
             .await
             .map_err(|_| gone())?;
-        let (id, inserted) = answer
+        let outcome = answer
             .await
             .map_err(|_| gone())?
             .map_err(IngestError::Commit)?;
+        if !outcome.same_body {
+            return Err(IngestError::KeyReused(key_of(headers, hmac)));
+        }
         Ok(Accepted {
-            id,
-            duplicate: !inserted,
+            id: outcome.id,
+            duplicate: !outcome.stored,
         })
     }
+}
+
+/// The sender's event id, for messages.
+fn key_of(headers: &HeaderMap, hmac: bool) -> String {
+    let name = if hmac {
+        "webhook-id"
+    } else {
+        "idempotency-key"
+    };
+    header(headers, name).unwrap_or_default().to_string()
 }
 
 fn webhook_headers(headers: &HeaderMap) -> WebhookHeaders<'_> {

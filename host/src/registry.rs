@@ -171,8 +171,8 @@ pub struct Deployment {
 }
 
 /// What registration answers: the connector, and for a push connector its
-/// credential (shown this once) and webhook path.
-#[derive(Debug, Clone)]
+/// credential (shown this once) and webhook path. `Debug` leaves the credential out.
+#[derive(Clone)]
 pub struct Registered {
     /// The connector as `GET /api/connectors/{id}` shows it.
     pub view: ConnectorView,
@@ -180,6 +180,19 @@ pub struct Registered {
     pub credential: Option<Value>,
     /// `/api/events/ingest/{tenant_id}/{connector_id}`.
     pub webhook_path: Option<String>,
+}
+
+impl std::fmt::Debug for Registered {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registered")
+            .field("view", &self.view)
+            .field(
+                "credential",
+                &self.credential.as_ref().map(|_| "<redacted>"),
+            )
+            .field("webhook_path", &self.webhook_path)
+            .finish()
+    }
 }
 
 /// The result of an invoke.
@@ -615,7 +628,7 @@ impl Registry {
             }
             "api-key" => {
                 let key = crate::auth::push::new_api_key().map_err(internal)?;
-                row.secret_hash = Some(crate::auth::push::hash_api_key(&key));
+                row.secret_hash = Some(crate::auth::hash_secret(&key));
                 serde_json::json!({"type": "api-key", "key": key})
             }
             _ => return Ok(None),

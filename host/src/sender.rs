@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::auth::push::{sign_webhook, webhook_key};
 
-/// How a sender authenticates.
-#[derive(Debug, Clone)]
+/// How a sender authenticates. `Debug` names the method, never the secret.
+#[derive(Clone)]
 pub enum SenderAuth {
     /// A `whsec_…` secret.
     Hmac(String),
@@ -30,6 +30,24 @@ pub enum SenderAuth {
         /// Where tokens come from (`…/oauth/token`).
         token_url: String,
     },
+}
+
+impl std::fmt::Debug for SenderAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SenderAuth::Hmac(_) => f.write_str("Hmac(<redacted>)"),
+            SenderAuth::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            SenderAuth::OAuth2 {
+                client_id,
+                token_url,
+                ..
+            } => f
+                .debug_struct("OAuth2")
+                .field("client_id", client_id)
+                .field("token_url", token_url)
+                .finish_non_exhaustive(),
+        }
+    }
 }
 
 /// What the server answered one push.

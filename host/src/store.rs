@@ -28,7 +28,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEntry, AuditRow};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
 pub use health::{HealthRow, HeartbeatRow};
-pub use push::{NewEvent, PushCredentialRow};
+pub use push::{EventOutcome, NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
 pub use tenants::{ClientRow, TenantRow};
 

@@ -16,7 +16,8 @@ CREATE UNIQUE INDEX push_credentials_by_hash ON push_credentials (secret_hash);
 
 -- Pushed events, committed before they are acknowledged. The idempotency key (the
 -- sender's webhook-id or Idempotency-Key, else one the server assigns) is unique
--- per connector: a redelivery finds the first and is not stored twice.
+-- per connector: a redelivery finds the first and is not stored twice (the body's
+-- SHA-256 tells a redelivery from a different event reusing the key).
 CREATE TABLE events (
     id TEXT PRIMARY KEY,
     tenant_id TEXT NOT NULL REFERENCES tenants(id),
@@ -24,6 +25,7 @@ CREATE TABLE events (
     idempotency_key TEXT NOT NULL,
     content_type TEXT NOT NULL,
     body BLOB NOT NULL,
+    body_sha256 TEXT NOT NULL,
     received_ms BIGINT NOT NULL,
     state TEXT NOT NULL
 );

@@ -73,11 +73,12 @@ async fn rotate_credentials(
     Path(id): Path<String>,
 ) -> ApiResult<Json<Value>> {
     let p = &auth.principal;
-    Ok(Json(
-        s.registry
-            .rotate_credential(&p.tenant_id, &p.client_id, &id)
-            .await?,
-    ))
+    let rotated = s
+        .registry
+        .rotate_credential(&p.tenant_id, &p.client_id, &id)
+        .await?;
+    s.ingest.forget(&id);
+    Ok(Json(rotated))
 }
 
 async fn list(
@@ -304,6 +305,7 @@ async fn disable(
         .registry
         .set_enabled(&p.tenant_id, &p.client_id, &id, Some(&b.reason))
         .await?;
+    s.ingest.forget(&id);
     Ok(Json(
         serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
     ))
@@ -319,6 +321,7 @@ async fn enable(
         .registry
         .set_enabled(&p.tenant_id, &p.client_id, &id, None)
         .await?;
+    s.ingest.forget(&id);
     Ok(Json(
         serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
     ))

@@ -26,7 +26,12 @@ pub(super) fn router() -> Router<AppState> {
 impl From<IngestError> for ApiError {
     fn from(e: IngestError) -> Self {
         match e {
-            IngestError::BadRequest(m) => ApiError::bad_request("missing_connector", &m),
+            IngestError::BadRequest { code, message } => ApiError::bad_request(code, &message),
+            e @ IngestError::KeyReused(_) => ApiError::new(
+                StatusCode::CONFLICT,
+                "idempotency_key_reused",
+                &e.to_string(),
+            ),
             IngestError::Unauthorized { code, message } => {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, &message)
             }

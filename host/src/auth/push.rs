@@ -12,7 +12,8 @@
 //! - **API keys**: `alk_` + 32 characters of base64url randomness + a 6-character
 //!   checksum of those. [`check_api_key_format`] refuses a mistyped or truncated key
 //!   before any lookup (a lookup would cost a database round trip and time an
-//!   attacker could measure); the store keeps only [`hash_api_key`], SHA-256.
+//!   attacker could measure); the store keeps only its SHA-256
+//!   ([`crate::auth::hash_secret`], as for OAuth client secrets).
 //!
 //! Secrets never appear in `Debug` output or error messages.
 
@@ -207,11 +208,6 @@ pub fn check_api_key_format(key: &str) -> Result<(), PushAuthError> {
     }
 }
 
-/// What the store keeps of an API key: its SHA-256, hex.
-pub fn hash_api_key(key: &str) -> String {
-    crate::keys::hex(&Sha256::digest(key.as_bytes()))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,7 +335,7 @@ mod tests {
             check_api_key_format("sk_live_whatever"),
             Err(PushAuthError::MalformedKey)
         );
-        assert_eq!(hash_api_key(&key).len(), 64);
+        assert_eq!(crate::auth::hash_secret(&key).len(), 64);
         assert_ne!(new_api_key().unwrap(), key);
     }
 

@@ -42,8 +42,22 @@ pub struct NewEvent {
     pub content_type: String,
     /// The body, as received.
     pub body: Vec<u8>,
+    /// The body's SHA-256 (hex): a redelivery has the same.
+    pub body_sha256: String,
     /// When, ms since the epoch.
     pub received_ms: i64,
+}
+
+/// What storing one event came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventOutcome {
+    /// The id to acknowledge: this event's, or the first one's with its key.
+    pub id: String,
+    /// Whether this event was stored (false: its key was already taken).
+    pub stored: bool,
+    /// Whether the stored event with this key has this body (always true when
+    /// `stored`): false means the key was reused for another event.
+    pub same_body: bool,
 }
 
 const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_sealed, \
@@ -132,13 +146,14 @@ impl Store {
     pub async fn insert_events(
         &self,
         events: &[NewEvent],
-    ) -> Result<Vec<(String, bool)>, StoreError> {
+    ) -> Result<Vec<EventOutcome>, StoreError> {
         let mut tx = self.begin().await?;
         let mut answers = Vec::with_capacity(events.len());
         for e in events {
             let inserted = sqlx::query(
                 "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
-                 body, received_ms, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'received') \
+                 body, body_sha256, received_ms, state) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received') \
                  ON CONFLICT (connector_id, idempotency_key) DO NOTHING",
             )
             .bind(&e.id)
@@ -147,24 +162,34 @@ impl Store {
             .bind(&e.idempotency_key)
             .bind(&e.content_type)
             .bind(e.body.as_slice())
+            .bind(&e.body_sha256)
             .bind(e.received_ms)
             .execute(&mut *tx)
             .await?
             .rows_affected()
                 == 1;
-            let id: String = if inserted {
-                e.id.clone()
+            answers.push(if inserted {
+                EventOutcome {
+                    id: e.id.clone(),
+                    stored: true,
+                    same_body: true,
+                }
             } else {
-                sqlx::query(
-                    "SELECT id FROM events WHERE connector_id = $1 AND idempotency_key = $2",
+                let first = sqlx::query(
+                    "SELECT id, body_sha256 FROM events \
+                     WHERE connector_id = $1 AND idempotency_key = $2",
                 )
                 .bind(&e.connector_id)
                 .bind(&e.idempotency_key)
                 .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?
-            };
-            answers.push((id, inserted));
+                .await?;
+                let hash: String = first.try_get(1)?;
+                EventOutcome {
+                    id: first.try_get(0)?,
+                    stored: false,
+                    same_body: hash == e.body_sha256,
+                }
+            });
         }
         tx.commit().await?;
         Ok(answers)

@@ -140,19 +140,34 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
     assert_eq!(s, 413, "{v}");
     assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
 
-    // Another tenant's path, or an unknown connector, looks like a bad credential.
+    // Another (real) tenant's path, or an unknown one, looks like a bad credential.
+    let other = airlock_host::auth::create_tenant(&node.store, &node.keys, "elsewhere", "test")
+        .await
+        .unwrap();
+    for tenant in [other.id.as_str(), "not-a-tenant"] {
+        let signed_again = signed(&secret, "evt_5", now(), &body);
+        let route = format!("/api/events/ingest/{tenant}/{id}");
+        let (s, v) = post(&env, &route, &signed_again, body.clone()).await;
+        assert_eq!(
+            (s, v["error"]["code"].as_str().unwrap()),
+            (401, "unknown_connector"),
+            "{route}: {v}"
+        );
+    }
+    // The same event id with another body is not a redelivery: refused, not stored.
     let (s, v) = post(
         &env,
-        &format!("/api/events/ingest/not-a-tenant/{id}"),
-        &ok,
-        body.clone(),
+        &path,
+        &signed(&secret, "evt_1", now(), b"{}"),
+        b"{}".to_vec(),
     )
     .await;
     assert_eq!(
         (s, v["error"]["code"].as_str().unwrap()),
-        (401, "unknown_connector"),
+        (409, "idempotency_key_reused"),
         "{v}"
     );
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
     let (s, _) = post(&env, "/api/events/ingest", &ok, body).await;
     assert_eq!(s, 400, "X-Connector-Id is required on the header route");
     env.stop().await;
@@ -211,9 +226,19 @@ async fn api_key_events_need_the_exact_key(db: Db) {
     let node = env.node().await;
     assert_eq!(node.store.count_events(&id).await.unwrap(), 1);
 
-    // Disabled by an admin: an authenticated push learns why (409) and nothing is
-    // stored; an unauthenticated one still only gets 401. (The ingest cache may
-    // hold the connector up to 5 s: wait it out rather than race it.)
+    // An Idempotency-Key that cannot be kept is refused, not silently replaced.
+    let long = "k".repeat(300);
+    let (s, v) = post(&env, &path, &with(&key, &long), body.clone()).await;
+    assert_eq!(
+        (s, v["error"]["code"].as_str().unwrap()),
+        (400, "bad_idempotency_key"),
+        "{v}"
+    );
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 1);
+
+    // Disabled by an admin (effective at once: the disable drops the ingest cache's
+    // entry): an authenticated push learns why (409) and nothing is stored; an
+    // unauthenticated one still only gets 401.
     let (s, v) = env
         .admin(
             "POST",
@@ -222,7 +247,6 @@ async fn api_key_events_need_the_exact_key(db: Db) {
         )
         .await;
     assert_eq!(s, 200, "{v}");
-    tokio::time::sleep(std::time::Duration::from_millis(5200)).await;
     let (s, v) = post(&env, &path, &with(&key, "t-9"), body.clone()).await;
     assert_eq!(
         (s, v["error"]["code"].as_str().unwrap()),
@@ -385,23 +409,34 @@ async fn oauth2_events_need_a_token_of_the_connectors_own_client(db: Db) {
     // An expired token of the right client, signed with this node's key.
     let keys = Keys::load_or_create(&env.data_dir).unwrap();
     let tokens = Tokens::new(&keys, "urn:airlock").unwrap();
-    let then = now() as u64 - 3600;
-    let expired = tokens
-        .sign(&Claims {
-            iss: "urn:airlock".into(),
-            aud: AUDIENCE.into(),
-            sub: client_id.clone(),
-            client_id: client_id.clone(),
-            tenant_id: env.tenant.clone(),
-            scope: Scope::EventsIngest.as_str().into(),
-            exp: then + 900,
-            iat: then,
-            nbf: then,
-            jti: "old".into(),
-        })
-        .unwrap();
+    let claims = |iat: u64| Claims {
+        iss: "urn:airlock".into(),
+        aud: AUDIENCE.into(),
+        sub: client_id.clone(),
+        client_id: client_id.clone(),
+        tenant_id: env.tenant.clone(),
+        scope: Scope::EventsIngest.as_str().into(),
+        exp: iat + 900,
+        iat,
+        nbf: iat,
+        jti: format!("j{iat}"),
+    };
+    // Control: the same claims signed now are accepted, so the refusal below is
+    // the expiry's doing.
+    let fresh = tokens.sign(&claims(now() as u64)).unwrap();
+    let (s, v) = post(&env, &path, &bearer(&fresh), body.clone()).await;
+    assert_eq!((s, v["duplicate"].clone()), (202, json!(true)), "{v}");
+    let expired = tokens.sign(&claims(now() as u64 - 3600)).unwrap();
     refused(bearer(&expired), "bad_token").await;
     refused(bearer("not-a-jwt"), "bad_token").await;
+    let node = env.node().await;
+    assert_eq!(
+        node.store
+            .count_events(c["id"].as_str().unwrap())
+            .await
+            .unwrap(),
+        1
+    );
     env.stop().await;
 }
 both!(oauth2_events_need_a_token_of_the_connectors_own_client);
