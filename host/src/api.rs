@@ -64,6 +64,7 @@ scopes! {
     Read => ConnectorsRead,
     Heartbeat => ConnectorHeartbeat,
     AuditRead => AuditRead,
+    EventsRead => EventsRead,
 }
 
 /// A caller whose bearer token is valid and carries the scope `S`.

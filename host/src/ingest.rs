@@ -1,6 +1,6 @@
-//! The inbound pipeline of push connectors, first half: route → method check →
-//! verify → durable insert → acknowledge. (Transform, validate and publish follow
-//! with the bus; see the issues.)
+//! The inbound pipeline of push connectors. First half, here: route → method
+//! check → verify → durable insert → acknowledge. Second half, asynchronous, in
+//! [`pipeline`]: transform → validate → publish or quarantine.
 //!
 //! **Invariants:**
 //! - The method a request uses is read from its headers and compared with the
@@ -23,9 +23,13 @@
 //! registered with `rsa` are refused with a sentence saying so until RFC 9421
 //! verification lands.
 
+pub mod pipeline;
+
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use tokio::sync::{mpsc, oneshot};
+
+pub use pipeline::Pipeline;
 
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
 use crate::auth::{Scope, Tokens};
@@ -200,7 +204,7 @@ type Commit = (NewEvent, oneshot::Sender<Result<EventOutcome, String>>);
 /// The group committer: takes whatever events are waiting (up to [`MAX_BATCH`]),
 /// commits them in one transaction, then answers each. Under load many pushes share
 /// a commit; alone, an event is committed at once. No answer before the commit.
-async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>) {
+async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>, pipeline: Pipeline) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -212,6 +216,7 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>) {
         let (events, replies): (Vec<NewEvent>, Vec<_>) = batch.into_iter().unzip();
         match store.insert_events(&events).await {
             Ok(answers) => {
+                pipeline.wake();
                 for (reply, answer) in replies.into_iter().zip(answers) {
                     let _ = reply.send(Ok(answer));
                 }
@@ -219,6 +224,7 @@ async fn commit_loop(store: Store, mut rx: mpsc::Receiver<Commit>) {
             // One bad event must not fail its batch-mates: commit each alone, so
             // only the event that fails gets the error.
             Err(_) if events.len() > 1 => {
+                pipeline.wake();
                 for (event, reply) in events.iter().zip(replies) {
                     let answer = store.insert_events(std::slice::from_ref(event)).await;
                     let _ = reply.send(match answer {
@@ -257,10 +263,16 @@ fn method_of(headers: &HeaderMap) -> Option<&'static str> {
 
 impl Ingest {
     /// The service over `store`, opening HMAC secrets with `keys`; starts its group
-    /// committer on the current tokio runtime.
-    pub fn new(store: Store, keys: Keys, tokens: std::sync::Arc<Tokens>) -> Ingest {
+    /// committer on the current tokio runtime, which wakes `pipeline` after each
+    /// commit.
+    pub fn new(
+        store: Store,
+        keys: Keys,
+        tokens: std::sync::Arc<Tokens>,
+        pipeline: Pipeline,
+    ) -> Ingest {
         let (committer, rx) = mpsc::channel(4 * MAX_BATCH);
-        tokio::spawn(commit_loop(store.clone(), rx));
+        tokio::spawn(commit_loop(store.clone(), rx, pipeline));
         Ingest {
             store,
             keys,

@@ -8,6 +8,7 @@
 pub mod api;
 pub mod audit;
 pub mod auth;
+pub mod bus;
 pub mod health;
 pub mod ingest;
 pub mod keys;

@@ -187,6 +187,13 @@ enum Command {
         /// Seconds a push connector's previous credential stays valid after a rotation.
         #[arg(long, default_value_t = 60)]
         rotation_grace: u64,
+        /// The bus: `embedded` (the database's outbox, the default). NATS JetStream
+        /// (`nats://HOST:PORT`) is not available yet.
+        #[arg(long, default_value = "embedded")]
+        bus: String,
+        /// The first token(s) of every topic: `<prefix>.<tenant_id>.<event_type>`.
+        #[arg(long, default_value = "airlock")]
+        bus_prefix: String,
     },
     /// Manages tenants.
     Tenant {
@@ -352,13 +359,23 @@ fn operator(command: Command) -> anyhow::Result<ExitCode> {
                 recover_after,
                 health_window,
                 rotation_grace,
+                bus,
+                bus_prefix,
             } => {
+                if bus != "embedded" {
+                    anyhow::bail!(
+                        "--bus {bus}: only the embedded bus is available in this build \
+                         (the NATS JetStream backend is not written yet); omit --bus"
+                    );
+                }
                 let mut opts = ServeOptions::new(data.data_dir);
                 opts.listen = listen;
                 opts.database = data.database;
                 opts.preload = preload;
                 opts.issuer = issuer;
                 opts.rotation_grace = std::time::Duration::from_secs(rotation_grace);
+                opts.topics = airlock_host::bus::Topics::new(&bus_prefix)
+                    .map_err(|e| anyhow::anyhow!("--bus-prefix: {e}"))?;
                 opts.policy = HealthPolicy {
                     error_after_failures,
                     degraded_latency_ms,

@@ -10,24 +10,23 @@
 //! - Guest calls run on the blocking pool, never on an async worker, and record a
 //!   heartbeat without waiting for the database.
 
+mod calls;
 mod outputs;
 mod sdk;
+mod transform;
 mod views;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::audit;
+use crate::bus::{Bus, EmbeddedBus, Topics};
 use crate::health::{self, HealthPolicy, Recorder};
 use crate::keys::Keys;
-use crate::runtime::{
-    CallError, CallRequest, Component, Entry, Grants, KvStore, LoadError, ManifestJson, Runtime,
-    output_json,
-};
+use crate::runtime::{CallError, Component, Grants, LoadError, ManifestJson, Runtime, output_json};
 use crate::store::{
     AuditEntry, ConnectorRow, DeploymentRow, HeartbeatRow, NewConnector, Store, StoreError,
     VersionRow, now_ms,
@@ -236,6 +235,10 @@ pub struct Registry {
     /// `http://host:port` of this node, for the `token_url` of OAuth2 push
     /// credentials (empty: a relative `/oauth/token`).
     public_base: String,
+    /// Where valid outputs are announced once committed.
+    bus: Arc<dyn Bus>,
+    /// The bus's topic scheme.
+    topics: Topics,
 }
 
 impl std::fmt::Debug for Registry {
@@ -349,7 +352,6 @@ impl Registry {
         policy: HealthPolicy,
     ) -> Registry {
         Registry {
-            store,
             keys,
             runtime,
             recorder,
@@ -360,7 +362,26 @@ impl Registry {
             digests: Mutex::new(HashMap::new()),
             rotation_grace: std::time::Duration::from_secs(60),
             public_base: String::new(),
+            bus: Arc::new(EmbeddedBus::new(store.clone())),
+            topics: Topics::default(),
+            store,
         }
+    }
+
+    /// The bus valid outputs are published on.
+    pub fn bus(&self) -> &Arc<dyn Bus> {
+        &self.bus
+    }
+
+    /// The bus's topic scheme.
+    pub fn topics(&self) -> &Topics {
+        &self.topics
+    }
+
+    /// Publishes under `topics` (default prefix `airlock`).
+    pub fn with_topics(mut self, topics: Topics) -> Registry {
+        self.topics = topics;
+        self
     }
 
     /// The store.
@@ -391,7 +412,7 @@ impl Registry {
     }
 
     /// NotFound unless the connector exists in the tenant (remembered once seen).
-    async fn exists(&self, tenant: &str, id: &str) -> Result<(), RegistryError> {
+    pub async fn exists(&self, tenant: &str, id: &str) -> Result<(), RegistryError> {
         let key = (tenant.to_string(), id.to_string());
         if self.known.lock().map_err(internal)?.contains(&key) {
             return Ok(());
@@ -1209,84 +1230,28 @@ impl Registry {
         if !errors.is_empty() {
             return Err(unprocessable("invalid_input", "the input", errors));
         }
-        let kv = KvStore::load(&self.store, tenant, connector_id)
-            .await
-            .map_err(internal)?;
-        let grants = self.grants(&deployment)?;
-        // Stored overrides were checked at deploy; a bad row falls back to defaults.
-        let limits = serde_json::from_str::<crate::runtime::LimitOverrides>(&deployment.limits)
-            .ok()
-            .and_then(|o| component.limits().with_overrides(&o).ok());
         let call_id = uuid::Uuid::new_v4().to_string();
-        let started = Instant::now();
-        let (outcome, kv_before) = {
-            let component = component.clone();
-            let (tenant, call_id, action) =
-                (tenant.to_string(), call_id.clone(), action.to_string());
-            let (input, config) = (input.to_string(), deployment.config.clone());
-            tokio::task::spawn_blocking(move || {
-                let before = kv.clone();
-                let outcome = component
-                    .call(CallRequest {
-                        entry: Entry::Invoke {
-                            action: &action,
-                            input: &input,
-                        },
-                        config: &config,
-                        grants,
-                        tenant_id: &tenant,
-                        call_id: &call_id,
-                        kv,
-                        limits,
-                    })
-                    .map(|mut done| {
-                        // Validation is CPU work: here, on the blocking pool, too.
-                        let screened = outputs::screen(std::mem::take(&mut done.outputs));
-                        (done, screened)
-                    });
-                (outcome, before)
-            })
-            .await
-            .map_err(internal)?
+        let call = calls::Call::Invoke {
+            action: action.to_string(),
+            input: input.to_string(),
         };
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let beat = |ok: bool, kind: Option<&str>, detail: Option<String>| HeartbeatRow {
-            tenant_id: tenant.to_string(),
-            connector_id: connector_id.to_string(),
-            at_ms: now_ms(),
-            latency_ms: Some(latency_ms),
-            ok,
-            error_kind: kind.map(str::to_string),
-            detail,
-            source: "call".into(),
-        };
-        match outcome {
+        let ran = self
+            .run(tenant, connector_id, &deployment, component, call, &call_id)
+            .await?;
+        match ran.result {
             Ok((done, screened)) => {
-                let quarantined = self
-                    .quarantine(tenant, connector_id, &call_id, &screened)
-                    .await?;
-                if screened.failed.is_empty() {
-                    self.recorder.record(beat(true, None, None));
-                } else {
-                    // Invalid output counts against the connector's health.
-                    let total = screened.failed.len() + screened.passed.len();
-                    self.recorder.record(beat(
-                        false,
-                        Some("invalid_output"),
-                        Some(format!(
-                            "{} of {total} outputs failed validation and were quarantined",
-                            screened.failed.len()
-                        )),
-                    ));
-                }
-                KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
-                    .await
-                    .map_err(internal)?;
+                let source = outputs::Source {
+                    kind: "call",
+                    id: &call_id,
+                    tenant,
+                    connector: connector_id,
+                };
+                let quarantined = self.record_outputs(source, &screened).await?;
                 Ok(Invocation {
                     call_id,
                     target: deployment.target,
                     version: deployment.version,
-                    outputs: screened.passed.iter().map(output_json).collect(),
+                    outputs: screened.passed.iter().map(|(_, o)| output_json(o)).collect(),
                     quarantined,
                     logs: done
                         .captured
@@ -1294,51 +1259,28 @@ impl Registry {
                         .iter()
                         .map(|l| serde_json::json!({"level": l.level, "message": l.message, "fields": l.fields}))
                         .collect(),
-                    latency_ms,
+                    latency_ms: ran.latency_ms,
                 })
             }
-            Err(error) => {
-                // A connector refusing its input is the caller's fault, not ill health.
-                let ok = error.kind() == "invalid_input";
-                self.recorder
-                    .record(beat(ok, Some(error.kind()), Some(error.to_string())));
-                Err(RegistryError::Call { error, call_id })
-            }
+            Err(error) => Err(RegistryError::Call { error, call_id }),
         }
     }
 
-    /// Stores a call's failed outputs; returns what the invoke answer shows of them.
-    async fn quarantine(
+    /// Publishes a call's valid outputs and quarantines its invalid ones in one
+    /// transaction; returns what the invoke answer shows of the quarantined.
+    async fn record_outputs(
         &self,
-        tenant: &str,
-        connector_id: &str,
-        call_id: &str,
+        source: outputs::Source<'_>,
         screened: &outputs::Screened,
     ) -> Result<Vec<Value>, RegistryError> {
-        let now = now_ms();
-        let mut rows = Vec::new();
-        let mut shown = Vec::new();
-        for (index, output, standard, report) in &screened.failed {
-            let id = uuid::Uuid::new_v4().to_string();
-            let standard = standard.name();
-            rows.push(crate::store::QuarantineRow {
-                id: id.clone(),
-                tenant_id: tenant.into(),
-                connector_id: connector_id.into(),
-                call_id: call_id.into(),
-                standard: standard.into(),
-                media_type: output.media_type.clone(),
-                body: output.body.clone(),
-                report: serde_json::to_string(report).map_err(internal)?,
-                created_ms: now,
-            });
-            shown.push(serde_json::json!({
-                "id": id, "index": index, "standard": standard,
-                "errors": report.errors, "warnings": report.warnings,
-            }));
+        let rows = outputs::rows(&self.topics, source, screened, now_ms());
+        self.store
+            .record_outputs(&rows.messages, &rows.quarantine)
+            .await?;
+        if !rows.messages.is_empty() {
+            self.bus.published();
         }
-        self.store.quarantine(&rows).await?;
-        Ok(shown)
+        Ok(rows.shown)
     }
 
     /// A connector's quarantined outputs, newest first.

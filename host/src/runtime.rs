@@ -49,7 +49,7 @@ pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use loader::{
     CallDone, CallError, CallRequest, Component, EPOCH_TICK, Entry, LimitOverrides, Limits,
     LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, PollState, Runtime,
-    SUPPORTED_CONTRACTS, body_json, connector_error_text, output_json,
+    SUPPORTED_CONTRACTS, body_json, connector_error_text, output_json, standard_name,
 };
 pub use stdio::MAX_STDIO_BYTES;
 

@@ -41,6 +41,8 @@ pub struct ServeOptions {
     pub issuer: String,
     /// How long a push connector's previous credential stays valid after a rotation.
     pub rotation_grace: std::time::Duration,
+    /// The bus's topics (`<prefix>.<tenant_id>.<event_type>`, prefix `airlock`).
+    pub topics: crate::bus::Topics,
 }
 
 impl ServeOptions {
@@ -54,6 +56,7 @@ impl ServeOptions {
             policy: HealthPolicy::default(),
             issuer: DEFAULT_ISSUER.into(),
             rotation_grace: std::time::Duration::from_secs(60),
+            topics: crate::bus::Topics::default(),
         }
     }
 }
@@ -89,6 +92,7 @@ pub struct Server {
     pub bootstrap: Option<serde_json::Value>,
     /// The registry it serves.
     pub registry: Arc<Registry>,
+    pipeline: crate::ingest::Pipeline,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -99,7 +103,9 @@ impl Server {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
+        self.registry.bus().close();
         (&mut self.task).await??;
+        self.pipeline.stop();
         self.registry.recorder().flush().await;
         self.registry.store().close().await;
         Ok(())
@@ -131,6 +137,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             opts.policy,
         )
         .with_rotation_grace(opts.rotation_grace)
+        .with_topics(opts.topics.clone())
         .with_public_base(format!("http://{addr}")),
     );
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
@@ -144,10 +151,13 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         preload(&registry, &node, dir).await?;
     }
 
+    // Drains what an earlier run left `received`, then follows new commits.
+    let pipeline = crate::ingest::Pipeline::start(registry.clone());
     let ingest = Arc::new(crate::ingest::Ingest::new(
         node.store.clone(),
         node.keys.clone(),
         tokens.clone(),
+        pipeline.clone(),
     ));
     let app = router(AppState {
         registry: registry.clone(),
@@ -167,6 +177,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         addr,
         bootstrap,
         registry,
+        pipeline,
         shutdown: Some(tx),
         task,
     })

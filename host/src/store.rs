@@ -10,6 +10,7 @@
 //! - Component bytes are stored once per digest.
 
 mod audit;
+mod bus;
 mod connectors;
 mod health;
 mod push;
@@ -26,6 +27,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRow};
+pub use bus::{Finish, MessageFilter, MessageRow, PendingEvent};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
 pub use health::{HealthRow, HeartbeatRow};
 pub use push::{EventOutcome, NewEvent, PushCredentialRow};
@@ -74,7 +76,7 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 5] = match backend {
+    let files: [(i64, &'static str, &'static str); 6] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -101,6 +103,7 @@ fn migrator(backend: Backend) -> Migrator {
                 "push_oauth_clients",
                 include_str!("../migrations/sqlite/0005_push_oauth_clients.sql"),
             ),
+            (6, "bus", include_str!("../migrations/sqlite/0006_bus.sql")),
         ],
         Backend::Postgres => [
             (
@@ -127,6 +130,11 @@ fn migrator(backend: Backend) -> Migrator {
                 5,
                 "push_oauth_clients",
                 include_str!("../migrations/postgres/0005_push_oauth_clients.sql"),
+            ),
+            (
+                6,
+                "bus",
+                include_str!("../migrations/postgres/0006_bus.sql"),
             ),
         ],
     };

@@ -1,26 +1,172 @@
-//! `POST /api/events/ingest` (connector named by `X-Connector-Id`) and the
+//! Events in and out.
+//!
+//! In: `POST /api/events/ingest` (connector named by `X-Connector-Id`) and the
 //! tenant-scoped webhook path `POST /api/events/ingest/{tenant_id}/{connector_id}`.
 //! No OAuth token: the push credential is the authentication (see [`crate::ingest`]).
+//!
+//! Out (scope `events:read`, always inside the caller's tenant): `GET /api/events`
+//! pages through the published messages (`topic`, `connector`, `after`, `limit`),
+//! and `GET /api/events/stream` follows them as server-sent events, each with its
+//! `seq` as the SSE id, so a client that reconnects with `Last-Event-ID` (or
+//! `?after=`) misses nothing.
+
+use std::convert::Infallible;
 
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
-use axum::http::StatusCode;
-use axum::routing::post;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::routing::{get, post};
 use axum::{Json, Router};
-use serde_json::Value;
+use futures_util::stream::{Stream, StreamExt as _};
+use serde::Deserialize;
+use serde_json::{Value, json};
 
 use super::error::too_large;
-use super::{ApiError, AppState};
+use super::{ApiError, AppState, Authed, EventsRead, QueryArgs};
+use crate::bus::{BusError, Selection, TopicError};
 use crate::ingest::{IngestError, MAX_EVENT_BYTES, Route};
+use crate::store::MessageRow;
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new()
+    let inbound = Router::new()
         .route("/api/events/ingest", post(ingest_by_header))
         .route(
             "/api/events/ingest/{tenant_id}/{connector_id}",
             post(ingest_by_path),
         )
         // The body is read by the handler, after the headers have been judged.
-        .layer(DefaultBodyLimit::disable())
+        .layer(DefaultBodyLimit::disable());
+    Router::new()
+        .route("/api/events", get(history))
+        .route("/api/events/stream", get(stream))
+        .merge(inbound)
+}
+
+impl From<TopicError> for ApiError {
+    fn from(e: TopicError) -> Self {
+        match e {
+            TopicError::Foreign => ApiError::not_found(&e.to_string()),
+            TopicError::Malformed(_) | TopicError::TenantWildcard { .. } => {
+                ApiError::bad_request("bad_topic", &e.to_string())
+            }
+        }
+    }
+}
+
+impl From<BusError> for ApiError {
+    fn from(e: BusError) -> Self {
+        ApiError::internal(&e)
+    }
+}
+
+/// Messages at most per page of history.
+const MAX_PAGE: i64 = 1000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Reading {
+    /// `<prefix>.<tenant>.<event type>` or `<prefix>.<tenant>.*`; all when absent.
+    topic: Option<String>,
+    /// One connector's messages only.
+    connector: Option<String>,
+    /// After this `seq` (history: the previous page's `next_after`).
+    after: Option<i64>,
+    /// Page size (history), 1 to 1000, default 100.
+    limit: Option<i64>,
+}
+
+/// The caller's selection: the topic judged against their tenant, the connector
+/// checked to be theirs.
+async fn selection(s: &AppState, tenant: &str, q: &Reading) -> Result<Selection, ApiError> {
+    let event_type = match &q.topic {
+        Some(t) => s.registry.topics().filter(t, tenant)?,
+        None => None,
+    };
+    if let Some(c) = &q.connector {
+        s.registry.exists(tenant, c).await?;
+    }
+    Ok(Selection {
+        tenant_id: tenant.to_string(),
+        event_type,
+        connector_id: q.connector.clone(),
+    })
+}
+
+/// A message as readers see it.
+fn message_json(m: &MessageRow) -> Value {
+    json!({
+        "seq": m.seq,
+        "id": m.id,
+        "topic": m.topic,
+        "event_type": m.event_type,
+        "connector_id": m.connector_id,
+        "source": {"kind": m.source_kind, "id": m.source_id, "index": m.source_index},
+        "standard": m.standard,
+        "media_type": m.media_type,
+        "body": crate::runtime::body_json(&m.body),
+        "published_at": crate::audit::rfc3339(m.published_ms),
+    })
+}
+
+async fn history(
+    auth: Authed<EventsRead>,
+    State(s): State<AppState>,
+    QueryArgs(q): QueryArgs<Reading>,
+) -> Result<Json<Value>, ApiError> {
+    let selection = selection(&s, &auth.principal.tenant_id, &q).await?;
+    let after = q.after.unwrap_or(0);
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=MAX_PAGE).contains(&limit) {
+        return Err(ApiError::bad_request(
+            "invalid_query",
+            &format!("`limit` must be between 1 and {MAX_PAGE}"),
+        ));
+    }
+    let rows = s.registry.bus().history(&selection, after, limit).await?;
+    let next = rows.last().map_or(after, |m| m.seq);
+    Ok(Json(json!({
+        "items": rows.iter().map(message_json).collect::<Vec<_>>(),
+        "next_after": next,
+    })))
+}
+
+async fn stream(
+    auth: Authed<EventsRead>,
+    State(s): State<AppState>,
+    headers: HeaderMap,
+    QueryArgs(q): QueryArgs<Reading>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let selection = selection(&s, &auth.principal.tenant_id, &q).await?;
+    let resume = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .ok()
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "bad_last_event_id",
+                        "`Last-Event-ID` must be the `seq` of a message (an integer)",
+                    )
+                })?,
+        ),
+        None => q.after,
+    };
+    let messages = s.registry.bus().subscribe(selection, resume).await?;
+    let events = messages.map(|m| {
+        Ok(match m {
+            Ok(m) => Event::default()
+                .id(m.seq.to_string())
+                .data(message_json(&m).to_string()),
+            // The stream ends after this; the client reconnects with its last id.
+            Err(e) => {
+                tracing::warn!(error = %e, "event stream failed");
+                Event::default()
+                    .event("error")
+                    .data(json!({"code": "internal", "message": "the event stream failed; reconnect with Last-Event-ID"}).to_string())
+            }
+        })
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 impl From<IngestError> for ApiError {

@@ -2,18 +2,25 @@
 //! validated against the standard it declares; a valid one is handed on, an invalid
 //! one is quarantined with its report.
 //!
-//! **Invariant:** nothing that fails validation is returned as an output (or, when
-//! the bus lands, published). Plain `json` outputs, which declare no standard,
-//! pass unvalidated.
+//! **Invariant:** nothing that fails validation is returned as an output or
+//! published. Plain `json` outputs, which declare no standard, pass unvalidated.
+//! A source's valid outputs become bus messages and its invalid ones quarantine
+//! rows, written together in one transaction (`Store::record_outputs`,
+//! `Store::finish_events`).
 
+use serde_json::Value;
+
+use crate::bus::{Topics, event_type_of};
 use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
+use crate::runtime::standard_name;
+use crate::store::{MessageRow, QuarantineRow};
 use crate::validate::{Report, Standard, validate};
 
 /// A call's outputs, sorted.
 #[derive(Debug, Default)]
 pub(super) struct Screened {
-    /// Outputs that passed (or have no validator), in order.
-    pub(super) passed: Vec<Output>,
+    /// Outputs that passed (or have no validator), in order, with their position.
+    pub(super) passed: Vec<(usize, Output)>,
     /// Those that failed: position among the call's outputs, the output, the
     /// standard it was checked against, and the report.
     pub(super) failed: Vec<(usize, Output, Standard, Report)>,
@@ -38,8 +45,74 @@ pub(super) fn screen(outputs: Vec<Output>) -> Screened {
         let checked = standard_of(output.standard).map(|s| (s, validate(s, &output.body)));
         match checked {
             Some((s, r)) if !r.valid => screened.failed.push((i, output, s, r)),
-            _ => screened.passed.push(output),
+            _ => screened.passed.push((i, output)),
         }
     }
     screened
+}
+
+/// Where outputs came from: a call or a pushed event of a connector.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Source<'a> {
+    /// `call` or `event`.
+    pub(super) kind: &'static str,
+    /// The call's or event's id.
+    pub(super) id: &'a str,
+    /// The tenant.
+    pub(super) tenant: &'a str,
+    /// The connector.
+    pub(super) connector: &'a str,
+}
+
+/// What a screened source writes: messages to publish, rows to quarantine, and
+/// what an answer shows of the quarantined ones.
+#[derive(Debug, Default)]
+pub(super) struct Rows {
+    pub(super) messages: Vec<MessageRow>,
+    pub(super) quarantine: Vec<QuarantineRow>,
+    pub(super) shown: Vec<Value>,
+}
+
+/// The rows `screened` writes for `source`.
+pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now: i64) -> Rows {
+    let mut rows = Rows::default();
+    for (index, output) in &screened.passed {
+        let standard = standard_name(output.standard);
+        let event_type = event_type_of(standard);
+        rows.messages.push(MessageRow {
+            seq: 0,
+            id: uuid::Uuid::new_v4().to_string(),
+            tenant_id: source.tenant.into(),
+            topic: topics.topic(source.tenant, event_type),
+            event_type: event_type.into(),
+            connector_id: source.connector.into(),
+            source_kind: source.kind.into(),
+            source_id: source.id.into(),
+            source_index: i64::try_from(*index).unwrap_or(i64::MAX),
+            standard: standard.into(),
+            media_type: output.media_type.clone(),
+            body: output.body.clone(),
+            published_ms: now,
+        });
+    }
+    for (index, output, standard, report) in &screened.failed {
+        let id = uuid::Uuid::new_v4().to_string();
+        let standard = standard.name();
+        rows.quarantine.push(QuarantineRow {
+            id: id.clone(),
+            tenant_id: source.tenant.into(),
+            connector_id: source.connector.into(),
+            call_id: source.id.into(),
+            standard: standard.into(),
+            media_type: output.media_type.clone(),
+            body: output.body.clone(),
+            report: serde_json::to_string(report).unwrap_or_default(),
+            created_ms: now,
+        });
+        rows.shown.push(serde_json::json!({
+            "id": id, "index": index, "standard": standard,
+            "errors": report.errors, "warnings": report.warnings,
+        }));
+    }
+    rows
 }

@@ -311,7 +311,8 @@ fn category_name(c: types::Category) -> &'static str {
     }
 }
 
-fn standard_name(s: types::OutputStandard) -> &'static str {
+/// The wire name of an output standard (`stix-2.1`, …).
+pub fn standard_name(s: types::OutputStandard) -> &'static str {
     use types::OutputStandard::*;
     match s {
         Stix21 => "stix-2.1",

@@ -46,12 +46,12 @@ fn row(r: &AnyRow) -> Result<QuarantineRow, sqlx::Error> {
 }
 
 impl Store {
-    /// Stores quarantined outputs in one transaction.
-    pub async fn quarantine(&self, rows: &[QuarantineRow]) -> Result<(), StoreError> {
-        if rows.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
+    /// Stores quarantined outputs inside the caller's transaction (the one that
+    /// publishes their valid siblings: see `store::bus`).
+    pub(super) async fn insert_quarantine(
+        tx: &mut sqlx::AnyConnection,
+        rows: &[QuarantineRow],
+    ) -> Result<(), StoreError> {
         for q in rows {
             sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO quarantine ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
@@ -68,7 +68,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 

@@ -8,30 +8,44 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::harness::{Db, Env, answer};
 
-fn now() -> i64 {
+pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs() as i64
 }
 
-async fn register(env: &Env, name: &str, method: &str) -> Value {
+pub(crate) async fn register(env: &Env, name: &str, method: &str) -> Value {
+    register_push(env, &env.token, name, method, None).await
+}
+
+/// Registers a push connector with `token` (its tenant's), declaring `standard`.
+pub(crate) async fn register_push(
+    env: &Env,
+    token: &str,
+    name: &str,
+    method: &str,
+    standard: Option<&str>,
+) -> Value {
+    let mut body = json!({"name": name, "category": "telemetry", "auth_method": method,
+                          "webhook_url": "https://sender.example/hooks"});
+    if let Some(s) = standard {
+        body["output_standard"] = s.into();
+    }
     let (s, c) = env
-        .admin(
-            "POST",
-            "/api/connectors/register",
-            Some(
-                &json!({"name": name, "category": "telemetry", "auth_method": method,
-                         "webhook_url": "https://sender.example/hooks"}),
-            ),
-        )
+        .call("POST", "/api/connectors/register", Some(token), Some(&body))
         .await;
     assert_eq!(s, 201, "{c}");
     c
 }
 
 /// Posts `body` to `path` with extra headers; returns status and answer.
-async fn post(env: &Env, path: &str, headers: &[(&str, String)], body: Vec<u8>) -> (u16, Value) {
+pub(crate) async fn post(
+    env: &Env,
+    path: &str,
+    headers: &[(&str, String)],
+    body: Vec<u8>,
+) -> (u16, Value) {
     let mut req = env
         .http
         .post(env.url(path))
@@ -42,7 +56,7 @@ async fn post(env: &Env, path: &str, headers: &[(&str, String)], body: Vec<u8>) 
     answer(req.body(body).send().await.unwrap()).await
 }
 
-fn signed(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
+pub(crate) fn signed(secret: &str, id: &str, ts: i64, body: &[u8]) -> Vec<(&'static str, String)> {
     let key = webhook_key(secret).unwrap();
     vec![
         ("webhook-id", id.to_string()),

@@ -83,6 +83,19 @@ fn routes() -> Vec<(&'static str, &'static str, Scope, Option<Value>)> {
         ("GET", "/api/registry/summary", Scope::ConnectorsRead, None),
         ("GET", "/api/sdk/manifest", Scope::ConnectorsRead, None),
         ("GET", "/api/audit", Scope::AuditRead, None),
+        (
+            "GET",
+            "/api/connectors/{id}/quarantine",
+            Scope::ConnectorsRead,
+            None,
+        ),
+        ("GET", "/api/events?connector={id}", Scope::EventsRead, None),
+        (
+            "GET",
+            "/api/events/stream?connector={id}",
+            Scope::EventsRead,
+            None,
+        ),
     ]
 }
 

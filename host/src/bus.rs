@@ -1,0 +1,91 @@
+//! The event bus: where validated output goes, partitioned by tenant.
+//!
+//! Topics are `<prefix>.<tenant_id>.<event_type>` (NATS subject syntax, so the
+//! JetStream backend can use them as subjects). The event type is the output's
+//! standard as one token: `stix`, `cap`, `ais`, `niem`, `stanag-4607`, `json`.
+//!
+//! The embedded backend ([`EmbeddedBus`]) is a transactional outbox: messages are
+//! rows of `bus_messages`, written by `store` in the transaction that finishes their
+//! source (so a message exists if and only if its source is done), read back as
+//! history and tailed by subscribers, who are woken in-process when a commit
+//! publishes and look again every second for other nodes' commits.
+//!
+//! **Invariants:**
+//! - Every read is bounded to one tenant; a subscription names its tenant in the
+//!   topic and wildcards stand only for the event type, never for the tenant.
+//! - A subscriber that resumes after a `seq` gets every later message once, in
+//!   order (the store keeps `seq` order equal to commit order).
+//! - Only validated output is published (`registry` and `ingest` screen first).
+
+mod embedded;
+mod topic;
+
+use std::fmt;
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+
+pub use embedded::EmbeddedBus;
+pub use topic::{TopicError, Topics, event_type_of};
+
+use crate::store::{MessageRow, StoreError};
+
+/// A read of the bus failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BusError {
+    /// The backing store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a reader wants: one tenant, optionally one event type and one connector.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Selection {
+    /// The reader's tenant.
+    pub tenant_id: String,
+    /// `None`: every event type (the topic ended in a wildcard).
+    pub event_type: Option<String>,
+    /// `None`: every connector.
+    pub connector_id: Option<String>,
+}
+
+impl Selection {
+    /// Whether `m` is selected.
+    pub fn matches(&self, m: &MessageRow) -> bool {
+        m.tenant_id == self.tenant_id
+            && self.event_type.as_ref().is_none_or(|t| *t == m.event_type)
+            && self
+                .connector_id
+                .as_ref()
+                .is_none_or(|c| *c == m.connector_id)
+    }
+}
+
+/// A bus backend. Messages are written by the store inside their source's
+/// transaction; a backend tells subscribers about them and serves reads.
+pub trait Bus: Send + Sync + fmt::Debug {
+    /// Called after a transaction that published messages has committed.
+    fn published(&self);
+
+    /// Ends every subscription (the node is shutting down: open streams would
+    /// otherwise hold a graceful shutdown forever). Clients resume elsewhere
+    /// with their last id.
+    fn close(&self);
+
+    /// Up to `limit` selected messages after `after`, oldest first.
+    fn history<'a>(
+        &'a self,
+        selection: &'a Selection,
+        after: i64,
+        limit: i64,
+    ) -> BoxFuture<'a, Result<Vec<MessageRow>, BusError>>;
+
+    /// A live subscription: every selected message after `after` (`None`: after the
+    /// newest one now), in order, then each new one as it is published. The stream
+    /// ends with an error if the store fails.
+    fn subscribe(
+        &self,
+        selection: Selection,
+        after: Option<i64>,
+    ) -> BoxFuture<'_, Result<BoxStream<'static, Result<MessageRow, BusError>>, BusError>>;
+}

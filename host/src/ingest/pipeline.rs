@@ -1,0 +1,84 @@
+//! The asynchronous half: stored events → transform → validate → publish or
+//! quarantine. One task per node takes the events still `received` (oldest first,
+//! up to [`BATCH`]), has the registry decide each one's fate, and writes every
+//! result of the batch in one transaction (`Store::finish_events`), then wakes
+//! the bus's subscribers.
+//!
+//! **Invariants:** an event's messages are written in the transaction that moves
+//! it out of `received`, and only if it was still `received`; so a crash at any
+//! point leaves it either untouched (done again after the restart, which starts by
+//! draining the backlog) or finished, never published twice. On a shared
+//! PostgreSQL two nodes may transform the same event; only one finishes it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+
+use crate::registry::Registry;
+use crate::store::now_ms;
+
+/// Events taken per round.
+pub const BATCH: i64 = 256;
+/// How often an idle pipeline looks for work it was not woken for (retries that
+/// came due, events another node stored).
+const IDLE_POLL: Duration = Duration::from_secs(1);
+
+/// A running pipeline: wake it when events were committed.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    wake: Arc<Notify>,
+    task: Arc<tokio::task::JoinHandle<()>>,
+}
+
+impl Pipeline {
+    /// Starts the pipeline on the current runtime; it drains the backlog first.
+    pub fn start(registry: Arc<Registry>) -> Pipeline {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(run(registry, wake.clone()));
+        Pipeline {
+            wake,
+            task: Arc::new(task),
+        }
+    }
+
+    /// New events are stored: look now.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Stops the task (what is not finished stays `received` for the next start).
+    pub fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
+    loop {
+        let batch = match registry.store().pending_events(now_ms(), BATCH).await {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::warn!(error = %e, "ingest pipeline: cannot read pending events");
+                tokio::time::sleep(IDLE_POLL).await;
+                continue;
+            }
+        };
+        if batch.is_empty() {
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(IDLE_POLL) => {}
+            }
+            continue;
+        }
+        let done = registry.process_events(batch).await;
+        match registry.store().finish_events(&done).await {
+            Ok(published) if published > 0 => registry.bus().published(),
+            Ok(_) => {}
+            Err(e) => {
+                // Nothing of the batch was written: it is all still `received`.
+                tracing::warn!(error = %e, "ingest pipeline: cannot record results; retrying");
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+}

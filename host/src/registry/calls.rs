@@ -1,0 +1,121 @@
+//! Running one guest call for a deployment: its limits, grants, config and kv
+//! state, on the blocking pool, with the outputs screened there too; then the kv
+//! difference saved and the heartbeat recorded. Invoke and the ingest pipeline's
+//! transform share it.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::outputs::{self, Screened};
+use super::{Registry, RegistryError, internal};
+use crate::runtime::{CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvStore};
+use crate::store::{DeploymentRow, HeartbeatRow, now_ms};
+
+/// Which export to enter, with owned arguments (the call runs on another thread).
+#[derive(Debug)]
+pub(super) enum Call {
+    /// `invoke(action, input)`, input as JSON text.
+    Invoke { action: String, input: String },
+    /// `ingest(event)`.
+    Ingest { event: InboundEvent },
+}
+
+/// A call's result and how long it took.
+#[derive(Debug)]
+pub(super) struct Ran {
+    pub(super) result: Result<(CallDone, Screened), CallError>,
+    pub(super) latency_ms: f64,
+}
+
+impl Registry {
+    /// Runs `call` on `deployment` of `component`. The heartbeat says how it went:
+    /// invalid output and guest failures count against the connector's health, a
+    /// connector refusing its input does not (that is the caller's fault). The kv
+    /// state is saved only after a successful call.
+    pub(super) async fn run(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        deployment: &DeploymentRow,
+        component: Arc<Component>,
+        call: Call,
+        call_id: &str,
+    ) -> Result<Ran, RegistryError> {
+        let kv = KvStore::load(&self.store, tenant, connector_id)
+            .await
+            .map_err(internal)?;
+        let grants = self.grants(deployment)?;
+        // Stored overrides were checked at deploy; a bad row falls back to defaults.
+        let limits = serde_json::from_str::<crate::runtime::LimitOverrides>(&deployment.limits)
+            .ok()
+            .and_then(|o| component.limits().with_overrides(&o).ok());
+        let started = Instant::now();
+        let (result, kv_before) = {
+            let (tenant, call_id) = (tenant.to_string(), call_id.to_string());
+            let config = deployment.config.clone();
+            tokio::task::spawn_blocking(move || {
+                let before = kv.clone();
+                let entry = match &call {
+                    Call::Invoke { action, input } => Entry::Invoke { action, input },
+                    Call::Ingest { event } => Entry::Ingest {
+                        event: event.clone(),
+                    },
+                };
+                let result = component
+                    .call(CallRequest {
+                        entry,
+                        config: &config,
+                        grants,
+                        tenant_id: &tenant,
+                        call_id: &call_id,
+                        kv,
+                        limits,
+                    })
+                    .map(|mut done| {
+                        // Validation is CPU work: here, on the blocking pool, too.
+                        let screened = outputs::screen(std::mem::take(&mut done.outputs));
+                        (done, screened)
+                    });
+                (result, before)
+            })
+            .await
+            .map_err(internal)?
+        };
+        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        let (ok, kind, detail) = match &result {
+            Ok((_, screened)) if screened.failed.is_empty() => (true, None, None),
+            Ok((_, screened)) => {
+                let total = screened.failed.len() + screened.passed.len();
+                (
+                    false,
+                    Some("invalid_output"),
+                    Some(format!(
+                        "{} of {total} outputs failed validation and were quarantined",
+                        screened.failed.len()
+                    )),
+                )
+            }
+            Err(error) => (
+                error.kind() == "invalid_input",
+                Some(error.kind()),
+                Some(error.to_string()),
+            ),
+        };
+        self.recorder.record(HeartbeatRow {
+            tenant_id: tenant.to_string(),
+            connector_id: connector_id.to_string(),
+            at_ms: now_ms(),
+            latency_ms: Some(latency_ms),
+            ok,
+            error_kind: kind.map(str::to_string),
+            detail,
+            source: "call".into(),
+        });
+        if let Ok((done, _)) = &result {
+            KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
+                .await
+                .map_err(internal)?;
+        }
+        Ok(Ran { result, latency_ms })
+    }
+}

@@ -1,0 +1,296 @@
+//! The ingest pipeline's work on a batch of stored events: transform each through
+//! the connector's component when it has one that declares `ingest` (otherwise the
+//! body is the output, in the connector's declared standard), screen the outputs,
+//! and say how each event finishes. Writing the result is the caller's
+//! (`Store::finish_events`, one transaction per batch).
+//!
+//! Failures: a store failure or a transient guest failure (timeout, upstream,
+//! rate limit, trap…) is retried with exponential backoff, [`MAX_ATTEMPTS`] times
+//! in all; a connector refusing the event, or an event that cannot be transformed
+//! as configured, fails at once. A failed event stays stored with its reason. A
+//! disabled connector's events wait (they were acknowledged and must not be lost)
+//! until it is enabled.
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use super::calls::Call;
+use super::outputs::{self, Screened};
+use super::{Registry, RegistryError};
+use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
+use crate::runtime::{CallError, InboundEvent};
+use crate::store::{ConnectorRow, DeploymentRow, Finish, HeartbeatRow, PendingEvent, now_ms};
+
+/// Attempts before an event is given up as failed.
+pub const MAX_ATTEMPTS: i64 = 5;
+
+/// How long a disabled connector's events wait before they are looked at again.
+const DISABLED_RECHECK_MS: i64 = 30_000;
+
+fn output_standard(name: Option<&str>) -> OutputStandard {
+    match name {
+        Some("stix-2.1") => OutputStandard::Stix21,
+        Some("cap-1.2") => OutputStandard::Cap12,
+        Some("ais") => OutputStandard::Ais,
+        Some("niem") => OutputStandard::Niem,
+        Some("stanag-4607") => OutputStandard::Stanag4607,
+        _ => OutputStandard::Json,
+    }
+}
+
+fn failed(reason: impl Into<String>) -> Finish {
+    Finish::Failed {
+        outcome: json!({"error": reason.into()}).to_string(),
+    }
+}
+
+/// Another try later, or failure when the attempts are spent.
+fn retry(event: &PendingEvent, reason: String, after_ms: Option<i64>) -> Finish {
+    if event.attempts + 1 >= MAX_ATTEMPTS {
+        return failed(format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"));
+    }
+    let backoff = after_ms.unwrap_or(1000 << event.attempts.clamp(0, 6));
+    Finish::Retry {
+        not_before_ms: now_ms() + backoff,
+        outcome: json!({"error": reason, "attempts": event.attempts + 1}).to_string(),
+        counts: true,
+    }
+}
+
+/// A transient failure of the guest (worth another try), or a permanent one.
+fn transient(error: &CallError) -> bool {
+    !matches!(
+        error.kind(),
+        "invalid_input"
+            | "invalid_config"
+            | "unsupported"
+            | "contract_violation"
+            | "output_too_large"
+    )
+}
+
+impl Registry {
+    /// Decides how each event of the batch finishes (see the module's docs).
+    pub async fn process_events(&self, events: Vec<PendingEvent>) -> Vec<(String, Finish)> {
+        let mut groups: BTreeMap<(String, String), Vec<PendingEvent>> = BTreeMap::new();
+        for e in events {
+            groups
+                .entry((e.tenant_id.clone(), e.connector_id.clone()))
+                .or_default()
+                .push(e);
+        }
+        let mut done = Vec::new();
+        for ((tenant, connector_id), events) in groups {
+            let found = self
+                .store
+                .connector_with_deployments(&tenant, &connector_id)
+                .await;
+            match found {
+                Err(e) => {
+                    let reason = format!("the database failed: {e}");
+                    done.extend(
+                        events
+                            .iter()
+                            .map(|ev| (ev.id.clone(), retry(ev, reason.clone(), None))),
+                    );
+                }
+                Ok(None) => done.extend(
+                    events
+                        .iter()
+                        .map(|ev| (ev.id.clone(), failed("the connector no longer exists"))),
+                ),
+                Ok(Some((connector, _))) if connector.disabled_reason.is_some() => {
+                    done.extend(events.iter().map(|ev| {
+                        let wait = Finish::Retry {
+                            not_before_ms: now_ms() + DISABLED_RECHECK_MS,
+                            outcome: json!({"waiting": "the connector is disabled"}).to_string(),
+                            counts: false,
+                        };
+                        (ev.id.clone(), wait)
+                    }));
+                }
+                Ok(Some((connector, deployments))) => {
+                    done.extend(self.process_group(&connector, deployments, events).await);
+                }
+            }
+        }
+        done
+    }
+
+    async fn process_group(
+        &self,
+        connector: &ConnectorRow,
+        deployments: Vec<DeploymentRow>,
+        events: Vec<PendingEvent>,
+    ) -> Vec<(String, Finish)> {
+        // The deployment that transforms: the only one, or the one to `default`.
+        let deployment = match deployments.len() {
+            0 => None,
+            1 => deployments.into_iter().next(),
+            _ => match deployments.into_iter().find(|d| d.target == "default") {
+                Some(d) => Some(d),
+                None => {
+                    let reason = "the connector has several deployments and none to `default`: \
+                                  deploy the transforming version to target `default`";
+                    return events
+                        .iter()
+                        .map(|e| (e.id.clone(), failed(reason)))
+                        .collect();
+                }
+            },
+        };
+        let component = match &deployment {
+            None => None,
+            Some(d) => match self
+                .digest(&connector.tenant_id, &connector.id, &d.version)
+                .await
+            {
+                Ok(digest) => match self.component(&digest).await {
+                    Ok(c) => Some(c),
+                    Err(e) => return self.all_retry(&events, &e),
+                },
+                Err(e) => return self.all_retry(&events, &e),
+            },
+        };
+        match (deployment, component) {
+            (Some(d), Some(c)) if c.manifest.capabilities.iter().any(|x| x == "ingest") => {
+                let mut done = Vec::with_capacity(events.len());
+                for event in &events {
+                    done.push((
+                        event.id.clone(),
+                        self.transform(connector, &d, c.clone(), event).await,
+                    ));
+                }
+                done
+            }
+            _ => self.pass_through(connector, events).await,
+        }
+    }
+
+    fn all_retry(&self, events: &[PendingEvent], e: &RegistryError) -> Vec<(String, Finish)> {
+        events
+            .iter()
+            .map(|ev| (ev.id.clone(), retry(ev, e.to_string(), None)))
+            .collect()
+    }
+
+    /// One event through the component's `ingest`.
+    async fn transform(
+        &self,
+        connector: &ConnectorRow,
+        deployment: &DeploymentRow,
+        component: std::sync::Arc<crate::runtime::Component>,
+        event: &PendingEvent,
+    ) -> Finish {
+        let call = Call::Ingest {
+            event: InboundEvent {
+                id: event.id.clone(),
+                content_type: event.content_type.clone(),
+                body: event.body.clone(),
+                received_at_ms: u64::try_from(event.received_ms).unwrap_or(0),
+            },
+        };
+        let ran = self
+            .run(
+                &connector.tenant_id,
+                &connector.id,
+                deployment,
+                component,
+                call,
+                &event.id,
+            )
+            .await;
+        match ran {
+            Err(e) => retry(event, e.to_string(), None),
+            Ok(ran) => match ran.result {
+                Ok((_, screened)) => self.processed(connector, event, &screened),
+                Err(error) if transient(&error) => {
+                    let after = match &error {
+                        CallError::Connector(
+                            crate::runtime::bindings::airlock::connector::types::ConnectorError::RateLimited(r),
+                        ) => i64::try_from(r.retry_after_ms).ok(),
+                        _ => None,
+                    };
+                    retry(event, error.to_string(), after)
+                }
+                Err(error) => failed(format!("the connector's ingest failed: {error}")),
+            },
+        }
+    }
+
+    /// Events of a connector without a transforming component: each body is the
+    /// output, in the connector's declared standard (plain JSON when none).
+    /// Validation is CPU work: on the blocking pool, for the whole group at once.
+    /// One heartbeat for the group says whether every event was valid.
+    async fn pass_through(
+        &self,
+        connector: &ConnectorRow,
+        events: Vec<PendingEvent>,
+    ) -> Vec<(String, Finish)> {
+        let standard = output_standard(connector.output_standard.as_deref());
+        let screened = tokio::task::spawn_blocking(move || {
+            events
+                .into_iter()
+                .map(|e| {
+                    let output = Output {
+                        standard,
+                        media_type: e.content_type.clone(),
+                        body: e.body.clone(),
+                    };
+                    let s = outputs::screen(vec![output]);
+                    (e, s)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await
+        .unwrap_or_default();
+        let invalid = screened
+            .iter()
+            .filter(|(_, s)| !s.failed.is_empty())
+            .count();
+        if !screened.is_empty() {
+            self.recorder.record(HeartbeatRow {
+                tenant_id: connector.tenant_id.clone(),
+                connector_id: connector.id.clone(),
+                at_ms: now_ms(),
+                latency_ms: None,
+                ok: invalid == 0,
+                error_kind: (invalid > 0).then(|| "invalid_output".to_string()),
+                detail: (invalid > 0).then(|| {
+                    format!(
+                        "{invalid} of {} pushed events failed validation and were quarantined",
+                        screened.len()
+                    )
+                }),
+                source: "ingest".into(),
+            });
+        }
+        screened
+            .iter()
+            .map(|(e, s)| (e.id.clone(), self.processed(connector, e, s)))
+            .collect()
+    }
+
+    fn processed(
+        &self,
+        connector: &ConnectorRow,
+        event: &PendingEvent,
+        screened: &Screened,
+    ) -> Finish {
+        let source = outputs::Source {
+            kind: "event",
+            id: &event.id,
+            tenant: &connector.tenant_id,
+            connector: &connector.id,
+        };
+        let rows = outputs::rows(&self.topics, source, screened, now_ms());
+        let outcome =
+            json!({"published": rows.messages.len(), "quarantined": rows.quarantine.len()});
+        Finish::Processed {
+            messages: rows.messages,
+            quarantine: rows.quarantine,
+            outcome: outcome.to_string(),
+        }
+    }
+}

@@ -1,0 +1,335 @@
+//! The bus's outbox and the ingest pipeline's queue (migration 0006).
+//!
+//! A message is written in the transaction that finishes its source: a pushed
+//! event's state change, or a call's quarantine rows. `(source_id, source_index)` is
+//! unique and an event is finished only while it is still `received`, so a source
+//! is published once whatever crashes or retries happen. On PostgreSQL an advisory
+//! lock orders writers, so `seq` order is commit order and a reader that resumes
+//! after a `seq` never skips a message committed later with a smaller one.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Backend, QuarantineRow, Store, StoreError};
+
+/// One message on the bus.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageRow {
+    /// Its position in the log (assigned on insert; ignored when writing).
+    pub seq: i64,
+    /// Its id (a UUID).
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// `<prefix>.<tenant_id>.<event_type>` as published.
+    pub topic: String,
+    /// The last token of the topic.
+    pub event_type: String,
+    /// The connector that produced it.
+    pub connector_id: String,
+    /// `event` (a pushed event) or `call` (an invoke).
+    pub source_kind: String,
+    /// The event's or call's id.
+    pub source_id: String,
+    /// The output's position among its source's outputs.
+    pub source_index: i64,
+    /// The standard it was validated against (`json` when none).
+    pub standard: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its body.
+    pub body: Vec<u8>,
+    /// When, ms since the epoch.
+    pub published_ms: i64,
+}
+
+/// A stored event still waiting for the pipeline.
+#[derive(Debug, Clone)]
+pub struct PendingEvent {
+    /// Its id.
+    pub id: String,
+    /// The tenant.
+    pub tenant_id: String,
+    /// The connector that pushed it.
+    pub connector_id: String,
+    /// The request's `Content-Type`.
+    pub content_type: String,
+    /// The body as received.
+    pub body: Vec<u8>,
+    /// When it was accepted.
+    pub received_ms: i64,
+    /// How many times processing it failed so far.
+    pub attempts: i64,
+}
+
+/// How the pipeline finished with an event.
+#[derive(Debug, Clone)]
+pub enum Finish {
+    /// Transformed and validated: these messages are published, these outputs
+    /// quarantined; `outcome` (JSON) summarises it.
+    Processed {
+        /// Valid outputs.
+        messages: Vec<MessageRow>,
+        /// Invalid outputs.
+        quarantine: Vec<QuarantineRow>,
+        /// A JSON summary kept on the event.
+        outcome: String,
+    },
+    /// Look again after `not_before_ms`: a failure worth another try
+    /// (`counts`: it spends an attempt), or a wait (a disabled connector).
+    Retry {
+        /// Not before this time.
+        not_before_ms: i64,
+        /// What failed, or why it waits (JSON).
+        outcome: String,
+        /// Whether this spends one of the event's attempts.
+        counts: bool,
+    },
+    /// Given up: the event stays stored, with what failed (JSON).
+    Failed {
+        /// What failed (JSON).
+        outcome: String,
+    },
+}
+
+/// Which messages to read.
+#[derive(Debug, Clone, Copy)]
+pub struct MessageFilter<'a> {
+    /// The reader's tenant (always applied).
+    pub tenant_id: &'a str,
+    /// Only this event type.
+    pub event_type: Option<&'a str>,
+    /// Only this connector's.
+    pub connector_id: Option<&'a str>,
+    /// Only messages after this `seq`.
+    pub after: i64,
+    /// At most this many.
+    pub limit: i64,
+}
+
+const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
+                       source_id, source_index, standard, media_type, body, published_ms";
+
+fn message(r: &AnyRow) -> Result<MessageRow, sqlx::Error> {
+    Ok(MessageRow {
+        seq: r.try_get(0)?,
+        id: r.try_get(1)?,
+        tenant_id: r.try_get(2)?,
+        topic: r.try_get(3)?,
+        event_type: r.try_get(4)?,
+        connector_id: r.try_get(5)?,
+        source_kind: r.try_get(6)?,
+        source_id: r.try_get(7)?,
+        source_index: r.try_get(8)?,
+        standard: r.try_get(9)?,
+        media_type: r.try_get(10)?,
+        body: r.try_get(11)?,
+        published_ms: r.try_get(12)?,
+    })
+}
+
+impl Store {
+    /// Takes the outbox's writer lock inside `tx` (PostgreSQL; SQLite's write
+    /// transaction already serialises writers).
+    async fn lock_outbox(&self, tx: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+        if self.backend == Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7302)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn insert_messages(
+        tx: &mut sqlx::AnyConnection,
+        messages: &[MessageRow],
+    ) -> Result<(), StoreError> {
+        for m in messages {
+            sqlx::query(
+                "INSERT INTO bus_messages (id, tenant_id, topic, event_type, connector_id, \
+                 source_kind, source_id, source_index, standard, media_type, body, published_ms) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
+                 ON CONFLICT (source_id, source_index) DO NOTHING",
+            )
+            .bind(&m.id)
+            .bind(&m.tenant_id)
+            .bind(&m.topic)
+            .bind(&m.event_type)
+            .bind(&m.connector_id)
+            .bind(&m.source_kind)
+            .bind(&m.source_id)
+            .bind(m.source_index)
+            .bind(&m.standard)
+            .bind(&m.media_type)
+            .bind(m.body.as_slice())
+            .bind(m.published_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// Publishes a call's valid outputs and quarantines its invalid ones, in one
+    /// transaction.
+    pub async fn record_outputs(
+        &self,
+        messages: &[MessageRow],
+        quarantine: &[QuarantineRow],
+    ) -> Result<(), StoreError> {
+        if messages.is_empty() && quarantine.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        if !messages.is_empty() {
+            self.lock_outbox(&mut tx).await?;
+            Store::insert_messages(&mut tx, messages).await?;
+        }
+        Store::insert_quarantine(&mut tx, quarantine).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Events waiting for the pipeline whose time has come, oldest first.
+    pub async fn pending_events(
+        &self,
+        now_ms: i64,
+        limit: i64,
+    ) -> Result<Vec<PendingEvent>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, connector_id, content_type, body, received_ms, attempts \
+             FROM events WHERE state = 'received' AND not_before_ms <= $1 \
+             ORDER BY received_ms, id LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PendingEvent {
+                    id: r.try_get(0)?,
+                    tenant_id: r.try_get(1)?,
+                    connector_id: r.try_get(2)?,
+                    content_type: r.try_get(3)?,
+                    body: r.try_get(4)?,
+                    received_ms: r.try_get(5)?,
+                    attempts: r.try_get(6)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Records how the pipeline finished with each event, in one transaction. An
+    /// event no longer `received` (another node finished it) is skipped with
+    /// everything it would have written. Returns how many messages were published.
+    pub async fn finish_events(&self, done: &[(String, Finish)]) -> Result<usize, StoreError> {
+        let mut tx = self.begin().await?;
+        self.lock_outbox(&mut tx).await?;
+        let now = super::now_ms();
+        let mut published = 0;
+        for (event_id, finish) in done {
+            let (state, not_before, outcome) = match finish {
+                Finish::Processed { outcome, .. } => ("processed", 0, outcome),
+                Finish::Retry {
+                    not_before_ms,
+                    outcome,
+                    ..
+                } => ("received", *not_before_ms, outcome),
+                Finish::Failed { outcome } => ("failed", 0, outcome),
+            };
+            let claimed = sqlx::query(
+                "UPDATE events SET state = $1, not_before_ms = $2, outcome = $3, \
+                 processed_ms = $4, attempts = attempts + $5 \
+                 WHERE id = $6 AND state = 'received'",
+            )
+            .bind(state)
+            .bind(not_before)
+            .bind(outcome)
+            .bind(now)
+            .bind(i64::from(matches!(
+                finish,
+                Finish::Failed { .. } | Finish::Retry { counts: true, .. }
+            )))
+            .bind(event_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+                == 1;
+            if let (
+                true,
+                Finish::Processed {
+                    messages,
+                    quarantine,
+                    ..
+                },
+            ) = (claimed, finish)
+            {
+                Store::insert_messages(&mut tx, messages).await?;
+                Store::insert_quarantine(&mut tx, quarantine).await?;
+                published += messages.len();
+            }
+        }
+        tx.commit().await?;
+        Ok(published)
+    }
+
+    /// Messages of a tenant after `filter.after`, oldest first.
+    pub async fn messages(&self, filter: MessageFilter<'_>) -> Result<Vec<MessageRow>, StoreError> {
+        let mut sql =
+            format!("SELECT {COLUMNS} FROM bus_messages WHERE tenant_id = $1 AND seq > $2");
+        let mut n = 2;
+        if filter.event_type.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND event_type = ${n}"));
+        }
+        if filter.connector_id.is_some() {
+            n += 1;
+            sql.push_str(&format!(" AND connector_id = ${n}"));
+        }
+        sql.push_str(&format!(" ORDER BY seq LIMIT ${}", n + 1));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(filter.tenant_id)
+            .bind(filter.after);
+        if let Some(t) = filter.event_type {
+            q = q.bind(t);
+        }
+        if let Some(c) = filter.connector_id {
+            q = q.bind(c);
+        }
+        let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(message)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// The newest message's `seq` in the whole log (0 when empty): where a live
+    /// subscription starts.
+    pub async fn last_message_seq(&self) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT MAX(seq) FROM bus_messages")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+    }
+
+    /// How many of a connector's events are in each state (for tests and health).
+    pub async fn event_states(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT state, COUNT(*) FROM events WHERE tenant_id = $1 AND connector_id = $2 \
+             GROUP BY state ORDER BY state",
+        )
+        .bind(tenant_id)
+        .bind(connector_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
