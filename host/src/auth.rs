@@ -13,6 +13,7 @@
 //!   constant time; a secret is shown once, when created.
 //! - Creating a tenant or a client appends an audit row in the same transaction.
 
+pub mod httpsig;
 pub mod push;
 
 use std::collections::HashMap;

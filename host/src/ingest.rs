@@ -16,12 +16,13 @@
 //!   connector and a wrong credential look alike (401). A disabled connector's
 //!   events are refused (409) once the request has authenticated, and not stored.
 //!
-//! Methods today: `hmac-sha256` (Standard Webhooks), `api-key` (`X-API-Key`) and
+//! Methods: `hmac-sha256` (Standard Webhooks), `api-key` (`X-API-Key`),
 //! `oauth2` (`Authorization: Bearer` with an access token from `/oauth/token`:
 //! signature, issuer, audience and expiry as every token, then the connector's
-//! tenant, the `events:ingest` scope and the connector's own client). Connectors
-//! registered with `rsa` are refused with a sentence saying so until RFC 9421
-//! verification lands.
+//! tenant, the `events:ingest` scope and the connector's own client) and `rsa`
+//! (RFC 9421 signatures over `@method`, `@path` and `content-digest`, verified from
+//! the headers; the body is then checked against its RFC 9530 `Content-Digest`; see
+//! [`crate::auth::httpsig`]).
 
 pub mod pipeline;
 
@@ -31,6 +32,7 @@ use tokio::sync::{mpsc, oneshot};
 
 pub use pipeline::Pipeline;
 
+use crate::auth::httpsig::{self, HttpSigError};
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
 use crate::auth::{Scope, Tokens};
 use crate::keys::Keys;
@@ -95,6 +97,22 @@ impl From<PushAuthError> for IngestError {
     }
 }
 
+impl From<HttpSigError> for IngestError {
+    fn from(e: HttpSigError) -> Self {
+        let code = match e {
+            HttpSigError::Stale => "stale_timestamp",
+            HttpSigError::BadSignature | HttpSigError::DigestMismatch => "bad_signature",
+            HttpSigError::UnknownKey => "bad_credential",
+            HttpSigError::Missing(_)
+            | HttpSigError::Malformed(..)
+            | HttpSigError::NotCovered(_)
+            | HttpSigError::UnsupportedAlg(_)
+            | HttpSigError::Component(_) => "bad_credential",
+        };
+        unauthorized(code, e.to_string())
+    }
+}
+
 /// Which connector a request names.
 #[derive(Debug, Clone, Copy)]
 pub enum Route<'a> {
@@ -113,6 +131,8 @@ pub enum Route<'a> {
 #[derive(Debug)]
 pub struct Pending {
     connector: ConnectorRow,
+    /// RSA: the signed `Content-Digest` the body must match.
+    content_digest: Option<String>,
     /// HMAC keys valid now (empty for API keys, already checked).
     keys: Vec<Vec<u8>>,
     /// Whether `keys` came from the cache (a failed check then looks again).
@@ -138,6 +158,8 @@ struct Credential {
     key_hash: Option<String>,
     /// OAuth2: the client whose tokens push for the connector.
     client_id: Option<String>,
+    /// RSA: the key id and the public key.
+    rsa: Option<(String, std::sync::Arc<rsa::RsaPublicKey>)>,
 }
 
 /// A connector and its credentials as loaded.
@@ -160,6 +182,10 @@ impl Known {
         self.valid(now_ms)
             .filter_map(|c| c.hmac_key.clone())
             .collect()
+    }
+
+    fn rsa_keys(&self, now_ms: i64) -> Vec<(String, std::sync::Arc<rsa::RsaPublicKey>)> {
+        self.valid(now_ms).filter_map(|c| c.rsa.clone()).collect()
     }
 
     fn knows_client(&self, client_id: &str, now_ms: i64) -> bool {
@@ -287,8 +313,9 @@ impl Ingest {
     pub async fn check_headers(
         &self,
         route: Route<'_>,
-        headers: &HeaderMap,
+        parts: &axum::http::request::Parts,
     ) -> Result<Pending, IngestError> {
+        let headers = &parts.headers;
         let (connector_id, tenant) = match route {
             Route::Header => {
                 let id =
@@ -338,6 +365,7 @@ impl Ingest {
                     keys: known.hmac_keys(now),
                     from_cache: known.from_cache,
                     connector: known.connector,
+                    content_digest: None,
                 })
             }
             "api-key" => {
@@ -358,6 +386,7 @@ impl Ingest {
                     connector: known.connector,
                     keys: Vec::new(),
                     from_cache: false,
+                    content_digest: None,
                 })
             }
             "oauth2" => {
@@ -393,11 +422,46 @@ impl Ingest {
                     connector: known.connector,
                     keys: Vec::new(),
                     from_cache: false,
+                    content_digest: None,
+                })
+            }
+            "rsa" => {
+                let request = httpsig::Request {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                    scheme: parts.uri.scheme_str().unwrap_or("http"),
+                    headers,
+                };
+                let verify = |known: &Known| {
+                    let keys = known.rsa_keys(now);
+                    let keys: Vec<(&str, &rsa::RsaPublicKey)> = keys
+                        .iter()
+                        .map(|(id, k)| (id.as_str(), k.as_ref()))
+                        .collect();
+                    httpsig::verify(&request, &keys, now / 1000)
+                };
+                let mut verdict = verify(&known);
+                if matches!(
+                    verdict,
+                    Err(HttpSigError::UnknownKey | HttpSigError::BadSignature)
+                ) && known.from_cache
+                {
+                    // Perhaps a key registered since the cache was filled: look again.
+                    known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
+                    verdict = verify(&known);
+                }
+                verdict?;
+                Ok(Pending {
+                    content_digest: header(headers, "content-digest").map(str::to_string),
+                    connector: known.connector,
+                    keys: Vec::new(),
+                    from_cache: false,
                 })
             }
             other => Err(unauthorized(
                 "unsupported_auth_method",
-                format!("{other} verification is not available in this version of Airlock yet"),
+                format!("{other} is not an authentication method Airlock knows"),
             )),
         }
     }
@@ -448,6 +512,12 @@ impl Ingest {
                 valid_until_ms: c.valid_until_ms,
                 key_hash: c.secret_hash,
                 client_id: c.client_id,
+                rsa: match (c.key_id, c.public_key.as_deref()) {
+                    (Some(id), Some(pem)) => httpsig::parse_public_key(pem)
+                        .ok()
+                        .map(|k| (id, std::sync::Arc::new(k))),
+                    _ => None,
+                },
             })
             .collect();
         let known = Known {
@@ -493,6 +563,9 @@ impl Ingest {
                 }
                 other => other?,
             }
+        }
+        if let Some(digest) = &pending.content_digest {
+            httpsig::check_content_digest(digest, body)?;
         }
         // Only an authenticated sender learns that the connector is disabled. (The
         // connector row may be up to the cache's 5 s old.)

@@ -62,7 +62,7 @@ enum Command {
         /// The connector id, sent as `X-Connector-Id`.
         #[arg(long)]
         connector: Option<String>,
-        /// `hmac-sha256`, `api-key` or `oauth2`.
+        /// `hmac-sha256`, `api-key`, `oauth2` or `rsa`.
         #[arg(long)]
         auth: String,
         /// HMAC: the `whsec_…` secret.
@@ -80,6 +80,15 @@ enum Command {
         /// OAuth2: the token URL registration returned.
         #[arg(long)]
         token_url: Option<String>,
+        /// RSA: the key id registration returned.
+        #[arg(long)]
+        key_id: Option<String>,
+        /// RSA: a PEM file holding the private key whose public half was registered.
+        #[arg(long, env = "AIRLOCK_PUSH_PRIVATE_KEY_FILE")]
+        private_key: Option<PathBuf>,
+        /// RSA: `rsa-pss-sha512` or `rsa-v1_5-sha256`.
+        #[arg(long, default_value = "rsa-pss-sha512")]
+        alg: String,
         /// The event id (idempotency key) when pushing one file; fresh ids otherwise.
         #[arg(long)]
         event_id: Option<String>,
@@ -478,6 +487,9 @@ fn push(command: Command) -> ExitCode {
         client_id,
         client_secret,
         token_url,
+        key_id,
+        private_key,
+        alg,
         event_id,
         content_type,
         files,
@@ -500,8 +512,20 @@ fn push(command: Command) -> ExitCode {
                 token_url: need(token_url, "--token-url")?,
             })
         })(),
+        "rsa" => (|| {
+            let key_id = need(key_id, "--key-id")?;
+            let file = need(
+                private_key.map(|p| p.display().to_string()),
+                "--private-key FILE (or AIRLOCK_PUSH_PRIVATE_KEY_FILE)",
+            )?;
+            let alg = airlock_host::auth::httpsig::Alg::from_name(&alg)
+                .ok_or_else(|| format!("--alg {alg}: use rsa-pss-sha512 or rsa-v1_5-sha256"))?;
+            let pem =
+                std::fs::read_to_string(&file).map_err(|e| format!("--private-key {file}: {e}"))?;
+            SenderAuth::rsa(key_id, &pem, alg).map_err(|e| format!("--private-key {file}: {e}"))
+        })(),
         other => Err(format!(
-            "unknown --auth `{other}`: use hmac-sha256, api-key or oauth2"
+            "unknown --auth `{other}`: use hmac-sha256, api-key, oauth2 or rsa"
         )),
     };
     let sender_auth = match sender_auth {

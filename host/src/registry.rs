@@ -135,6 +135,38 @@ pub struct Registration {
     /// One of [`STANDARDS`].
     #[serde(default)]
     pub output_standard: Option<String>,
+    /// `rsa` only: the sender's RSA public key, PEM, 2048 to 8192 bits.
+    #[serde(default)]
+    pub public_key: Option<String>,
+}
+
+/// A checked RSA public key in PEM, for an `rsa` credential; `None` for other
+/// methods (which must not bring one).
+fn rsa_key(
+    method: Option<&str>,
+    public_key: Option<&str>,
+) -> Result<Option<String>, RegistryError> {
+    let bad = |message: String| RegistryError::BadRequest {
+        code: "invalid_public_key",
+        message,
+    };
+    match (method, public_key) {
+        (Some("rsa"), Some(pem)) => {
+            crate::auth::httpsig::parse_public_key(pem).map_err(bad)?;
+            Ok(Some(pem.trim().to_string()))
+        }
+        (Some("rsa"), None) => Err(RegistryError::BadRequest {
+            code: "public_key_required",
+            message: "an `rsa` connector brings its RSA public key: send `public_key` (PEM, 2048 \
+                      to 8192 bits)"
+                .into(),
+        }),
+        (_, Some(_)) => Err(bad(
+            "`public_key` is only for `rsa` connectors; the other methods are issued a credential"
+                .into(),
+        )),
+        (_, None) => Ok(None),
+    }
 }
 
 /// Deployment input (`POST /api/connectors/{id}/deployments`).
@@ -471,6 +503,7 @@ impl Registry {
         if let Some(s) = &r.output_standard {
             one_of("output_standard", s, &STANDARDS)?;
         }
+        let public_key = rsa_key(r.auth_method.as_deref(), r.public_key.as_deref())?;
         if let Some(u) = &r.webhook_url
             && !(u.starts_with("https://") || u.starts_with("http://"))
         {
@@ -510,7 +543,10 @@ impl Registry {
             e => e.into(),
         })?;
         let credential = match r.auth_method.as_deref() {
-            Some(method) => self.issue_credential(&mut tx, tenant, &id, method).await?,
+            Some(method) => {
+                self.issue_credential(&mut tx, tenant, &id, method, public_key.as_deref())
+                    .await?
+            }
             None => None,
         };
         self.audit(
@@ -560,25 +596,30 @@ impl Registry {
         tenant: &str,
         actor: &str,
         id: &str,
+        public_key: Option<&str>,
     ) -> Result<Value, RegistryError> {
         let connector = self.connector(tenant, id).await?;
         let method = connector.auth_method.clone().unwrap_or_default();
-        if !matches!(method.as_str(), "hmac-sha256" | "api-key" | "oauth2") {
+        if method.is_empty() {
             return Err(RegistryError::Conflict {
                 code: "no_rotatable_credential",
-                message: if method.is_empty() {
-                    "this connector is not a push connector: it has no credential to rotate".into()
-                } else {
-                    format!("{method} credentials are not issued by this version of Airlock yet")
-                },
+                message: "this connector is not a push connector: it has no credential to rotate"
+                    .into(),
             });
         }
+        let public_key = rsa_key(Some(&method), public_key)?;
         let grace_ms = i64::try_from(self.rotation_grace.as_millis()).unwrap_or(i64::MAX);
         let until = crate::store::now_ms().saturating_add(grace_ms);
         let mut tx = self.store.begin().await?;
         let retired = Store::retire_push_credentials(&mut tx, &connector.id, until).await?;
         let credential = self
-            .issue_credential(&mut tx, tenant, &connector.id, &method)
+            .issue_credential(
+                &mut tx,
+                tenant,
+                &connector.id,
+                &method,
+                public_key.as_deref(),
+            )
             .await?
             .unwrap_or(Value::Null);
         let previous_valid_until = crate::audit::rfc3339(until);
@@ -605,14 +646,15 @@ impl Registry {
     /// Creates a push connector's credential inside `tx`; the secret is returned
     /// (to be shown once) and stored sealed (HMAC: the server must recompute
     /// signatures) or hashed (API key); an `oauth2` credential is a new OAuth client
-    /// of the tenant holding only `events:ingest`. `None` for `rsa`, whose key the
-    /// sender will bring.
+    /// of the tenant holding only `events:ingest`; an `rsa` credential is the
+    /// sender's checked `public_key` under a new key id.
     async fn issue_credential(
         &self,
         tx: &mut sqlx::Transaction<'static, sqlx::Any>,
         tenant: &str,
         connector_id: &str,
         method: &str,
+        public_key: Option<&str>,
     ) -> Result<Option<Value>, RegistryError> {
         use base64::Engine as _;
         let mut row = crate::store::PushCredentialRow {
@@ -625,6 +667,8 @@ impl Registry {
             created_ms: crate::store::now_ms(),
             valid_until_ms: None,
             client_id: None,
+            public_key: None,
+            key_id: None,
         };
         let shown = match method {
             "oauth2" => {
@@ -651,6 +695,12 @@ impl Registry {
                 let key = crate::auth::push::new_api_key().map_err(internal)?;
                 row.secret_hash = Some(crate::auth::hash_secret(&key));
                 serde_json::json!({"type": "api-key", "key": key})
+            }
+            "rsa" => {
+                let key_id = format!("key_{}", uuid::Uuid::new_v4().simple());
+                row.public_key = public_key.map(str::to_string);
+                row.key_id = Some(key_id.clone());
+                serde_json::json!({"type": "rsa", "key_id": key_id})
             }
             _ => return Ok(None),
         };
@@ -778,6 +828,7 @@ impl Registry {
                             webhook_url: None,
                             auth_method: None,
                             output_standard: m.output_standards.first().cloned(),
+                            public_key: None,
                         },
                     )
                     .await?;

@@ -30,6 +30,36 @@ pub enum SenderAuth {
         /// Where tokens come from (`…/oauth/token`).
         token_url: String,
     },
+    /// An RSA key pair whose public half was registered (RFC 9421 signatures).
+    Rsa {
+        /// The key id registration returned.
+        key_id: String,
+        /// The private key.
+        private_key: std::sync::Arc<rsa::RsaPrivateKey>,
+        /// The signature algorithm.
+        alg: crate::auth::httpsig::Alg,
+    },
+}
+
+impl SenderAuth {
+    /// RSA from a PEM private key (`BEGIN PRIVATE KEY` or `BEGIN RSA PRIVATE KEY`).
+    pub fn rsa(
+        key_id: String,
+        pem: &str,
+        alg: crate::auth::httpsig::Alg,
+    ) -> Result<SenderAuth, String> {
+        use rsa::pkcs1::DecodeRsaPrivateKey as _;
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let pem = pem.trim();
+        let key = rsa::RsaPrivateKey::from_pkcs8_pem(pem)
+            .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(pem))
+            .map_err(|_| "the private key is not an RSA private key in PEM".to_string())?;
+        Ok(SenderAuth::Rsa {
+            key_id,
+            private_key: std::sync::Arc::new(key),
+            alg,
+        })
+    }
 }
 
 impl std::fmt::Debug for SenderAuth {
@@ -37,6 +67,11 @@ impl std::fmt::Debug for SenderAuth {
         match self {
             SenderAuth::Hmac(_) => f.write_str("Hmac(<redacted>)"),
             SenderAuth::ApiKey(_) => f.write_str("ApiKey(<redacted>)"),
+            SenderAuth::Rsa { key_id, alg, .. } => f
+                .debug_struct("Rsa")
+                .field("key_id", key_id)
+                .field("alg", alg)
+                .finish_non_exhaustive(),
             SenderAuth::OAuth2 {
                 client_id,
                 token_url,
@@ -196,6 +231,29 @@ impl Sender {
                 req.set("authorization", &format!("Bearer {token}"))
                     .set("idempotency-key", id)
             }
+            SenderAuth::Rsa {
+                key_id,
+                private_key,
+                alg,
+            } => {
+                let created = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map(|d| d.as_secs() as i64)
+                    .unwrap_or_default();
+                let headers = crate::auth::httpsig::sign(
+                    &private_key,
+                    &key_id,
+                    alg,
+                    "POST",
+                    path_of(&self.url),
+                    body,
+                    created,
+                )
+                .map_err(|e| SendError::Transport(e.to_string()))?;
+                headers
+                    .iter()
+                    .fold(req.set("idempotency-key", id), |r, (k, v)| r.set(k, v))
+            }
         };
         let response = match req.send_bytes(body) {
             Ok(r) => r,
@@ -208,6 +266,13 @@ impl Sender {
     }
 }
 
+/// The path of an absolute URL (what the server sees as `@path`).
+fn path_of(url: &str) -> &str {
+    let after_scheme = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let path = after_scheme.find('/').map_or("/", |i| &after_scheme[i..]);
+    path.split(['?', '#']).next().unwrap_or("/")
+}
+
 /// A response's body as JSON (at most 1 MiB read).
 fn json(response: ureq::Response) -> Result<Value, String> {
     let mut text = String::new();
@@ -217,4 +282,17 @@ fn json(response: ureq::Response) -> Result<Value, String> {
     )
     .map_err(|e| e.to_string())?;
     serde_json::from_str(&text).map_err(|e| format!("the answer is not JSON: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_signed_path_is_the_urls_path() {
+        assert_eq!(
+            super::path_of("http://h:1/api/events/ingest/t/c?x=1"),
+            "/api/events/ingest/t/c"
+        );
+        assert_eq!(super::path_of("http://h:1"), "/");
+        assert_eq!(super::path_of("https://h/a#f"), "/a");
+    }
 }

@@ -76,7 +76,7 @@ pub fn now_ms() -> i64 {
 }
 
 fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 6] = match backend {
+    let files: [(i64, &'static str, &'static str); 7] = match backend {
         Backend::Sqlite => [
             (
                 1,
@@ -104,6 +104,11 @@ fn migrator(backend: Backend) -> Migrator {
                 include_str!("../migrations/sqlite/0005_push_oauth_clients.sql"),
             ),
             (6, "bus", include_str!("../migrations/sqlite/0006_bus.sql")),
+            (
+                7,
+                "push_rsa_keys",
+                include_str!("../migrations/sqlite/0007_push_rsa_keys.sql"),
+            ),
         ],
         Backend::Postgres => [
             (
@@ -135,6 +140,11 @@ fn migrator(backend: Backend) -> Migrator {
                 6,
                 "bus",
                 include_str!("../migrations/postgres/0006_bus.sql"),
+            ),
+            (
+                7,
+                "push_rsa_keys",
+                include_str!("../migrations/postgres/0007_push_rsa_keys.sql"),
             ),
         ],
     };

@@ -67,15 +67,35 @@ async fn register(
     Ok((StatusCode::CREATED, Json(value)))
 }
 
+/// The optional body of a rotation: an `rsa` connector's new public key.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Rotation {
+    public_key: Option<String>,
+}
+
 async fn rotate_credentials(
     auth: Authed<Manage>,
     State(s): State<AppState>,
     Path(id): Path<String>,
+    body: axum::body::Bytes,
 ) -> ApiResult<Json<Value>> {
     let p = &auth.principal;
+    let rotation = if body.iter().all(u8::is_ascii_whitespace) {
+        Rotation { public_key: None }
+    } else {
+        serde_json::from_slice::<Rotation>(&body).map_err(|e| {
+            ApiError::bad_request("invalid_json", &format!("the rotation body: {e}"))
+        })?
+    };
     let rotated = s
         .registry
-        .rotate_credential(&p.tenant_id, &p.client_id, &id)
+        .rotate_credential(
+            &p.tenant_id,
+            &p.client_id,
+            &id,
+            rotation.public_key.as_deref(),
+        )
         .await?;
     s.ingest.forget(&id);
     Ok(Json(rotated))

@@ -219,7 +219,7 @@ async fn ingest(
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let (parts, body) = req.into_parts();
     // Everything the headers can decide, before one byte of the body is read.
-    let pending = s.ingest.check_headers(route, &parts.headers).await?;
+    let pending = s.ingest.check_headers(route, &parts).await?;
     let body = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
         .map_err(|_| ApiError::from(IngestError::TooLarge))?;

@@ -25,6 +25,10 @@ pub struct PushCredentialRow {
     pub valid_until_ms: Option<i64>,
     /// OAuth2: the client whose tokens push for the connector.
     pub client_id: Option<String>,
+    /// RSA: the sender's public key, PEM.
+    pub public_key: Option<String>,
+    /// RSA: the key id signatures name.
+    pub key_id: Option<String>,
 }
 
 /// An event to store.
@@ -61,7 +65,8 @@ pub struct EventOutcome {
 }
 
 const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_sealed, \
-                                  secret_hash, created_ms, valid_until_ms, client_id";
+                                  secret_hash, created_ms, valid_until_ms, client_id, \
+                                  public_key, key_id";
 
 impl Store {
     /// Stores a credential inside the caller's transaction (the registration's).
@@ -71,7 +76,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO push_credentials ({CREDENTIAL_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
         )))
         .bind(&c.id)
         .bind(&c.tenant_id)
@@ -82,6 +87,8 @@ impl Store {
         .bind(c.created_ms)
         .bind(c.valid_until_ms)
         .bind(c.client_id.as_deref())
+        .bind(c.public_key.as_deref())
+        .bind(c.key_id.as_deref())
         .execute(&mut **tx)
         .await?;
         Ok(())
@@ -132,6 +139,8 @@ impl Store {
                     created_ms: r.try_get(6)?,
                     valid_until_ms: r.try_get(7)?,
                     client_id: r.try_get(8)?,
+                    public_key: r.try_get(9)?,
+                    key_id: r.try_get(10)?,
                 })
             })
             .collect::<Result<_, sqlx::Error>>()
