@@ -2,11 +2,12 @@
 //! posted to the webhook path (or with `X-Connector-Id`), acknowledged only after
 //! they are committed, stored once however often they are redelivered.
 
+use airlock_host::auth::httpsig::{self, Alg};
 use airlock_host::auth::push::{sign_webhook, webhook_key};
 use serde_json::{Value, json};
 
 use crate::both;
-use crate::harness::{Db, Env, answer};
+use crate::harness::{Db, Env, answer, error_code};
 
 pub(crate) fn now() -> i64 {
     std::time::SystemTime::now()
@@ -34,6 +35,35 @@ pub(crate) async fn register_push(
     }
     let (s, c) = env
         .call("POST", "/api/connectors/register", Some(token), Some(&body))
+        .await;
+    assert_eq!(s, 201, "{c}");
+    c
+}
+
+pub(crate) fn rsa_fixture(name: &str) -> String {
+    std::fs::read_to_string(format!(
+        "{}/fixtures/rsa/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap()
+}
+
+fn rsa_private(name: &str) -> rsa::RsaPrivateKey {
+    use rsa::pkcs8::DecodePrivateKey as _;
+    rsa::RsaPrivateKey::from_pkcs8_pem(&rsa_fixture(name)).unwrap()
+}
+
+/// Registers an `rsa` push connector with `public_key`.
+async fn register_rsa(env: &Env, name: &str, public_key: &str) -> Value {
+    let (s, c) = env
+        .admin(
+            "POST",
+            "/api/connectors/register",
+            Some(
+                &json!({"name": name, "category": "telemetry", "auth_method": "rsa",
+                         "public_key": public_key}),
+            ),
+        )
         .await;
     assert_eq!(s, 201, "{c}");
     c
@@ -478,8 +508,14 @@ async fn airlock_push_signs_with_each_method(db: Db) {
     let (a, b) = (dir.join("a.json"), dir.join("b.json"));
     std::fs::write(&a, br#"{"n": 1}"#).unwrap();
     std::fs::write(&b, br#"{"n": 2}"#).unwrap();
-    for method in ["hmac-sha256", "api-key", "oauth2"] {
-        let c = register(&env, &format!("cli-{method}"), method).await;
+    let sender_key = format!("{}/fixtures/rsa/sender.pem", env!("CARGO_MANIFEST_DIR"));
+    for method in ["hmac-sha256", "api-key", "oauth2", "rsa"] {
+        let c = if method == "rsa" {
+            register_rsa(&env, "cli-rsa", &rsa_fixture("sender.pub.pem")).await
+        } else {
+            register(&env, &format!("cli-{method}"), method).await
+        };
+        let sender_key = sender_key.clone();
         let cred = c["credential"].clone();
         let url = env.url(c["webhook_path"].as_str().unwrap());
         let (url, a, b) = (url.clone(), a.clone(), b.clone());
@@ -492,6 +528,10 @@ async fn airlock_push_signs_with_each_method(db: Db) {
                 }
                 "api-key" => {
                     cmd.env("AIRLOCK_PUSH_KEY", cred["key"].as_str().unwrap());
+                }
+                "rsa" => {
+                    cmd.args(["--key-id", cred["key_id"].as_str().unwrap()])
+                        .env("AIRLOCK_PUSH_PRIVATE_KEY_FILE", &sender_key);
                 }
                 _ => {
                     cmd.args(["--client-id", cred["client_id"].as_str().unwrap()])
@@ -566,3 +606,190 @@ async fn airlock_push_signs_with_each_method(db: Db) {
     env.stop().await;
 }
 both!(airlock_push_signs_with_each_method);
+
+/// RFC 9421 signing for a test: `alg`, `key_id`, the path signed and `created`.
+fn rsa_signed(
+    key: &rsa::RsaPrivateKey,
+    key_id: &str,
+    alg: Alg,
+    path: &str,
+    body: &[u8],
+    created: i64,
+) -> Vec<(&'static str, String)> {
+    httpsig::sign(key, key_id, alg, "POST", path, body, created).unwrap()
+}
+
+async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
+    let env = Env::start(db).await;
+    // Registration: a key under 2048 bits, or none, is refused.
+    for (body, code) in [
+        (
+            json!({"name": "w", "category": "custom", "auth_method": "rsa",
+                "public_key": rsa_fixture("weak.pub.pem")}),
+            "invalid_public_key",
+        ),
+        (
+            json!({"name": "w", "category": "custom", "auth_method": "rsa"}),
+            "public_key_required",
+        ),
+        (
+            json!({"name": "w", "category": "custom", "auth_method": "rsa", "public_key": "not pem"}),
+            "invalid_public_key",
+        ),
+        (
+            json!({"name": "w", "category": "custom", "auth_method": "api-key",
+                "public_key": rsa_fixture("sender.pub.pem")}),
+            "invalid_public_key",
+        ),
+    ] {
+        let (s, e) = env
+            .admin("POST", "/api/connectors/register", Some(&body))
+            .await;
+        assert_eq!(error_code(s, &e, 400, &body.to_string()), code);
+    }
+    let c = register_rsa(&env, "rsa-sender", &rsa_fixture("sender.pub.pem")).await;
+    assert_eq!(c["credential"]["type"], "rsa");
+    let key_id = c["credential"]["key_id"].as_str().unwrap().to_string();
+    assert!(key_id.starts_with("key_"), "{c}");
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    let id = c["id"].as_str().unwrap().to_string();
+    let (key, other) = (rsa_private("sender.pem"), rsa_private("rotated.pem"));
+    let body = br#"{"reading": 7}"#.to_vec();
+
+    // Both algorithms accepted; a redelivery (same Idempotency-Key) is stored once.
+    for (alg, event) in [
+        (Alg::RsaPssSha512, "r-1"),
+        (Alg::RsaV15Sha256, "r-2"),
+        (Alg::RsaPssSha512, "r-1"),
+    ] {
+        let mut h = rsa_signed(&key, &key_id, alg, &path, &body, now());
+        h.push(("idempotency-key", event.into()));
+        let (s, a) = post(&env, &path, &h, body.clone()).await;
+        assert_eq!(s, 202, "{alg:?}: {a}");
+    }
+    let node = env.node().await;
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
+
+    let refused =
+        |h: Vec<(&'static str, String)>, body: Vec<u8>, code: &'static str, what: &'static str| {
+            let (env, path) = (&env, path.clone());
+            async move {
+                let (s, e) = post(env, &path, &h, body).await;
+                assert_eq!(error_code(s, &e, 401, what), code, "{what}");
+            }
+        };
+    let signed = || rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &body, now());
+    // A tampered body no longer matches the signed Content-Digest.
+    refused(
+        signed(),
+        br#"{"reading": 8}"#.to_vec(),
+        "bad_signature",
+        "tampered body",
+    )
+    .await;
+    // Signed with another key under this key id.
+    refused(
+        rsa_signed(&other, &key_id, Alg::RsaPssSha512, &path, &body, now()),
+        body.clone(),
+        "bad_signature",
+        "wrong key",
+    )
+    .await;
+    // A key id the connector does not have.
+    refused(
+        rsa_signed(&key, "key_unknown", Alg::RsaPssSha512, &path, &body, now()),
+        body.clone(),
+        "bad_credential",
+        "unknown key id",
+    )
+    .await;
+    // Stale and future `created`.
+    for created in [now() - 301, now() + 301] {
+        refused(
+            rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &body, created),
+            body.clone(),
+            "stale_timestamp",
+            "created out of tolerance",
+        )
+        .await;
+    }
+    // Signed for another path (replayed to this connector's webhook).
+    refused(
+        rsa_signed(
+            &key,
+            &key_id,
+            Alg::RsaPssSha512,
+            "/api/events/ingest",
+            &body,
+            now(),
+        ),
+        body.clone(),
+        "bad_signature",
+        "other path",
+    )
+    .await;
+    // A signature that leaves out content-digest.
+    let mut h = signed();
+    for (k, v) in h.iter_mut() {
+        if *k == "signature-input" {
+            *v = v.replace(r#" "content-digest""#, "");
+        }
+    }
+    refused(
+        h,
+        body.clone(),
+        "bad_credential",
+        "content-digest not covered",
+    )
+    .await;
+    // Another connector's method, with a body over the limit: 401 before reading it.
+    let big = vec![b' '; 2 * 1024 * 1024];
+    refused(
+        signed_hmac_headers(&big),
+        big.clone(),
+        "wrong_auth_method",
+        "hmac headers to an rsa connector",
+    )
+    .await;
+    // And an RSA-signed body over the limit to it: 413 after the headers passed.
+    let h = rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &big, now());
+    let (s, _) = post(&env, &path, &h, big).await;
+    assert_eq!(s, 413);
+
+    // Rotation brings the new public key; both keys work inside the grace window.
+    let (s, r) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/credentials/rotate"),
+            Some(&json!({"public_key": rsa_fixture("rotated.pub.pem")})),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let new_id = r["credential"]["key_id"].as_str().unwrap().to_string();
+    assert_ne!(new_id, key_id);
+    for (k, kid, event) in [(&other, &new_id, "r-3"), (&key, &key_id, "r-4")] {
+        let mut h = rsa_signed(k, kid, Alg::RsaV15Sha256, &path, &body, now());
+        h.push(("idempotency-key", event.into()));
+        let (s, a) = post(&env, &path, &h, body.clone()).await;
+        assert_eq!(s, 202, "{kid}: {a}");
+    }
+    // An rsa rotation without a key is refused, nothing changes.
+    let (s, e) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{id}/credentials/rotate"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        error_code(s, &e, 400, "rotation without a key"),
+        "public_key_required"
+    );
+    env.stop().await;
+}
+both!(rsa_events_are_verified_per_rfc_9421);
+
+/// Standard Webhooks headers with a made-up secret.
+fn signed_hmac_headers(body: &[u8]) -> Vec<(&'static str, String)> {
+    signed("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "h-1", now(), body)
+}
