@@ -65,6 +65,10 @@ pub enum StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite has one writer: the hot writers (ingest's committer, the pipeline,
+    /// call outputs) queue here instead of colliding on the write lock, where
+    /// SQLite's busy handler would sleep (milliseconds each) before retrying.
+    writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
 /// Milliseconds since the Unix epoch, now.
@@ -201,7 +205,11 @@ impl Store {
         }
         let pool = pool.connect_with(options).await?;
         migrator(backend).run(&pool).await?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            writer: Default::default(),
+        })
     }
 
     /// The SQLite file inside `data_dir`, as a URL.
@@ -227,6 +235,15 @@ impl Store {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => self.pool.begin().await?,
         })
+    }
+
+    /// On SQLite, waits for this node's turn to write (see `writer`); the guard
+    /// is held until the transaction ends. Nothing to wait for on PostgreSQL.
+    pub async fn queue_for_write(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.lock().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// Closes the pool.

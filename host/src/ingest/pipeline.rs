@@ -23,6 +23,10 @@ pub const BATCH: i64 = 256;
 /// How often an idle pipeline looks for work it was not woken for (retries that
 /// came due, events another node stored).
 const IDLE_POLL: Duration = Duration::from_secs(1);
+/// How long a woken pipeline lets events gather before it takes them. Under load
+/// one transaction then finishes hundreds of events instead of a few, and leaves
+/// the single SQLite writer to the acknowledging committer most of the time.
+const LINGER: Duration = Duration::from_millis(50);
 
 /// A running pipeline: wake it when events were committed.
 #[derive(Debug, Clone)]
@@ -65,15 +69,24 @@ async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
         };
         if batch.is_empty() {
             tokio::select! {
-                () = wake.notified() => {}
+                () = wake.notified() => tokio::time::sleep(LINGER).await,
                 () = tokio::time::sleep(IDLE_POLL) => {}
             }
             continue;
         }
+        let full = batch.len() as i64 >= BATCH;
         let done = registry.process_events(batch).await;
         match registry.store().finish_events(&done).await {
-            Ok(published) if published > 0 => registry.bus().published(),
-            Ok(_) => {}
+            Ok(published) => {
+                if published > 0 {
+                    registry.bus().published();
+                }
+                // A partial batch: let the next one gather (a full one means a
+                // backlog, worked through without pause).
+                if !full {
+                    tokio::time::sleep(LINGER).await;
+                }
+            }
             Err(e) => {
                 // Nothing of the batch was written: it is all still `received`.
                 tracing::warn!(error = %e, "ingest pipeline: cannot record results; retrying");

@@ -107,6 +107,11 @@ pub struct MessageFilter<'a> {
     pub limit: i64,
 }
 
+/// Event ids per claiming `UPDATE`.
+const UPDATE_CHUNK: usize = 256;
+/// Messages per `INSERT` (12 parameters each, well under SQLite's limit).
+const INSERT_CHUNK: usize = 64;
+
 const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
                        source_id, source_index, standard, media_type, body, published_ms";
 
@@ -179,6 +184,7 @@ impl Store {
         if messages.is_empty() && quarantine.is_empty() {
             return Ok(());
         }
+        let _turn = self.queue_for_write().await;
         let mut tx = self.begin().await?;
         if !messages.is_empty() {
             self.lock_outbox(&mut tx).await?;
@@ -224,54 +230,117 @@ impl Store {
     /// event no longer `received` (another node finished it) is skipped with
     /// everything it would have written. Returns how many messages were published.
     pub async fn finish_events(&self, done: &[(String, Finish)]) -> Result<usize, StoreError> {
-        let mut tx = self.begin().await?;
-        self.lock_outbox(&mut tx).await?;
+        // Events that finish alike (typically all of a batch: processed, one output
+        // each) are moved out of `received` by one statement per chunk, which
+        // returns the ids it claimed; only those events' rows are then written, many
+        // per statement. Statement count, not commit count, is what costs here.
         let now = super::now_ms();
-        let mut published = 0;
+        let mut alike: std::collections::BTreeMap<(&str, i64, &str, i64), Vec<&str>> =
+            Default::default();
         for (event_id, finish) in done {
-            let (state, not_before, outcome) = match finish {
-                Finish::Processed { outcome, .. } => ("processed", 0, outcome),
+            let key = match finish {
+                Finish::Processed { outcome, .. } => ("processed", 0, outcome.as_str(), 0),
                 Finish::Retry {
                     not_before_ms,
                     outcome,
-                    ..
-                } => ("received", *not_before_ms, outcome),
-                Finish::Failed { outcome } => ("failed", 0, outcome),
+                    counts,
+                } => (
+                    "received",
+                    *not_before_ms,
+                    outcome.as_str(),
+                    i64::from(*counts),
+                ),
+                Finish::Failed { outcome } => ("failed", 0, outcome.as_str(), 1),
             };
-            let claimed = sqlx::query(
-                "UPDATE events SET state = $1, not_before_ms = $2, outcome = $3, \
-                 processed_ms = $4, attempts = attempts + $5 \
-                 WHERE id = $6 AND state = 'received'",
-            )
-            .bind(state)
-            .bind(not_before)
-            .bind(outcome)
-            .bind(now)
-            .bind(i64::from(matches!(
-                finish,
-                Finish::Failed { .. } | Finish::Retry { counts: true, .. }
-            )))
-            .bind(event_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            if let (
-                true,
-                Finish::Processed {
-                    messages,
-                    quarantine,
-                    ..
-                },
-            ) = (claimed, finish)
-            {
-                Store::insert_messages(&mut tx, messages).await?;
-                Store::insert_quarantine(&mut tx, quarantine).await?;
-                published += messages.len();
+            alike.entry(key).or_default().push(event_id);
+        }
+        let _turn = self.queue_for_write().await;
+        let mut tx = self.begin().await?;
+        self.lock_outbox(&mut tx).await?;
+        let mut claimed = std::collections::HashSet::new();
+        for ((state, not_before, outcome, counts), ids) in &alike {
+            for chunk in ids.chunks(UPDATE_CHUNK) {
+                let list = (6..6 + chunk.len())
+                    .map(|n| format!("${n}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "UPDATE events SET state = $1, not_before_ms = $2, outcome = $3, \
+                     processed_ms = $4, attempts = attempts + $5 \
+                     WHERE state = 'received' AND id IN ({list}) RETURNING id"
+                )))
+                .bind(*state)
+                .bind(*not_before)
+                .bind(*outcome)
+                .bind(now)
+                .bind(*counts);
+                for id in chunk {
+                    q = q.bind(*id);
+                }
+                for row in q.fetch_all(&mut *tx).await? {
+                    claimed.insert(row.try_get::<String, _>(0)?);
+                }
             }
         }
+        let mut messages = Vec::new();
+        let mut quarantine = Vec::new();
+        for (event_id, finish) in done {
+            if let Finish::Processed {
+                messages: m,
+                quarantine: q,
+                ..
+            } = finish
+                && claimed.contains(event_id)
+            {
+                messages.extend(m.iter());
+                quarantine.extend(q.iter().cloned());
+            }
+        }
+        for chunk in messages.chunks(INSERT_CHUNK) {
+            Store::insert_message_rows(&mut tx, chunk).await?;
+        }
+        Store::insert_quarantine(&mut tx, &quarantine).await?;
         tx.commit().await?;
-        Ok(published)
+        Ok(messages.len())
+    }
+
+    /// Inserts `rows` with one statement.
+    async fn insert_message_rows(
+        tx: &mut sqlx::AnyConnection,
+        rows: &[&MessageRow],
+    ) -> Result<(), StoreError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let values = (0..rows.len())
+            .map(|r| {
+                let p: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
+                format!("({})", p.join(", "))
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO bus_messages (id, tenant_id, topic, event_type, connector_id, \
+             source_kind, source_id, source_index, standard, media_type, body, published_ms) \
+             VALUES {values} ON CONFLICT (source_id, source_index) DO NOTHING"
+        )));
+        for m in rows {
+            q = q
+                .bind(&m.id)
+                .bind(&m.tenant_id)
+                .bind(&m.topic)
+                .bind(&m.event_type)
+                .bind(&m.connector_id)
+                .bind(&m.source_kind)
+                .bind(&m.source_id)
+                .bind(m.source_index)
+                .bind(&m.standard)
+                .bind(&m.media_type)
+                .bind(m.body.as_slice())
+                .bind(m.published_ms);
+        }
+        q.execute(&mut *tx).await?;
+        Ok(())
     }
 
     /// Messages of a tenant after `filter.after`, oldest first.

@@ -156,6 +156,7 @@ impl Store {
         &self,
         events: &[NewEvent],
     ) -> Result<Vec<EventOutcome>, StoreError> {
+        let _turn = self.queue_for_write().await;
         let mut tx = self.begin().await?;
         let mut answers = Vec::with_capacity(events.len());
         for e in events {
