@@ -79,6 +79,42 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// `($1, …, $cols<tail>), ($cols+1, …)` for a multi-row `VALUES` of `rows` rows;
+/// `tail` is appended inside each row (constant columns).
+fn placeholder_rows(rows: usize, cols: usize, tail: &str) -> String {
+    (0..rows)
+        .map(|r| {
+            let p: Vec<String> = (1..=cols).map(|c| format!("${}", r * cols + c)).collect();
+            format!("({}{tail})", p.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `items` in chunks of exactly `k`, then one at a time: multi-row statements
+/// of only two shapes, so each stays in the connection's prepared-statement cache
+/// (a shape per batch size would be prepared afresh nearly every time).
+fn statement_chunks<T>(items: &[T], k: usize) -> impl Iterator<Item = &[T]> {
+    let full = items.len() / k * k;
+    items[..full].chunks(k).chain(items[full..].chunks(1))
+}
+
+/// Copies SQLite's write-ahead log back into the database every second, off the
+/// commit path: a passive checkpoint never waits for or blocks a writer. (SQLite's
+/// own automatic checkpoint runs inside whichever commit crosses the threshold,
+/// stalling that commit and every acknowledgement waiting on it; here it is only a
+/// backstop, at 64 MiB of log.)
+async fn checkpoint_wal(pool: AnyPool) {
+    while !pool.is_closed() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        if let Err(e) = pool.execute("PRAGMA wal_checkpoint(PASSIVE)").await
+            && !pool.is_closed()
+        {
+            tracing::debug!(error = %e, "passive WAL checkpoint failed; retrying");
+        }
+    }
+}
+
 fn migrator(backend: Backend) -> Migrator {
     let files: [(i64, &'static str, &'static str); 7] = match backend {
         Backend::Sqlite => [
@@ -196,7 +232,8 @@ impl Store {
                 Box::pin(async move {
                     conn.execute(
                         "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                         PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;",
                     )
                     .await?;
                     Ok(())
@@ -205,6 +242,9 @@ impl Store {
         }
         let pool = pool.connect_with(options).await?;
         migrator(backend).run(&pool).await?;
+        if backend == Backend::Sqlite {
+            tokio::spawn(checkpoint_wal(pool.clone()));
+        }
         Ok(Store {
             pool,
             backend,
@@ -259,5 +299,27 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
             StoreError::Conflict(what.to_string())
         }
         _ => StoreError::Db(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn multi_row_statements_have_two_shapes() {
+        let items: Vec<u32> = (0..37).collect();
+        let sizes: Vec<usize> = super::statement_chunks(&items, 16)
+            .map(<[u32]>::len)
+            .collect();
+        assert_eq!(sizes, [16, 16, 1, 1, 1, 1, 1]);
+        let all: Vec<u32> = super::statement_chunks(&items, 16)
+            .flatten()
+            .copied()
+            .collect();
+        assert_eq!(all, items);
+        assert_eq!(super::statement_chunks(&items[..0], 16).count(), 0);
+        assert_eq!(
+            super::placeholder_rows(2, 3, ", 'x'"),
+            "($1, $2, $3, 'x'), ($4, $5, $6, 'x')"
+        );
     }
 }

@@ -24,6 +24,31 @@ pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
     (runtime, component)
 }
 
+/// The throwaway PostgreSQL that `scripts/test` starts (`AIRLOCK_TEST_POSTGRES`).
+pub mod postgres {
+    /// A new, empty database on it, as a URL.
+    #[allow(clippy::panic, clippy::unwrap_used)] // a test fixture: fail loudly
+    pub async fn fresh_url() -> String {
+        let base = std::env::var("AIRLOCK_TEST_POSTGRES").unwrap_or_else(|_| {
+            panic!(
+                "AIRLOCK_TEST_POSTGRES is not set: run the suite with ./scripts/test, which starts \
+                 a throwaway PostgreSQL (scripts/postgres start DIR) and sets it"
+            )
+        });
+        sqlx::any::install_default_drivers();
+        let name = format!("airlock_{}", uuid::Uuid::new_v4().simple());
+        let mut admin =
+            <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
+                .await
+                .unwrap();
+        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        format!("{base}/{name}")
+    }
+}
+
 /// An upstream for outbound-HTTP tests: a real HTTP/1.1 server on a loopback port.
 #[allow(clippy::unwrap_used)] // a test fixture: a broken socket should fail the test loudly
 pub mod upstream {

@@ -1,7 +1,7 @@
 //! Nothing acknowledged is lost and nothing is published twice, however the server
 //! dies: 10 000 signed events are pushed by eight senders while a real `airlock
 //! serve` process is killed with SIGKILL four times and restarted on the same data
-//! directory. Senders retry what got no answer with the same `webhook-id`, as
+//! directory (and database: SQLite, then a fresh PostgreSQL database). Senders retry what got no answer with the same `webhook-id`, as
 //! Standard Webhooks senders do. At the end every event that got a 202 is in the
 //! bus's history exactly once, under the id its 202 gave, with its body.
 
@@ -36,24 +36,24 @@ fn airlock_bin() -> std::path::PathBuf {
     bin
 }
 
-fn serve(dir: &std::path::Path, port: u16) -> Child {
+fn serve(dir: &std::path::Path, port: u16, database: Option<&str>) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("server.log"))
         .unwrap();
-    Command::new(airlock_bin())
-        .args([
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-            "--data-dir",
-        ])
-        .arg(dir)
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap()
+    let mut cmd = Command::new(airlock_bin());
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap()
 }
 
 async fn wait_healthy(http: &reqwest::Client, base: &str) {
@@ -77,7 +77,17 @@ fn now() -> i64 {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn acknowledged_events_survive_sigkill_and_are_published_exactly_once() {
+async fn acknowledged_events_survive_sigkill_and_are_published_exactly_once_on_sqlite() {
+    survive_sigkill(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_events_survive_sigkill_and_are_published_exactly_once_on_postgres() {
+    survive_sigkill(Some(airlock_tests::postgres::fresh_url().await)).await;
+}
+
+async fn survive_sigkill(database: Option<String>) {
+    let database = database.as_deref();
     let dir = std::env::temp_dir().join(format!("airlock-crash-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -90,7 +100,7 @@ async fn acknowledged_events_survive_sigkill_and_are_published_exactly_once() {
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
-    let mut child = serve(&dir, port);
+    let mut child = serve(&dir, port, database);
     wait_healthy(&http, &base).await;
 
     let boot: Value =
@@ -181,7 +191,7 @@ async fn acknowledged_events_survive_sigkill_and_are_published_exactly_once() {
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         kills += 1;
-        child = serve(&dir, port);
+        child = serve(&dir, port, database);
         wait_healthy(&http, &base).await;
     }
 

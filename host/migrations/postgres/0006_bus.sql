@@ -14,7 +14,7 @@ CREATE INDEX events_pending ON events (not_before_ms) WHERE state = 'received';
 -- the log; subscribers resume after the last `seq` they saw.
 CREATE TABLE bus_messages (
     seq BIGSERIAL PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
+    id TEXT NOT NULL,
     tenant_id TEXT NOT NULL REFERENCES tenants(id),
     topic TEXT NOT NULL,
     event_type TEXT NOT NULL,
@@ -30,4 +30,3 @@ CREATE TABLE bus_messages (
 CREATE UNIQUE INDEX bus_messages_by_source ON bus_messages (source_id, source_index);
 CREATE INDEX bus_messages_by_tenant ON bus_messages (tenant_id, seq);
 CREATE INDEX bus_messages_by_type ON bus_messages (tenant_id, event_type, seq);
-CREATE INDEX bus_messages_by_connector ON bus_messages (tenant_id, connector_id, seq);

@@ -108,9 +108,9 @@ pub struct MessageFilter<'a> {
 }
 
 /// Event ids per claiming `UPDATE`.
-const UPDATE_CHUNK: usize = 256;
+const UPDATE_CHUNK: usize = 32;
 /// Messages per `INSERT` (12 parameters each, well under SQLite's limit).
-const INSERT_CHUNK: usize = 64;
+const INSERT_CHUNK: usize = 16;
 
 const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
                        source_id, source_index, standard, media_type, body, published_ms";
@@ -259,7 +259,7 @@ impl Store {
         self.lock_outbox(&mut tx).await?;
         let mut claimed = std::collections::HashSet::new();
         for ((state, not_before, outcome, counts), ids) in &alike {
-            for chunk in ids.chunks(UPDATE_CHUNK) {
+            for chunk in super::statement_chunks(ids, UPDATE_CHUNK) {
                 let list = (6..6 + chunk.len())
                     .map(|n| format!("${n}"))
                     .collect::<Vec<_>>()
@@ -296,7 +296,7 @@ impl Store {
                 quarantine.extend(q.iter().cloned());
             }
         }
-        for chunk in messages.chunks(INSERT_CHUNK) {
+        for chunk in super::statement_chunks(&messages, INSERT_CHUNK) {
             Store::insert_message_rows(&mut tx, chunk).await?;
         }
         Store::insert_quarantine(&mut tx, &quarantine).await?;
@@ -312,13 +312,7 @@ impl Store {
         if rows.is_empty() {
             return Ok(());
         }
-        let values = (0..rows.len())
-            .map(|r| {
-                let p: Vec<String> = (1..=12).map(|c| format!("${}", r * 12 + c)).collect();
-                format!("({})", p.join(", "))
-            })
-            .collect::<Vec<_>>()
-            .join(", ");
+        let values = super::placeholder_rows(rows.len(), 12, "");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO bus_messages (id, tenant_id, topic, event_type, connector_id, \
              source_kind, source_id, source_index, standard, media_type, body, published_ms) \

@@ -64,6 +64,9 @@ pub struct EventOutcome {
     pub same_body: bool,
 }
 
+/// Events per `INSERT` (8 parameters each).
+const EVENT_CHUNK: usize = 16;
+
 const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_sealed, \
                                   secret_hash, created_ms, valid_until_ms, client_id, \
                                   public_key, key_id";
@@ -158,27 +161,35 @@ impl Store {
     ) -> Result<Vec<EventOutcome>, StoreError> {
         let _turn = self.queue_for_write().await;
         let mut tx = self.begin().await?;
+        // Many rows per statement (statements, not commits, are what costs); the
+        // ids returned are the events stored, the rest met an earlier event with
+        // their key (stored before, or earlier in this batch).
+        let mut stored = std::collections::HashSet::new();
+        for chunk in super::statement_chunks(events, EVENT_CHUNK) {
+            let values = super::placeholder_rows(chunk.len(), 8, ", 'received'");
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
+                 body, body_sha256, received_ms, state) VALUES {values} \
+                 ON CONFLICT (connector_id, idempotency_key) DO NOTHING RETURNING id"
+            )));
+            for e in chunk {
+                q = q
+                    .bind(&e.id)
+                    .bind(&e.tenant_id)
+                    .bind(&e.connector_id)
+                    .bind(&e.idempotency_key)
+                    .bind(&e.content_type)
+                    .bind(e.body.as_slice())
+                    .bind(&e.body_sha256)
+                    .bind(e.received_ms);
+            }
+            for row in q.fetch_all(&mut *tx).await? {
+                stored.insert(row.try_get::<String, _>(0)?);
+            }
+        }
         let mut answers = Vec::with_capacity(events.len());
         for e in events {
-            let inserted = sqlx::query(
-                "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
-                 body, body_sha256, received_ms, state) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'received') \
-                 ON CONFLICT (connector_id, idempotency_key) DO NOTHING",
-            )
-            .bind(&e.id)
-            .bind(&e.tenant_id)
-            .bind(&e.connector_id)
-            .bind(&e.idempotency_key)
-            .bind(&e.content_type)
-            .bind(e.body.as_slice())
-            .bind(&e.body_sha256)
-            .bind(e.received_ms)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-                == 1;
-            answers.push(if inserted {
+            answers.push(if stored.contains(&e.id) {
                 EventOutcome {
                     id: e.id.clone(),
                     stored: true,

@@ -35,22 +35,7 @@ macro_rules! both {
 
 /// A new, empty database on the test PostgreSQL.
 pub async fn fresh_postgres_url() -> String {
-    let base = std::env::var("AIRLOCK_TEST_POSTGRES").unwrap_or_else(|_| {
-        panic!(
-            "AIRLOCK_TEST_POSTGRES is not set: run the suite with ./scripts/test, which starts a \
-             throwaway PostgreSQL (scripts/postgres start DIR) and sets it"
-        )
-    });
-    sqlx::any::install_default_drivers();
-    let name = format!("airlock_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
-        .await
-        .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    format!("{base}/{name}")
+    airlock_tests::postgres::fresh_url().await
 }
 
 /// A running server and what a test needs to talk to it.

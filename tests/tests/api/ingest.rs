@@ -704,7 +704,7 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
     )
     .await;
     // Stale and future `created`.
-    for created in [now() - 301, now() + 301] {
+    for created in [now() - 310, now() + 310] {
         refused(
             rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &body, created),
             body.clone(),
