@@ -131,6 +131,8 @@ pub enum Route<'a> {
 #[derive(Debug)]
 pub struct Pending {
     connector: ConnectorRow,
+    /// RSA: the idempotency key when the sender gives none (the signature's hash).
+    replay_key: Option<String>,
     /// RSA: the signed `Content-Digest` the body must match.
     content_digest: Option<String>,
     /// HMAC keys valid now (empty for API keys, already checked).
@@ -366,6 +368,7 @@ impl Ingest {
                     from_cache: known.from_cache,
                     connector: known.connector,
                     content_digest: None,
+                    replay_key: None,
                 })
             }
             "api-key" => {
@@ -387,6 +390,7 @@ impl Ingest {
                     keys: Vec::new(),
                     from_cache: false,
                     content_digest: None,
+                    replay_key: None,
                 })
             }
             "oauth2" => {
@@ -423,6 +427,7 @@ impl Ingest {
                     keys: Vec::new(),
                     from_cache: false,
                     content_digest: None,
+                    replay_key: None,
                 })
             }
             "rsa" => {
@@ -451,9 +456,27 @@ impl Ingest {
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
                     verdict = verify(&known);
                 }
-                verdict?;
+                let accepted = verdict?;
+                if headers.contains_key("idempotency-key") && !accepted.covers("idempotency-key") {
+                    return Err(unauthorized(
+                        "bad_credential",
+                        "the signature must cover `idempotency-key` when the request sends one \
+                         (a replay could otherwise change it)",
+                    ));
+                }
+                // Exactly what the signature covered, every field line of it.
+                let digest: Vec<&str> = headers
+                    .get_all("content-digest")
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .map(str::trim)
+                    .collect();
                 Ok(Pending {
-                    content_digest: header(headers, "content-digest").map(str::to_string),
+                    replay_key: Some(format!(
+                        "sig:{}",
+                        crate::auth::hash_secret_bytes(&accepted.signature)
+                    )),
+                    content_digest: Some(digest.join(", ")),
                     connector: known.connector,
                     keys: Vec::new(),
                     from_cache: false,
@@ -587,7 +610,10 @@ impl Ingest {
                     .into(),
             });
         }
-        let key = given.map(str::to_string).unwrap_or_else(|| id.clone());
+        let key = given
+            .map(str::to_string)
+            .or(pending.replay_key)
+            .unwrap_or_else(|| id.clone());
         let body_sha256 = crate::auth::hash_secret_bytes(body);
         let event = NewEvent {
             id,

@@ -248,11 +248,10 @@ impl Sender {
                     path_of(&self.url),
                     body,
                     created,
+                    Some(id),
                 )
                 .map_err(|e| SendError::Transport(e.to_string()))?;
-                headers
-                    .iter()
-                    .fold(req.set("idempotency-key", id), |r, (k, v)| r.set(k, v))
+                headers.iter().fold(req, |r, (k, v)| r.set(k, v))
             }
         };
         let response = match req.send_bytes(body) {

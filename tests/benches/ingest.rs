@@ -168,7 +168,7 @@ fn primitives() {
     )
     .unwrap();
     for alg in [Alg::RsaPssSha512, Alg::RsaV15Sha256] {
-        let signed = httpsig::sign(&private, "key_b", alg, "POST", "/p", &body, now).unwrap();
+        let signed = httpsig::sign(&private, "key_b", alg, "POST", "/p", &body, now, None).unwrap();
         let mut headers = axum::http::HeaderMap::new();
         for (k, v) in &signed {
             headers.insert(*k, v.parse().unwrap());

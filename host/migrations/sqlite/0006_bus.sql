@@ -30,3 +30,4 @@ CREATE TABLE bus_messages (
 CREATE UNIQUE INDEX bus_messages_by_source ON bus_messages (source_id, source_index);
 CREATE INDEX bus_messages_by_tenant ON bus_messages (tenant_id, seq);
 CREATE INDEX bus_messages_by_type ON bus_messages (tenant_id, event_type, seq);
+CREATE INDEX bus_messages_by_connector ON bus_messages (tenant_id, connector_id, seq);

@@ -17,7 +17,10 @@
 //! `alg`, both are tried (the key alone does not say which). The signature is
 //! checked from the headers alone, before the body is read; the body is then
 //! checked against `Content-Digest` (`sha-256` and/or `sha-512`; every one given
-//! must match). Covered components may also be `@authority`, `@scheme`,
+//! must match). A signature does not cover the request's other headers unless it
+//! says so, so a replay could change an uncovered `Idempotency-Key`: when one is
+//! sent it must be covered, and without one the signature itself is the event's
+//! idempotency key (a replay inside the 5 minutes is a redelivery). Covered components may also be `@authority`, `@scheme`,
 //! `@query` and header fields; component parameters (`;sf`, `;key`, `;req`…) are
 //! refused rather than half-supported.
 //!
@@ -511,6 +514,15 @@ pub struct Candidate {
     pub base: String,
     /// The signature.
     pub signature: Vec<u8>,
+    /// The components it covers.
+    pub covered: Vec<String>,
+}
+
+impl Candidate {
+    /// Whether it covers `component`.
+    pub fn covers(&self, component: &str) -> bool {
+        self.covered.iter().any(|c| c == component)
+    }
 }
 
 /// Reads the request's signatures and keeps those that cover what Airlock needs,
@@ -590,7 +602,15 @@ pub fn candidates(req: &Request<'_>, now_secs: i64) -> Result<Vec<Candidate>, Ht
                     ));
                 }
             };
+            let covered = items
+                .iter()
+                .filter_map(|(i, _)| match i {
+                    Bare::String(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
             Ok(Candidate {
+                covered,
                 key_id: key_id.clone(),
                 alg,
                 base: signature_base(req, &items, &params)?,
@@ -642,20 +662,21 @@ pub fn verify_with(key: &RsaPublicKey, alg: Option<Alg>, base: &[u8], signature:
 }
 
 /// Verifies the request's signatures against `keys` (key id, key): accepted when
-/// one acceptable signature names one of them and verifies.
+/// one acceptable signature names one of them and verifies; that signature is
+/// returned.
 pub fn verify(
     req: &Request<'_>,
     keys: &[(&str, &RsaPublicKey)],
     now_secs: i64,
-) -> Result<(), HttpSigError> {
+) -> Result<Candidate, HttpSigError> {
     let candidates = candidates(req, now_secs)?;
     let mut named = false;
-    for c in &candidates {
+    for c in candidates {
         for (id, key) in keys {
             if subtle::ConstantTimeEq::ct_eq(id.as_bytes(), c.key_id.as_bytes()).into() {
                 named = true;
                 if verify_with(key, c.alg, c.base.as_bytes(), &c.signature) {
-                    return Ok(());
+                    return Ok(c);
                 }
             }
         }
@@ -705,7 +726,9 @@ pub fn content_digest(body: &[u8]) -> String {
 }
 
 /// The headers that sign a request (`Content-Digest`, `Signature-Input`,
-/// `Signature`, label `sig1`) covering `@method`, `@path` and `content-digest`.
+/// `Signature`, label `sig1`, and `Idempotency-Key` when given) covering
+/// `@method`, `@path`, `content-digest` and the idempotency key.
+#[allow(clippy::too_many_arguments)]
 pub fn sign(
     key: &rsa::RsaPrivateKey,
     key_id: &str,
@@ -714,6 +737,7 @@ pub fn sign(
     path: &str,
     body: &[u8],
     created: i64,
+    idempotency_key: Option<&str>,
 ) -> Result<Vec<(&'static str, String)>, HttpSigError> {
     use rsa::signature::{RandomizedSigner as _, SignatureEncoding as _};
     let digest = content_digest(body);
@@ -724,10 +748,19 @@ pub fn sign(
             .parse()
             .map_err(|_| HttpSigError::Component("content-digest".into()))?,
     );
-    let items: Vec<(Bare, Params)> = REQUIRED
+    let mut items: Vec<(Bare, Params)> = REQUIRED
         .iter()
         .map(|c| (Bare::String((*c).into()), Vec::new()))
         .collect();
+    if let Some(k) = idempotency_key {
+        headers.insert(
+            "idempotency-key",
+            k.parse().map_err(|_| {
+                HttpSigError::Component("idempotency-key (not a header value)".into())
+            })?,
+        );
+        items.push((Bare::String("idempotency-key".into()), Vec::new()));
+    }
     let params: Params = vec![
         ("created".into(), Bare::Integer(created)),
         ("keyid".into(), Bare::String(key_id.into())),
@@ -750,7 +783,7 @@ pub fn sign(
             .sign_with_rng(&mut rng, base.as_bytes())
             .to_vec(),
     };
-    Ok(vec![
+    let mut out = vec![
         ("content-digest", digest),
         (
             "signature-input",
@@ -760,7 +793,11 @@ pub fn sign(
             "signature",
             format!("sig1=:{}:", STANDARD.encode(signature)),
         ),
-    ])
+    ];
+    if let Some(k) = idempotency_key {
+        out.push(("idempotency-key", k.to_string()));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -818,6 +855,15 @@ mod tests {
         );
     }
 
+    /// `verify`, without the accepted signature.
+    fn check(
+        req: &Request<'_>,
+        keys: &[(&str, &RsaPublicKey)],
+        now: i64,
+    ) -> Result<(), HttpSigError> {
+        verify(req, keys, now).map(|_| ())
+    }
+
     /// Requests signed by an independent implementation (Python's
     /// `http-message-signatures`; `scripts/httpsig-vectors.py`) verify, and stop
     /// verifying when anything covered changes.
@@ -851,7 +897,7 @@ mod tests {
             };
             let keys = [("key_vectors", &key)];
             assert_eq!(
-                verify(&req("POST", path, &headers), &keys, now + 10),
+                check(&req("POST", path, &headers), &keys, now + 10),
                 Ok(()),
                 "{name}"
             );
@@ -865,12 +911,12 @@ mod tests {
             );
             // Another method or path, another key, another key id, too late.
             assert_eq!(
-                verify(&req("PUT", path, &headers), &keys, now),
+                check(&req("PUT", path, &headers), &keys, now),
                 Err(HttpSigError::BadSignature),
                 "{name}"
             );
             assert_eq!(
-                verify(
+                check(
                     &req("POST", "/api/events/ingest/t/other", &headers),
                     &keys,
                     now
@@ -879,7 +925,7 @@ mod tests {
                 "{name}"
             );
             assert_eq!(
-                verify(
+                check(
                     &req("POST", path, &headers),
                     &[("key_vectors", &other)],
                     now
@@ -888,12 +934,12 @@ mod tests {
                 "{name}"
             );
             assert_eq!(
-                verify(&req("POST", path, &headers), &[("key_other", &key)], now),
+                check(&req("POST", path, &headers), &[("key_other", &key)], now),
                 Err(HttpSigError::UnknownKey),
                 "{name}"
             );
             assert_eq!(
-                verify(
+                check(
                     &req("POST", path, &headers),
                     &keys,
                     now + TOLERANCE_SECS + 1
@@ -904,7 +950,7 @@ mod tests {
             let mut swapped = headers.clone();
             swapped.insert("content-digest", content_digest(b"other").parse().unwrap());
             assert_eq!(
-                verify(&req("POST", path, &swapped), &keys, now),
+                check(&req("POST", path, &swapped), &keys, now),
                 Err(HttpSigError::BadSignature),
                 "{name}"
             );

@@ -16,7 +16,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 
 use crate::registry::Registry;
-use crate::store::now_ms;
+use crate::store::{Finish, now_ms};
 
 /// Events taken per round.
 pub const BATCH: i64 = 256;
@@ -87,11 +87,47 @@ async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
                     tokio::time::sleep(LINGER).await;
                 }
             }
-            Err(e) => {
-                // Nothing of the batch was written: it is all still `received`.
-                tracing::warn!(error = %e, "ingest pipeline: cannot record results; retrying");
+            // Nothing of the batch was written. One event whose rows the database
+            // refuses must not hold up the others (every tenant's events queue
+            // here): each is written alone, and one that still fails is recorded
+            // as failed, without its rows.
+            Err(e) if done.len() > 1 => {
+                tracing::warn!(error = %e, "ingest pipeline: a batch failed; writing its events one by one");
+                let mut published = 0;
+                for one in &done {
+                    published += finish_alone(&registry, one).await;
+                }
+                if published > 0 {
+                    registry.bus().published();
+                }
+            }
+            Err(_) => {
+                if finish_alone(&registry, &done[0]).await > 0 {
+                    registry.bus().published();
+                }
                 tokio::time::sleep(IDLE_POLL).await;
             }
+        }
+    }
+}
+
+/// Writes one event's result; if the database refuses it, records the event as
+/// failed with the database's reason instead (and if even that fails, the event
+/// stays `received` and is tried again). Returns the messages published.
+async fn finish_alone(registry: &Registry, one: &(String, Finish)) -> usize {
+    let store = registry.store();
+    match store.finish_events(std::slice::from_ref(one)).await {
+        Ok(n) => n,
+        Err(e) => {
+            let failed = Finish::Failed {
+                outcome:
+                    serde_json::json!({"error": format!("its results could not be stored: {e}")})
+                        .to_string(),
+            };
+            if let Err(e) = store.finish_events(&[(one.0.clone(), failed)]).await {
+                tracing::warn!(error = %e, event = %one.0, "ingest pipeline: cannot record a failure; retrying");
+            }
+            0
         }
     }
 }

@@ -27,6 +27,8 @@ pub const MAX_ATTEMPTS: i64 = 5;
 
 /// How long a disabled connector's events wait before they are looked at again.
 const DISABLED_RECHECK_MS: i64 = 30_000;
+/// The longest wait a connector's `retry-after` can ask for.
+const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
 fn output_standard(name: Option<&str>) -> OutputStandard {
     match name {
@@ -50,9 +52,12 @@ fn retry(event: &PendingEvent, reason: String, after_ms: Option<i64>) -> Finish 
     if event.attempts + 1 >= MAX_ATTEMPTS {
         return failed(format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"));
     }
-    let backoff = after_ms.unwrap_or(1000 << event.attempts.clamp(0, 6));
+    // `after_ms` comes from the guest: bounded, and added without overflow.
+    let backoff = after_ms
+        .unwrap_or(1000 << event.attempts.clamp(0, 6))
+        .clamp(0, MAX_RETRY_AFTER_MS);
     Finish::Retry {
-        not_before_ms: now_ms() + backoff,
+        not_before_ms: now_ms().saturating_add(backoff),
         outcome: json!({"error": reason, "attempts": event.attempts + 1}).to_string(),
         counts: true,
     }
@@ -229,6 +234,8 @@ impl Registry {
         events: Vec<PendingEvent>,
     ) -> Vec<(String, Finish)> {
         let standard = output_standard(connector.output_standard.as_deref());
+        // Kept to account for every event should the validation task fail.
+        let ids: Vec<(String, i64)> = events.iter().map(|e| (e.id.clone(), e.attempts)).collect();
         let screened = tokio::task::spawn_blocking(move || {
             events
                 .into_iter()
@@ -243,8 +250,30 @@ impl Registry {
                 })
                 .collect::<Vec<_>>()
         })
-        .await
-        .unwrap_or_default();
+        .await;
+        let screened = match screened {
+            Ok(s) => s,
+            // A validator panicked (a bug): every event of the group is retried,
+            // spending an attempt, rather than silently left out of the results.
+            Err(e) => {
+                let reason = format!("validation failed unexpectedly: {e}");
+                return ids
+                    .into_iter()
+                    .map(|(id, attempts)| {
+                        let event = PendingEvent {
+                            id: id.clone(),
+                            tenant_id: connector.tenant_id.clone(),
+                            connector_id: connector.id.clone(),
+                            content_type: String::new(),
+                            body: Vec::new(),
+                            received_ms: 0,
+                            attempts,
+                        };
+                        (id, retry(&event, reason.clone(), None))
+                    })
+                    .collect();
+            }
+        };
         let invalid = screened
             .iter()
             .filter(|(_, s)| !s.failed.is_empty())

@@ -616,7 +616,29 @@ fn rsa_signed(
     body: &[u8],
     created: i64,
 ) -> Vec<(&'static str, String)> {
-    httpsig::sign(key, key_id, alg, "POST", path, body, created).unwrap()
+    httpsig::sign(key, key_id, alg, "POST", path, body, created, None).unwrap()
+}
+
+/// The same, covering an `Idempotency-Key`.
+fn rsa_signed_with_key(
+    key: &rsa::RsaPrivateKey,
+    key_id: &str,
+    alg: Alg,
+    path: &str,
+    body: &[u8],
+    idempotency_key: &str,
+) -> Vec<(&'static str, String)> {
+    httpsig::sign(
+        key,
+        key_id,
+        alg,
+        "POST",
+        path,
+        body,
+        now(),
+        Some(idempotency_key),
+    )
+    .unwrap()
 }
 
 async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
@@ -662,13 +684,36 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
         (Alg::RsaV15Sha256, "r-2"),
         (Alg::RsaPssSha512, "r-1"),
     ] {
-        let mut h = rsa_signed(&key, &key_id, alg, &path, &body, now());
-        h.push(("idempotency-key", event.into()));
+        let h = rsa_signed_with_key(&key, &key_id, alg, &path, &body, event);
         let (s, a) = post(&env, &path, &h, body.clone()).await;
         assert_eq!(s, 202, "{alg:?}: {a}");
     }
     let node = env.node().await;
     assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
+    // A captured request replayed: without a key, its signature is its key, so
+    // the replay is a redelivery; with an uncovered key added, it is refused.
+    let captured = rsa_signed(&key, &key_id, Alg::RsaV15Sha256, &path, &body, now());
+    let (s, first) = post(&env, &path, &captured, body.clone()).await;
+    assert_eq!(
+        (s, first["duplicate"].clone()),
+        (202, json!(false)),
+        "{first}"
+    );
+    let (s, again) = post(&env, &path, &captured, body.clone()).await;
+    assert_eq!(
+        (s, again["duplicate"].clone()),
+        (202, json!(true)),
+        "{again}"
+    );
+    assert_eq!(again["id"], first["id"]);
+    let mut forged = captured.clone();
+    forged.push(("idempotency-key", "fresh-key".into()));
+    let (s, e) = post(&env, &path, &forged, body.clone()).await;
+    assert_eq!(
+        error_code(s, &e, 401, "uncovered Idempotency-Key"),
+        "bad_credential"
+    );
+    assert_eq!(node.store.count_events(&id).await.unwrap(), 3);
 
     let refused =
         |h: Vec<(&'static str, String)>, body: Vec<u8>, code: &'static str, what: &'static str| {
@@ -768,8 +813,7 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
     let new_id = r["credential"]["key_id"].as_str().unwrap().to_string();
     assert_ne!(new_id, key_id);
     for (k, kid, event) in [(&other, &new_id, "r-3"), (&key, &key_id, "r-4")] {
-        let mut h = rsa_signed(k, kid, Alg::RsaV15Sha256, &path, &body, now());
-        h.push(("idempotency-key", event.into()));
+        let h = rsa_signed_with_key(k, kid, Alg::RsaV15Sha256, &path, &body, event);
         let (s, a) = post(&env, &path, &h, body.clone()).await;
         assert_eq!(s, 202, "{kid}: {a}");
     }
