@@ -141,6 +141,20 @@ pub struct Pending {
     from_cache: bool,
 }
 
+impl Pending {
+    /// A request whose credential is fully verified from its headers: nothing
+    /// left to check against the body.
+    fn verified(connector: ConnectorRow) -> Pending {
+        Pending {
+            connector,
+            replay_key: None,
+            content_digest: None,
+            keys: Vec::new(),
+            from_cache: false,
+        }
+    }
+}
+
 /// How long a connector's credentials are trusted from memory. This node's
 /// rotations, disables and enables drop the entry at once ([`Ingest::forget`]);
 /// another node's are seen within this time (a new credential at once: a miss
@@ -366,9 +380,7 @@ impl Ingest {
                 Ok(Pending {
                     keys: known.hmac_keys(now),
                     from_cache: known.from_cache,
-                    connector: known.connector,
-                    content_digest: None,
-                    replay_key: None,
+                    ..Pending::verified(known.connector)
                 })
             }
             "api-key" => {
@@ -385,13 +397,7 @@ impl Ingest {
                         "the API key is not valid for this connector",
                     ));
                 }
-                Ok(Pending {
-                    connector: known.connector,
-                    keys: Vec::new(),
-                    from_cache: false,
-                    content_digest: None,
-                    replay_key: None,
-                })
+                Ok(Pending::verified(known.connector))
             }
             "oauth2" => {
                 let token = header(headers, "authorization")
@@ -422,13 +428,7 @@ impl Ingest {
                         "the token was issued to a client that does not push for this connector",
                     ));
                 }
-                Ok(Pending {
-                    connector: known.connector,
-                    keys: Vec::new(),
-                    from_cache: false,
-                    content_digest: None,
-                    replay_key: None,
-                })
+                Ok(Pending::verified(known.connector))
             }
             "rsa" => {
                 let request = httpsig::Request {
@@ -477,9 +477,7 @@ impl Ingest {
                         crate::auth::hash_secret_bytes(&accepted.signature)
                     )),
                     content_digest: Some(digest.join(", ")),
-                    connector: known.connector,
-                    keys: Vec::new(),
-                    from_cache: false,
+                    ..Pending::verified(known.connector)
                 })
             }
             other => Err(unauthorized(

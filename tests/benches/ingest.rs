@@ -14,6 +14,7 @@
 use std::time::Instant;
 
 use airlock_tests::bench::{LocalServer, load, pct};
+use airlock_tests::unix_now;
 use serde_json::{Value, json};
 
 use airlock_host::auth::push::{
@@ -25,13 +26,6 @@ use airlock_host::auth::push::{
 /// another: the load is closed-loop, so throughput is senders / ack latency. (64
 /// senders were measured too: no more events/s, twice the p99.)
 const CONNECTIONS: usize = 32;
-
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() {

@@ -24,6 +24,59 @@ pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
     (runtime, component)
 }
 
+/// The `airlock` binary beside the running test or bench (cargo builds it with
+/// the workspace's tests), as a command to add arguments to.
+#[allow(clippy::panic, clippy::unwrap_used)] // a test fixture: fail loudly
+pub fn airlock_bin() -> std::process::Command {
+    let exe = std::env::current_exe().unwrap();
+    let bin = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("airlock");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p airlock-host` first",
+        bin.display()
+    );
+    std::process::Command::new(bin)
+}
+
+/// Unix seconds now (what a sender puts in a timestamp).
+#[allow(clippy::unwrap_used)]
+pub fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// An access token (every scope) for the client in a server's `bootstrap.json`.
+#[allow(clippy::unwrap_used)]
+pub async fn bootstrap_token(
+    http: &reqwest::Client,
+    base: &str,
+    bootstrap: &serde_json::Value,
+) -> String {
+    let answer: serde_json::Value = http
+        .post(format!("{base}/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", bootstrap["client_id"].as_str().unwrap()),
+            (
+                "client_secret",
+                bootstrap["client_secret"].as_str().unwrap(),
+            ),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().unwrap().to_string()
+}
+
 /// The throwaway PostgreSQL that `scripts/test` starts (`AIRLOCK_TEST_POSTGRES`).
 pub mod postgres {
     /// A new, empty database on it, as a URL.
@@ -338,24 +391,12 @@ pub mod bench {
                 .pool_max_idle_per_host(connections)
                 .build()
                 .unwrap();
-            let token: Value = http
-                .post(format!("{base}/oauth/token"))
-                .form(&[
-                    ("grant_type", "client_credentials"),
-                    ("client_id", b["client_id"].as_str().unwrap()),
-                    ("client_secret", b["client_secret"].as_str().unwrap()),
-                ])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
+            let token = crate::bootstrap_token(&http, &base, &b).await;
             LocalServer {
                 server,
                 base,
                 http,
-                token: token["access_token"].as_str().unwrap().to_string(),
+                token,
                 data_dir,
             }
         }

@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -21,28 +21,13 @@ const SENDERS: usize = 8;
 /// Kill the server when this many events have been acknowledged.
 const KILL_AT: [usize; 4] = [1_500, 3_500, 5_500, 7_500];
 
-fn airlock_bin() -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("airlock");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p airlock-host` first",
-        bin.display()
-    );
-    bin
-}
-
 fn serve(dir: &std::path::Path, port: u16, database: Option<&str>) -> Child {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
         .open(dir.join("server.log"))
         .unwrap();
-    let mut cmd = Command::new(airlock_bin());
+    let mut cmd = airlock_tests::airlock_bin();
     cmd.args([
         "serve",
         "--listen",
@@ -67,13 +52,6 @@ async fn wait_healthy(http: &reqwest::Client, base: &str) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("the server did not come up within 60 s");
-}
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -105,23 +83,7 @@ async fn survive_sigkill(database: Option<String>) {
 
     let boot: Value =
         serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).unwrap()).unwrap();
-    let token = async |http: &reqwest::Client| -> String {
-        let r = http
-            .post(format!("{base}/oauth/token"))
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", boot["client_id"].as_str().unwrap()),
-                ("client_secret", boot["client_secret"].as_str().unwrap()),
-            ])
-            .send()
-            .await
-            .unwrap();
-        r.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let admin = token(&http).await;
+    let admin = airlock_tests::bootstrap_token(&http, &base, &boot).await;
     let c: Value = http
         .post(format!("{base}/api/connectors/register"))
         .bearer_auth(&admin)
@@ -147,7 +109,7 @@ async fn survive_sigkill(database: Option<String>) {
                 let webhook_id = format!("evt-{n}");
                 let body = format!(r#"{{"n": {n}}}"#);
                 loop {
-                    let ts = now();
+                    let ts = airlock_tests::unix_now();
                     let sent = http
                         .post(&url)
                         .header("content-type", "application/json")
@@ -210,7 +172,7 @@ async fn survive_sigkill(database: Option<String>) {
     );
 
     // Every acknowledged event published once: page through the whole history.
-    let admin = token(&http).await;
+    let admin = airlock_tests::bootstrap_token(&http, &base, &boot).await;
     let deadline = Instant::now() + Duration::from_secs(120);
     let published = loop {
         let mut by_event: HashMap<String, Vec<Value>> = HashMap::new();

@@ -47,18 +47,19 @@ fn failed(reason: impl Into<String>) -> Finish {
     }
 }
 
-/// Another try later, or failure when the attempts are spent.
-fn retry(event: &PendingEvent, reason: String, after_ms: Option<i64>) -> Finish {
-    if event.attempts + 1 >= MAX_ATTEMPTS {
+/// Another try later for an event that failed `attempts` times before, or failure
+/// when the attempts are spent.
+fn retry(attempts: i64, reason: String, after_ms: Option<i64>) -> Finish {
+    if attempts + 1 >= MAX_ATTEMPTS {
         return failed(format!("gave up after {MAX_ATTEMPTS} attempts: {reason}"));
     }
     // `after_ms` comes from the guest: bounded, and added without overflow.
     let backoff = after_ms
-        .unwrap_or(1000 << event.attempts.clamp(0, 6))
+        .unwrap_or(1000 << attempts.clamp(0, 6))
         .clamp(0, MAX_RETRY_AFTER_MS);
     Finish::Retry {
         not_before_ms: now_ms().saturating_add(backoff),
-        outcome: json!({"error": reason, "attempts": event.attempts + 1}).to_string(),
+        outcome: json!({"error": reason, "attempts": attempts + 1}).to_string(),
         counts: true,
     }
 }
@@ -97,7 +98,7 @@ impl Registry {
                     done.extend(
                         events
                             .iter()
-                            .map(|ev| (ev.id.clone(), retry(ev, reason.clone(), None))),
+                            .map(|ev| (ev.id.clone(), retry(ev.attempts, reason.clone(), None))),
                     );
                 }
                 Ok(None) => done.extend(
@@ -176,7 +177,7 @@ impl Registry {
     fn all_retry(&self, events: &[PendingEvent], e: &RegistryError) -> Vec<(String, Finish)> {
         events
             .iter()
-            .map(|ev| (ev.id.clone(), retry(ev, e.to_string(), None)))
+            .map(|ev| (ev.id.clone(), retry(ev.attempts, e.to_string(), None)))
             .collect()
     }
 
@@ -207,9 +208,9 @@ impl Registry {
             )
             .await;
         match ran {
-            Err(e) => retry(event, e.to_string(), None),
+            Err(e) => retry(event.attempts, e.to_string(), None),
             Ok(ran) => match ran.result {
-                Ok((_, screened)) => self.processed(connector, event, &screened),
+                Ok((_, screened)) => self.processed(connector, &event.id, &screened),
                 Err(error) if transient(&error) => {
                     let after = match &error {
                         CallError::Connector(
@@ -217,7 +218,7 @@ impl Registry {
                         ) => i64::try_from(r.retry_after_ms).ok(),
                         _ => None,
                     };
-                    retry(event, error.to_string(), after)
+                    retry(event.attempts, error.to_string(), after)
                 }
                 Err(error) => failed(format!("the connector's ingest failed: {error}")),
             },
@@ -240,13 +241,13 @@ impl Registry {
             events
                 .into_iter()
                 .map(|e| {
+                    // The body moves into the output: no copy per event.
                     let output = Output {
                         standard,
-                        media_type: e.content_type.clone(),
-                        body: e.body.clone(),
+                        media_type: e.content_type,
+                        body: e.body,
                     };
-                    let s = outputs::screen(vec![output]);
-                    (e, s)
+                    (e.id, outputs::screen(vec![output]))
                 })
                 .collect::<Vec<_>>()
         })
@@ -259,18 +260,7 @@ impl Registry {
                 let reason = format!("validation failed unexpectedly: {e}");
                 return ids
                     .into_iter()
-                    .map(|(id, attempts)| {
-                        let event = PendingEvent {
-                            id: id.clone(),
-                            tenant_id: connector.tenant_id.clone(),
-                            connector_id: connector.id.clone(),
-                            content_type: String::new(),
-                            body: Vec::new(),
-                            received_ms: 0,
-                            attempts,
-                        };
-                        (id, retry(&event, reason.clone(), None))
-                    })
+                    .map(|(id, attempts)| (id, retry(attempts, reason.clone(), None)))
                     .collect();
             }
         };
@@ -297,19 +287,14 @@ impl Registry {
         }
         screened
             .iter()
-            .map(|(e, s)| (e.id.clone(), self.processed(connector, e, s)))
+            .map(|(id, s)| (id.clone(), self.processed(connector, id, s)))
             .collect()
     }
 
-    fn processed(
-        &self,
-        connector: &ConnectorRow,
-        event: &PendingEvent,
-        screened: &Screened,
-    ) -> Finish {
+    fn processed(&self, connector: &ConnectorRow, event_id: &str, screened: &Screened) -> Finish {
         let source = outputs::Source {
             kind: "event",
-            id: &event.id,
+            id: event_id,
             tenant: &connector.tenant_id,
             connector: &connector.id,
         };

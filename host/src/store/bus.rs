@@ -145,35 +145,6 @@ impl Store {
         Ok(())
     }
 
-    async fn insert_messages(
-        tx: &mut sqlx::AnyConnection,
-        messages: &[MessageRow],
-    ) -> Result<(), StoreError> {
-        for m in messages {
-            sqlx::query(
-                "INSERT INTO bus_messages (id, tenant_id, topic, event_type, connector_id, \
-                 source_kind, source_id, source_index, standard, media_type, body, published_ms) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) \
-                 ON CONFLICT (source_id, source_index) DO NOTHING",
-            )
-            .bind(&m.id)
-            .bind(&m.tenant_id)
-            .bind(&m.topic)
-            .bind(&m.event_type)
-            .bind(&m.connector_id)
-            .bind(&m.source_kind)
-            .bind(&m.source_id)
-            .bind(m.source_index)
-            .bind(&m.standard)
-            .bind(&m.media_type)
-            .bind(m.body.as_slice())
-            .bind(m.published_ms)
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(())
-    }
-
     /// Publishes a call's valid outputs and quarantines its invalid ones, in one
     /// transaction.
     pub async fn record_outputs(
@@ -188,7 +159,10 @@ impl Store {
         let mut tx = self.begin().await?;
         if !messages.is_empty() {
             self.lock_outbox(&mut tx).await?;
-            Store::insert_messages(&mut tx, messages).await?;
+            let rows: Vec<&MessageRow> = messages.iter().collect();
+            for chunk in super::statement_chunks(&rows, INSERT_CHUNK) {
+                Store::insert_message_rows(&mut tx, chunk).await?;
+            }
         }
         Store::insert_quarantine(&mut tx, quarantine).await?;
         tx.commit().await?;

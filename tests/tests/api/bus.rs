@@ -201,14 +201,7 @@ async fn an_ingest_component_transforms_pushed_events(db: Db) {
         .upload(&cid, std::fs::read(guests::AIS_DECODER).unwrap())
         .await;
     assert_eq!(s, 201, "{v}");
-    let (s, d) = env
-        .admin(
-            "POST",
-            &format!("/api/connectors/{cid}/deployments"),
-            Some(&json!({"version": v["version"]})),
-        )
-        .await;
-    assert_eq!(s, 201, "{d}");
+    env.deploy(&cid, v["version"].as_str().unwrap()).await;
 
     // Two sentences pushed as text: the component decodes each into a report.
     let body = b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n\
@@ -237,16 +230,8 @@ both!(an_ingest_component_transforms_pushed_events);
 async fn invoke_outputs_are_published_on_the_bus(db: Db) {
     let env = Env::start(db).await;
     let id = env
-        .register_and_upload("probe", "telemetry", guests::PROBE)
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
         .await;
-    let (s, d) = env
-        .admin(
-            "POST",
-            &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({"version": "0.1.0"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{d}");
     let (s, out) = env
         .admin(
             "POST",

@@ -183,6 +183,26 @@ impl Env {
         id
     }
 
+    /// Registers a connector, uploads `wasm` and deploys its 0.1.0 to `default`;
+    /// returns its id.
+    pub async fn register_and_deploy(&self, name: &str, category: &str, wasm: &str) -> String {
+        let id = self.register_and_upload(name, category, wasm).await;
+        self.deploy(&id, "0.1.0").await;
+        id
+    }
+
+    /// Deploys `version` of connector `id` to `default` (asserting 201).
+    pub async fn deploy(&self, id: &str, version: &str) {
+        let (s, d) = self
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(&json!({ "version": version })),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+    }
+
     pub async fn upload(&self, id: &str, bytes: Vec<u8>) -> (u16, Value) {
         let r = self
             .http

@@ -9,12 +9,7 @@ use serde_json::{Value, json};
 use crate::both;
 use crate::harness::{Db, Env, answer, error_code};
 
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
+pub(crate) use airlock_tests::unix_now as now;
 
 pub(crate) async fn register(env: &Env, name: &str, method: &str) -> Value {
     register_push(env, &env.token, name, method, None).await
@@ -485,22 +480,6 @@ async fn oauth2_events_need_a_token_of_the_connectors_own_client(db: Db) {
 }
 both!(oauth2_events_need_a_token_of_the_connectors_own_client);
 
-/// The `airlock` binary beside this test's.
-fn airlock_bin() -> std::process::Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("airlock");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo build -p airlock-host` first",
-        bin.display()
-    );
-    std::process::Command::new(bin)
-}
-
 async fn airlock_push_signs_with_each_method(db: Db) {
     let env = Env::start(db).await;
     let dir = env.data_dir.join("events");
@@ -520,7 +499,7 @@ async fn airlock_push_signs_with_each_method(db: Db) {
         let url = env.url(c["webhook_path"].as_str().unwrap());
         let (url, a, b) = (url.clone(), a.clone(), b.clone());
         let out = tokio::task::spawn_blocking(move || {
-            let mut cmd = airlock_bin();
+            let mut cmd = airlock_tests::airlock_bin();
             cmd.args(["push", "--to", &url, "--auth", method]);
             match method {
                 "hmac-sha256" => {
@@ -579,7 +558,7 @@ async fn airlock_push_signs_with_each_method(db: Db) {
     let c = register(&env, "cli-wrong", "hmac-sha256").await;
     let url = env.url(c["webhook_path"].as_str().unwrap());
     let out = tokio::task::spawn_blocking(move || {
-        airlock_bin()
+        airlock_tests::airlock_bin()
             .args([
                 "push",
                 "--to",

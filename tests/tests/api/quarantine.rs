@@ -11,16 +11,8 @@ use crate::harness::{Db, Env};
 async fn invalid_output_is_quarantined_not_returned(db: Db) {
     let env = Env::start(db).await;
     let id = env
-        .register_and_upload("probe", "telemetry", guests::PROBE)
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
         .await;
-    let (s, d) = env
-        .admin(
-            "POST",
-            &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({"version": "0.1.0"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{d}");
     let invoke = |broken: bool| {
         let env = &env;
         let id = id.clone();
@@ -117,16 +109,8 @@ both!(invalid_output_is_quarantined_not_returned);
 async fn invalid_cap_is_quarantined_with_the_rule_it_breaks(db: Db) {
     let env = Env::start(db).await;
     let id = env
-        .register_and_upload("probe", "telemetry", guests::PROBE)
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
         .await;
-    let (s, d) = env
-        .admin(
-            "POST",
-            &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({"version": "0.1.0"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{d}");
     let invoke = |broken: bool| {
         let env = &env;
         let id = id.clone();
