@@ -15,6 +15,7 @@ use std::convert::Infallible;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::stream::{Stream, StreamExt as _};
@@ -196,7 +197,7 @@ impl From<IngestError> for ApiError {
 async fn ingest_by_header(
     State(s): State<AppState>,
     req: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Response> {
     ingest(&s, Route::Header, req).await
 }
 
@@ -204,7 +205,7 @@ async fn ingest_by_path(
     State(s): State<AppState>,
     Path((tenant_id, connector_id)): Path<(String, String)>,
     req: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Response> {
     let route = Route::Path {
         tenant_id: &tenant_id,
         connector_id: &connector_id,
@@ -212,18 +213,39 @@ async fn ingest_by_path(
     ingest(&s, route, req).await
 }
 
+/// An error answered before the request body was read (whole).
+fn closing(e: ApiError) -> Response {
+    let mut response = e.into_response();
+    response.headers_mut().insert(
+        axum::http::header::CONNECTION,
+        axum::http::HeaderValue::from_static("close"),
+    );
+    response
+}
+
 async fn ingest(
     s: &AppState,
     route: Route<'_>,
     req: Request,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Value>), Response> {
     let (parts, body) = req.into_parts();
-    // Everything the headers can decide, before one byte of the body is read.
-    let pending = s.ingest.check_headers(route, &parts).await?;
+    // Everything the headers can decide, before one byte of the body is read. A
+    // refusal then leaves the body unread on the connection, so the answer says
+    // `Connection: close`: a client must not send its next request down it.
+    let pending = s
+        .ingest
+        .check_headers(route, &parts)
+        .await
+        .map_err(|e| closing(e.into()))?;
     let body = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
-        .map_err(|_| ApiError::from(IngestError::TooLarge))?;
-    let accepted = s.ingest.accept(pending, &parts.headers, &body).await?;
-    let value = serde_json::to_value(accepted).map_err(|e| ApiError::internal(&e))?;
+        .map_err(|_| closing(IngestError::TooLarge.into()))?;
+    let accepted = s
+        .ingest
+        .accept(pending, &parts.headers, &body)
+        .await
+        .map_err(|e| ApiError::from(e).into_response())?;
+    let value =
+        serde_json::to_value(accepted).map_err(|e| ApiError::internal(&e).into_response())?;
     Ok((StatusCode::ACCEPTED, Json(value)))
 }

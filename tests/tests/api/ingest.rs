@@ -175,8 +175,27 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
         "wrong_auth_method",
     )
     .await;
-    let (s, v) = post(&env, &path, &signed(&secret, "evt_4", now(), &huge), huge).await;
+    let (s, v) = post(
+        &env,
+        &path,
+        &signed(&secret, "evt_4", now(), &huge),
+        huge.clone(),
+    )
+    .await;
     assert_eq!(s, 413, "{v}");
+    // Both leave the body unread on the connection: the answer closes it, so
+    // the client does not send its next request down a connection the server
+    // is abandoning.
+    let r = env
+        .http
+        .post(env.url(&path))
+        .header("x-api-key", "alk_whatever")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["connection"], "close");
     assert_eq!(node.store.count_events(&id).await.unwrap(), 2);
 
     // Another (real) tenant's path, or an unknown one, looks like a bad credential.
