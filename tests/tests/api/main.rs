@@ -10,5 +10,6 @@ mod ingest;
 mod lifecycle;
 mod quarantine;
 mod routes;
+mod shapes;
 mod status;
 mod tokens;
