@@ -7,6 +7,7 @@
 #[path = "../../host/src"]
 mod host {
     pub mod validate;
+    pub mod vocab;
 }
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {

@@ -24,11 +24,13 @@ use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::auth::{Principal, Scope, Tokens};
+use crate::bus::{Bus, Topics};
 use crate::registry::Registry;
+use crate::store::Store;
 
 pub use error::ApiError;
 
-/// What every handler can reach.
+/// What every handler can reach. Built once, by `server.rs`.
 #[derive(Clone, Debug)]
 pub struct AppState {
     /// Connectors, versions, deployments, health.
@@ -37,6 +39,12 @@ pub struct AppState {
     pub tokens: Arc<Tokens>,
     /// Push connectors' inbound events.
     pub ingest: Arc<crate::ingest::Ingest>,
+    /// The database (the token grant reads clients from it).
+    pub store: Store,
+    /// Where published messages are read and followed.
+    pub bus: Arc<dyn Bus>,
+    /// The bus's topic scheme (readers' filters are judged against it).
+    pub topics: Topics,
 }
 
 /// JSON bodies are at most this large (components have their own limit).

@@ -17,31 +17,6 @@ use crate::store::{AuditEntry, AuditRow, Store, StoreError};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// Milliseconds since the epoch as RFC 3339 UTC with milliseconds, e.g.
-/// `2026-11-23T09:41:07.123Z`.
-pub fn rfc3339(ms: i64) -> String {
-    let secs = ms.div_euclid(1000);
-    let milli = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{milli:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
 fn mac(keys: &Keys, r: &AuditRow) -> String {
     // A JSON array is an unambiguous encoding of the fields.
     let message = serde_json::json!([
@@ -78,7 +53,7 @@ pub async fn append(
         target: entry.target,
         reason: entry.reason,
         detail: entry.detail.to_string(),
-        at: rfc3339(crate::store::now_ms()),
+        at: crate::time::rfc3339(crate::time::now_ms()),
         prev_hash,
         hash: String::new(),
     };
@@ -133,16 +108,4 @@ pub fn verify(rows: &[AuditRow], keys: &Keys) -> Vec<Finding> {
         prev_hash = r.hash.clone();
     }
     findings
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339_formats_utc_with_milliseconds() {
-        assert_eq!(rfc3339(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(951_782_400_123), "2000-02-29T00:00:00.123Z");
-        assert_eq!(rfc3339(1_795_432_867_005), "2026-11-23T11:21:07.005Z");
-    }
 }

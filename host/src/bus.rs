@@ -26,7 +26,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
 pub use embedded::EmbeddedBus;
-pub use topic::{TopicError, Topics, event_type_of};
+pub use topic::{TopicError, Topics};
 
 use crate::store::{MessageRow, StoreError};
 
@@ -59,6 +59,73 @@ impl Selection {
                 .as_ref()
                 .is_none_or(|c| *c == m.connector_id)
     }
+}
+
+/// A message as readers see it (history pages and SSE `data`).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageView {
+    /// Its position in the log: the SSE id, and `after` to resume from.
+    pub seq: i64,
+    /// Its id (a UUID), stable across redeliveries.
+    pub id: String,
+    /// `<prefix>.<tenant_id>.<event_type>`.
+    pub topic: String,
+    /// The last token of the topic.
+    pub event_type: String,
+    /// The connector that produced it.
+    pub connector_id: String,
+    /// The call or pushed event it came from.
+    pub source: MessageSource,
+    /// The standard it was validated against (`json` when none).
+    pub standard: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its body: inline JSON or text when UTF-8, else lowercase hex.
+    pub body: serde_json::Value,
+    /// When it was published.
+    pub published_at: String,
+}
+
+/// Where a message came from.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessageSource {
+    /// `event` (a pushed event) or `call` (an invoke).
+    pub kind: String,
+    /// The event's or call's id.
+    pub id: String,
+    /// The output's position among its source's outputs.
+    pub index: i64,
+}
+
+impl MessageView {
+    /// The view of a message row.
+    pub fn of(m: &MessageRow) -> MessageView {
+        MessageView {
+            seq: m.seq,
+            id: m.id.clone(),
+            topic: m.topic.clone(),
+            event_type: m.event_type.clone(),
+            connector_id: m.connector_id.clone(),
+            source: MessageSource {
+                kind: m.source_kind.clone(),
+                id: m.source_id.clone(),
+                index: m.source_index,
+            },
+            standard: m.standard.clone(),
+            media_type: m.media_type.clone(),
+            body: crate::runtime::body_json(&m.body),
+            published_at: crate::time::rfc3339(m.published_ms),
+        }
+    }
+}
+
+/// A page of history (`GET /api/events`), oldest first.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct MessagePage {
+    /// This page.
+    pub items: Vec<MessageView>,
+    /// The `seq` to pass as `after` for the next page.
+    pub next_after: i64,
 }
 
 /// A bus backend. Messages are written by the store inside their source's

@@ -36,7 +36,8 @@ use crate::auth::httpsig::{self, HttpSigError};
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
 use crate::auth::{Scope, Tokens};
 use crate::keys::Keys;
-use crate::store::{ConnectorRow, EventOutcome, NewEvent, Store, StoreError, now_ms};
+use crate::store::{ConnectorRow, EventOutcome, NewEvent, Store, StoreError};
+use crate::time::now_ms;
 
 /// Largest event body accepted.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
@@ -489,7 +490,7 @@ impl Ingest {
 
     /// Drops what the cache holds of a connector: its credentials or status changed
     /// (a rotation, a disable or enable), so the next push reads them afresh.
-    pub fn forget(&self, connector_id: &str) {
+    fn forget(&self, connector_id: &str) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(connector_id);
         }
@@ -660,5 +661,13 @@ fn webhook_headers(headers: &HeaderMap) -> WebhookHeaders<'_> {
         id: header(headers, "webhook-id"),
         timestamp: header(headers, "webhook-timestamp"),
         signature: header(headers, "webhook-signature"),
+    }
+}
+
+/// The registry tells the cache when a connector's credentials or enablement
+/// change (rotate, disable, enable), so the change is effective at once.
+impl crate::registry::ConnectorCache for Ingest {
+    fn forget(&self, connector_id: &str) {
+        Ingest::forget(self, connector_id);
     }
 }

@@ -28,14 +28,7 @@ pub fn random_token() -> std::io::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes()?))
 }
 
-/// Lowercase hex.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
-}
+pub use crate::time::hex;
 
 /// The node's keys.
 #[derive(Clone)]

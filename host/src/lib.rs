@@ -17,4 +17,6 @@ pub mod runtime;
 pub mod sender;
 pub mod server;
 pub mod store;
+pub mod time;
 pub mod validate;
+pub mod vocab;

@@ -60,3 +60,35 @@ pub mod bindings {
         world: "connector",
     });
 }
+
+/// The contract's output standard as the host's vocabulary, and back: one enum
+/// each side of the WIT boundary, converted only here.
+impl From<bindings::airlock::connector::types::OutputStandard> for crate::vocab::Standard {
+    fn from(s: bindings::airlock::connector::types::OutputStandard) -> Self {
+        use bindings::airlock::connector::types::OutputStandard as W;
+        use crate::vocab::Standard as V;
+        match s {
+            W::Stix21 => V::Stix21,
+            W::Cap12 => V::Cap12,
+            W::Ais => V::Ais,
+            W::Niem => V::Niem,
+            W::Stanag4607 => V::Stanag4607,
+            W::Json => V::Json,
+        }
+    }
+}
+
+impl From<crate::vocab::Standard> for bindings::airlock::connector::types::OutputStandard {
+    fn from(s: crate::vocab::Standard) -> Self {
+        use bindings::airlock::connector::types::OutputStandard as W;
+        use crate::vocab::Standard as V;
+        match s {
+            V::Stix21 => W::Stix21,
+            V::Cap12 => W::Cap12,
+            V::Ais => W::Ais,
+            V::Niem => W::Niem,
+            V::Stanag4607 => W::Stanag4607,
+            V::Json => W::Json,
+        }
+    }
+}

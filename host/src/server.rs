@@ -11,6 +11,8 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::api::{AppState, router};
+use crate::bus::{Bus, EmbeddedBus};
+use crate::ingest::{Ingest, Pipeline};
 use crate::auth::{Scope, Tokens, create_client, create_tenant};
 use crate::health::{HealthPolicy, Recorder};
 use crate::keys::{Keys, write_private};
@@ -92,6 +94,12 @@ pub struct Server {
     pub bootstrap: Option<serde_json::Value>,
     /// The registry it serves.
     pub registry: Arc<Registry>,
+    /// Its database.
+    pub store: Store,
+    /// Its heartbeat recorder.
+    pub recorder: Recorder,
+    /// Its bus.
+    pub bus: Arc<dyn Bus>,
     pipeline: crate::ingest::Pipeline,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -103,11 +111,11 @@ impl Server {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
-        self.registry.bus().close();
+        self.bus.close();
         (&mut self.task).await??;
         self.pipeline.stop();
-        self.registry.recorder().flush().await;
-        self.registry.store().close().await;
+        self.recorder.flush().await;
+        self.store.close().await;
         Ok(())
     }
 
@@ -118,7 +126,9 @@ impl Server {
     }
 }
 
-/// Opens everything and starts serving in the background.
+/// Opens everything and starts serving in the background. The composition root:
+/// the one place that builds the parts (store, runtime, recorder, bus, registry,
+/// tokens, pipeline, ingest) and connects them.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let node = Node::open(&opts.data_dir, opts.database.as_deref()).await?;
     let listener = TcpListener::bind(opts.listen).await?;
@@ -128,13 +138,15 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         node.keys.compile_cache,
     )?);
     let recorder = Recorder::start(node.store.clone(), opts.policy);
+    let bus: Arc<dyn Bus> = Arc::new(EmbeddedBus::new(node.store.clone()));
     let registry = Arc::new(
         Registry::new(
             node.store.clone(),
             node.keys.clone(),
             runtime,
-            recorder,
+            recorder.clone(),
             opts.policy,
+            bus.clone(),
         )
         .with_rotation_grace(opts.rotation_grace)
         .with_topics(opts.topics.clone())
@@ -152,17 +164,22 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     }
 
     // Drains what an earlier run left `received`, then follows new commits.
-    let pipeline = crate::ingest::Pipeline::start(registry.clone());
-    let ingest = Arc::new(crate::ingest::Ingest::new(
+    let pipeline = Pipeline::start(registry.clone(), node.store.clone(), bus.clone());
+    let ingest = Arc::new(Ingest::new(
         node.store.clone(),
         node.keys.clone(),
         tokens.clone(),
         pipeline.clone(),
     ));
+    // Rotations, disables and enables take effect at ingest at once.
+    registry.watch(ingest.clone());
     let app = router(AppState {
         registry: registry.clone(),
         tokens,
         ingest,
+        store: node.store.clone(),
+        bus: bus.clone(),
+        topics: opts.topics.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -177,6 +194,9 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         addr,
         bootstrap,
         registry,
+        store: node.store,
+        recorder,
+        bus,
         pipeline,
         shutdown: Some(tx),
         task,

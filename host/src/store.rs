@@ -13,6 +13,7 @@ mod audit;
 mod bus;
 mod connectors;
 mod health;
+mod kv;
 mod push;
 mod quarantine;
 mod tenants;
@@ -71,13 +72,7 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
 
-/// Milliseconds since the Unix epoch, now.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::time::now_ms;
 
 /// `($1, …, $cols<tail>), ($cols+1, …)` for a multi-row `VALUES` of `rows` rows;
 /// `tail` is appended inside each row (constant columns).
@@ -115,82 +110,44 @@ async fn checkpoint_wal(pool: AnyPool) {
     }
 }
 
-fn migrator(backend: Backend) -> Migrator {
-    let files: [(i64, &'static str, &'static str); 7] = match backend {
-        Backend::Sqlite => [
+/// Declares every migration by file stem (`NNNN_name`), in order: each stem must
+/// exist for both dialects (a missing file does not compile), and a test checks
+/// that no file of either folder is left out.
+macro_rules! migrations {
+    ($($stem:literal),* $(,)?) => {
+        /// (file stem, SQLite text, PostgreSQL text) of every migration, in order.
+        const MIGRATIONS: &[(&str, &str, &str)] = &[$(
             (
-                1,
-                "init",
-                include_str!("../migrations/sqlite/0001_init.sql"),
+                $stem,
+                include_str!(concat!("../migrations/sqlite/", $stem, ".sql")),
+                include_str!(concat!("../migrations/postgres/", $stem, ".sql")),
             ),
-            (
-                2,
-                "deployment_networks_and_limits",
-                include_str!("../migrations/sqlite/0002_deployment_networks_and_limits.sql"),
-            ),
-            (
-                3,
-                "quarantine",
-                include_str!("../migrations/sqlite/0003_quarantine.sql"),
-            ),
-            (
-                4,
-                "push_ingest",
-                include_str!("../migrations/sqlite/0004_push_ingest.sql"),
-            ),
-            (
-                5,
-                "push_oauth_clients",
-                include_str!("../migrations/sqlite/0005_push_oauth_clients.sql"),
-            ),
-            (6, "bus", include_str!("../migrations/sqlite/0006_bus.sql")),
-            (
-                7,
-                "push_rsa_keys",
-                include_str!("../migrations/sqlite/0007_push_rsa_keys.sql"),
-            ),
-        ],
-        Backend::Postgres => [
-            (
-                1,
-                "init",
-                include_str!("../migrations/postgres/0001_init.sql"),
-            ),
-            (
-                2,
-                "deployment_networks_and_limits",
-                include_str!("../migrations/postgres/0002_deployment_networks_and_limits.sql"),
-            ),
-            (
-                3,
-                "quarantine",
-                include_str!("../migrations/postgres/0003_quarantine.sql"),
-            ),
-            (
-                4,
-                "push_ingest",
-                include_str!("../migrations/postgres/0004_push_ingest.sql"),
-            ),
-            (
-                5,
-                "push_oauth_clients",
-                include_str!("../migrations/postgres/0005_push_oauth_clients.sql"),
-            ),
-            (
-                6,
-                "bus",
-                include_str!("../migrations/postgres/0006_bus.sql"),
-            ),
-            (
-                7,
-                "push_rsa_keys",
-                include_str!("../migrations/postgres/0007_push_rsa_keys.sql"),
-            ),
-        ],
+        )*];
     };
+}
+
+migrations![
+    "0001_init",
+    "0002_deployment_networks_and_limits",
+    "0003_quarantine",
+    "0004_push_ingest",
+    "0005_push_oauth_clients",
+    "0006_bus",
+    "0007_push_rsa_keys",
+];
+
+fn migrator(backend: Backend) -> Migrator {
+    let files = MIGRATIONS.iter().map(|&(stem, sqlite, postgres)| {
+        // `NNNN_name`: the version is the number, the description the rest.
+        let (number, name) = stem.split_once('_').unwrap_or((stem, stem));
+        let sql = match backend {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        };
+        (number.parse::<i64>().unwrap_or(0), name, sql)
+    });
     Migrator::with_migrations(
         files
-            .into_iter()
             .map(|(version, name, sql)| {
                 Migration::new(
                     version,
@@ -304,6 +261,27 @@ fn conflict(e: sqlx::Error, what: &str) -> StoreError {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_migration_file_is_declared_once_in_order() {
+        for dialect in ["sqlite", "postgres"] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dialect);
+            let mut stems: Vec<String> = std::fs::read_dir(&dir)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|x| x == "sql"))
+                .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+                .collect();
+            stems.sort();
+            let declared: Vec<&str> = super::MIGRATIONS.iter().map(|m| m.0).collect();
+            assert_eq!(stems, declared, "{dialect}: files vs migrations![…]");
+        }
+        for (i, (stem, ..)) in super::MIGRATIONS.iter().enumerate() {
+            assert_eq!(stem[..4].parse::<usize>().unwrap(), i + 1, "{stem}");
+        }
+    }
+
     #[test]
     fn multi_row_statements_have_two_shapes() {
         let items: Vec<u32> = (0..37).collect();

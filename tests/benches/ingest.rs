@@ -79,7 +79,7 @@ async fn ingest_over_http(connections: usize) {
     // The asynchronous half ran alongside: how far behind was it when the load
     // stopped? (Acknowledging fast by leaving the publishing for later would show
     // here.)
-    let store = local.server.registry.store().clone();
+    let store = local.server.store.clone();
     let (tenant, connector) = (
         c["webhook_path"]
             .as_str()

@@ -122,8 +122,8 @@ async fn main() {
         200,
     )
     .await;
-    local.server.registry.recorder().flush().await;
-    let dropped = local.server.registry.recorder().dropped();
+    local.server.recorder.flush().await;
+    let dropped = local.server.recorder.dropped();
     local.stop().await;
 
     println!("| measure | result | goal |");

@@ -10,7 +10,11 @@ use serde_json::Value;
 
 use super::error::too_large;
 use super::{ApiError, AppState, AuditRead, Authed, Heartbeat, JsonBody, Manage, QueryArgs, Read};
-use crate::registry::{self, Deployment, ListQuery, Registration};
+use crate::registry::{
+    AuditPage, ConnectorDetail, ConnectorPage, ConnectorView, Deployment, DeploymentView,
+    Heartbeats, Invocation, Items, ListQuery, QuarantinePage, Registered, Registration, Rotated,
+    SdkManifest, Summary, Uploaded,
+};
 use crate::runtime::MAX_COMPONENT_BYTES;
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -52,19 +56,10 @@ async fn register(
     auth: Authed<Manage>,
     State(s): State<AppState>,
     JsonBody(r): JsonBody<Registration>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Registered>)> {
     let p = &auth.principal;
     let registered = s.registry.register(&p.tenant_id, &p.client_id, r).await?;
-    let mut value = serde_json::to_value(registered.view).map_err(|e| ApiError::internal(&e))?;
-    if let Some(o) = value.as_object_mut() {
-        if let Some(credential) = registered.credential {
-            o.insert("credential".into(), credential);
-        }
-        if let Some(path) = registered.webhook_path {
-            o.insert("webhook_path".into(), path.into());
-        }
-    }
-    Ok((StatusCode::CREATED, Json(value)))
+    Ok((StatusCode::CREATED, Json(registered)))
 }
 
 /// The optional body of a rotation: an `rsa` connector's new public key.
@@ -79,7 +74,7 @@ async fn rotate_credentials(
     State(s): State<AppState>,
     Path(id): Path<String>,
     body: axum::body::Bytes,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Rotated>> {
     let p = &auth.principal;
     let rotation = if body.iter().all(u8::is_ascii_whitespace) {
         Rotation { public_key: None }
@@ -97,7 +92,6 @@ async fn rotate_credentials(
             rotation.public_key.as_deref(),
         )
         .await?;
-    s.ingest.forget(&id);
     Ok(Json(rotated))
 }
 
@@ -105,7 +99,7 @@ async fn list(
     auth: Authed<Read>,
     State(s): State<AppState>,
     QueryArgs(q): QueryArgs<ListQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectorPage>> {
     Ok(Json(s.registry.list(&auth.principal.tenant_id, &q).await?))
 }
 
@@ -113,7 +107,7 @@ async fn get_one(
     auth: Authed<Read>,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectorDetail>> {
     Ok(Json(s.registry.get(&auth.principal.tenant_id, &id).await?))
 }
 
@@ -122,7 +116,7 @@ async fn upload(
     State(s): State<AppState>,
     Path(id): Path<String>,
     req: Request,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<Uploaded>)> {
     let p = &auth.principal;
     // A foreign or unknown id answers 404 whatever the body.
     s.registry.connector(&p.tenant_id, &id).await?;
@@ -157,7 +151,7 @@ async fn deployments(
     auth: Authed<Read>,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Items<DeploymentView>>> {
     Ok(Json(
         s.registry
             .deployments(&auth.principal.tenant_id, &id)
@@ -170,7 +164,7 @@ async fn deploy(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(d): JsonBody<Deployment>,
-) -> ApiResult<(StatusCode, Json<Value>)> {
+) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
     let p = &auth.principal;
     let out = s
         .registry
@@ -203,7 +197,7 @@ async fn invoke(
     Path((id, action)): Path<(String, String)>,
     QueryArgs(q): QueryArgs<InvokeQuery>,
     req: Request,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Invocation>> {
     super::reject_declared_oversize(req.headers(), super::MAX_JSON_BODY)?;
     let body = Bytes::from_request(req, &s).await.map_err(|e| {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
@@ -230,9 +224,7 @@ async fn invoke(
             input,
         )
         .await?;
-    Ok(Json(
-        serde_json::to_value(out).map_err(|e| ApiError::internal(&e))?,
-    ))
+    Ok(Json(out))
 }
 
 #[derive(Debug, Deserialize)]
@@ -275,7 +267,7 @@ async fn heartbeats(
     State(s): State<AppState>,
     Path(id): Path<String>,
     QueryArgs(q): QueryArgs<Limit>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<Heartbeats>> {
     let out = s
         .registry
         .heartbeats(&auth.principal.tenant_id, &id, q.limit.unwrap_or(100))
@@ -295,7 +287,7 @@ async fn quarantine(
     State(s): State<AppState>,
     Path(id): Path<String>,
     QueryArgs(q): QueryArgs<Page>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<QuarantinePage>> {
     let out = s
         .registry
         .quarantined(
@@ -319,44 +311,39 @@ async fn disable(
     State(s): State<AppState>,
     Path(id): Path<String>,
     JsonBody(b): JsonBody<DisableBody>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectorView>> {
     let p = &auth.principal;
     let view = s
         .registry
         .set_enabled(&p.tenant_id, &p.client_id, &id, Some(&b.reason))
         .await?;
-    s.ingest.forget(&id);
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
-    ))
+    Ok(Json(view))
 }
 
 async fn enable(
     auth: Authed<Manage>,
     State(s): State<AppState>,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<ConnectorView>> {
     let p = &auth.principal;
     let view = s
         .registry
         .set_enabled(&p.tenant_id, &p.client_id, &id, None)
         .await?;
-    s.ingest.forget(&id);
-    Ok(Json(
-        serde_json::to_value(view).map_err(|e| ApiError::internal(&e))?,
-    ))
+    Ok(Json(view))
 }
 
-async fn summary(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Value>> {
+async fn summary(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Summary>> {
     Ok(Json(s.registry.summary(&auth.principal.tenant_id).await?))
 }
 
-async fn sdk_manifest(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Value>> {
-    let examples = s
-        .registry
-        .example_configs(&auth.principal.tenant_id)
-        .await?;
-    Ok(Json(registry::sdk_manifest(examples)))
+async fn sdk_manifest(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+) -> ApiResult<Json<SdkManifest>> {
+    Ok(Json(
+        s.registry.sdk_manifest(&auth.principal.tenant_id).await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -370,7 +357,7 @@ async fn audit(
     auth: Authed<AuditRead>,
     State(s): State<AppState>,
     QueryArgs(q): QueryArgs<AuditQuery>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Json<AuditPage>> {
     let out = s
         .registry
         .audit_trail(

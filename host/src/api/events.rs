@@ -24,9 +24,8 @@ use serde_json::{Value, json};
 
 use super::error::too_large;
 use super::{ApiError, AppState, Authed, EventsRead, QueryArgs};
-use crate::bus::{BusError, Selection, TopicError};
+use crate::bus::{BusError, MessagePage, MessageView, Selection, TopicError};
 use crate::ingest::{IngestError, MAX_EVENT_BYTES, Route};
-use crate::store::MessageRow;
 
 pub(super) fn router() -> Router<AppState> {
     let inbound = Router::new()
@@ -80,7 +79,7 @@ struct Reading {
 /// checked to be theirs.
 async fn selection(s: &AppState, tenant: &str, q: &Reading) -> Result<Selection, ApiError> {
     let event_type = match &q.topic {
-        Some(t) => s.registry.topics().filter(t, tenant)?,
+        Some(t) => s.topics.filter(t, tenant)?,
         None => None,
     };
     if let Some(c) = &q.connector {
@@ -93,27 +92,11 @@ async fn selection(s: &AppState, tenant: &str, q: &Reading) -> Result<Selection,
     })
 }
 
-/// A message as readers see it.
-fn message_json(m: &MessageRow) -> Value {
-    json!({
-        "seq": m.seq,
-        "id": m.id,
-        "topic": m.topic,
-        "event_type": m.event_type,
-        "connector_id": m.connector_id,
-        "source": {"kind": m.source_kind, "id": m.source_id, "index": m.source_index},
-        "standard": m.standard,
-        "media_type": m.media_type,
-        "body": crate::runtime::body_json(&m.body),
-        "published_at": crate::audit::rfc3339(m.published_ms),
-    })
-}
-
 async fn history(
     auth: Authed<EventsRead>,
     State(s): State<AppState>,
     QueryArgs(q): QueryArgs<Reading>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<MessagePage>, ApiError> {
     let selection = selection(&s, &auth.principal.tenant_id, &q).await?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
@@ -123,12 +106,11 @@ async fn history(
             &format!("`limit` must be between 1 and {MAX_PAGE}"),
         ));
     }
-    let rows = s.registry.bus().history(&selection, after, limit).await?;
-    let next = rows.last().map_or(after, |m| m.seq);
-    Ok(Json(json!({
-        "items": rows.iter().map(message_json).collect::<Vec<_>>(),
-        "next_after": next,
-    })))
+    let rows = s.bus.history(&selection, after, limit).await?;
+    Ok(Json(MessagePage {
+        next_after: rows.last().map_or(after, |m| m.seq),
+        items: rows.iter().map(MessageView::of).collect(),
+    }))
 }
 
 async fn stream(
@@ -152,12 +134,13 @@ async fn stream(
         ),
         None => q.after,
     };
-    let messages = s.registry.bus().subscribe(selection, resume).await?;
+    let messages = s.bus.subscribe(selection, resume).await?;
     let events = messages.map(|m| {
         Ok(match m {
             Ok(m) => Event::default()
                 .id(m.seq.to_string())
-                .data(message_json(&m).to_string()),
+                .json_data(MessageView::of(&m))
+                .unwrap_or_else(|_| Event::default().event("error")),
             // The stream ends after this; the client reconnects with its last id.
             Err(e) => {
                 tracing::warn!(error = %e, "event stream failed");

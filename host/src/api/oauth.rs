@@ -66,7 +66,7 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value
     let (token, claims) = state
         .tokens
         .grant(
-            state.registry.store(),
+            &state.store,
             &client_id,
             &secret,
             form.scope.as_deref(),

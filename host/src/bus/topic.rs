@@ -26,15 +26,6 @@ pub struct Topics {
     prefix: String,
 }
 
-/// The event type of an output standard (one subject token).
-pub fn event_type_of(standard: &str) -> &str {
-    match standard {
-        "stix-2.1" => "stix",
-        "cap-1.2" => "cap",
-        other => other,
-    }
-}
-
 fn token_ok(t: &str) -> bool {
     !t.is_empty()
         && t.bytes()
@@ -154,7 +145,7 @@ mod tests {
         }
         let t = Topics::new("acme.prod").unwrap();
         assert_eq!(
-            t.topic("t1", event_type_of("stix-2.1")),
+            t.topic("t1", crate::vocab::Standard::Stix21.event_type()),
             "acme.prod.t1.stix"
         );
         assert_eq!(t.filter("acme.prod.t1.cap", "t1"), Ok(Some("cap".into())));

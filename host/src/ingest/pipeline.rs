@@ -15,8 +15,10 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 
+use crate::bus::Bus;
 use crate::registry::Registry;
-use crate::store::{Finish, now_ms};
+use crate::store::{Finish, Store};
+use crate::time::now_ms;
 
 /// Events taken per round.
 pub const BATCH: i64 = 256;
@@ -37,9 +39,16 @@ pub struct Pipeline {
 
 impl Pipeline {
     /// Starts the pipeline on the current runtime; it drains the backlog first.
-    pub fn start(registry: Arc<Registry>) -> Pipeline {
+    /// The registry decides each event's fate; `store` holds the events and
+    /// takes the results; `bus` is told after each publishing commit.
+    pub fn start(registry: Arc<Registry>, store: Store, bus: Arc<dyn Bus>) -> Pipeline {
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(run(registry, wake.clone()));
+        let parts = Parts {
+            registry,
+            store,
+            bus,
+        };
+        let task = tokio::spawn(run(parts, wake.clone()));
         Pipeline {
             wake,
             task: Arc::new(task),
@@ -57,9 +66,16 @@ impl Pipeline {
     }
 }
 
-async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
+/// What the loop works with.
+struct Parts {
+    registry: Arc<Registry>,
+    store: Store,
+    bus: Arc<dyn Bus>,
+}
+
+async fn run(parts: Parts, wake: Arc<Notify>) {
     loop {
-        let batch = match registry.store().pending_events(now_ms(), BATCH).await {
+        let batch = match parts.store.pending_events(now_ms(), BATCH).await {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(error = %e, "ingest pipeline: cannot read pending events");
@@ -75,11 +91,11 @@ async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
             continue;
         }
         let full = batch.len() as i64 >= BATCH;
-        let done = registry.process_events(batch).await;
-        match registry.store().finish_events(&done).await {
+        let done = parts.registry.process_events(batch).await;
+        match parts.store.finish_events(&done).await {
             Ok(published) => {
                 if published > 0 {
-                    registry.bus().published();
+                    parts.bus.published();
                 }
                 // A partial batch: let the next one gather (a full one means a
                 // backlog, worked through without pause).
@@ -95,15 +111,15 @@ async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
                 tracing::warn!(error = %e, "ingest pipeline: a batch failed; writing its events one by one");
                 let mut published = 0;
                 for one in &done {
-                    published += finish_alone(&registry, one).await;
+                    published += finish_alone(&parts.store, one).await;
                 }
                 if published > 0 {
-                    registry.bus().published();
+                    parts.bus.published();
                 }
             }
             Err(_) => {
-                if finish_alone(&registry, &done[0]).await > 0 {
-                    registry.bus().published();
+                if finish_alone(&parts.store, &done[0]).await > 0 {
+                    parts.bus.published();
                 }
                 tokio::time::sleep(IDLE_POLL).await;
             }
@@ -114,8 +130,7 @@ async fn run(registry: Arc<Registry>, wake: Arc<Notify>) {
 /// Writes one event's result; if the database refuses it, records the event as
 /// failed with the database's reason instead (and if even that fails, the event
 /// stays `received` and is tried again). Returns the messages published.
-async fn finish_alone(registry: &Registry, one: &(String, Finish)) -> usize {
-    let store = registry.store();
+async fn finish_alone(store: &Store, one: &(String, Finish)) -> usize {
     match store.finish_events(std::slice::from_ref(one)).await {
         Ok(n) => n,
         Err(e) => {

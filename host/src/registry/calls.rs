@@ -9,7 +9,8 @@ use std::time::Instant;
 use super::outputs::{self, Screened};
 use super::{Registry, RegistryError, internal};
 use crate::runtime::{CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvStore};
-use crate::store::{DeploymentRow, HeartbeatRow, now_ms};
+use crate::store::{DeploymentRow, HeartbeatRow};
+use crate::time::now_ms;
 
 /// Which export to enter, with owned arguments (the call runs on another thread).
 #[derive(Debug)]
@@ -96,7 +97,7 @@ impl Registry {
                 )
             }
             Err(error) => (
-                error.kind() == "invalid_input",
+                error.is_callers_fault(),
                 Some(error.kind()),
                 Some(error.to_string()),
             ),

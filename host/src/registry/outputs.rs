@@ -8,13 +8,12 @@
 //! rows, written together in one transaction (`Store::record_outputs`,
 //! `Store::finish_events`).
 
-use serde_json::Value;
-
-use crate::bus::{Topics, event_type_of};
-use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
-use crate::runtime::standard_name;
+use super::views::QuarantinedOutput;
+use crate::bus::Topics;
+use crate::runtime::bindings::airlock::connector::types::Output;
 use crate::store::{MessageRow, QuarantineRow};
-use crate::validate::{Report, Standard, validate};
+use crate::validate::{Report, validate};
+use crate::vocab::Standard;
 
 /// A call's outputs, sorted.
 #[derive(Debug, Default)]
@@ -26,26 +25,20 @@ pub(super) struct Screened {
     pub(super) failed: Vec<(usize, Output, Standard, Report)>,
 }
 
-/// The validator standard of an output standard (`None` for plain JSON).
-fn standard_of(s: OutputStandard) -> Option<Standard> {
-    match s {
-        OutputStandard::Stix21 => Some(Standard::Stix21),
-        OutputStandard::Cap12 => Some(Standard::Cap12),
-        OutputStandard::Ais => Some(Standard::Ais),
-        OutputStandard::Niem => Some(Standard::Niem),
-        OutputStandard::Stanag4607 => Some(Standard::Stanag4607),
-        OutputStandard::Json => None,
-    }
-}
-
 /// Validates each output; CPU work, so callers run it off the async workers.
 pub(super) fn screen(outputs: Vec<Output>) -> Screened {
     let mut screened = Screened::default();
     for (i, output) in outputs.into_iter().enumerate() {
-        let checked = standard_of(output.standard).map(|s| (s, validate(s, &output.body)));
-        match checked {
-            Some((s, r)) if !r.valid => screened.failed.push((i, output, s, r)),
-            _ => screened.passed.push((i, output)),
+        let standard = Standard::from(output.standard);
+        if !standard.is_validated() {
+            screened.passed.push((i, output));
+            continue;
+        }
+        let report = validate(standard, &output.body);
+        if report.valid {
+            screened.passed.push((i, output));
+        } else {
+            screened.failed.push((i, output, standard, report));
         }
     }
     screened
@@ -70,15 +63,15 @@ pub(super) struct Source<'a> {
 pub(super) struct Rows {
     pub(super) messages: Vec<MessageRow>,
     pub(super) quarantine: Vec<QuarantineRow>,
-    pub(super) shown: Vec<Value>,
+    pub(super) shown: Vec<QuarantinedOutput>,
 }
 
 /// The rows `screened` writes for `source`.
 pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now: i64) -> Rows {
     let mut rows = Rows::default();
     for (index, output) in &screened.passed {
-        let standard = standard_name(output.standard);
-        let event_type = event_type_of(standard);
+        let standard = Standard::from(output.standard);
+        let event_type = standard.event_type();
         rows.messages.push(MessageRow {
             seq: 0,
             id: uuid::Uuid::new_v4().to_string(),
@@ -89,7 +82,7 @@ pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now
             source_kind: source.kind.into(),
             source_id: source.id.into(),
             source_index: i64::try_from(*index).unwrap_or(i64::MAX),
-            standard: standard.into(),
+            standard: standard.as_str().into(),
             media_type: output.media_type.clone(),
             body: output.body.clone(),
             published_ms: now,
@@ -97,22 +90,24 @@ pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now
     }
     for (index, output, standard, report) in &screened.failed {
         let id = uuid::Uuid::new_v4().to_string();
-        let standard = standard.name();
         rows.quarantine.push(QuarantineRow {
             id: id.clone(),
             tenant_id: source.tenant.into(),
             connector_id: source.connector.into(),
             call_id: source.id.into(),
-            standard: standard.into(),
+            standard: standard.as_str().into(),
             media_type: output.media_type.clone(),
             body: output.body.clone(),
             report: serde_json::to_string(report).unwrap_or_default(),
             created_ms: now,
         });
-        rows.shown.push(serde_json::json!({
-            "id": id, "index": index, "standard": standard,
-            "errors": report.errors, "warnings": report.warnings,
-        }));
+        rows.shown.push(QuarantinedOutput {
+            id,
+            index: *index,
+            standard: *standard,
+            errors: report.errors.clone(),
+            warnings: report.warnings.clone(),
+        });
     }
     rows
 }

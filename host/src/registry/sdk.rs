@@ -1,51 +1,57 @@
 //! `GET /api/sdk/manifest`: what a connector developer needs to know to build one.
 
+use std::collections::BTreeMap;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::{CATEGORIES, STANDARDS};
+use super::views::ExampleConfig;
+use super::{Registry, RegistryError};
 use crate::health::STATUSES;
 use crate::runtime::SUPPORTED_CONTRACTS;
+use crate::vocab::{Category, Standard};
 
 /// The contract's WIT text (the newest supported version).
 pub const WIT: &str = include_str!("../../../wit/0.1.0/connector.wit");
 
-fn standard_reference(s: &str) -> Value {
+fn standard_reference(s: Standard) -> Value {
     match s {
-        "stix-2.1" => json!({
+        Standard::Stix21 => json!({
             "specification": "https://docs.oasis-open.org/cti/stix/v2.1/os/stix-v2.1-os.html",
             "schemas": "https://github.com/oasis-open/cti-stix2-json-schemas (bundle.json and the per-object schemas)",
             "media_type": "application/stix+json;version=2.1"
         }),
-        "cap-1.2" => json!({
+        Standard::Cap12 => json!({
             "specification": "https://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2-os.html",
             "schemas": "http://docs.oasis-open.org/emergency/cap/v1.2/CAP-v1.2.xsd",
             "namespace": "urn:oasis:names:tc:emergency:cap:1.2",
             "media_type": "application/cap+xml"
         }),
-        "ais" => json!({
+        Standard::Ais => json!({
             "specification": "ITU-R M.1371-5 (AIS messages 1–27), NMEA 0183 !AIVDM/!AIVDO sentences",
             "media_type": "application/json"
         }),
-        "niem" => json!({
+        Standard::Niem => json!({
             "specification": "NIEM 6.0 core (XML Schema and JSON-LD context)",
             "media_type": "application/xml"
         }),
-        "stanag-4607" => json!({
+        Standard::Stanag4607 => json!({
             "specification": "NATO STANAG 4607 / AEDP-7 GMTI format (binary packets)",
             "media_type": "application/octet-stream"
         }),
-        _ => json!({ "specification": "any JSON document", "media_type": "application/json" }),
+        Standard::Json => json!({ "specification": "any JSON document", "media_type": "application/json" }),
     }
 }
 
-fn quickstart(category: &str) -> String {
+fn quickstart(category: Category) -> String {
+    // The SDK's enum variant of the category.
     let variant = match category {
-        "osint" => "Osint",
-        "financial" => "Financial",
-        "social" => "Social",
-        "dark-web" => "DarkWeb",
-        "telemetry" => "Telemetry",
-        _ => "Custom",
+        Category::Osint => "Osint",
+        Category::Financial => "Financial",
+        Category::Social => "Social",
+        Category::DarkWeb => "DarkWeb",
+        Category::Telemetry => "Telemetry",
+        Category::Custom => "Custom",
     };
     format!(
         "cargo new --lib my-connector && cd my-connector\n\
@@ -85,10 +91,10 @@ fn capability_schema() -> Value {
             "version": {"type": "string", "description": "semantic version, e.g. 1.2.0"},
             "vendor": {"type": "string"},
             "description": {"type": "string"},
-            "category": {"enum": CATEGORIES},
+            "category": {"enum": Category::NAMES},
             "capabilities": {"type": "array", "items": {"type": "string"},
                 "description": "free-form tags used to browse the catalogue, e.g. `ioc-feed`"},
-            "output_standards": {"type": "array", "items": {"enum": STANDARDS}},
+            "output_standards": {"type": "array", "items": {"enum": Standard::NAMES}},
             "config_schema": {"type": "object", "description": "a JSON Schema for the deployment's config"},
             "secrets_schema": {"type": "object", "description": "a JSON Schema naming the secrets the host injects"},
             "actions": {"type": "array", "items": {
@@ -98,7 +104,7 @@ fn capability_schema() -> Value {
                     "name": {"type": "string"},
                     "description": {"type": "string"},
                     "input_schema": {"type": "object"},
-                    "output_standard": {"enum": STANDARDS}
+                    "output_standard": {"enum": Standard::NAMES}
                 }
             }},
             "outbound_hosts": {"type": "array", "items": {
@@ -116,28 +122,79 @@ fn capability_schema() -> Value {
     })
 }
 
+/// The SDK manifest (`GET /api/sdk/manifest`).
+#[derive(Debug, Clone, Serialize)]
+pub struct SdkManifest {
+    /// The contract: package, versions, world and WIT text.
+    pub contract: ContractInfo,
+    /// The categories a connector may declare.
+    pub categories: &'static [Category],
+    /// The statuses a connector may have.
+    pub statuses: [&'static str; 5],
+    /// The output standards, each with its reference and whether Airlock validates it.
+    pub output_standards: Vec<StandardInfo>,
+    /// The JSON Schema of what `describe` returns, as the API shows it.
+    pub capability_declaration_schema: Value,
+    /// The JSON Schema dialects accepted in config, secrets and input schemas.
+    pub json_schema_dialects: Value,
+    /// A minimal connector per category, as shell and Rust text.
+    pub quickstart: BTreeMap<Category, String>,
+    /// Category → configs deployed in the caller's tenant.
+    pub example_configs: BTreeMap<String, Vec<ExampleConfig>>,
+    /// The target guests are built for.
+    pub build_target: &'static str,
+}
+
+/// The contract a connector is built against.
+#[derive(Debug, Clone, Serialize)]
+pub struct ContractInfo {
+    /// `airlock:connector@<version>`.
+    pub package: String,
+    /// The newest supported version.
+    pub version: &'static str,
+    /// Every version this host loads.
+    pub supported_versions: &'static [&'static str],
+    /// The world a component implements.
+    pub world: &'static str,
+    /// The WIT text of the newest version.
+    pub wit: &'static str,
+}
+
+/// An output standard in the SDK manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct StandardInfo {
+    /// Its name.
+    pub name: Standard,
+    /// Where it is specified, its schemas and media type.
+    pub reference: Value,
+    /// Whether outputs in this standard are validated (and quarantined when
+    /// invalid); plain `json` is not a standard Airlock can check.
+    pub validated: bool,
+}
+
 /// The SDK manifest, with `example_configs` (category → configs) from the tenant.
-pub fn sdk_manifest(example_configs: Value) -> Value {
+pub fn sdk_manifest(example_configs: BTreeMap<String, Vec<ExampleConfig>>) -> SdkManifest {
     let latest = SUPPORTED_CONTRACTS.last().copied().unwrap_or("0.1.0");
-    json!({
-        "contract": {
-            "package": format!("airlock:connector@{latest}"),
-            "version": latest,
-            "supported_versions": SUPPORTED_CONTRACTS,
-            "world": "connector",
-            "wit": WIT,
+    SdkManifest {
+        contract: ContractInfo {
+            package: format!("airlock:connector@{latest}"),
+            version: latest,
+            supported_versions: SUPPORTED_CONTRACTS,
+            world: "connector",
+            wit: WIT,
         },
-        "categories": CATEGORIES,
-        "statuses": STATUSES,
-        "output_standards": STANDARDS.iter().map(|s| json!({
-            "name": s,
-            "reference": standard_reference(s),
-            // Whether outputs in this standard are validated (and quarantined when
-            // invalid); plain `json` is not a standard Airlock can check.
-            "validated": crate::validate::Standard::parse(s).is_some(),
-        })).collect::<Vec<_>>(),
-        "capability_declaration_schema": capability_schema(),
-        "json_schema_dialects": {
+        categories: Category::ALL,
+        statuses: STATUSES,
+        output_standards: Standard::ALL
+            .iter()
+            .map(|&s| StandardInfo {
+                name: s,
+                reference: standard_reference(s),
+                validated: s.is_validated(),
+            })
+            .collect(),
+        capability_declaration_schema: capability_schema(),
+        json_schema_dialects: json!({
             "accepted": [
                 "http://json-schema.org/draft-04/schema#",
                 "http://json-schema.org/draft-06/schema#",
@@ -147,9 +204,16 @@ pub fn sdk_manifest(example_configs: Value) -> Value {
             ],
             "default": "https://json-schema.org/draft/2020-12/schema",
             "note": "a schema without $schema is read as draft 2020-12; remote $refs are not fetched"
-        },
-        "quickstart": CATEGORIES.iter().map(|c| (c.to_string(), Value::String(quickstart(c)))).collect::<serde_json::Map<_, _>>(),
-        "example_configs": example_configs,
-        "build_target": "wasm32-wasip2",
-    })
+        }),
+        quickstart: Category::ALL.iter().map(|&c| (c, quickstart(c))).collect(),
+        example_configs,
+        build_target: "wasm32-wasip2",
+    }
+}
+
+impl Registry {
+    /// The SDK manifest as the caller's tenant sees it (examples from its deployments).
+    pub async fn sdk_manifest(&self, tenant: &str) -> Result<SdkManifest, RegistryError> {
+        Ok(sdk_manifest(self.example_configs(tenant).await?))
+    }
 }

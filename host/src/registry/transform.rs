@@ -20,7 +20,9 @@ use super::outputs::{self, Screened};
 use super::{Registry, RegistryError};
 use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
 use crate::runtime::{CallError, InboundEvent};
-use crate::store::{ConnectorRow, DeploymentRow, Finish, HeartbeatRow, PendingEvent, now_ms};
+use crate::vocab::Standard;
+use crate::store::{ConnectorRow, DeploymentRow, Finish, HeartbeatRow, PendingEvent};
+use crate::time::now_ms;
 
 /// Attempts before an event is given up as failed.
 pub const MAX_ATTEMPTS: i64 = 5;
@@ -30,15 +32,10 @@ const DISABLED_RECHECK_MS: i64 = 30_000;
 /// The longest wait a connector's `retry-after` can ask for.
 const MAX_RETRY_AFTER_MS: i64 = 3_600_000;
 
-fn output_standard(name: Option<&str>) -> OutputStandard {
-    match name {
-        Some("stix-2.1") => OutputStandard::Stix21,
-        Some("cap-1.2") => OutputStandard::Cap12,
-        Some("ais") => OutputStandard::Ais,
-        Some("niem") => OutputStandard::Niem,
-        Some("stanag-4607") => OutputStandard::Stanag4607,
-        _ => OutputStandard::Json,
-    }
+/// The standard a connector without an `ingest` export publishes its events in:
+/// the one it registered with, else plain JSON.
+fn output_standard(name: Option<&str>) -> Standard {
+    name.and_then(|n| n.parse().ok()).unwrap_or(Standard::Json)
 }
 
 fn failed(reason: impl Into<String>) -> Finish {
@@ -62,18 +59,6 @@ fn retry(attempts: i64, reason: String, after_ms: Option<i64>) -> Finish {
         outcome: json!({"error": reason, "attempts": attempts + 1}).to_string(),
         counts: true,
     }
-}
-
-/// A transient failure of the guest (worth another try), or a permanent one.
-fn transient(error: &CallError) -> bool {
-    !matches!(
-        error.kind(),
-        "invalid_input"
-            | "invalid_config"
-            | "unsupported"
-            | "contract_violation"
-            | "output_too_large"
-    )
 }
 
 impl Registry {
@@ -211,7 +196,7 @@ impl Registry {
             Err(e) => retry(event.attempts, e.to_string(), None),
             Ok(ran) => match ran.result {
                 Ok((_, screened)) => self.processed(connector, &event.id, &screened),
-                Err(error) if transient(&error) => {
+                Err(error) if error.is_transient() => {
                     let after = match &error {
                         CallError::Connector(
                             crate::runtime::bindings::airlock::connector::types::ConnectorError::RateLimited(r),
@@ -234,7 +219,7 @@ impl Registry {
         connector: &ConnectorRow,
         events: Vec<PendingEvent>,
     ) -> Vec<(String, Finish)> {
-        let standard = output_standard(connector.output_standard.as_deref());
+        let standard = OutputStandard::from(output_standard(connector.output_standard.as_deref()));
         // Kept to account for every event should the validation task fail.
         let ids: Vec<(String, i64)> = events.iter().map(|e| (e.id.clone(), e.attempts)).collect();
         let screened = tokio::task::spawn_blocking(move || {

@@ -1,38 +1,86 @@
-//! What the registry shows of its rows: never secrets, times as RFC 3339 UTC.
+//! What the registry answers: one view struct per answer, in the shape a user reads
+//! it (REST bodies today; the OpenAPI document and the GraphQL schema are generated
+//! from these types). Never secrets; times as RFC 3339 UTC with milliseconds.
+//!
+//! Each `from_row`-style constructor is the only place a row becomes a view, so a
+//! field is named and typed once.
+
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::audit::rfc3339;
 use crate::health::{self, HealthPolicy};
-use crate::runtime::ManifestJson;
-use crate::store::{AuditRow, ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, VersionRow};
+use crate::runtime::bindings::airlock::connector::types::Output;
+use crate::runtime::{LimitOverrides, LogLine, ManifestJson};
+use crate::store::{
+    AuditRow, ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, QuarantineRow, VersionRow,
+};
+use crate::time::rfc3339;
+use crate::validate::Finding;
+use crate::vocab::{Category, Standard};
 
 /// A connector in the catalogue.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ConnectorView {
-    /// Its id.
+    /// Its id (a UUID).
     pub id: String,
-    /// Its tenant.
+    /// The tenant it belongs to.
     pub tenant_id: String,
-    /// Its name.
+    /// Its name, unique within the tenant.
     pub name: String,
-    /// Its category.
+    /// Its category (`osint`, `financial`, `social`, `dark-web`, `telemetry`, `custom`).
     pub category: String,
-    /// Free text.
+    /// Free text from registration.
     pub description: String,
-    /// One of the five statuses.
+    /// One of `registered`, `active`, `degraded`, `error`, `disabled`.
     pub status: String,
-    /// Why it has that status.
+    /// Why it has that status, in a sentence.
     pub status_reason: String,
     /// The newest uploaded version, if any.
     pub latest_version: Option<String>,
     /// Capabilities its newest manifest declares.
     pub capabilities: Vec<String>,
-    /// Standards it declared (at registration and in its newest manifest).
+    /// Standards it declared (at registration, then those of its newest manifest).
     pub output_standards: Vec<String>,
-    /// Registration time.
+    /// When it was registered.
     pub created_at: String,
+}
+
+impl ConnectorView {
+    /// The catalogue view of `row` given its health and newest manifest.
+    pub fn of(
+        row: &ConnectorRow,
+        health: Option<&HealthRow>,
+        manifest: Option<&ManifestJson>,
+        policy: &HealthPolicy,
+    ) -> ConnectorView {
+        let (status, status_reason) = health::effective(
+            row.disabled_reason.as_deref(),
+            health,
+            crate::time::now_ms(),
+            policy,
+        );
+        let mut standards: Vec<String> = row.output_standard.iter().cloned().collect();
+        for s in manifest.map(|m| m.output_standards.as_slice()).unwrap_or(&[]) {
+            if !standards.contains(s) {
+                standards.push(s.clone());
+            }
+        }
+        ConnectorView {
+            id: row.id.clone(),
+            tenant_id: row.tenant_id.clone(),
+            name: row.name.clone(),
+            category: row.category.clone(),
+            description: row.description.clone(),
+            status,
+            status_reason,
+            latest_version: manifest.map(|m| m.version.clone()),
+            capabilities: manifest.map(|m| m.capabilities.clone()).unwrap_or_default(),
+            output_standards: standards,
+            created_at: rfc3339(row.created_ms),
+        }
+    }
 }
 
 /// Filters and paging of `GET /api/connectors`.
@@ -69,110 +117,499 @@ impl ListQuery {
     }
 }
 
-/// The catalogue view of a connector.
-pub fn connector(
-    row: &ConnectorRow,
-    health: Option<&HealthRow>,
-    manifest: Option<&ManifestJson>,
-    policy: &HealthPolicy,
-) -> ConnectorView {
-    let (status, status_reason) = health::effective(
-        row.disabled_reason.as_deref(),
-        health,
-        crate::store::now_ms(),
-        policy,
-    );
-    let mut standards: Vec<String> = row.output_standard.iter().cloned().collect();
-    for s in manifest
-        .map(|m| m.output_standards.clone())
-        .unwrap_or_default()
-    {
-        if !standards.contains(&s) {
-            standards.push(s);
-        }
+/// A page of the catalogue (`GET /api/connectors`).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorPage {
+    /// The connectors of this page.
+    pub items: Vec<ConnectorView>,
+    /// How many match the filters in all.
+    pub total: usize,
+    /// The page size used.
+    pub limit: usize,
+    /// The items skipped.
+    pub offset: usize,
+}
+
+/// One connector in full (`GET /api/connectors/{id}`): the catalogue view, what it
+/// was registered with, its versions, deployments and recent heartbeats.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectorDetail {
+    /// The catalogue view.
+    #[serde(flatten)]
+    pub view: ConnectorView,
+    /// Where the external system lives (push connectors), as registered.
+    pub webhook_url: Option<String>,
+    /// A push connector's authentication method.
+    pub auth_method: Option<String>,
+    /// The reason it was disabled, while it is.
+    pub disabled_reason: Option<String>,
+    /// Every uploaded version, oldest first.
+    pub versions: Vec<VersionView>,
+    /// Its deployments.
+    pub deployments: Vec<DeploymentView>,
+    /// The newest heartbeats (at most 20), newest first.
+    pub recent_heartbeats: Vec<HeartbeatView>,
+}
+
+/// A push connector's credential, shown once (at registration or rotation) and
+/// never stored in the clear.
+#[derive(Clone, Serialize)]
+#[serde(tag = "type")]
+pub enum CredentialView {
+    /// Sign each event's body (Standard Webhooks) with `secret`.
+    #[serde(rename = "hmac-sha256")]
+    HmacSha256 {
+        /// `whsec_…`.
+        secret: String,
+    },
+    /// Send `key` in `X-API-Key`.
+    #[serde(rename = "api-key")]
+    ApiKey {
+        /// `alk_…`.
+        key: String,
+    },
+    /// Fetch a bearer token with these client credentials (scope `events:ingest`).
+    #[serde(rename = "oauth2")]
+    Oauth2 {
+        /// The OAuth client issued for the connector.
+        client_id: String,
+        /// Its secret.
+        client_secret: String,
+        /// Where to fetch tokens.
+        token_url: String,
+    },
+    /// Sign requests (RFC 9421) with the private half of the registered key, naming
+    /// `key_id`.
+    #[serde(rename = "rsa")]
+    Rsa {
+        /// The id to put in the signature's `keyid`.
+        key_id: String,
+    },
+}
+
+impl std::fmt::Debug for CredentialView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CredentialView(<redacted>)")
     }
-    ConnectorView {
-        id: row.id.clone(),
-        tenant_id: row.tenant_id.clone(),
-        name: row.name.clone(),
-        category: row.category.clone(),
-        description: row.description.clone(),
-        status,
-        status_reason,
-        latest_version: manifest.map(|m| m.version.clone()),
-        capabilities: manifest.map(|m| m.capabilities.clone()).unwrap_or_default(),
-        output_standards: standards,
-        created_at: rfc3339(row.created_ms),
+}
+
+/// What registration answers (`POST /api/connectors/register`): the connector and,
+/// for a push connector, its credential (shown this once) and webhook path.
+#[derive(Debug, Clone, Serialize)]
+pub struct Registered {
+    /// The connector as the catalogue shows it.
+    #[serde(flatten)]
+    pub view: ConnectorView,
+    /// A push connector's credential; `Debug` redacts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credential: Option<CredentialView>,
+    /// `/api/events/ingest/{tenant_id}/{connector_id}`, for a push connector.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_path: Option<String>,
+}
+
+/// What a rotation answers (`POST /api/connectors/{id}/credentials/rotate`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Rotated {
+    /// The new credential, shown this once.
+    pub credential: Option<CredentialView>,
+    /// Until when the previous credential is still accepted.
+    pub previous_valid_until: String,
+}
+
+/// An uploaded version (`POST /api/connectors/{id}/versions`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Uploaded {
+    /// The manifest's version.
+    pub version: String,
+    /// SHA-256 of the component, lowercase hex.
+    pub digest: String,
+    /// What the component declared.
+    pub manifest: ManifestJson,
+}
+
+/// A stored version with its manifest.
+#[derive(Debug, Clone, Serialize)]
+pub struct VersionView {
+    /// The manifest's version.
+    pub version: String,
+    /// SHA-256 of the component, lowercase hex.
+    pub digest: String,
+    /// What the component declared (`null` if the stored manifest is unreadable).
+    pub manifest: Option<Value>,
+    /// When it was uploaded.
+    pub created_at: String,
+}
+
+impl VersionView {
+    /// The view of a version row.
+    pub fn of(v: &VersionRow) -> VersionView {
+        VersionView {
+            version: v.version.clone(),
+            digest: v.digest.clone(),
+            manifest: serde_json::from_str(&v.manifest).ok(),
+            created_at: rfc3339(v.created_ms),
+        }
     }
 }
 
 /// A deployment, without its secrets (only whether it has any).
-pub fn deployment(d: &DeploymentRow) -> Value {
-    let config: Value = serde_json::from_str(&d.config).unwrap_or(Value::Null);
-    let hosts: Value = serde_json::from_str(&d.allowed_hosts).unwrap_or(json!([]));
-    json!({
-        "target": d.target,
-        "version": d.version,
-        "config": config,
-        "has_secrets": d.secrets.is_some(),
-        "allowed_hosts": hosts,
-        "allowed_networks": serde_json::from_str::<Value>(&d.allowed_networks).unwrap_or(json!([])),
-        "limits": serde_json::from_str::<Value>(&d.limits).unwrap_or(json!({})),
-        "schedule": d.schedule,
-        "created_at": rfc3339(d.created_ms),
-        "updated_at": rfc3339(d.updated_ms),
-    })
+#[derive(Debug, Clone, Serialize)]
+pub struct DeploymentView {
+    /// The target's name (`default` unless named).
+    pub target: String,
+    /// The deployed version.
+    pub version: String,
+    /// Its config, as validated against the version's config schema.
+    pub config: Value,
+    /// Whether secrets were given (they are stored sealed and never shown).
+    pub has_secrets: bool,
+    /// Outbound host patterns granted.
+    pub allowed_hosts: Vec<String>,
+    /// Non-public networks (CIDR) granted.
+    pub allowed_networks: Vec<String>,
+    /// Changes to the default call limits.
+    pub limits: LimitOverrides,
+    /// `every N{s|m|h}`, if scheduled.
+    pub schedule: Option<String>,
+    /// When it was first deployed.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
 }
 
-/// A version with its manifest.
-pub fn version(v: &VersionRow) -> Value {
-    let manifest: Value = serde_json::from_str(&v.manifest).unwrap_or(Value::Null);
-    json!({
-        "version": v.version,
-        "digest": v.digest,
-        "manifest": manifest,
-        "created_at": rfc3339(v.created_ms),
-    })
+impl DeploymentView {
+    /// The view of a deployment row.
+    pub fn of(d: &DeploymentRow) -> DeploymentView {
+        DeploymentView {
+            target: d.target.clone(),
+            version: d.version.clone(),
+            config: serde_json::from_str(&d.config).unwrap_or(Value::Null),
+            has_secrets: d.secrets.is_some(),
+            allowed_hosts: serde_json::from_str(&d.allowed_hosts).unwrap_or_default(),
+            allowed_networks: serde_json::from_str(&d.allowed_networks).unwrap_or_default(),
+            limits: serde_json::from_str(&d.limits).unwrap_or_default(),
+            schedule: d.schedule.clone(),
+            created_at: rfc3339(d.created_ms),
+            updated_at: rfc3339(d.updated_ms),
+        }
+    }
 }
 
-/// A heartbeat.
-pub fn heartbeat(h: &HeartbeatRow) -> Value {
-    json!({
-        "at": rfc3339(h.at_ms),
-        "latency_ms": h.latency_ms,
-        "ok": h.ok,
-        "error_kind": h.error_kind,
-        "detail": h.detail,
-        "source": h.source,
-    })
+/// A list without paging (`{"items": [...]}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Items<T> {
+    /// The items.
+    pub items: Vec<T>,
 }
 
-/// An audit row.
-pub fn audit(a: &AuditRow) -> Value {
-    let detail: Value = serde_json::from_str(&a.detail).unwrap_or(Value::Null);
-    json!({
-        "seq": a.seq,
-        "tenant_id": a.tenant_id,
-        "actor": a.actor,
-        "action": a.action,
-        "target": a.target,
-        "reason": a.reason,
-        "detail": detail,
-        "at": a.at,
-        "hash": a.hash,
-    })
+/// A heartbeat: a guest call's or an external system's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeartbeatView {
+    /// When.
+    pub at: String,
+    /// How long the call took, ms, if known.
+    pub latency_ms: Option<f64>,
+    /// Whether it succeeded.
+    pub ok: bool,
+    /// The kind of failure (`timeout`, `upstream`, `invalid_output`…), if it failed.
+    pub error_kind: Option<String>,
+    /// A sentence about it.
+    pub detail: Option<String>,
+    /// `call` (a guest call) or `external` (the heartbeat endpoint).
+    pub source: String,
 }
 
-/// A quarantined output: its body shown as `output_json` shows bodies, its report
-/// as the validator wrote it.
-pub(super) fn quarantined(q: &crate::store::QuarantineRow) -> Value {
-    json!({
-        "id": q.id,
-        "call_id": q.call_id,
-        "standard": q.standard,
-        "media_type": q.media_type,
-        "body": crate::runtime::body_json(&q.body),
-        "report": serde_json::from_str::<Value>(&q.report).unwrap_or(Value::Null),
-        "at": crate::audit::rfc3339(q.created_ms),
-    })
+impl HeartbeatView {
+    /// The view of a heartbeat row.
+    pub fn of(h: &HeartbeatRow) -> HeartbeatView {
+        HeartbeatView {
+            at: rfc3339(h.at_ms),
+            latency_ms: h.latency_ms,
+            ok: h.ok,
+            error_kind: h.error_kind.clone(),
+            detail: h.detail.clone(),
+            source: h.source.clone(),
+        }
+    }
+}
+
+/// Heartbeat history with latency percentiles
+/// (`GET /api/connectors/{id}/heartbeats`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Heartbeats {
+    /// The newest heartbeats, newest first.
+    pub items: Vec<HeartbeatView>,
+    /// Over those heartbeats.
+    pub stats: HeartbeatStats,
+}
+
+/// Counts and latency percentiles over a list of heartbeats.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeartbeatStats {
+    /// Heartbeats counted.
+    pub count: usize,
+    /// Of which failed.
+    pub failed: usize,
+    /// `failed / count` (0 when there are none).
+    pub error_rate: f64,
+    /// Median latency, ms (`null` without latencies).
+    pub p50_ms: Option<f64>,
+    /// 95th percentile latency, ms.
+    pub p95_ms: Option<f64>,
+    /// 99th percentile latency, ms.
+    pub p99_ms: Option<f64>,
+}
+
+impl HeartbeatStats {
+    /// The stats of `rows`.
+    pub fn of(rows: &[HeartbeatRow]) -> HeartbeatStats {
+        let mut latencies: Vec<f64> = rows.iter().filter_map(|h| h.latency_ms).collect();
+        latencies.sort_by(f64::total_cmp);
+        let failed = rows.iter().filter(|h| !h.ok).count();
+        HeartbeatStats {
+            count: rows.len(),
+            failed,
+            error_rate: if rows.is_empty() {
+                0.0
+            } else {
+                failed as f64 / rows.len() as f64
+            },
+            p50_ms: health::percentile(&latencies, 0.50),
+            p95_ms: health::percentile(&latencies, 0.95),
+            p99_ms: health::percentile(&latencies, 0.99),
+        }
+    }
+}
+
+/// Connectors counted per status.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct StatusCounts {
+    /// All of them.
+    pub total: usize,
+    /// No heartbeat yet.
+    pub registered: usize,
+    /// Healthy.
+    pub active: usize,
+    /// Slow, failing sometimes, or late.
+    pub degraded: usize,
+    /// Failing.
+    pub error: usize,
+    /// Disabled by an admin.
+    pub disabled: usize,
+}
+
+impl StatusCounts {
+    /// The counts over `views`.
+    pub fn of<'a>(views: impl IntoIterator<Item = &'a ConnectorView>) -> StatusCounts {
+        let mut c = StatusCounts::default();
+        for v in views {
+            c.total += 1;
+            match v.status.as_str() {
+                "registered" => c.registered += 1,
+                "active" => c.active += 1,
+                "degraded" => c.degraded += 1,
+                "error" => c.error += 1,
+                "disabled" => c.disabled += 1,
+                _ => {}
+            }
+        }
+        c
+    }
+}
+
+/// The registry summary (`GET /api/registry/summary`): counts per status, in all
+/// and per category (categories without connectors left out).
+#[derive(Debug, Clone, Serialize)]
+pub struct Summary {
+    /// Over every connector of the tenant.
+    #[serde(flatten)]
+    pub counts: StatusCounts,
+    /// Per category.
+    pub by_category: BTreeMap<Category, StatusCounts>,
+}
+
+/// A deployment's config as an example for others of its category.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExampleConfig {
+    /// The connector's name.
+    pub connector: String,
+    /// The deployed version.
+    pub version: String,
+    /// The deployment's target.
+    pub target: String,
+    /// Its config.
+    pub config: Value,
+}
+
+/// A quarantined output: its body shown as bodies are shown everywhere
+/// ([`crate::runtime::body_json`]), with the validator's report.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantinedView {
+    /// Its id.
+    pub id: String,
+    /// The call or event that produced it.
+    pub call_id: String,
+    /// The standard it declared and failed.
+    pub standard: String,
+    /// Its media type.
+    pub media_type: String,
+    /// Its body.
+    pub body: Value,
+    /// The validator's report (`valid`, `errors`, `warnings`).
+    pub report: Value,
+    /// When it was quarantined.
+    pub at: String,
+}
+
+impl QuarantinedView {
+    /// The view of a quarantine row.
+    pub fn of(q: &QuarantineRow) -> QuarantinedView {
+        QuarantinedView {
+            id: q.id.clone(),
+            call_id: q.call_id.clone(),
+            standard: q.standard.clone(),
+            media_type: q.media_type.clone(),
+            body: crate::runtime::body_json(&q.body),
+            report: serde_json::from_str(&q.report).unwrap_or(Value::Null),
+            at: rfc3339(q.created_ms),
+        }
+    }
+}
+
+/// A page of quarantined outputs, newest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantinePage {
+    /// This page.
+    pub items: Vec<QuarantinedView>,
+    /// How many there are in all.
+    pub total: i64,
+}
+
+/// An audit row, with its place in the hash chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditView {
+    /// Its position in the chain.
+    pub seq: i64,
+    /// The tenant.
+    pub tenant_id: String,
+    /// Who (a client id, `preload`, `bootstrap`…).
+    pub actor: String,
+    /// What (`connector.register`, `deployment.create`…).
+    pub action: String,
+    /// On what (usually a connector id).
+    pub target: String,
+    /// Why, when a reason is required (disable).
+    pub reason: Option<String>,
+    /// The operation's details.
+    pub detail: Value,
+    /// When (UTC).
+    pub at: String,
+    /// The chain's hash after this row.
+    pub hash: String,
+}
+
+impl AuditView {
+    /// The view of an audit row.
+    pub fn of(a: &AuditRow) -> AuditView {
+        AuditView {
+            seq: a.seq,
+            tenant_id: a.tenant_id.clone(),
+            actor: a.actor.clone(),
+            action: a.action.clone(),
+            target: a.target.clone(),
+            reason: a.reason.clone(),
+            detail: serde_json::from_str(&a.detail).unwrap_or(Value::Null),
+            at: a.at.clone(),
+            hash: a.hash.clone(),
+        }
+    }
+}
+
+/// A page of the audit trail (`GET /api/audit`), oldest first.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuditPage {
+    /// This page.
+    pub items: Vec<AuditView>,
+    /// The `seq` to pass as `after` for the next page (`null` when this one is empty).
+    pub next_after: Option<i64>,
+}
+
+/// An output as answers show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OutputView {
+    /// The standard it declared.
+    pub standard: Standard,
+    /// Its media type.
+    pub media_type: String,
+    /// Its body ([`crate::runtime::body_json`]).
+    pub body: Value,
+}
+
+/// An output that failed validation, as the invoke answer names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantinedOutput {
+    /// Its quarantine id (see `GET /api/connectors/{id}/quarantine`).
+    pub id: String,
+    /// Its position among the call's outputs.
+    pub index: usize,
+    /// The standard it failed.
+    pub standard: Standard,
+    /// What made it invalid.
+    pub errors: Vec<Finding>,
+    /// What the validator warned of.
+    pub warnings: Vec<Finding>,
+}
+
+/// A line the guest logged.
+#[derive(Debug, Clone, Serialize)]
+pub struct LogView {
+    /// `trace`, `debug`, `info`, `warn` or `error`.
+    pub level: String,
+    /// The message.
+    pub message: String,
+    /// Structured fields, as `[name, value]` pairs.
+    pub fields: Vec<(String, String)>,
+}
+
+impl LogView {
+    /// The view of a captured log line.
+    pub fn of(l: &LogLine) -> LogView {
+        LogView {
+            level: l.level.clone(),
+            message: l.message.clone(),
+            fields: l.fields.clone(),
+        }
+    }
+}
+
+/// The result of an invoke (`POST /api/connectors/{id}/invoke/{action}`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Invocation {
+    /// The call's id.
+    pub call_id: String,
+    /// The deployment target that served it.
+    pub target: String,
+    /// The version that ran.
+    pub version: String,
+    /// Valid outputs, in order (also published on the bus).
+    pub outputs: Vec<OutputView>,
+    /// Outputs that failed validation against their declared standard: quarantined,
+    /// not in `outputs`.
+    pub quarantined: Vec<QuarantinedOutput>,
+    /// Log lines the guest wrote.
+    pub logs: Vec<LogView>,
+    /// Wall time of the guest call, ms.
+    pub latency_ms: f64,
+}
+
+impl OutputView {
+    /// The view of a guest's output.
+    pub fn of(o: &Output) -> OutputView {
+        OutputView {
+            standard: o.standard.into(),
+            media_type: o.media_type.clone(),
+            body: crate::runtime::body_json(&o.body),
+        }
+    }
 }

@@ -1,12 +1,13 @@
-//! Connectors, their versions (component bytes stored once per digest), their
-//! deployments, and their kv state.
+//! Connectors, their versions (component bytes stored once per digest) and their
+//! deployments.
 
 use std::collections::BTreeMap;
 
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::{Store, StoreError, conflict, now_ms};
+use super::{Store, StoreError, conflict};
+use crate::time::now_ms;
 
 /// A registered connector.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -487,83 +488,5 @@ impl Store {
             .iter()
             .map(|r| Ok((connector(r)?, deployment_at(r, 10)?)))
             .collect::<Result<_, sqlx::Error>>()?)
-    }
-
-    /// The kv state of a connector for a tenant.
-    pub async fn kv_load(
-        &self,
-        tenant_id: &str,
-        connector_id: &str,
-    ) -> Result<BTreeMap<String, Vec<u8>>, StoreError> {
-        let rows =
-            sqlx::query("SELECT key, value FROM kv WHERE tenant_id = $1 AND connector_id = $2")
-                .bind(tenant_id)
-                .bind(connector_id)
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-            .collect()
-    }
-
-    /// Writes the difference between `before` and `after` in one transaction.
-    pub async fn kv_save(
-        &self,
-        tenant_id: &str,
-        connector_id: &str,
-        before: &BTreeMap<String, Vec<u8>>,
-        after: &BTreeMap<String, Vec<u8>>,
-    ) -> Result<(), StoreError> {
-        if before == after {
-            return Ok(());
-        }
-        let mut tx = self.begin().await?;
-        for key in before.keys().filter(|k| !after.contains_key(*k)) {
-            sqlx::query("DELETE FROM kv WHERE tenant_id = $1 AND connector_id = $2 AND key = $3")
-                .bind(tenant_id)
-                .bind(connector_id)
-                .bind(key)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for (key, value) in after.iter().filter(|(k, v)| before.get(*k) != Some(*v)) {
-            sqlx::query(
-                "INSERT INTO kv (tenant_id, connector_id, key, value) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (tenant_id, connector_id, key) DO UPDATE SET value = excluded.value",
-            )
-            .bind(tenant_id)
-            .bind(connector_id)
-            .bind(key)
-            .bind(value.as_slice())
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// The server's kv storage: the `kv` table, one transaction per save.
-impl crate::runtime::KvStore for Store {
-    async fn load(
-        &self,
-        tenant: &str,
-        connector: &str,
-    ) -> Result<crate::runtime::KvMap, crate::runtime::KvError> {
-        self.kv_load(tenant, connector)
-            .await
-            .map_err(|e| crate::runtime::KvError(e.to_string()))
-    }
-
-    async fn save(
-        &self,
-        tenant: &str,
-        connector: &str,
-        before: &crate::runtime::KvMap,
-        after: &crate::runtime::KvMap,
-    ) -> Result<(), crate::runtime::KvError> {
-        self.kv_save(tenant, connector, before, after)
-            .await
-            .map_err(|e| crate::runtime::KvError(e.to_string()))
     }
 }

@@ -2,7 +2,8 @@
 
 use sqlx::Row;
 
-use super::{Store, StoreError, conflict, now_ms};
+use super::{Store, StoreError, conflict};
+use crate::time::now_ms;
 
 /// A tenant.
 #[derive(Debug, Clone, PartialEq, Eq)]

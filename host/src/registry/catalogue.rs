@@ -1,0 +1,247 @@
+//! Reading the registry: the catalogue (list, filter, page), one connector in full,
+//! the summary, heartbeats, quarantined outputs, the audit trail, and example
+//! configurations for the SDK manifest. Reads that must see recent calls flush the
+//! heartbeat recorder first.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::views::{
+    AuditPage, AuditView, ConnectorDetail, ConnectorPage, ConnectorView, DeploymentView,
+    ExampleConfig, HeartbeatStats, HeartbeatView, Heartbeats, ListQuery, QuarantinePage,
+    QuarantinedView, StatusCounts, Summary, VersionView,
+};
+use super::{Registry, RegistryError};
+use crate::runtime::ManifestJson;
+use crate::store::{ConnectorRow, HealthRow, HeartbeatRow, StoreError, VersionRow};
+use crate::time::now_ms;
+use crate::vocab::Category;
+
+impl Registry {
+    /// The catalogue view of a connector (its health and newest manifest read now).
+    pub(super) async fn view(&self, row: &ConnectorRow) -> Result<ConnectorView, StoreError> {
+        let versions = self.store.versions(&row.tenant_id, &row.id).await?;
+        self.view_with(row, &versions).await
+    }
+
+    async fn view_with(
+        &self,
+        row: &ConnectorRow,
+        versions: &[VersionRow],
+    ) -> Result<ConnectorView, StoreError> {
+        let health = self.store.health(&row.id).await?;
+        let manifest = versions
+            .last()
+            .and_then(|v| serde_json::from_str::<ManifestJson>(&v.manifest).ok());
+        Ok(ConnectorView::of(
+            row,
+            health.as_ref(),
+            manifest.as_ref(),
+            &self.policy,
+        ))
+    }
+
+    /// Lists the tenant's connectors with filters and paging.
+    pub async fn list(&self, tenant: &str, q: &ListQuery) -> Result<ConnectorPage, RegistryError> {
+        self.recorder.flush().await;
+        let all = self.all_views(tenant).await?;
+        let matching: Vec<&ConnectorView> = all.iter().filter(|v| q.matches(v)).collect();
+        let limit = q.limit.unwrap_or(50).clamp(1, 200);
+        let offset = q.offset.unwrap_or(0);
+        Ok(ConnectorPage {
+            items: matching
+                .iter()
+                .skip(offset)
+                .take(limit)
+                .map(|v| (*v).clone())
+                .collect(),
+            total: matching.len(),
+            limit,
+            offset,
+        })
+    }
+
+    /// Every connector of the tenant as the catalogue shows it (three queries).
+    async fn all_views(&self, tenant: &str) -> Result<Vec<ConnectorView>, RegistryError> {
+        let rows = self.store.connectors(tenant).await?;
+        let health: HashMap<String, HealthRow> = self
+            .store
+            .tenant_health(tenant)
+            .await?
+            .into_iter()
+            .map(|h| (h.connector_id.clone(), h))
+            .collect();
+        let manifests = self.store.latest_manifests(tenant).await?;
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let m = manifests
+                    .get(&r.id)
+                    .and_then(|m| serde_json::from_str::<ManifestJson>(m).ok());
+                ConnectorView::of(r, health.get(&r.id), m.as_ref(), &self.policy)
+            })
+            .collect())
+    }
+
+    /// One connector with its versions, deployments and recent heartbeats.
+    pub async fn get(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+    ) -> Result<ConnectorDetail, RegistryError> {
+        let row = self.connector(tenant, connector_id).await?;
+        self.recorder.flush().await;
+        let versions = self.store.versions(tenant, connector_id).await?;
+        let view = self.view_with(&row, &versions).await?;
+        let deployments = self.store.deployments(tenant, connector_id).await?;
+        let beats = self
+            .store
+            .recent_heartbeats(tenant, connector_id, 20)
+            .await?;
+        Ok(ConnectorDetail {
+            view,
+            webhook_url: row.webhook_url,
+            auth_method: row.auth_method,
+            disabled_reason: row.disabled_reason,
+            versions: versions.iter().map(VersionView::of).collect(),
+            deployments: deployments.iter().map(DeploymentView::of).collect(),
+            recent_heartbeats: beats.iter().map(HeartbeatView::of).collect(),
+        })
+    }
+
+    /// Counts per status, in all and per category.
+    pub async fn summary(&self, tenant: &str) -> Result<Summary, RegistryError> {
+        self.recorder.flush().await;
+        let all = self.all_views(tenant).await?;
+        let mut by_category = BTreeMap::new();
+        for &c in Category::ALL {
+            let of: Vec<&ConnectorView> =
+                all.iter().filter(|v| v.category == c.as_str()).collect();
+            if !of.is_empty() {
+                by_category.insert(c, StatusCounts::of(of));
+            }
+        }
+        Ok(Summary {
+            counts: StatusCounts::of(&all),
+            by_category,
+        })
+    }
+
+    /// Records an external system's heartbeat (`status` `ok` or `error`).
+    pub async fn heartbeat(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        latency_ms: Option<f64>,
+        status: Option<&str>,
+        detail: Option<String>,
+    ) -> Result<(), RegistryError> {
+        self.exists(tenant, connector_id).await?;
+        let ok = match status.unwrap_or("ok") {
+            "ok" => true,
+            "error" => false,
+            other => {
+                return Err(RegistryError::BadRequest {
+                    code: "invalid_field",
+                    message: format!("`status` must be `ok` or `error`; got `{other}`"),
+                });
+            }
+        };
+        if latency_ms.is_some_and(|l| !l.is_finite() || l < 0.0) {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`latency_ms` must be a non-negative number".into(),
+            });
+        }
+        if detail.as_ref().is_some_and(|d| d.len() > 1000) {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message: "`detail` is at most 1000 characters".into(),
+            });
+        }
+        self.recorder.record(HeartbeatRow {
+            tenant_id: tenant.into(),
+            connector_id: connector_id.to_string(),
+            at_ms: now_ms(),
+            latency_ms,
+            ok,
+            error_kind: (!ok).then(|| "reported".to_string()),
+            detail,
+            source: "external".into(),
+        });
+        Ok(())
+    }
+
+    /// Heartbeat history with latency percentiles.
+    pub async fn heartbeats(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        limit: i64,
+    ) -> Result<Heartbeats, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        self.recorder.flush().await;
+        let rows = self
+            .store
+            .recent_heartbeats(tenant, connector_id, limit.clamp(1, 1000))
+            .await?;
+        Ok(Heartbeats {
+            items: rows.iter().map(HeartbeatView::of).collect(),
+            stats: HeartbeatStats::of(&rows),
+        })
+    }
+
+    /// A connector's quarantined outputs, newest first.
+    pub async fn quarantined(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        limit: i64,
+        offset: i64,
+    ) -> Result<QuarantinePage, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        let (rows, total) = self
+            .store
+            .quarantined(tenant, connector_id, limit.clamp(1, 1000), offset.max(0))
+            .await?;
+        Ok(QuarantinePage {
+            items: rows.iter().map(QuarantinedView::of).collect(),
+            total,
+        })
+    }
+
+    /// Example configurations per category from this tenant's deployments.
+    pub async fn example_configs(
+        &self,
+        tenant: &str,
+    ) -> Result<BTreeMap<String, Vec<ExampleConfig>>, RegistryError> {
+        let mut out: BTreeMap<String, Vec<ExampleConfig>> = BTreeMap::new();
+        for (c, d) in self.store.tenant_deployments(tenant).await? {
+            out.entry(c.category.clone())
+                .or_default()
+                .push(ExampleConfig {
+                    connector: c.name,
+                    version: d.version,
+                    target: d.target,
+                    config: serde_json::from_str(&d.config).unwrap_or(serde_json::Value::Null),
+                });
+        }
+        Ok(out)
+    }
+
+    /// The audit trail of the tenant after `after`.
+    pub async fn audit_trail(
+        &self,
+        tenant: &str,
+        after: i64,
+        limit: i64,
+    ) -> Result<AuditPage, RegistryError> {
+        let rows = self
+            .store
+            .audit_rows(tenant, after, limit.clamp(1, 1000))
+            .await?;
+        Ok(AuditPage {
+            next_after: rows.last().map(|r| r.seq),
+            items: rows.iter().map(AuditView::of).collect(),
+        })
+    }
+}

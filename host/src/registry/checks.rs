@@ -1,0 +1,163 @@
+//! Checks of input that several operations share: names, vocabulary values, JSON
+//! Schemas and the documents they judge, outbound host patterns, schedules. Pure
+//! functions returning the [`RegistryError`] a caller answers with.
+
+use std::str::FromStr;
+
+use super::{FieldError, RegistryError};
+use crate::vocab::UnknownName;
+
+/// A connector's or target's name: 1 to 100 letters, digits, spaces, `-`, `_`, `.`.
+pub(super) fn name_ok(name: &str) -> bool {
+    !name.trim().is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, ' ' | '-' | '_' | '.'))
+}
+
+/// [`name_ok`], as the error registration answers.
+pub(super) fn check_name(name: &str) -> Result<(), RegistryError> {
+    if name_ok(name) {
+        Ok(())
+    } else {
+        Err(RegistryError::BadRequest {
+            code: "invalid_name",
+            message: "`name` must be 1 to 100 characters: letters, digits, spaces, `-`, `_` or `.`"
+                .into(),
+        })
+    }
+}
+
+/// `value` read as a value of the vocabulary `T`, or 400 naming `field` and the
+/// allowed values.
+pub(super) fn one_of<T: FromStr<Err = UnknownName>>(
+    field: &str,
+    value: &str,
+) -> Result<T, RegistryError> {
+    value.parse::<T>().map_err(|e| RegistryError::BadRequest {
+        code: "invalid_field",
+        message: format!(
+            "`{field}` must be one of {}; got `{value}`",
+            e.allowed.join(", ")
+        ),
+    })
+}
+
+/// A JSON Schema compiled, or why it does not compile.
+pub(super) fn compile_schema(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::validator_for(schema).map_err(|e| e.to_string())
+}
+
+/// Validates `doc` against `schema`; the errors name each failing field.
+pub(super) fn schema_errors(
+    validator: &jsonschema::Validator,
+    doc: &serde_json::Value,
+) -> Vec<FieldError> {
+    validator
+        .iter_errors(doc)
+        .map(|e| FieldError {
+            path: e.instance_path().to_string(),
+            message: e.to_string(),
+        })
+        .collect()
+}
+
+/// 422 `code`: `what` is invalid, each field named in the message and listed.
+pub(super) fn unprocessable(
+    code: &'static str,
+    what: &str,
+    details: Vec<FieldError>,
+) -> RegistryError {
+    let fields: Vec<String> = details
+        .iter()
+        .map(|d| {
+            if d.path.is_empty() {
+                format!("(document): {}", d.message)
+            } else {
+                format!("{}: {}", d.path, d.message)
+            }
+        })
+        .collect();
+    RegistryError::Unprocessable {
+        code,
+        message: format!("{what} is invalid: {}", fields.join("; ")),
+        details,
+    }
+}
+
+/// Checks an outbound host pattern with the same parser the SDK's HTTP client uses,
+/// so a pattern the host accepts is one the guest side understands the same way.
+pub(super) fn host_pattern(pattern: &str) -> Result<airlock_sdk::http::OriginPattern, String> {
+    airlock_sdk::http::OriginPattern::parse(pattern)
+}
+
+/// Whether granting `grant` stays within what the manifest declares: it is one of
+/// the declared patterns, or a single origin a declared pattern matches.
+pub(super) fn grant_is_declared(grant: &str, declared: &[&str]) -> bool {
+    if host_pattern(grant).is_err() {
+        return false;
+    }
+    if declared.contains(&grant) {
+        return true;
+    }
+    !grant.contains('*')
+        && airlock_sdk::http::Origin::of_url(grant).is_some_and(|origin| {
+            declared
+                .iter()
+                .filter_map(|d| host_pattern(d).ok())
+                .any(|p| p.matches(&origin))
+        })
+}
+
+/// `every N{s|m|h}` with N > 0.
+pub(super) fn schedule_ok(s: &str) -> bool {
+    s.strip_prefix("every ").is_some_and(|n| {
+        let (digits, unit) = n.split_at(n.len().saturating_sub(1));
+        matches!(unit, "s" | "m" | "h") && digits.parse::<u32>().is_ok_and(|v| v > 0)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vocab::Category;
+
+    #[test]
+    fn host_patterns_and_schedules_are_checked() {
+        assert!(host_pattern("https://api.example.com").is_ok());
+        assert!(host_pattern("https://*.example.com:8443").is_ok());
+        assert!(host_pattern("http://127.0.0.1:8080").is_ok());
+        for bad in [
+            "ftp://example.com",
+            "https://example.com/path",
+            "https://",
+            "https://user@example.com",
+            "https://a.*.example.com",
+            "example.com",
+        ] {
+            let why = host_pattern(bad).unwrap_err();
+            assert!(why.contains('`'), "{bad}: {why}");
+        }
+        assert!(schedule_ok("every 5m"));
+        assert!(schedule_ok("every 30s"));
+        assert!(!schedule_ok("every 0s"));
+        assert!(!schedule_ok("hourly"));
+        assert!(!schedule_ok("every 5d"));
+    }
+
+    #[test]
+    fn a_vocabulary_value_outside_it_names_the_field_and_the_choices() {
+        assert_eq!(one_of::<Category>("category", "osint").unwrap(), Category::Osint);
+        let RegistryError::BadRequest { code, message } =
+            one_of::<Category>("category", "news").unwrap_err()
+        else {
+            panic!("not a bad request")
+        };
+        assert_eq!(code, "invalid_field");
+        assert_eq!(
+            message,
+            "`category` must be one of osint, financial, social, dark-web, telemetry, custom; got `news`"
+        );
+    }
+}

@@ -1,0 +1,332 @@
+//! Deployments: a version of a connector deployed to a named target with a config,
+//! sealed secrets, outbound grants, limits and an optional schedule. Upgrade and
+//! roll back are a change of version; what a call may use beyond its manifest
+//! (the [`Grants`]) is built here, opening the secrets only then.
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::checks::{
+    compile_schema, grant_is_declared, name_ok, schedule_ok, schema_errors, unprocessable,
+};
+use super::views::{DeploymentView, Items};
+use super::{FieldError, Registry, RegistryError, audit_entry, internal};
+use crate::runtime::{CallError, Grants, LimitOverrides};
+use crate::store::{DeploymentRow, Store};
+use crate::time::now_ms;
+
+/// Deployment input (`POST /api/connectors/{id}/deployments`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deployment {
+    /// The version to deploy.
+    pub version: String,
+    /// The target's name; `default` when absent.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// The config; `{}` when absent.
+    #[serde(default)]
+    pub config: Option<Value>,
+    /// Secrets, validated against the secrets schema, stored encrypted.
+    #[serde(default)]
+    pub secrets: Option<Value>,
+    /// Outbound host patterns granted: each must be a pattern the manifest declares,
+    /// or one concrete origin (no `*`) that a declared pattern covers.
+    #[serde(default)]
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Non-public networks (CIDR, e.g. `10.20.0.0/16`) the deployment may reach. By
+    /// default loopback, private, link-local and metadata addresses are refused even
+    /// for a granted host.
+    #[serde(default)]
+    pub allowed_networks: Option<Vec<String>>,
+    /// Changes to the default call limits (see `runtime::LimitOverrides`).
+    #[serde(default)]
+    pub limits: Option<LimitOverrides>,
+    /// `every N{s|m|h}`.
+    #[serde(default)]
+    pub schedule: Option<String>,
+}
+
+impl Deployment {
+    /// `version` to `default`, with nothing else given.
+    pub fn of(version: &str) -> Deployment {
+        Deployment {
+            version: version.to_string(),
+            target: None,
+            config: None,
+            secrets: None,
+            allowed_hosts: None,
+            allowed_networks: None,
+            limits: None,
+            schedule: None,
+        }
+    }
+}
+
+impl Registry {
+    /// Creates or changes a deployment (upgrade and roll back are a change of version).
+    pub async fn deploy(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        d: Deployment,
+    ) -> Result<DeploymentView, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let target = d.target.clone().unwrap_or_else(|| "default".into());
+        if !name_ok(&target) {
+            return Err(RegistryError::BadRequest {
+                code: "invalid_field",
+                message:
+                    "`target` must be 1 to 100 characters: letters, digits, spaces, `-`, `_` or `.`"
+                        .into(),
+            });
+        }
+        let Some((version, manifest)) = self.version(tenant, connector_id, &d.version).await?
+        else {
+            return Err(RegistryError::Unprocessable {
+                code: "unknown_version",
+                message: format!(
+                    "version `{}` of this connector was never uploaded",
+                    d.version
+                ),
+                details: vec![FieldError {
+                    path: "/version".into(),
+                    message: "no such version".into(),
+                }],
+            });
+        };
+        let config = d.config.clone().unwrap_or_else(|| serde_json::json!({}));
+        let validator = compile_schema(&manifest.config_schema).map_err(internal)?;
+        let errors = schema_errors(&validator, &config);
+        if !errors.is_empty() {
+            return Err(unprocessable("invalid_config", "the config", errors));
+        }
+        // Then the connector's own rules, which a schema cannot express.
+        let component = self.component(&version.digest).await?;
+        let config_text = config.to_string();
+        let verdict = tokio::task::spawn_blocking(move || component.validate_config(&config_text))
+            .await
+            .map_err(internal)?;
+        match verdict {
+            Ok(()) => {}
+            Err(CallError::Connector(e)) => {
+                let why = crate::runtime::connector_error_text(&e);
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_config",
+                    message: format!("the connector refused the config: {why}"),
+                    details: vec![FieldError {
+                        path: String::new(),
+                        message: why,
+                    }],
+                });
+            }
+            Err(error) => {
+                return Err(RegistryError::Call {
+                    error,
+                    call_id: "validate-config".into(),
+                });
+            }
+        }
+        let secrets = match &d.secrets {
+            Some(s) => {
+                let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
+                // The messages quote the instance: name only the fields, never values.
+                let errors: Vec<FieldError> = validator
+                    .iter_errors(s)
+                    .map(|e| FieldError {
+                        path: e.instance_path().to_string(),
+                        message: format!(
+                            "does not satisfy `{}` of the secrets schema",
+                            e.kind().keyword()
+                        ),
+                    })
+                    .collect();
+                if !errors.is_empty() {
+                    return Err(unprocessable("invalid_secrets", "the secrets", errors));
+                }
+                Some(self.keys.seal(s.to_string().as_bytes()).map_err(internal)?)
+            }
+            None => None,
+        };
+        let allowed = d.allowed_hosts.clone().unwrap_or_default();
+        let declared: Vec<&str> = manifest
+            .outbound_hosts
+            .iter()
+            .filter_map(|h| h.get("pattern").and_then(Value::as_str))
+            .collect();
+        for (i, h) in allowed.iter().enumerate() {
+            if !grant_is_declared(h, &declared) {
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_allowed_hosts",
+                    message: format!(
+                        "allowed host `{h}` is not one the connector's manifest declares ({})",
+                        if declared.is_empty() {
+                            "it declares none".to_string()
+                        } else {
+                            declared.join(", ")
+                        }
+                    ),
+                    details: vec![FieldError {
+                        path: format!("/allowed_hosts/{i}"),
+                        message: "not declared by the manifest".into(),
+                    }],
+                });
+            }
+        }
+        let networks = d.allowed_networks.clone().unwrap_or_default();
+        for (i, n) in networks.iter().enumerate() {
+            if let Err(e) = n.parse::<ipnet::IpNet>() {
+                return Err(RegistryError::Unprocessable {
+                    code: "invalid_allowed_networks",
+                    message: format!(
+                        "allowed network `{n}` is not a CIDR network such as `10.0.0.0/8` or `fd00::/8` ({e})"
+                    ),
+                    details: vec![FieldError {
+                        path: format!("/allowed_networks/{i}"),
+                        message: "expected a CIDR network".into(),
+                    }],
+                });
+            }
+        }
+        let overrides = d.limits.unwrap_or_default();
+        if let Err(why) = self.runtime.limits().with_overrides(&overrides) {
+            return Err(RegistryError::Unprocessable {
+                code: "invalid_limits",
+                message: format!("the limits are out of bounds: {why}"),
+                details: vec![FieldError {
+                    path: "/limits".into(),
+                    message: why,
+                }],
+            });
+        }
+        if let Some(s) = &d.schedule
+            && !schedule_ok(s)
+        {
+            return Err(RegistryError::Unprocessable {
+                code: "invalid_schedule",
+                message: format!(
+                    "schedule `{s}` is not of the form `every N` followed by s, m or h"
+                ),
+                details: vec![FieldError {
+                    path: "/schedule".into(),
+                    message: "expected e.g. `every 5m`".into(),
+                }],
+            });
+        }
+        let previous = self
+            .store
+            .deployments(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|p| p.target == target);
+        let now = now_ms();
+        let row = DeploymentRow {
+            connector_id: connector.id.clone(),
+            target: target.clone(),
+            version: version.version.clone(),
+            config: config.to_string(),
+            secrets,
+            allowed_hosts: serde_json::to_string(&allowed).map_err(internal)?,
+            allowed_networks: serde_json::to_string(&networks).map_err(internal)?,
+            limits: serde_json::to_string(&overrides).map_err(internal)?,
+            schedule: d.schedule.clone(),
+            created_ms: previous.as_ref().map_or(now, |p| p.created_ms),
+            updated_ms: now,
+        };
+        let mut tx = self.store.begin().await?;
+        Store::upsert_deployment(&mut tx, &row).await?;
+        let action = match &previous {
+            None => "deployment.create",
+            Some(p) if p.version != row.version => "deployment.change_version",
+            Some(_) => "deployment.change_config",
+        };
+        let detail = serde_json::json!({
+            "target": target,
+            "version": row.version,
+            "previous_version": previous.as_ref().map(|p| p.version.clone()),
+            "config": config,
+            "secrets_changed": d.secrets.is_some(),
+            "allowed_hosts": allowed,
+            "allowed_networks": networks,
+            "limits": overrides,
+            "schedule": row.schedule,
+        });
+        self.commit_audited(
+            tx,
+            audit_entry(tenant, actor, action, &connector.id, detail),
+        )
+        .await?;
+        Ok(DeploymentView::of(&row))
+    }
+
+    /// Removes a deployment.
+    pub async fn undeploy(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<(), RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let mut tx = self.store.begin().await?;
+        if !Store::delete_deployment(&mut tx, &connector.id, target).await? {
+            return Err(RegistryError::NotFound(format!(
+                "no deployment to target `{target}`"
+            )));
+        }
+        self.commit_audited(
+            tx,
+            audit_entry(
+                tenant,
+                actor,
+                "deployment.remove",
+                &connector.id,
+                serde_json::json!({ "target": target }),
+            ),
+        )
+        .await
+    }
+
+    /// The deployments of a connector.
+    pub async fn deployments(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+    ) -> Result<Items<DeploymentView>, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        let rows = self.store.deployments(tenant, connector_id).await?;
+        Ok(Items {
+            items: rows.iter().map(DeploymentView::of).collect(),
+        })
+    }
+
+    /// What a call of `deployment` may use beyond its manifest: the granted hosts and
+    /// networks, and its secrets, decrypted only now, for the runtime to inject.
+    pub(super) fn grants(&self, deployment: &DeploymentRow) -> Result<Grants, RegistryError> {
+        let secrets = match &deployment.secrets {
+            Some(sealed) => {
+                let plain = self.keys.open(sealed).map_err(internal)?;
+                let value: serde_json::Map<String, Value> =
+                    serde_json::from_slice(&plain).map_err(internal)?;
+                value
+                    .into_iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => (k, s),
+                        other => (k, other.to_string()),
+                    })
+                    .collect()
+            }
+            None => Default::default(),
+        };
+        Ok(Grants {
+            outbound_hosts: serde_json::from_str(&deployment.allowed_hosts).unwrap_or_default(),
+            private_networks: serde_json::from_str::<Vec<String>>(&deployment.allowed_networks)
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect(),
+            secrets,
+        })
+    }
+}

@@ -1,0 +1,294 @@
+//! Versions: uploading a component (load → manifest checks → store), loading stored
+//! ones back (compiled once per node, by digest), and preloading a directory at
+//! start-up.
+
+use std::sync::Arc;
+
+use super::checks::{compile_schema, host_pattern, unprocessable};
+use super::deployments::Deployment;
+use super::views::Uploaded;
+use super::{FieldError, Registration, Registry, RegistryError, audit_entry, internal};
+use crate::runtime::{Component, ManifestJson};
+use crate::store::{ConnectorRow, Store, StoreError, VersionRow};
+use crate::time::now_ms;
+
+impl Registry {
+    /// Compiles and describes `bytes` on the blocking pool; hands the bytes back.
+    async fn load_blocking(&self, bytes: Vec<u8>) -> Result<(Component, Vec<u8>), RegistryError> {
+        let runtime = self.runtime.clone();
+        let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
+            .await
+            .map_err(internal)?;
+        Ok((component?, bytes))
+    }
+
+    fn remember(&self, component: Component) -> Result<Arc<Component>, RegistryError> {
+        let component = Arc::new(component);
+        self.components
+            .lock()
+            .map_err(internal)?
+            .insert(component.digest.clone(), component.clone());
+        Ok(component)
+    }
+
+    /// The loaded component of `digest`, compiled from the stored bytes on first use.
+    pub(super) async fn component(&self, digest: &str) -> Result<Arc<Component>, RegistryError> {
+        if let Some(c) = self.components.lock().map_err(internal)?.get(digest) {
+            return Ok(c.clone());
+        }
+        let bytes = self
+            .store
+            .component_bytes(digest)
+            .await?
+            .ok_or_else(|| RegistryError::Internal(format!("component {digest} is missing")))?;
+        let (component, _) = self.load_blocking(bytes).await?;
+        self.remember(component)
+    }
+
+    /// The digest of a stored version of a connector of `tenant`.
+    pub(super) async fn digest(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<String, RegistryError> {
+        let key = (connector_id.to_string(), version.to_string());
+        if let Some(d) = self.digests.lock().map_err(internal)?.get(&key) {
+            return Ok(d.clone());
+        }
+        let digest = self
+            .store
+            .versions(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version)
+            .map(|v| v.digest)
+            .ok_or_else(|| {
+                RegistryError::Internal("a deployment names a missing version".into())
+            })?;
+        self.digests
+            .lock()
+            .map_err(internal)?
+            .insert(key, digest.clone());
+        Ok(digest)
+    }
+
+    /// A stored version and its manifest, if it was uploaded.
+    pub(super) async fn version(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<Option<(VersionRow, ManifestJson)>, RegistryError> {
+        let v = self
+            .store
+            .versions(tenant, connector_id)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version);
+        match v {
+            Some(v) => {
+                let m: ManifestJson = serde_json::from_str(&v.manifest).map_err(internal)?;
+                Ok(Some((v, m)))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Loads, checks and stores a new version of a connector.
+    pub async fn upload(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Uploaded, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let (component, bytes) = self.load_blocking(bytes).await?;
+        self.store_version(tenant, actor, &connector, component, &bytes)
+            .await
+    }
+
+    async fn store_version(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector: &ConnectorRow,
+        component: Component,
+        bytes: &[u8],
+    ) -> Result<Uploaded, RegistryError> {
+        let manifest = component.manifest_json();
+        check_manifest(&manifest, connector)?;
+        let version = VersionRow {
+            connector_id: connector.id.clone(),
+            version: manifest.version.clone(),
+            digest: component.digest.clone(),
+            manifest: serde_json::to_string(&manifest).map_err(internal)?,
+            created_ms: now_ms(),
+        };
+        let mut tx = self.store.begin().await?;
+        Store::put_component(&mut tx, &component.digest, bytes).await?;
+        Store::insert_version(&mut tx, &version)
+            .await
+            .map_err(|e| match e {
+                StoreError::Conflict(what) => RegistryError::Conflict {
+                    code: "version_exists",
+                    message: format!(
+                        "{what} of this connector was already uploaded; bump the manifest's version"
+                    ),
+                },
+                e => e.into(),
+            })?;
+        let detail = serde_json::json!({"version": version.version, "digest": version.digest,
+            "size": bytes.len()});
+        self.commit_audited(
+            tx,
+            audit_entry(tenant, actor, "connector.upload", &connector.id, detail),
+        )
+        .await?;
+        self.remember(component)?;
+        Ok(Uploaded {
+            version: version.version,
+            digest: version.digest,
+            manifest,
+        })
+    }
+
+    /// Loads a component into `tenant` at start-up: registers a connector named after
+    /// the manifest's id if there is none, stores the version unless present, and
+    /// deploys it to `default` if nothing is deployed and its config schema accepts
+    /// `{}`. Returns what it did, as a sentence.
+    pub async fn preload(&self, tenant: &str, bytes: Vec<u8>) -> Result<String, RegistryError> {
+        const ACTOR: &str = "preload";
+        let (component, bytes) = self.load_blocking(bytes).await?;
+        let m = component.manifest_json();
+        let mut done = Vec::new();
+        let connector = match self.store.connector_by_name(tenant, &m.id).await? {
+            Some(c) => c,
+            None => {
+                let registered = self
+                    .register(
+                        tenant,
+                        ACTOR,
+                        Registration {
+                            name: m.id.clone(),
+                            category: m.category.clone(),
+                            description: Some(m.description.clone()),
+                            webhook_url: None,
+                            auth_method: None,
+                            output_standard: m.output_standards.first().cloned(),
+                            public_key: None,
+                        },
+                    )
+                    .await?;
+                done.push(format!("registered {}", m.id));
+                self.connector(tenant, &registered.view.id).await?
+            }
+        };
+        let versions = self.store.versions(tenant, &connector.id).await?;
+        match versions.iter().find(|v| v.version == m.version) {
+            None => {
+                self.store_version(tenant, ACTOR, &connector, component, &bytes)
+                    .await?;
+                done.push(format!("stored version {}", m.version));
+            }
+            Some(v) if v.digest != component.digest => done.push(format!(
+                "NOT stored: version {} is already stored with other bytes (digest {}); \
+                 bump the manifest's version to load this build",
+                m.version, v.digest
+            )),
+            // Already stored: keep the compiled component for the first invoke.
+            Some(_) => {
+                self.remember(component)?;
+            }
+        }
+        if self
+            .store
+            .deployments(tenant, &connector.id)
+            .await?
+            .is_empty()
+        {
+            let deployed = self
+                .deploy(tenant, ACTOR, &connector.id, Deployment::of(&m.version))
+                .await;
+            match deployed {
+                Ok(_) => done.push("deployed to `default`".into()),
+                Err(RegistryError::Unprocessable { .. }) => {
+                    done.push("not deployed: its config needs values".into())
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(if done.is_empty() {
+            format!("{} {} was already loaded", m.id, m.version)
+        } else {
+            format!("{}: {}", m.id, done.join(", "))
+        })
+    }
+}
+
+/// Checks a freshly loaded manifest before it is stored.
+fn check_manifest(m: &ManifestJson, connector: &ConnectorRow) -> Result<(), RegistryError> {
+    let mut details = Vec::new();
+    let mut bad = |path: &str, message: String| {
+        details.push(FieldError {
+            path: path.into(),
+            message,
+        })
+    };
+    if m.id.trim().is_empty() {
+        bad("/id", "the manifest's id is empty".into());
+    }
+    let semver = m.version.split(['-', '+']).next().unwrap_or("");
+    if semver.split('.').count() != 3 || !semver.split('.').all(|p| p.parse::<u64>().is_ok()) {
+        bad(
+            "/version",
+            format!("`{}` is not a semantic version", m.version),
+        );
+    }
+    if m.category != connector.category {
+        bad(
+            "/category",
+            format!(
+                "the manifest's category `{}` differs from the connector's `{}`",
+                m.category, connector.category
+            ),
+        );
+    }
+    for (path, schema) in [
+        ("/config_schema", &m.config_schema),
+        ("/secrets_schema", &m.secrets_schema),
+    ] {
+        if let Err(e) = compile_schema(schema) {
+            bad(path, format!("not a valid JSON Schema: {e}"));
+        }
+    }
+    for (i, a) in m.actions.iter().enumerate() {
+        if let Some(s) = a.get("input_schema")
+            && let Err(e) = compile_schema(s)
+        {
+            bad(
+                &format!("/actions/{i}/input_schema"),
+                format!("not a valid JSON Schema: {e}"),
+            );
+        }
+    }
+    for (i, h) in m.outbound_hosts.iter().enumerate() {
+        let p = h
+            .get("pattern")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("");
+        if let Err(why) = host_pattern(p) {
+            bad(&format!("/outbound_hosts/{i}/pattern"), why);
+        }
+    }
+    if details.is_empty() {
+        Ok(())
+    } else {
+        Err(unprocessable(
+            "invalid_manifest",
+            "the component's manifest",
+            details,
+        ))
+    }
+}
