@@ -32,24 +32,34 @@
 //!   HMAC under this node's key verified (see [`CompileCache`]).
 //!
 //! The module knows nothing of HTTP APIs or SQL.
+//!
+//! Files: `loader.rs` builds the engine and loads components, `call.rs` calls them,
+//! `limits.rs` holds the budgets and `error.rs` the failures; `host.rs` implements the
+//! imports a call sees (with `egress.rs`, `outbound.rs` and `stdio.rs`); `kv.rs` keeps
+//! a connector's kv between calls and `cache.rs` its compiled form between loads.
 
 mod cache;
+mod call;
 mod egress;
+mod error;
 mod host;
 mod kv;
+mod limits;
 mod loader;
 mod outbound;
 mod stdio;
 
 pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
+pub use call::{CallDone, CallRequest, Entry, PollState};
 pub use egress::Grants;
+pub use error::{CallError, connector_error_text};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};
+pub use limits::{EPOCH_TICK, LimitOverrides, Limits, MAX_WASM_STACK};
 pub use loader::{
-    CallDone, CallError, CallRequest, Component, EPOCH_TICK, Entry, LimitOverrides, Limits,
-    LoadError, MAX_COMPONENT_BYTES, MAX_WASM_STACK, ManifestJson, PollState, Runtime,
-    SUPPORTED_CONTRACTS, body_json, connector_error_text, output_json, standard_name,
+    Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
+    body_json, output_json, standard_name,
 };
 pub use stdio::MAX_STDIO_BYTES;
 
