@@ -24,8 +24,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::keys::{Keys, hex, random_token};
+use crate::keys::{Keys, random_token};
 use crate::store::{AuditEntry, ClientRow, Store, StoreError, TenantRow};
+use crate::time::hex;
 
 /// How long an access token lives.
 pub const TOKEN_TTL_SECS: u64 = 900;

@@ -28,8 +28,6 @@ pub fn random_token() -> std::io::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes()?))
 }
 
-pub use crate::time::hex;
-
 /// The node's keys.
 #[derive(Clone)]
 pub struct Keys {
@@ -134,7 +132,7 @@ impl Keys {
             Err(_) => return String::new(),
         };
         mac.update(message);
-        hex(&mac.finalize().into_bytes())
+        crate::time::hex(&mac.finalize().into_bytes())
     }
 }
 

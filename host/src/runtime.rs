@@ -59,7 +59,7 @@ pub use kv::{FileKv, KvError, KvMap, KvStore};
 pub use limits::{EPOCH_TICK, LimitOverrides, Limits, MAX_WASM_STACK};
 pub use loader::{
     Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
-    body_json, output_json, standard_name,
+    body_json, output_json,
 };
 pub use stdio::MAX_STDIO_BYTES;
 
@@ -75,8 +75,8 @@ pub mod bindings {
 /// each side of the WIT boundary, converted only here.
 impl From<bindings::airlock::connector::types::OutputStandard> for crate::vocab::Standard {
     fn from(s: bindings::airlock::connector::types::OutputStandard) -> Self {
-        use bindings::airlock::connector::types::OutputStandard as W;
         use crate::vocab::Standard as V;
+        use bindings::airlock::connector::types::OutputStandard as W;
         match s {
             W::Stix21 => V::Stix21,
             W::Cap12 => V::Cap12,
@@ -90,8 +90,8 @@ impl From<bindings::airlock::connector::types::OutputStandard> for crate::vocab:
 
 impl From<crate::vocab::Standard> for bindings::airlock::connector::types::OutputStandard {
     fn from(s: crate::vocab::Standard) -> Self {
-        use bindings::airlock::connector::types::OutputStandard as W;
         use crate::vocab::Standard as V;
+        use bindings::airlock::connector::types::OutputStandard as W;
         match s {
             V::Stix21 => W::Stix21,
             V::Cap12 => W::Cap12,
@@ -99,6 +99,21 @@ impl From<crate::vocab::Standard> for bindings::airlock::connector::types::Outpu
             V::Niem => W::Niem,
             V::Stanag4607 => W::Stanag4607,
             V::Json => W::Json,
+        }
+    }
+}
+
+impl From<bindings::airlock::connector::types::Category> for crate::vocab::Category {
+    fn from(c: bindings::airlock::connector::types::Category) -> Self {
+        use crate::vocab::Category as V;
+        use bindings::airlock::connector::types::Category as W;
+        match c {
+            W::Osint => V::Osint,
+            W::Financial => V::Financial,
+            W::Social => V::Social,
+            W::DarkWeb => V::DarkWeb,
+            W::Telemetry => V::Telemetry,
+            W::Custom => V::Custom,
         }
     }
 }

@@ -11,10 +11,10 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::api::{AppState, router};
-use crate::bus::{Bus, EmbeddedBus};
-use crate::ingest::{Ingest, Pipeline};
 use crate::auth::{Scope, Tokens, create_client, create_tenant};
+use crate::bus::{Bus, EmbeddedBus};
 use crate::health::{HealthPolicy, Recorder};
+use crate::ingest::{Ingest, Pipeline};
 use crate::keys::{Keys, write_private};
 use crate::registry::Registry;
 use crate::runtime::Runtime;

@@ -65,12 +65,7 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value
     };
     let (token, claims) = state
         .tokens
-        .grant(
-            &state.store,
-            &client_id,
-            &secret,
-            form.scope.as_deref(),
-        )
+        .grant(&state.store, &client_id, &secret, form.scope.as_deref())
         .await?;
     Ok(Json(json!({
         "access_token": token,

@@ -114,8 +114,7 @@ impl Registry {
         let all = self.all_views(tenant).await?;
         let mut by_category = BTreeMap::new();
         for &c in Category::ALL {
-            let of: Vec<&ConnectorView> =
-                all.iter().filter(|v| v.category == c.as_str()).collect();
+            let of: Vec<&ConnectorView> = all.iter().filter(|v| v.category == c.as_str()).collect();
             if !of.is_empty() {
                 by_category.insert(c, StatusCounts::of(of));
             }

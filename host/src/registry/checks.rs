@@ -148,7 +148,10 @@ mod tests {
 
     #[test]
     fn a_vocabulary_value_outside_it_names_the_field_and_the_choices() {
-        assert_eq!(one_of::<Category>("category", "osint").unwrap(), Category::Osint);
+        assert_eq!(
+            one_of::<Category>("category", "osint").unwrap(),
+            Category::Osint
+        );
         let RegistryError::BadRequest { code, message } =
             one_of::<Category>("category", "news").unwrap_err()
         else {

@@ -155,13 +155,7 @@ impl Registry {
         } else {
             "connector.enable"
         };
-        let mut entry = audit_entry(
-            tenant,
-            actor,
-            action,
-            &connector.id,
-            serde_json::json!({}),
-        );
+        let mut entry = audit_entry(tenant, actor, action, &connector.id, serde_json::json!({}));
         entry.reason = disable_reason.map(str::to_string);
         self.commit_audited(tx, entry).await?;
         self.changed(&connector.id);

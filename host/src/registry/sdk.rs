@@ -39,7 +39,9 @@ fn standard_reference(s: Standard) -> Value {
             "specification": "NATO STANAG 4607 / AEDP-7 GMTI format (binary packets)",
             "media_type": "application/octet-stream"
         }),
-        Standard::Json => json!({ "specification": "any JSON document", "media_type": "application/json" }),
+        Standard::Json => {
+            json!({ "specification": "any JSON document", "media_type": "application/json" })
+        }
     }
 }
 

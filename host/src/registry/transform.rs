@@ -20,9 +20,9 @@ use super::outputs::{self, Screened};
 use super::{Registry, RegistryError};
 use crate::runtime::bindings::airlock::connector::types::{Output, OutputStandard};
 use crate::runtime::{CallError, InboundEvent};
-use crate::vocab::Standard;
 use crate::store::{ConnectorRow, DeploymentRow, Finish, HeartbeatRow, PendingEvent};
 use crate::time::now_ms;
+use crate::vocab::Standard;
 
 /// Attempts before an event is given up as failed.
 pub const MAX_ATTEMPTS: i64 = 5;

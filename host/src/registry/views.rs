@@ -62,7 +62,10 @@ impl ConnectorView {
             policy,
         );
         let mut standards: Vec<String> = row.output_standard.iter().cloned().collect();
-        for s in manifest.map(|m| m.output_standards.as_slice()).unwrap_or(&[]) {
+        for s in manifest
+            .map(|m| m.output_standards.as_slice())
+            .unwrap_or(&[])
+        {
             if !standards.contains(s) {
                 standards.push(s.clone());
             }

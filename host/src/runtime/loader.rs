@@ -30,6 +30,7 @@ use super::egress::{Declared, declared_hosts};
 use super::error::CallError;
 use super::host::StoreData;
 use super::limits::{EPOCH_TICK, Limits, MAX_WASM_STACK, POOL_INSTANCES};
+use crate::vocab::{Category, Standard};
 
 /// The largest component accepted, in bytes.
 pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
@@ -80,31 +81,6 @@ pub struct ManifestJson {
     pub contract_version: String,
 }
 
-fn category_name(c: types::Category) -> &'static str {
-    use types::Category::*;
-    match c {
-        Osint => "osint",
-        Financial => "financial",
-        Social => "social",
-        DarkWeb => "dark-web",
-        Telemetry => "telemetry",
-        Custom => "custom",
-    }
-}
-
-/// The wire name of an output standard (`stix-2.1`, …).
-pub fn standard_name(s: types::OutputStandard) -> &'static str {
-    use types::OutputStandard::*;
-    match s {
-        Stix21 => "stix-2.1",
-        Cap12 => "cap-1.2",
-        Ais => "ais",
-        Niem => "niem",
-        Stanag4607 => "stanag-4607",
-        Json => "json",
-    }
-}
-
 fn schema(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|_| serde_json::Value::String(text.to_string()))
 }
@@ -115,13 +91,13 @@ pub fn body_json(body: &[u8]) -> serde_json::Value {
     match std::str::from_utf8(body) {
         Ok(text) => serde_json::from_str(text)
             .unwrap_or_else(|_| serde_json::Value::String(text.to_string())),
-        Err(_) => serde_json::Value::String(crate::keys::hex(body)),
+        Err(_) => serde_json::Value::String(crate::time::hex(body)),
     }
 }
 
 /// An output as JSON: its standard's name, media type and [`body_json`].
 pub fn output_json(o: &types::Output) -> serde_json::Value {
-    serde_json::json!({"standard": standard_name(o.standard), "media_type": o.media_type,
+    serde_json::json!({"standard": Standard::from(o.standard), "media_type": o.media_type,
         "body": body_json(&o.body)})
 }
 
@@ -134,9 +110,9 @@ impl ManifestJson {
             version: m.version.clone(),
             vendor: m.vendor.clone(),
             description: m.description.clone(),
-            category: category_name(m.category).into(),
+            category: Category::from(m.category).as_str().into(),
             capabilities: m.capabilities.clone(),
-            output_standards: m.output_standards.iter().map(|s| standard_name(*s).into()).collect(),
+            output_standards: m.output_standards.iter().map(|&s| Standard::from(s).as_str().into()).collect(),
             config_schema: schema(&m.config_schema),
             secrets_schema: schema(&m.secrets_schema),
             actions: m
@@ -144,7 +120,7 @@ impl ManifestJson {
                 .iter()
                 .map(|a| {
                     serde_json::json!({"name": a.name, "description": a.description,
-                        "input_schema": schema(&a.input_schema), "output_standard": standard_name(a.output_standard)})
+                        "input_schema": schema(&a.input_schema), "output_standard": Standard::from(a.output_standard)})
                 })
                 .collect(),
             outbound_hosts: m
@@ -305,7 +281,7 @@ impl Runtime {
                 ));
             }
         }
-        let digest = crate::keys::hex(&Sha256::digest(bytes));
+        let digest = crate::time::hex(&Sha256::digest(bytes));
         let component = match &self.cache {
             Some(cache) => cache.load(&self.engine, &digest, bytes),
             None => WasmComponent::new(&self.engine, bytes),

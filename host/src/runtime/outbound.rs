@@ -135,7 +135,7 @@ fn authenticate(
             mac.update(body);
             (
                 h.header.clone(),
-                crate::keys::hex(&mac.finalize().into_bytes()),
+                crate::time::hex(&mac.finalize().into_bytes()),
             )
         }
     };
