@@ -2,8 +2,11 @@
 //! serves the registry's REST API.
 //!
 //! See ARCHITECTURE.md at the repository root for the module map and each module's
-//! invariant. Flows stay one-directional: `api` → {`registry`, `auth`} →
-//! {`runtime`, `health`, `audit`, `store`}.
+//! invariant. Flows stay one-directional, floor by floor: `api` → `server` (the
+//! composition root, which builds and connects the parts) → {`registry`, `auth`,
+//! `ingest`} → {`runtime`, `validate`, `bus`, `health`, `audit`, `store`, `keys`,
+//! `sender`} → {`vocab`, `time`}. The one sideways call: the ingest pipeline asks the
+//! registry to transform a batch of events.
 
 pub mod api;
 pub mod audit;
