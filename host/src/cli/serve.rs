@@ -1,0 +1,112 @@
+//! `airlock serve`: runs the registry server until Ctrl-C.
+//!
+//! Invariants:
+//! - The server is built and connected by the library's composition root
+//!   (`airlock_host::server::start`); this module only turns flags into
+//!   `ServeOptions`, refusing what this build cannot do (a bus other than the
+//!   embedded one) before anything starts.
+//! - Ctrl-C stops the server through `Server::stop`, which stops accepting, lets
+//!   in-flight requests finish and flushes heartbeats, rather than cutting it off.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use airlock_host::health::HealthPolicy;
+use airlock_host::server::{DEFAULT_ISSUER, ServeOptions};
+
+use super::{DataArgs, tokio};
+
+/// The arguments of `airlock serve` (its help text is `Command::Serve`'s doc).
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: std::net::SocketAddr,
+    #[command(flatten)]
+    data: DataArgs,
+    /// A directory of `.wasm` connectors to load into the bootstrap tenant.
+    #[arg(long)]
+    preload: Option<PathBuf>,
+    /// The `iss` of the access tokens this node issues and accepts.
+    #[arg(long, default_value = DEFAULT_ISSUER)]
+    issuer: String,
+    /// Consecutive failed calls that make a connector `error`.
+    #[arg(long, default_value_t = HealthPolicy::default().error_after_failures)]
+    error_after_failures: usize,
+    /// p95 latency (ms) over the window that makes a connector `degraded`.
+    #[arg(long, default_value_t = HealthPolicy::default().degraded_latency_ms)]
+    degraded_latency_ms: f64,
+    /// Failure rate (0–1) over the window that makes a connector `degraded`.
+    #[arg(long, default_value_t = HealthPolicy::default().degraded_error_rate)]
+    degraded_error_rate: f64,
+    /// Consecutive successes needed to leave `degraded` or `error`.
+    #[arg(long, default_value_t = HealthPolicy::default().recover_after)]
+    recover_after: usize,
+    /// Heartbeats the rates and percentiles look at.
+    #[arg(long, default_value_t = HealthPolicy::default().window)]
+    health_window: usize,
+    /// Seconds a push connector's previous credential stays valid after a rotation.
+    #[arg(long, default_value_t = 60)]
+    rotation_grace: u64,
+    /// The bus: `embedded` (the database's outbox, the default). NATS JetStream
+    /// (`nats://HOST:PORT`) is not available yet.
+    #[arg(long, default_value = "embedded")]
+    bus: String,
+    /// The first token(s) of every topic: `<prefix>.<tenant_id>.<event_type>`.
+    #[arg(long, default_value = "airlock")]
+    bus_prefix: String,
+}
+
+/// `airlock serve`: exit 0 after a clean shutdown, 2 when the server cannot start.
+pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let ServeArgs {
+        listen,
+        data,
+        preload,
+        issuer,
+        error_after_failures,
+        degraded_latency_ms,
+        degraded_error_rate,
+        recover_after,
+        health_window,
+        rotation_grace,
+        bus,
+        bus_prefix,
+    } = args;
+    tokio()?.block_on(async move {
+        if bus != "embedded" {
+            anyhow::bail!(
+                "--bus {bus}: only the embedded bus is available in this build \
+                 (the NATS JetStream backend is not written yet); omit --bus"
+            );
+        }
+        let mut opts = ServeOptions::new(data.data_dir);
+        opts.listen = listen;
+        opts.database = data.database;
+        opts.preload = preload;
+        opts.issuer = issuer;
+        opts.rotation_grace = std::time::Duration::from_secs(rotation_grace);
+        opts.topics = airlock_host::bus::Topics::new(&bus_prefix)
+            .map_err(|e| anyhow::anyhow!("--bus-prefix: {e}"))?;
+        opts.policy = HealthPolicy {
+            error_after_failures,
+            degraded_latency_ms,
+            degraded_error_rate,
+            recover_after,
+            window: health_window,
+            ..HealthPolicy::default()
+        };
+        let server = airlock_host::server::start(opts).await?;
+        if let Some(b) = &server.bootstrap {
+            eprintln!(
+                "first start: wrote the bootstrap client to bootstrap.json (tenant {})",
+                b["tenant_id"]
+            );
+        }
+        eprintln!("airlock listening on http://{}", server.addr);
+        tokio::signal::ctrl_c().await?;
+        eprintln!("shutting down");
+        server.stop().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
