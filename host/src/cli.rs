@@ -35,6 +35,43 @@ pub struct DataArgs {
     pub database: Option<String>,
 }
 
+/// How connectors reach upstreams beyond the egress policy (`serve` and `run`).
+#[derive(clap::Args)]
+pub struct OutboundArgs {
+    /// PEM file of extra root certificates trusted for connectors' outbound HTTPS,
+    /// besides the system's (a staging upstream, a test CA).
+    #[arg(long, value_name = "FILE")]
+    pub outbound_ca: Option<PathBuf>,
+    /// `HOST[:PORT]=IP:PORT` (repeatable): connect to that address for that host, as
+    /// curl's `--connect-to`. The address still passes the deployment's address
+    /// policy: a loopback target needs `allowed_networks` (or `--allow-network`).
+    #[arg(long, value_name = "HOST[:PORT]=IP:PORT")]
+    pub outbound_resolve: Vec<String>,
+}
+
+impl OutboundArgs {
+    /// The transport these flags describe, each setting logged.
+    pub fn transport(&self) -> anyhow::Result<airlock_host::runtime::Transport> {
+        let mut t = airlock_host::runtime::Transport::default();
+        if let Some(file) = &self.outbound_ca {
+            let pem = std::fs::read(file)
+                .with_context(|| format!("--outbound-ca {}: cannot read it", file.display()))?;
+            t = t
+                .with_extra_roots(&pem, &file.display().to_string())
+                .map_err(|e| anyhow::anyhow!("--outbound-ca {e}"))?;
+        }
+        for rule in &self.outbound_resolve {
+            t = t
+                .with_resolve(rule)
+                .map_err(|e| anyhow::anyhow!("--outbound-resolve {e}"))?;
+        }
+        for line in t.describe() {
+            tracing::info!(setting = %line, "outbound");
+        }
+        Ok(t)
+    }
+}
+
 /// The multi-threaded runtime the server and the operator's commands run on.
 pub fn tokio() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread()

@@ -17,6 +17,7 @@ pub mod ingest;
 pub mod keys;
 pub mod registry;
 pub mod runtime;
+pub mod scheduler;
 pub mod sender;
 pub mod server;
 pub mod store;

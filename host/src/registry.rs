@@ -6,8 +6,9 @@
 //! manifest checks, preload, loaded components), `deployments.rs` (deploy,
 //! undeploy, grants), `invoke.rs` (actions), `catalogue.rs` (reads: list, get,
 //! summary, heartbeats, quarantine, audit, SDK manifest examples), with
-//! `calls.rs` (one guest call for a deployment, shared by invoke and the ingest
-//! pipeline), `transform.rs` (the pipeline's per-event decisions), `outputs.rs`
+//! `calls.rs` (one guest call for a deployment, shared by invoke, polls and the
+//! ingest pipeline), `polls.rs` (one poll: call, screen, commit with its cursor),
+//! `transform.rs` (the pipeline's per-event decisions), `outputs.rs`
 //! (screening outputs), `checks.rs` (input checks: names, vocabularies, schemas), `sdk.rs` and `views.rs`
 //! (every answer's type).
 //!
@@ -32,6 +33,7 @@ mod credentials;
 mod deployments;
 mod invoke;
 mod outputs;
+mod polls;
 mod sdk;
 mod transform;
 mod versions;
@@ -49,6 +51,7 @@ use crate::store::{AuditEntry, ConnectorRow, Store, StoreError};
 
 pub use connectors::Registration;
 pub use deployments::Deployment;
+pub use polls::{BACKOFF_CAP_MS, MAX_PAGES_PER_RUN, MAX_RETRY_AFTER_MS, Trigger};
 pub use sdk::{SdkManifest, sdk_manifest};
 pub use views::*;
 
@@ -140,6 +143,10 @@ pub struct Registry {
     /// `http://host:port` of this node, for the `token_url` of OAuth2 push
     /// credentials (empty: a relative `/oauth/token`).
     public_base: String,
+    /// This node's id in poll leases.
+    node: String,
+    /// How long a poll's lease outlasts its call's wall clock.
+    poll_lease: std::time::Duration,
     /// Told when a connector's credentials or enablement change.
     caches: RwLock<Vec<Arc<dyn ConnectorCache>>>,
     /// Loaded components by digest: compiled once per node.
@@ -180,6 +187,8 @@ impl Registry {
             topics: Topics::default(),
             rotation_grace: std::time::Duration::from_secs(60),
             public_base: String::new(),
+            node: format!("node-{}", uuid::Uuid::new_v4().simple()),
+            poll_lease: std::time::Duration::from_secs(30),
             caches: RwLock::new(Vec::new()),
             components: Mutex::new(HashMap::new()),
             inputs: Mutex::new(HashMap::new()),
@@ -204,6 +213,20 @@ impl Registry {
     /// This registry with another rotation grace (default 60 s).
     pub fn with_rotation_grace(mut self, grace: std::time::Duration) -> Registry {
         self.rotation_grace = grace;
+        self
+    }
+
+    /// This registry naming itself `node` in poll leases (a node keeps its id across
+    /// restarts, so it can release what it held when it died).
+    pub fn with_node(mut self, node: impl Into<String>) -> Registry {
+        self.node = node.into();
+        self
+    }
+
+    /// This registry's poll leases outlasting a call's wall clock by `lease`
+    /// (default 30 s): how long a dead node's deployments wait for another node.
+    pub fn with_poll_lease(mut self, lease: std::time::Duration) -> Registry {
+        self.poll_lease = lease;
         self
     }
 

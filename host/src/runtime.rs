@@ -61,6 +61,7 @@ pub use loader::{
     Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
     body_json, output_json,
 };
+pub use outbound::Transport;
 pub use stdio::MAX_STDIO_BYTES;
 
 /// The generated host bindings of the contract.

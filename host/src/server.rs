@@ -18,6 +18,7 @@ use crate::ingest::{Ingest, Pipeline};
 use crate::keys::{Keys, write_private};
 use crate::registry::Registry;
 use crate::runtime::Runtime;
+use crate::scheduler::{Scheduler, SchedulerOptions};
 use crate::store::Store;
 
 /// The name of the tenant the first start creates (and `--preload` loads into).
@@ -45,6 +46,13 @@ pub struct ServeOptions {
     pub rotation_grace: std::time::Duration,
     /// The bus's topics (`<prefix>.<tenant_id>.<event_type>`, prefix `airlock`).
     pub topics: crate::bus::Topics,
+    /// How long a poll's lease outlasts its call's wall clock: how long another
+    /// node waits before taking over a dead node's deployments. Default 30 s.
+    pub poll_lease: std::time::Duration,
+    /// The scheduler's settings (polls at once).
+    pub scheduler: SchedulerOptions,
+    /// Extra roots and address overrides for connectors' outbound HTTP.
+    pub outbound: crate::runtime::Transport,
 }
 
 impl ServeOptions {
@@ -59,6 +67,9 @@ impl ServeOptions {
             issuer: DEFAULT_ISSUER.into(),
             rotation_grace: std::time::Duration::from_secs(60),
             topics: crate::bus::Topics::default(),
+            poll_lease: std::time::Duration::from_secs(30),
+            scheduler: SchedulerOptions::default(),
+            outbound: crate::runtime::Transport::default(),
         }
     }
 }
@@ -100,6 +111,8 @@ pub struct Server {
     pub recorder: Recorder,
     /// Its bus.
     pub bus: Arc<dyn Bus>,
+    /// Its scheduler.
+    pub scheduler: Scheduler,
     pipeline: crate::ingest::Pipeline,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -112,6 +125,7 @@ impl Server {
             let _ = s.send(());
         }
         self.bus.close();
+        self.scheduler.stop();
         (&mut self.task).await??;
         self.pipeline.stop();
         self.recorder.flush().await;
@@ -133,10 +147,14 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let node = Node::open(&opts.data_dir, opts.database.as_deref()).await?;
     let listener = TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
-    let runtime = Arc::new(Runtime::new()?.with_cache(
-        &opts.data_dir.join("compile-cache"),
-        node.keys.compile_cache,
-    )?);
+    let runtime = Arc::new(
+        Runtime::new()?
+            .with_cache(
+                &opts.data_dir.join("compile-cache"),
+                node.keys.compile_cache,
+            )?
+            .with_transport(opts.outbound.clone()),
+    );
     let recorder = Recorder::start(node.store.clone(), opts.policy);
     let bus: Arc<dyn Bus> = Arc::new(EmbeddedBus::new(node.store.clone()));
     let registry = Arc::new(
@@ -150,8 +168,18 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         )
         .with_rotation_grace(opts.rotation_grace)
         .with_topics(opts.topics.clone())
-        .with_public_base(format!("http://{addr}")),
+        .with_public_base(format!("http://{addr}"))
+        .with_node(node_id(&opts.data_dir)?)
+        .with_poll_lease(opts.poll_lease),
     );
+    // Leases this node held when it last stopped: none of those polls runs now.
+    let released = registry.release_stale_leases().await?;
+    if released > 0 {
+        tracing::info!(
+            released,
+            "released the poll leases of this node's previous run"
+        );
+    }
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
 
     let bootstrap = if node.store.count_tenants().await? == 0 {
@@ -173,6 +201,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     ));
     // Rotations, disables and enables take effect at ingest at once.
     registry.watch(ingest.clone());
+    let scheduler = Scheduler::start(registry.clone(), node.store.clone(), opts.scheduler);
     let app = router(AppState {
         registry: registry.clone(),
         tokens,
@@ -197,6 +226,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         store: node.store,
         recorder,
         bus,
+        scheduler,
         pipeline,
         shutdown: Some(tx),
         task,
@@ -257,4 +287,18 @@ async fn preload(registry: &Registry, node: &Node, dir: &Path) -> anyhow::Result
         }
     }
     Ok(())
+}
+
+/// This node's id in poll leases, kept in `DIR/node-id` (created on first start) so
+/// a restarted node recognises the leases it held.
+fn node_id(data_dir: &Path) -> anyhow::Result<String> {
+    let file = data_dir.join("node-id");
+    match std::fs::read_to_string(&file) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        _ => {
+            let id = format!("node-{}", uuid::Uuid::new_v4().simple());
+            write_private(&file, id.as_bytes())?;
+            Ok(id)
+        }
+    }
 }

@@ -14,6 +14,7 @@ mod bus;
 mod connectors;
 mod health;
 mod kv;
+mod polls;
 mod push;
 mod quarantine;
 mod tenants;
@@ -29,8 +30,9 @@ use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRow};
 pub use bus::{Finish, MessageFilter, MessageRow, PendingEvent};
-pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, VersionRow};
+pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, Polling, VersionRow};
 pub use health::{HealthRow, HeartbeatRow};
+pub use polls::{Claim, PollFinish, PollRow};
 pub use push::{EventOutcome, NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
 pub use tenants::{ClientRow, TenantRow};
@@ -134,6 +136,7 @@ migrations![
     "0005_push_oauth_clients",
     "0006_bus",
     "0007_push_rsa_keys",
+    "0008_scheduled_polls",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

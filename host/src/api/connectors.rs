@@ -12,8 +12,8 @@ use super::error::too_large;
 use super::{ApiError, AppState, AuditRead, Authed, Heartbeat, JsonBody, Manage, QueryArgs, Read};
 use crate::registry::{
     AuditPage, ConnectorDetail, ConnectorPage, ConnectorView, Deployment, DeploymentView,
-    Heartbeats, Invocation, Items, ListQuery, QuarantinePage, Registered, Registration, Rotated,
-    SdkManifest, Summary, Uploaded,
+    Heartbeats, Invocation, Items, ListQuery, PollRecord, QuarantinePage, Registered, Registration,
+    Rotated, SdkManifest, Summary, Uploaded,
 };
 use crate::runtime::MAX_COMPONENT_BYTES;
 
@@ -39,6 +39,14 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/api/connectors/{id}/deployments/{target}",
             delete(undeploy),
+        )
+        .route(
+            "/api/connectors/{id}/deployments/{target}/poll",
+            post(poll_now),
+        )
+        .route(
+            "/api/connectors/{id}/deployments/{target}/polls",
+            get(polls),
         )
         .route("/api/connectors/{id}/invoke/{action}", post(invoke))
         .route("/api/connectors/{id}/heartbeat", post(heartbeat))
@@ -183,6 +191,37 @@ async fn undeploy(
         .undeploy(&p.tenant_id, &p.client_id, &id, &target)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn poll_now(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+) -> ApiResult<Json<PollRecord>> {
+    let p = &auth.principal;
+    Ok(Json(
+        s.registry
+            .poll_now(&p.tenant_id, &p.client_id, &id, &target)
+            .await?,
+    ))
+}
+
+async fn polls(
+    auth: Authed<Read>,
+    State(s): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+    QueryArgs(q): QueryArgs<Limit>,
+) -> ApiResult<Json<Items<PollRecord>>> {
+    Ok(Json(
+        s.registry
+            .polls(
+                &auth.principal.tenant_id,
+                &id,
+                &target,
+                q.limit.unwrap_or(50),
+            )
+            .await?,
+    ))
 }
 
 #[derive(Debug, Deserialize)]

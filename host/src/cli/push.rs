@@ -12,6 +12,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use airlock_host::vocab::AuthMethod;
+
 use super::read;
 
 /// The arguments of `airlock push` (its help text is `Command::Push`'s doc).
@@ -84,10 +86,23 @@ pub fn push(args: PushArgs) -> ExitCode {
     } = args;
     let need =
         |v: Option<String>, flag: &str| v.ok_or_else(|| format!("--auth {auth} needs {flag}"));
-    let sender_auth = match auth.as_str() {
-        "hmac-sha256" => need(secret, "--secret (or AIRLOCK_PUSH_SECRET)").map(SenderAuth::Hmac),
-        "api-key" => need(key, "--key (or AIRLOCK_PUSH_KEY)").map(SenderAuth::ApiKey),
-        "oauth2" => (|| {
+    let method = match auth.parse::<AuthMethod>() {
+        Ok(m) => m,
+        Err(_) => {
+            let (last, rest) = AuthMethod::NAMES.split_last().unwrap_or((&"", &[]));
+            eprintln!(
+                "error: unknown --auth `{auth}`: use {} or {last}",
+                rest.join(", ")
+            );
+            return ExitCode::from(2);
+        }
+    };
+    let sender_auth = match method {
+        AuthMethod::HmacSha256 => {
+            need(secret, "--secret (or AIRLOCK_PUSH_SECRET)").map(SenderAuth::Hmac)
+        }
+        AuthMethod::ApiKey => need(key, "--key (or AIRLOCK_PUSH_KEY)").map(SenderAuth::ApiKey),
+        AuthMethod::Oauth2 => (|| {
             Ok(SenderAuth::OAuth2 {
                 client_id: need(client_id, "--client-id")?,
                 client_secret: need(
@@ -97,7 +112,7 @@ pub fn push(args: PushArgs) -> ExitCode {
                 token_url: need(token_url, "--token-url")?,
             })
         })(),
-        "rsa" => (|| {
+        AuthMethod::Rsa => (|| {
             let key_id = need(key_id, "--key-id")?;
             let file = need(
                 private_key.map(|p| p.display().to_string()),
@@ -109,9 +124,6 @@ pub fn push(args: PushArgs) -> ExitCode {
                 std::fs::read_to_string(&file).map_err(|e| format!("--private-key {file}: {e}"))?;
             SenderAuth::rsa(key_id, &pem, alg).map_err(|e| format!("--private-key {file}: {e}"))
         })(),
-        other => Err(format!(
-            "unknown --auth `{other}`: use hmac-sha256, api-key, oauth2 or rsa"
-        )),
     };
     let sender_auth = match sender_auth {
         Ok(a) => a,

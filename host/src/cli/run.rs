@@ -21,7 +21,7 @@ use airlock_host::runtime::{
 };
 use anyhow::Context as _;
 
-use super::{block_on, read};
+use super::{OutboundArgs, block_on, read};
 
 /// The tenant local runs (`airlock run`) act as, in kv files and log tags.
 const LOCAL_TENANT: &str = "local";
@@ -86,6 +86,8 @@ pub struct RunArgs {
     /// Fuel mode: the call may execute this much fuel (deterministic budget).
     #[arg(long)]
     fuel: Option<u64>,
+    #[command(flatten)]
+    outbound: OutboundArgs,
 }
 
 /// `airlock run`: loads the component, makes the one call and prints what it did.
@@ -109,6 +111,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         wall_ms,
         max_requests,
         fuel,
+        outbound,
     } = args;
     let runtime = Runtime::with_limits(Limits {
         memory_bytes: memory_mb.saturating_mul(1024 * 1024),
@@ -117,7 +120,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_http_requests: max_requests,
         fuel,
         ..Limits::default()
-    })?;
+    })?
+    .with_transport(outbound.transport()?);
     serde_json::from_str::<serde_json::Value>(&input).context("--input is not JSON")?;
     serde_json::from_str::<serde_json::Value>(&config).context("--config is not JSON")?;
     let secrets: std::collections::BTreeMap<String, String> =
@@ -158,7 +162,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                     id: uuid::Uuid::new_v4().to_string(),
                     content_type,
                     body,
-                    received_at_ms: u64::try_from(airlock_host::store::now_ms()).unwrap_or(0),
+                    received_at_ms: u64::try_from(airlock_host::time::now_ms()).unwrap_or(0),
                 },
             }
         }

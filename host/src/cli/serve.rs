@@ -14,7 +14,9 @@ use std::process::ExitCode;
 use airlock_host::health::HealthPolicy;
 use airlock_host::server::{DEFAULT_ISSUER, ServeOptions};
 
-use super::{DataArgs, tokio};
+use airlock_host::scheduler::SchedulerOptions;
+
+use super::{DataArgs, OutboundArgs, tokio};
 
 /// The arguments of `airlock serve` (its help text is `Command::Serve`'s doc).
 #[derive(clap::Args)]
@@ -55,6 +57,15 @@ pub struct ServeArgs {
     /// The first token(s) of every topic: `<prefix>.<tenant_id>.<event_type>`.
     #[arg(long, default_value = "airlock")]
     bus_prefix: String,
+    /// Seconds a scheduled poll's lease outlasts its call's wall clock: how long
+    /// another node waits before taking over the deployments of a node that died.
+    #[arg(long, default_value_t = 30)]
+    poll_lease: u64,
+    /// Scheduled polls this node runs at once.
+    #[arg(long, default_value_t = SchedulerOptions::default().concurrency)]
+    poll_concurrency: usize,
+    #[command(flatten)]
+    outbound: OutboundArgs,
 }
 
 /// `airlock serve`: exit 0 after a clean shutdown, 2 when the server cannot start.
@@ -72,6 +83,9 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         rotation_grace,
         bus,
         bus_prefix,
+        poll_lease,
+        poll_concurrency,
+        outbound,
     } = args;
     tokio()?.block_on(async move {
         if bus != "embedded" {
@@ -86,6 +100,11 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         opts.preload = preload;
         opts.issuer = issuer;
         opts.rotation_grace = std::time::Duration::from_secs(rotation_grace);
+        opts.poll_lease = std::time::Duration::from_secs(poll_lease);
+        opts.scheduler = SchedulerOptions {
+            concurrency: poll_concurrency.max(1),
+        };
+        opts.outbound = outbound.transport()?;
         opts.topics = airlock_host::bus::Topics::new(&bus_prefix)
             .map_err(|e| anyhow::anyhow!("--bus-prefix: {e}"))?;
         opts.policy = HealthPolicy {

@@ -35,9 +35,21 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         json,
         files,
     } = args;
-    let Some(std) = Standard::parse(standard) else {
+    // Every standard but plain `json`, which declares nothing to check.
+    let checked: Vec<&str> = Standard::ALL
+        .iter()
+        .filter(|s| s.is_validated())
+        .map(|s| s.as_str())
+        .collect();
+    let Some(std) = standard
+        .parse::<Standard>()
+        .ok()
+        .filter(|s| s.is_validated())
+    else {
+        let (last, rest) = checked.split_last().unwrap_or((&"", &[]));
         eprintln!(
-            "error: unknown standard `{standard}`: use stix-2.1, cap-1.2, ais, niem or stanag-4607"
+            "error: unknown standard `{standard}`: use {} or {last}",
+            rest.join(", ")
         );
         return ExitCode::from(2);
     };

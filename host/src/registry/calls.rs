@@ -1,14 +1,16 @@
 //! Running one guest call for a deployment: its limits, grants, config and kv
 //! state, on the blocking pool, with the outputs screened there too; then the kv
-//! difference saved and the heartbeat recorded. Invoke and the ingest pipeline's
-//! transform share it.
+//! difference saved and the heartbeat recorded. Invoke, polls and the ingest
+//! pipeline's transform share it.
 
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::outputs::{self, Screened};
 use super::{Registry, RegistryError, internal};
-use crate::runtime::{CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvStore};
+use crate::runtime::{
+    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvMap, KvStore,
+};
 use crate::store::{DeploymentRow, HeartbeatRow};
 use crate::time::now_ms;
 
@@ -19,6 +21,8 @@ pub(super) enum Call {
     Invoke { action: String, input: String },
     /// `ingest(event)`.
     Ingest { event: InboundEvent },
+    /// `poll(cursor)`; the caller saves its kv changes (`Ran::kv_before`).
+    Poll { cursor: Option<String> },
 }
 
 /// A call's result and how long it took.
@@ -26,6 +30,9 @@ pub(super) enum Call {
 pub(super) struct Ran {
     pub(super) result: Result<(CallDone, Screened), CallError>,
     pub(super) latency_ms: f64,
+    /// The kv state before the call, when the caller saves the difference itself
+    /// (a poll, in the transaction that commits its cursor).
+    pub(super) kv_before: Option<KvMap>,
 }
 
 impl Registry {
@@ -42,6 +49,9 @@ impl Registry {
         call: Call,
         call_id: &str,
     ) -> Result<Ran, RegistryError> {
+        // A poll's kv changes commit with its cursor (`Store::finish_poll`); the
+        // other calls' right away.
+        let caller_saves_kv = matches!(call, Call::Poll { .. });
         let kv = KvStore::load(&self.store, tenant, connector_id)
             .await
             .map_err(internal)?;
@@ -60,6 +70,9 @@ impl Registry {
                     Call::Invoke { action, input } => Entry::Invoke { action, input },
                     Call::Ingest { event } => Entry::Ingest {
                         event: event.clone(),
+                    },
+                    Call::Poll { cursor } => Entry::Poll {
+                        cursor: cursor.as_deref(),
                     },
                 };
                 let result = component
@@ -112,11 +125,22 @@ impl Registry {
             detail,
             source: "call".into(),
         });
+        if caller_saves_kv {
+            return Ok(Ran {
+                result,
+                latency_ms,
+                kv_before: Some(kv_before),
+            });
+        }
         if let Ok((done, _)) = &result {
             KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
                 .await
                 .map_err(internal)?;
         }
-        Ok(Ran { result, latency_ms })
+        Ok(Ran {
+            result,
+            latency_ms,
+            kv_before: None,
+        })
     }
 }

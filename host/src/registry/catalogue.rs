@@ -97,13 +97,17 @@ impl Registry {
             .store
             .recent_heartbeats(tenant, connector_id, 20)
             .await?;
+        let last = self.store.last_polls(tenant, connector_id).await?;
         Ok(ConnectorDetail {
             view,
             webhook_url: row.webhook_url,
             auth_method: row.auth_method,
             disabled_reason: row.disabled_reason,
             versions: versions.iter().map(VersionView::of).collect(),
-            deployments: deployments.iter().map(DeploymentView::of).collect(),
+            deployments: deployments
+                .iter()
+                .map(|d| DeploymentView::of(d, last.iter().find(|p| p.target == d.target)))
+                .collect(),
             recent_heartbeats: beats.iter().map(HeartbeatView::of).collect(),
         })
     }

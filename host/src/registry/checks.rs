@@ -110,12 +110,27 @@ pub(super) fn grant_is_declared(grant: &str, declared: &[&str]) -> bool {
         })
 }
 
+/// `N{s|m|h}` with 0 < N < 2³² as milliseconds.
+pub(crate) fn duration_ms(s: &str) -> Option<i64> {
+    let (digits, unit) = s.split_at(s.len().saturating_sub(1));
+    let scale = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        _ => return None,
+    };
+    let n = digits.parse::<u32>().ok().filter(|&v| v > 0)?;
+    Some(i64::from(n) * scale)
+}
+
+/// The period of a schedule `every N{s|m|h}` (N > 0), ms.
+pub(crate) fn schedule_period_ms(s: &str) -> Option<i64> {
+    s.strip_prefix("every ").and_then(duration_ms)
+}
+
 /// `every N{s|m|h}` with N > 0.
 pub(super) fn schedule_ok(s: &str) -> bool {
-    s.strip_prefix("every ").is_some_and(|n| {
-        let (digits, unit) = n.split_at(n.len().saturating_sub(1));
-        matches!(unit, "s" | "m" | "h") && digits.parse::<u32>().is_ok_and(|v| v > 0)
-    })
+    schedule_period_ms(s).is_some()
 }
 
 #[cfg(test)]
@@ -144,6 +159,11 @@ mod tests {
         assert!(!schedule_ok("every 0s"));
         assert!(!schedule_ok("hourly"));
         assert!(!schedule_ok("every 5d"));
+        assert!(!schedule_ok("every -5s"));
+        assert_eq!(schedule_period_ms("every 2s"), Some(2_000));
+        assert_eq!(schedule_period_ms("every 3h"), Some(10_800_000));
+        assert_eq!(duration_ms("90m"), Some(5_400_000));
+        assert_eq!(duration_ms("m"), None);
     }
 
     #[test]

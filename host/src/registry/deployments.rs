@@ -7,12 +7,13 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::checks::{
-    compile_schema, grant_is_declared, name_ok, schedule_ok, schema_errors, unprocessable,
+    compile_schema, duration_ms, grant_is_declared, name_ok, schedule_ok, schema_errors,
+    unprocessable,
 };
 use super::views::{DeploymentView, Items};
 use super::{FieldError, Registry, RegistryError, audit_entry, internal};
 use crate::runtime::{CallError, Grants, LimitOverrides};
-use crate::store::{DeploymentRow, Store};
+use crate::store::{DeploymentRow, Polling, Store};
 use crate::time::now_ms;
 
 /// Deployment input (`POST /api/connectors/{id}/deployments`).
@@ -42,9 +43,13 @@ pub struct Deployment {
     /// Changes to the default call limits (see `runtime::LimitOverrides`).
     #[serde(default)]
     pub limits: Option<LimitOverrides>,
-    /// `every N{s|m|h}`.
+    /// `every N{s|m|h}`: the server polls the deployment on that schedule.
     #[serde(default)]
     pub schedule: Option<String>,
+    /// `N{s|m|h}`: how long the upstream may publish nothing new before the
+    /// connector's status reason says it is silent (scheduled deployments).
+    #[serde(default)]
+    pub stale_after: Option<String>,
 }
 
 impl Deployment {
@@ -59,6 +64,7 @@ impl Deployment {
             allowed_networks: None,
             limits: None,
             schedule: None,
+            stale_after: None,
         }
     }
 }
@@ -214,6 +220,17 @@ impl Registry {
                 }],
             });
         }
+        let stale_after_ms = match &d.stale_after {
+            Some(s) => Some(duration_ms(s).ok_or_else(|| RegistryError::Unprocessable {
+                code: "invalid_stale_after",
+                message: format!("stale_after `{s}` is not a duration such as `30m` or `2h`"),
+                details: vec![FieldError {
+                    path: "/stale_after".into(),
+                    message: "expected N followed by s, m or h".into(),
+                }],
+            })?),
+            None => None,
+        };
         let previous = self
             .store
             .deployments(tenant, connector_id)
@@ -233,6 +250,13 @@ impl Registry {
             schedule: d.schedule.clone(),
             created_ms: previous.as_ref().map_or(now, |p| p.created_ms),
             updated_ms: now,
+            // A new or changed schedule is due at once; the cursor, the poll count
+            // and the data's freshness carry over (the store keeps them).
+            polling: Polling {
+                next_poll_ms: d.schedule.as_ref().map(|_| now),
+                stale_after_ms,
+                ..Polling::default()
+            },
         };
         let mut tx = self.store.begin().await?;
         Store::upsert_deployment(&mut tx, &row).await?;
@@ -251,13 +275,25 @@ impl Registry {
             "allowed_networks": networks,
             "limits": overrides,
             "schedule": row.schedule,
+            "stale_after": d.stale_after,
         });
         self.commit_audited(
             tx,
             audit_entry(tenant, actor, action, &connector.id, detail),
         )
         .await?;
-        Ok(DeploymentView::of(&row))
+        let last = self.store.last_polls(tenant, &connector.id).await?;
+        let stored = self
+            .store
+            .deployments(tenant, &connector.id)
+            .await?
+            .into_iter()
+            .find(|p| p.target == target)
+            .unwrap_or(row);
+        Ok(DeploymentView::of(
+            &stored,
+            last.iter().find(|p| p.target == target),
+        ))
     }
 
     /// Removes a deployment.
@@ -296,8 +332,12 @@ impl Registry {
     ) -> Result<Items<DeploymentView>, RegistryError> {
         self.connector(tenant, connector_id).await?;
         let rows = self.store.deployments(tenant, connector_id).await?;
+        let last = self.store.last_polls(tenant, connector_id).await?;
         Ok(Items {
-            items: rows.iter().map(DeploymentView::of).collect(),
+            items: rows
+                .iter()
+                .map(|d| DeploymentView::of(d, last.iter().find(|p| p.target == d.target)))
+                .collect(),
         })
     }
 

@@ -14,7 +14,8 @@ use crate::health::{self, HealthPolicy};
 use crate::runtime::bindings::airlock::connector::types::Output;
 use crate::runtime::{LimitOverrides, LogLine, ManifestJson};
 use crate::store::{
-    AuditRow, ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, QuarantineRow, VersionRow,
+    AuditRow, ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, PollRow, QuarantineRow,
+    VersionRow,
 };
 use crate::time::rfc3339;
 use crate::validate::Finding;
@@ -273,8 +274,23 @@ pub struct DeploymentView {
     pub allowed_networks: Vec<String>,
     /// Changes to the default call limits.
     pub limits: LimitOverrides,
-    /// `every N{s|m|h}`, if scheduled.
+    /// `every N{s|m|h}`, if scheduled: the server polls it.
     pub schedule: Option<String>,
+    /// When the next scheduled poll is due (`null` without a schedule, or while
+    /// the schedule is paused).
+    pub next_poll_at: Option<String>,
+    /// The newest poll, scheduled or run now.
+    pub last_poll: Option<PollRecord>,
+    /// Polls that failed in a row (rate limiting aside).
+    pub consecutive_failures: i64,
+    /// Why the schedule stopped (the connector refused its config); deploying
+    /// again resumes it.
+    pub paused_reason: Option<String>,
+    /// How long the upstream may publish nothing new before the status reason
+    /// calls it silent (`N{s|m|h}`), if set.
+    pub stale_after: Option<String>,
+    /// When a poll last produced outputs.
+    pub last_data_at: Option<String>,
     /// When it was first deployed.
     pub created_at: String,
     /// When it last changed.
@@ -282,8 +298,9 @@ pub struct DeploymentView {
 }
 
 impl DeploymentView {
-    /// The view of a deployment row.
-    pub fn of(d: &DeploymentRow) -> DeploymentView {
+    /// The view of a deployment row with its newest poll.
+    pub fn of(d: &DeploymentRow, last_poll: Option<&PollRow>) -> DeploymentView {
+        let scheduled = d.schedule.is_some() && d.polling.paused_reason.is_none();
         DeploymentView {
             target: d.target.clone(),
             version: d.version.clone(),
@@ -293,8 +310,76 @@ impl DeploymentView {
             allowed_networks: serde_json::from_str(&d.allowed_networks).unwrap_or_default(),
             limits: serde_json::from_str(&d.limits).unwrap_or_default(),
             schedule: d.schedule.clone(),
+            next_poll_at: d.polling.next_poll_ms.filter(|_| scheduled).map(rfc3339),
+            last_poll: last_poll.map(PollRecord::of),
+            consecutive_failures: d.polling.consecutive_failures,
+            paused_reason: d.polling.paused_reason.clone(),
+            stale_after: d.polling.stale_after_ms.map(duration_text),
+            last_data_at: d.polling.last_data_ms.map(rfc3339),
             created_at: rfc3339(d.created_ms),
             updated_at: rfc3339(d.updated_ms),
+        }
+    }
+}
+
+/// `ms` as the shortest exact `N{s|m|h}`.
+fn duration_text(ms: i64) -> String {
+    if ms % 3_600_000 == 0 {
+        format!("{}h", ms / 3_600_000)
+    } else if ms % 60_000 == 0 {
+        format!("{}m", ms / 60_000)
+    } else {
+        format!("{}s", ms / 1000)
+    }
+}
+
+/// One poll of a deployment, scheduled or run now
+/// (`GET /api/connectors/{id}/deployments/{target}/polls`).
+#[derive(Debug, Clone, Serialize)]
+pub struct PollRecord {
+    /// Its id.
+    pub id: String,
+    /// The deployment's target.
+    pub deployment: String,
+    /// When it started.
+    pub started_at: String,
+    /// When it finished.
+    pub finished_at: String,
+    /// `ok` (outputs), `empty` (none), `failed`, `rate_limited` or `skipped`
+    /// (another poll held the deployment, or the connector is disabled).
+    pub outcome: String,
+    /// Outputs the connector produced.
+    pub outputs: i64,
+    /// Of which published on the bus.
+    pub published: i64,
+    /// Of which quarantined (failed validation).
+    pub quarantined: i64,
+    /// The cursor it started from.
+    pub cursor_before: Option<String>,
+    /// The cursor committed after it (unchanged when it failed).
+    pub cursor_after: Option<String>,
+    /// Why it failed or was skipped.
+    pub error: Option<String>,
+    /// `schedule`, or the client that ran it now.
+    pub started_by: String,
+}
+
+impl PollRecord {
+    /// The view of a poll row.
+    pub fn of(p: &PollRow) -> PollRecord {
+        PollRecord {
+            id: p.id.clone(),
+            deployment: p.target.clone(),
+            started_at: rfc3339(p.started_ms),
+            finished_at: rfc3339(p.finished_ms),
+            outcome: p.outcome.clone(),
+            outputs: p.outputs,
+            published: p.published,
+            quarantined: p.quarantined,
+            cursor_before: p.cursor_before.clone(),
+            cursor_after: p.cursor_after.clone(),
+            error: p.error.clone(),
+            started_by: p.started_by.clone(),
         }
     }
 }

@@ -171,7 +171,8 @@ impl Component {
             &self.pre,
             &self.engine,
             &limits,
-            Egress::new(self.declared.clone(), request.grants),
+            Egress::new(self.declared.clone(), request.grants)
+                .with_transport(self.transport.clone()),
             Some(CallTags {
                 tenant: request.tenant_id.to_string(),
                 connector: self.manifest.id.clone(),

@@ -98,6 +98,7 @@ pub struct Route {
 /// One call's egress policy.
 #[derive(Clone)]
 pub struct Egress {
+    transport: Arc<super::outbound::Transport>,
     declared: Declared,
     granted: Vec<OriginPattern>,
     private_networks: Vec<IpNet>,
@@ -121,6 +122,7 @@ impl Egress {
     /// Granted patterns that do not parse are ignored (they can match nothing).
     pub fn new(declared: Declared, grants: Grants) -> Self {
         Egress {
+            transport: Arc::default(),
             declared,
             granted: grants
                 .outbound_hosts
@@ -130,6 +132,17 @@ impl Egress {
             private_networks: grants.private_networks,
             secrets: grants.secrets,
         }
+    }
+
+    /// This policy sending through `transport` (extra roots, address overrides).
+    pub fn with_transport(mut self, transport: Arc<super::outbound::Transport>) -> Self {
+        self.transport = transport;
+        self
+    }
+
+    /// How requests are sent.
+    pub fn transport(&self) -> &super::outbound::Transport {
+        &self.transport
     }
 
     /// A policy that allows nothing.

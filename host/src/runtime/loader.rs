@@ -17,6 +17,8 @@
 //! - [`ManifestJson`] is the manifest as the APIs show it: credential kinds and
 //!   secret names, never values.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use wasmtime::component::{Component as WasmComponent, Linker};
@@ -30,6 +32,7 @@ use super::egress::{Declared, declared_hosts};
 use super::error::CallError;
 use super::host::StoreData;
 use super::limits::{EPOCH_TICK, Limits, MAX_WASM_STACK, POOL_INSTANCES};
+use super::outbound::Transport;
 use crate::vocab::{Category, Standard};
 
 /// The largest component accepted, in bytes.
@@ -150,6 +153,7 @@ pub struct Runtime {
     linker: Linker<StoreData>,
     limits: Limits,
     cache: Option<CompileCache>,
+    transport: Arc<Transport>,
 }
 
 /// A loaded, pre-instantiated connector component.
@@ -159,6 +163,7 @@ pub struct Component {
     pub(super) engine: Engine,
     pub(super) limits: Limits,
     pub(super) declared: Declared,
+    pub(super) transport: Arc<Transport>,
     /// Where `invoke`, `poll` and `ingest` are among the component's exports,
     /// found once at load.
     pub(super) exports: EntryExports,
@@ -241,6 +246,7 @@ impl Runtime {
             linker,
             limits,
             cache: None,
+            transport: Arc::default(),
         })
     }
 
@@ -249,6 +255,13 @@ impl Runtime {
     pub fn with_cache(mut self, dir: &std::path::Path, key: [u8; 32]) -> std::io::Result<Self> {
         self.cache = Some(CompileCache::new(dir, key, &self.engine)?);
         Ok(self)
+    }
+
+    /// This runtime's components sending outbound HTTP through `transport` (extra
+    /// TLS roots, address overrides).
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = Arc::new(transport);
+        self
     }
 
     /// The limits calls run under by default.
@@ -347,6 +360,7 @@ impl Runtime {
             engine: self.engine.clone(),
             limits: self.limits,
             declared: declared_hosts(&manifest),
+            transport: self.transport.clone(),
             exports,
             digest,
             contract_version,

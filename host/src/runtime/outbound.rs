@@ -38,6 +38,107 @@ const RESERVED_HEADERS: &[&str] = &[
 
 const METHODS: &[&str] = &["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
 
+/// How this node reaches upstreams, beyond the egress policy: extra TLS roots
+/// (`--outbound-ca`) and address overrides (`--outbound-resolve`). Operator
+/// settings, the same for every call; the policy still judges every address.
+#[derive(Clone, Default)]
+pub struct Transport {
+    /// TLS with the system's (webpki) roots plus the extra ones; `None`: ureq's
+    /// default (webpki roots only).
+    tls: Option<Arc<rustls::ClientConfig>>,
+    /// Connect here instead of resolving the host (and port, if given).
+    resolve: Vec<ResolveRule>,
+    /// What was configured, for the start-up log.
+    described: Vec<String>,
+}
+
+impl std::fmt::Debug for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.described).finish()
+    }
+}
+
+/// `HOST[:PORT]=IP:PORT`: connections to that host (on that port) go to `addr`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ResolveRule {
+    host: String,
+    port: Option<u16>,
+    addr: SocketAddr,
+}
+
+impl Transport {
+    /// Trusts the PEM certificates of `pem` for outbound HTTPS besides the system's
+    /// roots; `origin` names the file in errors and the log.
+    pub fn with_extra_roots(mut self, pem: &[u8], origin: &str) -> Result<Transport, String> {
+        use rustls_pki_types::pem::PemObject as _;
+        let mut roots = rustls::RootCertStore::empty();
+        roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        let mut added = 0;
+        for cert in rustls_pki_types::CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| format!("{origin}: not a PEM certificate: {e}"))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("{origin}: a certificate cannot be a root: {e}"))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(format!("{origin}: no PEM certificate in the file"));
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("{origin}: {e}"))?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        self.tls = Some(Arc::new(config));
+        self.described
+            .push(format!("extra TLS roots: {added} from {origin}"));
+        Ok(self)
+    }
+
+    /// Adds `HOST[:PORT]=IP:PORT` (as curl's `--connect-to`): connections to that host
+    /// go to that address, which must still pass the deployment's address policy.
+    pub fn with_resolve(mut self, rule: &str) -> Result<Transport, String> {
+        let bad = || {
+            format!("`{rule}` is not HOST[:PORT]=IP:PORT (e.g. feeds.example.org=127.0.0.1:8443)")
+        };
+        let (from, to) = rule.split_once('=').ok_or_else(bad)?;
+        let addr: SocketAddr = to.trim().parse().map_err(|_| bad())?;
+        let from = from.trim().to_ascii_lowercase();
+        let (host, port) = match from.rsplit_once(':') {
+            Some((h, p)) if !h.contains(':') => {
+                (h.to_string(), Some(p.parse().map_err(|_| bad())?))
+            }
+            _ => (from.clone(), None),
+        };
+        if host.is_empty() || host.contains(['/', '@', ' ']) {
+            return Err(bad());
+        }
+        self.resolve.push(ResolveRule { host, port, addr });
+        self.described.push(format!("resolve {from} to {addr}"));
+        Ok(self)
+    }
+
+    /// What is configured, one line each (logged at start).
+    pub fn describe(&self) -> &[String] {
+        &self.described
+    }
+
+    /// The address a rule gives `host:port`, if one does.
+    fn resolved(&self, netloc: &str) -> Option<SocketAddr> {
+        let (host, port) = netloc.rsplit_once(':')?;
+        let port: u16 = port.parse().ok()?;
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_ascii_lowercase();
+        self.resolve
+            .iter()
+            .find(|r| r.host == host && r.port.is_none_or(|p| p == port))
+            .map(|r| r.addr)
+    }
+}
+
 /// Caps for one request.
 #[derive(Debug, Clone, Copy)]
 pub struct RequestCaps {
@@ -166,8 +267,12 @@ fn transmit(
         let denial = denial.clone();
         move |netloc: &str| -> std::io::Result<Vec<SocketAddr>> {
             let mut refused = Vec::new();
-            let allowed: Vec<SocketAddr> = netloc
-                .to_socket_addrs()?
+            let addresses: Vec<SocketAddr> = match egress.transport().resolved(netloc) {
+                Some(addr) => vec![addr],
+                None => netloc.to_socket_addrs()?.collect(),
+            };
+            let allowed: Vec<SocketAddr> = addresses
+                .into_iter()
                 .filter(|a| match egress.check_address(a.ip()) {
                     Ok(()) => true,
                     Err(why) => {
@@ -189,7 +294,11 @@ fn transmit(
             Ok(allowed)
         }
     };
-    let agent = ureq::AgentBuilder::new()
+    let mut agent = ureq::AgentBuilder::new();
+    if let Some(tls) = &egress.transport().tls {
+        agent = agent.tls_config(tls.clone());
+    }
+    let agent = agent
         .resolver(resolver)
         .redirects(0)
         .timeout(caps.timeout)

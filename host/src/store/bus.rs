@@ -110,7 +110,7 @@ pub struct MessageFilter<'a> {
 /// Event ids per claiming `UPDATE`.
 const UPDATE_CHUNK: usize = 32;
 /// Messages per `INSERT` (12 parameters each, well under SQLite's limit).
-const INSERT_CHUNK: usize = 16;
+pub(super) const INSERT_CHUNK: usize = 16;
 
 const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
                        source_id, source_index, standard, media_type, body, published_ms";
@@ -136,7 +136,7 @@ fn message(r: &AnyRow) -> Result<MessageRow, sqlx::Error> {
 impl Store {
     /// Takes the outbox's writer lock inside `tx` (PostgreSQL; SQLite's write
     /// transaction already serialises writers).
-    async fn lock_outbox(&self, tx: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    pub(super) async fn lock_outbox(&self, tx: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
         if self.backend == Backend::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7302)")
                 .execute(&mut *tx)
@@ -279,7 +279,7 @@ impl Store {
     }
 
     /// Inserts `rows` with one statement.
-    async fn insert_message_rows(
+    pub(super) async fn insert_message_rows(
         tx: &mut sqlx::AnyConnection,
         rows: &[&MessageRow],
     ) -> Result<(), StoreError> {

@@ -95,6 +95,30 @@ pub struct DeploymentRow {
     pub created_ms: i64,
     /// Last change, ms.
     pub updated_ms: i64,
+    /// The scheduled polls' state (all empty without a schedule).
+    pub polling: Polling,
+}
+
+/// A deployment's scheduled-poll state: written by the poll that commits, read by
+/// views and the scheduler.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Polling {
+    /// The cursor the next poll starts from (`None` before the first).
+    pub cursor: Option<String>,
+    /// When the next scheduled poll is due, ms (`None`: not scheduled).
+    pub next_poll_ms: Option<i64>,
+    /// Polls that failed in a row (rate limiting aside).
+    pub consecutive_failures: i64,
+    /// Why the schedule stopped (the connector refused its config) until the
+    /// deployment changes.
+    pub paused_reason: Option<String>,
+    /// How long a silent upstream may go without new data before the connector's
+    /// status reason says so, ms.
+    pub stale_after_ms: Option<i64>,
+    /// When a poll last produced outputs, ms.
+    pub last_data_ms: Option<i64>,
+    /// Polls committed so far.
+    pub seq: i64,
 }
 
 const CONNECTOR_COLUMNS: &str = "id, tenant_id, name, category, description, webhook_url, \
@@ -133,6 +157,15 @@ fn deployment_at(r: &AnyRow, at: usize) -> Result<DeploymentRow, sqlx::Error> {
         updated_ms: r.try_get(at + 8)?,
         allowed_networks: r.try_get(at + 9)?,
         limits: r.try_get(at + 10)?,
+        polling: Polling {
+            cursor: r.try_get(at + 11)?,
+            next_poll_ms: r.try_get(at + 12)?,
+            consecutive_failures: r.try_get(at + 13)?,
+            paused_reason: r.try_get(at + 14)?,
+            stale_after_ms: r.try_get(at + 15)?,
+            last_data_ms: r.try_get(at + 16)?,
+            seq: r.try_get(at + 17)?,
+        },
     })
 }
 
@@ -141,7 +174,9 @@ fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
 }
 
 const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
-     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks, d.limits";
+     d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks, d.limits, \
+     d.poll_cursor, d.next_poll_ms, d.consecutive_failures, d.paused_reason, d.stale_after_ms, \
+     d.last_data_ms, d.poll_seq";
 
 impl Store {
     /// Inserts a connector inside `tx`.
@@ -381,13 +416,16 @@ impl Store {
     ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO deployments (connector_id, target, version, config, secrets, \
-             allowed_hosts, schedule, created_ms, updated_ms, allowed_networks, limits) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10) \
+             allowed_hosts, schedule, created_ms, updated_ms, allowed_networks, limits, \
+             next_poll_ms, stale_after_ms, consecutive_failures) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $10, $11, $12, 0) \
              ON CONFLICT (connector_id, target) DO UPDATE SET version = excluded.version, \
              config = excluded.config, secrets = excluded.secrets, \
              allowed_hosts = excluded.allowed_hosts, schedule = excluded.schedule, \
              updated_ms = excluded.updated_ms, allowed_networks = excluded.allowed_networks, \
-             limits = excluded.limits",
+             limits = excluded.limits, next_poll_ms = excluded.next_poll_ms, \
+             stale_after_ms = excluded.stale_after_ms, consecutive_failures = 0, \
+             paused_reason = NULL",
         )
         // Nullable binary and text parameters: see `insert_heartbeats` on why these
         // statements are not cached.
@@ -402,6 +440,8 @@ impl Store {
         .bind(d.updated_ms)
         .bind(&d.allowed_networks)
         .bind(&d.limits)
+        .bind(d.polling.next_poll_ms)
+        .bind(d.polling.stale_after_ms)
         .execute(&mut *tx)
         .await?;
         Ok(())

@@ -38,6 +38,19 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.begin().await?;
+        Store::kv_save_in(&mut tx, tenant_id, connector_id, before, after).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Writes the difference between `before` and `after` inside `tx`.
+    pub async fn kv_save_in(
+        tx: &mut sqlx::AnyConnection,
+        tenant_id: &str,
+        connector_id: &str,
+        before: &BTreeMap<String, Vec<u8>>,
+        after: &BTreeMap<String, Vec<u8>>,
+    ) -> Result<(), StoreError> {
         for key in before.keys().filter(|k| !after.contains_key(*k)) {
             sqlx::query("DELETE FROM kv WHERE tenant_id = $1 AND connector_id = $2 AND key = $3")
                 .bind(tenant_id)
@@ -58,7 +71,6 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        tx.commit().await?;
         Ok(())
     }
 }
