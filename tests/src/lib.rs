@@ -102,6 +102,8 @@ pub mod postgres {
     }
 }
 
+pub mod feed;
+
 /// An upstream for outbound-HTTP tests: a real HTTP/1.1 server on a loopback port.
 #[allow(clippy::unwrap_used)] // a test fixture: a broken socket should fail the test loudly
 pub mod upstream {

@@ -8,6 +8,7 @@ mod egress;
 mod harness;
 mod ingest;
 mod lifecycle;
+mod polls;
 mod quarantine;
 mod routes;
 mod shapes;

@@ -94,10 +94,40 @@ async fn every_route_answers_in_its_pinned_shape() {
         .admin(
             "POST",
             &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({"version": "0.1.0", "config": {"label": "x"}, "schedule": "every 5m"})),
+            Some(&json!({"version": "0.1.0", "config": {"label": "x"}, "stale_after": "2h"})),
         )
         .await;
     record(&mut out, "POST /api/connectors/{id}/deployments", s, &v);
+    // Two polls run now (no schedule: nothing else polls), so `last_poll` has a
+    // cursor on both sides.
+    for _ in 0..2 {
+        let (s, v) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments/default/poll"),
+                None,
+            )
+            .await;
+        record(
+            &mut out,
+            "POST /api/connectors/{id}/deployments/{target}/poll",
+            s,
+            &v,
+        );
+    }
+    let (s, v) = env
+        .admin(
+            "GET",
+            &format!("/api/connectors/{id}/deployments/default/polls"),
+            None,
+        )
+        .await;
+    record(
+        &mut out,
+        "GET /api/connectors/{id}/deployments/{target}/polls",
+        s,
+        &v,
+    );
     let (s, v) = env
         .admin("GET", &format!("/api/connectors/{id}/deployments"), None)
         .await;
