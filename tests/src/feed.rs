@@ -35,6 +35,7 @@ struct State {
     alerts: String,
     canned: VecDeque<Canned>,
     requests: Vec<(Instant, String, u16)>,
+    delay: std::time::Duration,
 }
 
 /// The running upstream; stops accepting when dropped.
@@ -134,6 +135,11 @@ impl FeedServer {
         });
     }
 
+    /// Waits `ms` before answering each request (polls then are often in flight).
+    pub fn set_delay_ms(&self, ms: u64) {
+        self.state.lock().unwrap().delay = std::time::Duration::from_millis(ms);
+    }
+
     /// Every request so far: when, its path, the status answered.
     pub fn requests(&self) -> Vec<(Instant, String, u16)> {
         self.state.lock().unwrap().requests.clone()
@@ -172,6 +178,8 @@ fn serve(conn: TcpStream, config: Arc<rustls::ServerConfig>, state: &Mutex<State
             break;
         }
     }
+    let delay = state.lock().map(|s| s.delay).unwrap_or_default();
+    std::thread::sleep(delay);
     let (status, headers, content_type, body) = {
         let Ok(mut s) = state.lock() else { return };
         let answer = if let Some(c) = s.canned.pop_front() {

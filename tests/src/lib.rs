@@ -42,6 +42,64 @@ pub fn airlock_bin() -> std::process::Command {
     std::process::Command::new(bin)
 }
 
+/// A real `airlock serve` process on `127.0.0.1:port` with `dir` as its data
+/// directory (and `database`, SQLite when `None`), extra flags `args`; its log
+/// goes to `dir/server.log`.
+#[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+pub fn serve_process(
+    dir: &std::path::Path,
+    port: u16,
+    database: Option<&str>,
+    args: &[String],
+) -> std::process::Child {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("server.log"))
+        .unwrap();
+    let mut cmd = airlock_bin();
+    cmd.args([
+        "serve",
+        "--listen",
+        &format!("127.0.0.1:{port}"),
+        "--data-dir",
+    ])
+    .arg(dir)
+    .args(args);
+    if let Some(url) = database {
+        cmd.args(["--database", url]);
+    }
+    cmd.stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `base`'s `/healthz` answers 200 (at most 60 s).
+#[allow(clippy::panic)] // a test fixture: fail loudly
+pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while std::time::Instant::now() < deadline {
+        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
+            && r.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the server at {base} did not come up within 60 s");
+}
+
+/// A free loopback port (bound and released).
+#[allow(clippy::unwrap_used)]
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// Unix seconds now (what a sender puts in a timestamp).
 #[allow(clippy::unwrap_used)]
 pub fn unix_now() -> i64 {

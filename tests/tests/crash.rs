@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::process::{Child, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -22,36 +22,7 @@ const SENDERS: usize = 8;
 const KILL_AT: [usize; 4] = [1_500, 3_500, 5_500, 7_500];
 
 fn serve(dir: &std::path::Path, port: u16, database: Option<&str>) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("server.log"))
-        .unwrap();
-    let mut cmd = airlock_tests::airlock_bin();
-    cmd.args([
-        "serve",
-        "--listen",
-        &format!("127.0.0.1:{port}"),
-        "--data-dir",
-    ])
-    .arg(dir);
-    if let Some(url) = database {
-        cmd.args(["--database", url]);
-    }
-    cmd.stdout(Stdio::null()).stderr(log).spawn().unwrap()
-}
-
-async fn wait_healthy(http: &reqwest::Client, base: &str) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        if let Ok(r) = http.get(format!("{base}/healthz")).send().await
-            && r.status() == 200
-        {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the server did not come up within 60 s");
+    airlock_tests::serve_process(dir, port, database, &[])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,18 +39,14 @@ async fn survive_sigkill(database: Option<String>) {
     let database = database.as_deref();
     let dir = std::env::temp_dir().join(format!("airlock-crash-{}", uuid::Uuid::new_v4()));
     std::fs::create_dir_all(&dir).unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = airlock_tests::free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .build()
         .unwrap();
     let mut child = serve(&dir, port, database);
-    wait_healthy(&http, &base).await;
+    airlock_tests::wait_healthy(&http, &base).await;
 
     let boot: Value =
         serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).unwrap()).unwrap();
@@ -154,7 +121,7 @@ async fn survive_sigkill(database: Option<String>) {
         child.wait().unwrap();
         kills += 1;
         child = serve(&dir, port, database);
-        wait_healthy(&http, &base).await;
+        airlock_tests::wait_healthy(&http, &base).await;
     }
 
     let mut acknowledged: HashMap<usize, String> = HashMap::new();

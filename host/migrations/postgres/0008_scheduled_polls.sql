@@ -31,6 +31,7 @@ CREATE TABLE polls (
     cursor_before TEXT,
     cursor_after TEXT,
     error TEXT,
-    started_by TEXT NOT NULL
+    started_by TEXT NOT NULL,
+    node TEXT NOT NULL
 );
 CREATE INDEX polls_by_deployment ON polls (connector_id, target, started_ms);

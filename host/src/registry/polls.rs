@@ -186,6 +186,7 @@ impl Registry {
                 cursor_after: d.polling.cursor.clone(),
                 error: Some("another poll of this deployment is running".into()),
                 started_by: actor.to_string(),
+                node: self.node.clone(),
             };
             self.store.record_poll(&record).await?;
             return Ok(PollRecord::of(&record));
@@ -352,6 +353,7 @@ impl Registry {
             cursor_after: page.cursor_after.clone(),
             error: page.error.clone(),
             started_by: trigger.name().to_string(),
+            node: self.node.clone(),
         };
         let keep_lease = going_on.then(|| now_ms() + self.lease_for(&d));
         let published = !messages.is_empty();
@@ -501,6 +503,7 @@ impl Registry {
             cursor_after: cursor,
             error: Some(why.to_string()),
             started_by: trigger.name().to_string(),
+            node: self.node.clone(),
         }
     }
 

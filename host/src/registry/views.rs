@@ -362,6 +362,8 @@ pub struct PollRecord {
     pub error: Option<String>,
     /// `schedule`, or the client that ran it now.
     pub started_by: String,
+    /// The node that ran it (`DIR/node-id` of its data directory).
+    pub node: String,
 }
 
 impl PollRecord {
@@ -380,6 +382,7 @@ impl PollRecord {
             cursor_after: p.cursor_after.clone(),
             error: p.error.clone(),
             started_by: p.started_by.clone(),
+            node: p.node.clone(),
         }
     }
 }

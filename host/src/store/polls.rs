@@ -59,6 +59,8 @@ pub struct PollRow {
     pub error: Option<String>,
     /// `schedule` or the actor who ran it now.
     pub started_by: String,
+    /// The node that ran it.
+    pub node: String,
 }
 
 /// What a finished poll writes besides its record.
@@ -86,7 +88,7 @@ pub struct PollFinish {
 }
 
 const POLL_COLUMNS: &str = "id, tenant_id, connector_id, target, started_ms, finished_ms, outcome, \
-     outputs, published, quarantined, cursor_before, cursor_after, error, started_by";
+     outputs, published, quarantined, cursor_before, cursor_after, error, started_by, node";
 
 fn poll(r: &AnyRow) -> Result<PollRow, sqlx::Error> {
     Ok(PollRow {
@@ -104,6 +106,7 @@ fn poll(r: &AnyRow) -> Result<PollRow, sqlx::Error> {
         cursor_after: r.try_get("cursor_after")?,
         error: r.try_get("error")?,
         started_by: r.try_get("started_by")?,
+        node: r.try_get("node")?,
     })
 }
 
@@ -327,7 +330,7 @@ impl Store {
     async fn insert_poll(tx: &mut sqlx::AnyConnection, p: &PollRow) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO polls ({POLL_COLUMNS}) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
         )))
         .persistent(false)
         .bind(&p.id)
@@ -344,6 +347,7 @@ impl Store {
         .bind(p.cursor_after.as_deref())
         .bind(p.error.as_deref())
         .bind(&p.started_by)
+        .bind(&p.node)
         .execute(&mut *tx)
         .await?;
         Ok(())
