@@ -188,6 +188,48 @@ fn run_polls_with_a_cursor_and_ingests_from_stdin() {
 }
 
 #[test]
+fn run_polls_a_staging_upstream_through_the_outbound_options() {
+    let feed = airlock_tests::feed::FeedServer::start();
+    feed.append(0, 3);
+    let dir = std::env::temp_dir().join(format!("airlock-run-ca-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let ca = dir.join("ca.pem");
+    std::fs::write(&ca, &feed.ca_pem).unwrap();
+    let resolve = format!("feeds.example.org={}", feed.addr);
+    let config = json!({"feed_url": "https://feeds.example.org/v1/indicators.csv"}).to_string();
+    let mut args = vec![
+        guests::OSINT_FEED,
+        "--poll",
+        "--config",
+        &config,
+        "--allow-host",
+        "https://feeds.example.org",
+        "--allow-network",
+        "127.0.0.1/32",
+        "--outbound-resolve",
+        &resolve,
+    ];
+    // Without the test CA the TLS handshake fails: the system's roots do not know it.
+    let (out, _) = run(&args);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let ca_arg = ca.display().to_string();
+    args.extend(["--outbound-ca", &ca_arg]);
+    let (out, json) = run(&args);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let objects = json["outputs"][0]["body"]["objects"].as_array().unwrap();
+    assert_eq!(
+        objects.iter().filter(|o| o["type"] == "indicator").count(),
+        3,
+        "{json}"
+    );
+    // An unreadable rule is a usage error naming the flag.
+    let (out, _) = run(&[guests::OSINT_FEED, "--poll", "--outbound-resolve", "nonsense"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--outbound-resolve"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn validate_checks_cap_alerts_from_files_and_stdin() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cap");
     let valid = fixtures.join("valid/rich-alert.xml");

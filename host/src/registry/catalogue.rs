@@ -71,13 +71,23 @@ impl Registry {
             .map(|h| (h.connector_id.clone(), h))
             .collect();
         let manifests = self.store.latest_manifests(tenant).await?;
+        let deployments = self.store.tenant_deployments(tenant).await?;
+        let now = now_ms();
         Ok(rows
             .iter()
             .map(|r| {
                 let m = manifests
                     .get(&r.id)
                     .and_then(|m| serde_json::from_str::<ManifestJson>(m).ok());
-                ConnectorView::of(r, health.get(&r.id), m.as_ref(), &self.policy)
+                let mut view = ConnectorView::of(r, health.get(&r.id), m.as_ref(), &self.policy);
+                view.note_freshness(
+                    deployments
+                        .iter()
+                        .filter(|(c, _)| c.id == r.id)
+                        .map(|(_, d)| d),
+                    now,
+                );
+                view
             })
             .collect())
     }
@@ -91,8 +101,9 @@ impl Registry {
         let row = self.connector(tenant, connector_id).await?;
         self.recorder.flush().await;
         let versions = self.store.versions(tenant, connector_id).await?;
-        let view = self.view_with(&row, &versions).await?;
+        let mut view = self.view_with(&row, &versions).await?;
         let deployments = self.store.deployments(tenant, connector_id).await?;
+        view.note_freshness(&deployments, now_ms());
         let beats = self
             .store
             .recent_heartbeats(tenant, connector_id, 20)

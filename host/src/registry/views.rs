@@ -87,6 +87,45 @@ impl ConnectorView {
     }
 }
 
+impl ConnectorView {
+    /// Says in the status reason when a healthy connector's scheduled upstream has
+    /// been silent longer than its deployment expects (`stale_after`): its polls
+    /// succeed but bring nothing new, which is not the connector's fault — unlike
+    /// failing polls, which the heartbeat rules make `degraded` or `error`.
+    pub fn note_freshness<'a>(
+        &mut self,
+        deployments: impl IntoIterator<Item = &'a DeploymentRow>,
+        now_ms: i64,
+    ) {
+        if self.status != "active" {
+            return;
+        }
+        let silent: Vec<String> = deployments
+            .into_iter()
+            .filter(|d| d.schedule.is_some())
+            .filter_map(|d| {
+                let limit = d.polling.stale_after_ms?;
+                let since = d.polling.last_data_ms.unwrap_or(d.created_ms);
+                let quiet = now_ms - since;
+                (quiet > limit).then(|| {
+                    format!(
+                        "`{}` has brought nothing new for {} (expected within {})",
+                        d.target,
+                        duration_text(quiet - quiet % 1000),
+                        duration_text(limit)
+                    )
+                })
+            })
+            .collect();
+        if !silent.is_empty() {
+            self.status_reason = format!(
+                "its polls succeed but the upstream is silent: {}",
+                silent.join("; ")
+            );
+        }
+    }
+}
+
 /// Filters and paging of `GET /api/connectors`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -322,11 +361,11 @@ impl DeploymentView {
     }
 }
 
-/// `ms` as the shortest exact `N{s|m|h}`.
+/// `ms` as the shortest exact `N{s|m|h}` (whole seconds).
 fn duration_text(ms: i64) -> String {
-    if ms % 3_600_000 == 0 {
+    if ms >= 3_600_000 && ms % 3_600_000 == 0 {
         format!("{}h", ms / 3_600_000)
-    } else if ms % 60_000 == 0 {
+    } else if ms >= 60_000 && ms % 60_000 == 0 {
         format!("{}m", ms / 60_000)
     } else {
         format!("{}s", ms / 1000)

@@ -391,3 +391,47 @@ fn transmit(
         body,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_rules_match_the_host_and_an_optional_port() {
+        let t = Transport::default()
+            .with_resolve("Feeds.Example.org=127.0.0.1:8443")
+            .unwrap()
+            .with_resolve("api.example.com:8080=[::1]:9000")
+            .unwrap();
+        let feeds: SocketAddr = "127.0.0.1:8443".parse().unwrap();
+        assert_eq!(t.resolved("feeds.example.org:443"), Some(feeds));
+        assert_eq!(t.resolved("feeds.example.org:80"), Some(feeds));
+        assert_eq!(
+            t.resolved("api.example.com:8080"),
+            Some("[::1]:9000".parse().unwrap())
+        );
+        assert_eq!(t.resolved("api.example.com:443"), None);
+        assert_eq!(t.resolved("other.example.org:443"), None);
+        assert_eq!(t.describe().len(), 2);
+        for bad in [
+            "feeds.example.org",
+            "feeds.example.org=localhost:80",
+            "=127.0.0.1:1",
+            "a/b=127.0.0.1:1",
+            "h:x=127.0.0.1:1",
+        ] {
+            let why = Transport::default().with_resolve(bad).unwrap_err();
+            assert!(why.contains("HOST[:PORT]=IP:PORT"), "{bad}: {why}");
+        }
+    }
+
+    #[test]
+    fn extra_roots_must_be_pem_certificates() {
+        assert!(
+            Transport::default()
+                .with_extra_roots(b"not a certificate", "x.pem")
+                .unwrap_err()
+                .contains("no PEM certificate")
+        );
+    }
+}

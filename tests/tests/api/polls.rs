@@ -366,3 +366,73 @@ async fn poll_now_runs_one_page_and_disabled_connectors_pause(db: Db) {
     env.stop().await;
 }
 both!(poll_now_runs_one_page_and_disabled_connectors_pause);
+
+async fn a_refused_config_pauses_the_schedule_and_a_silent_upstream_is_told_apart(db: Db) {
+    let feed = FeedServer::start();
+    let env = env_for(db, &feed).await;
+    let id = env
+        .register_and_upload("osint-feed", "osint", guests::OSINT_FEED)
+        .await;
+    let deploy = |grant: bool| {
+        let env = &env;
+        let id = id.clone();
+        async move {
+            let mut d = json!({
+                "version": "0.1.0",
+                "config": {"feed_url": "https://feeds.example.org/v1/indicators.csv"},
+                "schedule": "every 1s",
+                "stale_after": "1s",
+            });
+            if grant {
+                d["allowed_hosts"] = json!(["https://feeds.example.org"]);
+                d["allowed_networks"] = json!(["127.0.0.1/32"]);
+            }
+            let (s, v) = env
+                .admin("POST", &format!("/api/connectors/{id}/deployments"), Some(&d))
+                .await;
+            assert_eq!(s, 201, "{v}");
+        }
+    };
+    // Not granted its host: the connector refuses its config, the schedule stops.
+    deploy(false).await;
+    let all = wait_for_outcome(&env, &id, "failed", 0).await;
+    let failed = all.iter().find(|p| p["outcome"] == "failed").unwrap();
+    assert!(failed["error"].as_str().unwrap().contains("grant"), "{failed}");
+    let (_, c) = env.admin("GET", &format!("/api/connectors/{id}"), None).await;
+    let d = &c["deployments"][0];
+    assert!(d["paused_reason"].as_str().unwrap().contains("grant"), "{d}");
+    assert!(d["next_poll_at"].is_null(), "{d}");
+    assert_ne!(c["status"], "active", "{c}");
+    assert!(c["status_reason"].as_str().unwrap().contains("grant"), "{c}");
+    let paused = polls(&env, &id).await.len();
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(polls(&env, &id).await.len(), paused, "a paused schedule polls no more");
+
+    // Deployed again with the grant: it resumes; the feed is empty, so the polls
+    // succeed with nothing new, and once healthy the reason says the upstream is
+    // silent (not that the connector is broken).
+    deploy(true).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let (_, c) = env.admin("GET", &format!("/api/connectors/{id}"), None).await;
+        let reason = c["status_reason"].as_str().unwrap().to_string();
+        if c["status"] == "active" && reason.contains("upstream is silent") {
+            assert!(reason.contains("`default`"), "{reason}");
+            assert!(c["deployments"][0]["paused_reason"].is_null());
+            break;
+        }
+        assert!(Instant::now() < deadline, "{c}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, list) = env.admin("GET", "/api/connectors", None).await;
+    assert!(
+        list["items"][0]["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("silent"),
+        "{list}"
+    );
+    assert!(polls(&env, &id).await[0]["outcome"] == "empty");
+    env.stop().await;
+}
+both!(a_refused_config_pauses_the_schedule_and_a_silent_upstream_is_told_apart);
