@@ -211,11 +211,20 @@ fn run_polls_a_staging_upstream_through_the_outbound_options() {
     ];
     // Without the test CA the TLS handshake fails: the system's roots do not know it.
     let (out, _) = run(&args);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let ca_arg = ca.display().to_string();
     args.extend(["--outbound-ca", &ca_arg]);
     let (out, json) = run(&args);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let objects = json["outputs"][0]["body"]["objects"].as_array().unwrap();
     assert_eq!(
         objects.iter().filter(|o| o["type"] == "indicator").count(),
@@ -223,7 +232,12 @@ fn run_polls_a_staging_upstream_through_the_outbound_options() {
         "{json}"
     );
     // An unreadable rule is a usage error naming the flag.
-    let (out, _) = run(&[guests::OSINT_FEED, "--poll", "--outbound-resolve", "nonsense"]);
+    let (out, _) = run(&[
+        guests::OSINT_FEED,
+        "--poll",
+        "--outbound-resolve",
+        "nonsense",
+    ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--outbound-resolve"));
     let _ = std::fs::remove_dir_all(&dir);

@@ -14,6 +14,8 @@ ALTER TABLE deployments ADD COLUMN last_data_ms BIGINT;
 -- its outputs' ids derive from it, so a poll repeated after a crash publishes
 -- nothing twice even when it keeps its cursor.
 ALTER TABLE deployments ADD COLUMN poll_seq BIGINT NOT NULL DEFAULT 0;
+-- The newest poll record (scheduled, run now or skipped).
+ALTER TABLE deployments ADD COLUMN last_poll_id TEXT;
 CREATE INDEX deployments_due ON deployments (next_poll_ms);
 
 -- One row per poll (scheduled or run now), newest read first.

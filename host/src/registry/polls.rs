@@ -64,11 +64,13 @@ pub fn next_on_grid(period_ms: i64, offset_ms: i64, after_ms: i64) -> i64 {
     k.saturating_mul(period).saturating_add(offset_ms)
 }
 
-/// A deployment's fixed offset on its schedule's grid: up to a tenth of the period
-/// (at most 1 s), from its identity, so a thousand deployments on one schedule do
-/// not fire in the same millisecond, and without drift from one period to the next.
+/// A deployment's fixed offset on its schedule's grid, anywhere in the period, from
+/// a hash of its identity (as Prometheus spreads scrape targets over the interval):
+/// a thousand deployments on one schedule are spread evenly over each period
+/// instead of firing in the same millisecond, and no offset drifts from one period
+/// to the next.
 pub fn jitter_ms(connector_id: &str, target: &str, period_ms: i64) -> i64 {
-    let spread = (period_ms / 10).clamp(1, 1000);
+    let spread = period_ms.max(1);
     // FNV-1a: stable across nodes and releases, unlike std's hasher.
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for b in connector_id.bytes().chain([0]).chain(target.bytes()) {
@@ -137,12 +139,13 @@ impl Registry {
         connector_id: &str,
         target: &str,
     ) -> Result<PollRecord, RegistryError> {
-        let (connector, deployments) = self
+        let Some((connector, d)) = self
             .store
-            .connector_with_deployments(tenant, connector_id)
+            .connector_with_deployment(tenant, connector_id, target)
             .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("no connector `{connector_id}`")))?;
-        let Some(d) = deployments.into_iter().find(|d| d.target == target) else {
+        else {
+            // Which is missing, without telling another tenant's connectors apart.
+            self.connector(tenant, connector_id).await?;
             return Err(RegistryError::NotFound(format!(
                 "no deployment to target `{target}`"
             )));
@@ -223,13 +226,9 @@ impl Registry {
         let started = now_ms();
         let found = self
             .store
-            .connector_with_deployments(&claim.tenant_id, &claim.connector_id)
+            .connector_with_deployment(&claim.tenant_id, &claim.connector_id, &claim.target)
             .await?;
-        let Some((connector, d)) = found.and_then(|(c, ds)| {
-            ds.into_iter()
-                .find(|d| d.target == claim.target)
-                .map(|d| (c, d))
-        }) else {
+        let Some((connector, d)) = found else {
             // Deleted meanwhile: nothing to poll, nothing to release.
             return Ok((
                 self.skipped(claim, trigger, started, None, "the deployment was removed"),
@@ -293,26 +292,24 @@ impl Registry {
             })
         };
         let mut page = page;
-        let going_on = continue_after && page.more && page.outcome == "ok" || {
-            continue_after && page.more && page.outcome == "empty"
-        };
+        let going_on = continue_after && page.more && matches!(page.outcome, "ok" | "empty");
         match page.outcome {
             "ok" | "empty" => {
-                page.next_poll_ms = if page.more && trigger == Trigger::Schedule && !going_on {
+                page.next_poll_ms = if trigger != Trigger::Schedule {
+                    // A poll run now leaves the schedule as it is.
+                    None
+                } else if page.more && !going_on {
                     // The run's page budget is spent: continue on the next round.
                     Some(finished)
-                } else if trigger == Trigger::Schedule {
-                    scheduled(finished)
                 } else {
-                    None
+                    scheduled(finished)
                 };
             }
+            // Its retry-after is already the next time.
             "rate_limited" => {}
+            // Failed: back off from the period, unless the schedule stops.
             _ => {
-                if page.paused_reason.is_none() && period > 0 && trigger == Trigger::Schedule {
-                    page.next_poll_ms = Some(finished + backoff_ms(period, page.failures));
-                } else if page.paused_reason.is_none() && period > 0 {
-                    // A failed poll run now pushes the schedule back as a scheduled one would.
+                if page.paused_reason.is_none() && period > 0 {
                     page.next_poll_ms = Some(finished + backoff_ms(period, page.failures));
                 }
             }
@@ -563,8 +560,15 @@ mod tests {
         assert_eq!(next_on_grid(1000, 0, 5_500), 6000);
         let j = jitter_ms("c", "default", 2000);
         assert_eq!(j, jitter_ms("c", "default", 2000));
-        assert!((0..200).contains(&j));
-        assert!((0..1000).contains(&jitter_ms("c", "t", 3_600_000)));
+        assert!((0..2000).contains(&j));
+        // A thousand deployments spread over the whole period.
+        let offsets: Vec<i64> = (0..1000)
+            .map(|t| jitter_ms("c", &format!("t{t}"), 1000))
+            .collect();
+        for tenth in 0..10 {
+            let n = offsets.iter().filter(|&&o| o / 100 == tenth).count();
+            assert!((50..=150).contains(&n), "{n} offsets in tenth {tenth}");
+        }
     }
 
     #[test]

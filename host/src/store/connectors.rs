@@ -510,6 +510,30 @@ impl Store {
         Ok(Some((c, deployments)))
     }
 
+    /// A connector of `tenant_id` with its deployment to `target`, in one query (the
+    /// poll path: a connector may have many deployments).
+    pub async fn connector_with_deployment(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        target: &str,
+    ) -> Result<Option<(ConnectorRow, DeploymentRow)>, StoreError> {
+        let sql = format!(
+            "SELECT {CONNECTOR_COLUMNS_C}, {DEPLOYMENT_COLUMNS} \
+             FROM connectors c JOIN deployments d ON d.connector_id = c.id \
+             WHERE c.tenant_id = $1 AND c.id = $2 AND d.target = $3"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tenant_id)
+            .bind(id)
+            .bind(target)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| Ok::<_, sqlx::Error>((connector(&r)?, deployment_at(&r, 10)?)))
+            .transpose()?)
+    }
+
     /// Every deployment of the tenant with its connector, in one query.
     pub async fn tenant_deployments(
         &self,

@@ -87,6 +87,11 @@ pub struct PollFinish {
     pub kv: Option<(KvMap, KvMap)>,
 }
 
+/// Poll records kept per deployment (older ones are deleted as new ones commit).
+pub const POLLS_KEPT: i64 = 1000;
+/// Pruning runs on every this-many-th committed poll of a deployment.
+const PRUNE_EVERY: i64 = 100;
+
 const POLL_COLUMNS: &str = "id, tenant_id, connector_id, target, started_ms, finished_ms, outcome, \
      outputs, published, quarantined, cursor_before, cursor_after, error, started_by, node";
 
@@ -273,7 +278,7 @@ impl Store {
              next_poll_ms = COALESCE($2, next_poll_ms), consecutive_failures = $3, \
              paused_reason = $4, last_data_ms = CASE WHEN $5 = 1 THEN $6 ELSE last_data_ms END, \
              lease_owner = CASE WHEN $7 IS NULL THEN NULL ELSE lease_owner END, \
-             lease_until_ms = $7, poll_seq = poll_seq + 1 \
+             lease_until_ms = $7, poll_seq = poll_seq + 1, last_poll_id = $12 \
              WHERE connector_id = $8 AND target = $9 AND lease_owner = $10 \
              AND poll_seq = $11",
         )
@@ -289,6 +294,7 @@ impl Store {
         .bind(&record.target)
         .bind(node)
         .bind(seq)
+        .bind(&record.id)
         .execute(&mut *tx)
         .await?;
         if updated.rows_affected() != 1 {
@@ -314,6 +320,9 @@ impl Store {
             )
             .await?;
         }
+        if (seq + 1) % PRUNE_EVERY == 0 {
+            Store::prune_polls(&mut tx, &record.connector_id, &record.target).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -323,7 +332,34 @@ impl Store {
         let _turn = self.queue_for_write().await;
         let mut tx = self.begin().await?;
         Store::insert_poll(&mut tx, record).await?;
+        sqlx::query(
+            "UPDATE deployments SET last_poll_id = $1 WHERE connector_id = $2 AND target = $3",
+        )
+        .bind(&record.id)
+        .bind(&record.connector_id)
+        .bind(&record.target)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Deletes a deployment's polls but the newest [`POLLS_KEPT`].
+    async fn prune_polls(
+        tx: &mut sqlx::AnyConnection,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "DELETE FROM polls WHERE connector_id = $1 AND target = $2 AND started_ms < ( \
+               SELECT started_ms FROM polls WHERE connector_id = $1 AND target = $2 \
+               ORDER BY started_ms DESC LIMIT 1 OFFSET $3)",
+        )
+        .bind(connector_id)
+        .bind(target)
+        .bind(POLLS_KEPT - 1)
+        .execute(&mut *tx)
+        .await?;
         Ok(())
     }
 
@@ -351,6 +387,19 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         Ok(())
+    }
+
+    /// Polls started since `since_ms` on every deployment: how many, and their mean
+    /// duration in ms (operators' and benchmarks' view of the scheduler's work).
+    pub async fn poll_totals(&self, since_ms: i64) -> Result<(i64, f64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*), COALESCE(AVG(CAST(finished_ms - started_ms AS DOUBLE PRECISION)), 0) \
+             FROM polls WHERE started_ms >= $1",
+        )
+        .bind(since_ms)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     /// A deployment's polls, newest first (tenant-scoped).
@@ -381,9 +430,8 @@ impl Store {
         connector_id: &str,
     ) -> Result<Vec<PollRow>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {POLL_COLUMNS} FROM polls p WHERE tenant_id = $1 AND connector_id = $2 \
-             AND id = (SELECT q.id FROM polls q WHERE q.connector_id = p.connector_id \
-               AND q.target = p.target ORDER BY q.started_ms DESC, q.id DESC LIMIT 1)"
+            "SELECT {POLL_COLUMNS} FROM polls WHERE tenant_id = $1 AND id IN \
+             (SELECT last_poll_id FROM deployments WHERE connector_id = $2)"
         )))
         .bind(tenant_id)
         .bind(connector_id)

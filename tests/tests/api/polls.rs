@@ -388,7 +388,11 @@ async fn a_refused_config_pauses_the_schedule_and_a_silent_upstream_is_told_apar
                 d["allowed_networks"] = json!(["127.0.0.1/32"]);
             }
             let (s, v) = env
-                .admin("POST", &format!("/api/connectors/{id}/deployments"), Some(&d))
+                .admin(
+                    "POST",
+                    &format!("/api/connectors/{id}/deployments"),
+                    Some(&d),
+                )
                 .await;
             assert_eq!(s, 201, "{v}");
         }
@@ -397,16 +401,31 @@ async fn a_refused_config_pauses_the_schedule_and_a_silent_upstream_is_told_apar
     deploy(false).await;
     let all = wait_for_outcome(&env, &id, "failed", 0).await;
     let failed = all.iter().find(|p| p["outcome"] == "failed").unwrap();
-    assert!(failed["error"].as_str().unwrap().contains("grant"), "{failed}");
-    let (_, c) = env.admin("GET", &format!("/api/connectors/{id}"), None).await;
+    assert!(
+        failed["error"].as_str().unwrap().contains("grant"),
+        "{failed}"
+    );
+    let (_, c) = env
+        .admin("GET", &format!("/api/connectors/{id}"), None)
+        .await;
     let d = &c["deployments"][0];
-    assert!(d["paused_reason"].as_str().unwrap().contains("grant"), "{d}");
+    assert!(
+        d["paused_reason"].as_str().unwrap().contains("grant"),
+        "{d}"
+    );
     assert!(d["next_poll_at"].is_null(), "{d}");
     assert_ne!(c["status"], "active", "{c}");
-    assert!(c["status_reason"].as_str().unwrap().contains("grant"), "{c}");
+    assert!(
+        c["status_reason"].as_str().unwrap().contains("grant"),
+        "{c}"
+    );
     let paused = polls(&env, &id).await.len();
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(polls(&env, &id).await.len(), paused, "a paused schedule polls no more");
+    assert_eq!(
+        polls(&env, &id).await.len(),
+        paused,
+        "a paused schedule polls no more"
+    );
 
     // Deployed again with the grant: it resumes; the feed is empty, so the polls
     // succeed with nothing new, and once healthy the reason says the upstream is
@@ -414,7 +433,9 @@ async fn a_refused_config_pauses_the_schedule_and_a_silent_upstream_is_told_apar
     deploy(true).await;
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let (_, c) = env.admin("GET", &format!("/api/connectors/{id}"), None).await;
+        let (_, c) = env
+            .admin("GET", &format!("/api/connectors/{id}"), None)
+            .await;
         let reason = c["status_reason"].as_str().unwrap().to_string();
         if c["status"] == "active" && reason.contains("upstream is silent") {
             assert!(reason.contains("`default`"), "{reason}");
