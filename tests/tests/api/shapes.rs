@@ -293,6 +293,8 @@ async fn every_route_answers_in_its_pinned_shape() {
                 .keys()
                 .chain(e.keys())
                 .filter(|k| a.get(*k) != e.get(*k))
+                .collect::<std::collections::BTreeSet<_>>()
+                .into_iter()
                 .collect();
             panic!(
                 "answer shapes changed for {differing:?}; if intended, rerun with \
