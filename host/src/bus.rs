@@ -89,9 +89,10 @@ pub struct MessageView {
 /// Where a message came from.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct MessageSource {
-    /// `event` (a pushed event) or `call` (an invoke).
+    /// `event` (a pushed event), `call` (an invoke) or `poll` (a scheduled poll).
     pub kind: String,
-    /// The event's or call's id.
+    /// The event's or call's id; for a poll, the page's (UUIDv5 of the deployment
+    /// and its committed-poll count, the same if the page is polled again).
     pub id: String,
     /// The output's position among its source's outputs.
     pub index: i64,

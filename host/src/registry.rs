@@ -16,7 +16,7 @@
 //! - Every operation takes the caller's tenant and sees only that tenant's rows; a
 //!   foreign id is [`RegistryError::NotFound`], like a missing one.
 //! - Every mutation appends its audit row in the transaction that makes it
-//!   ([`Registry::commit_audited`] is the only way a mutation commits).
+//!   (`Registry::commit_audited` is the only way a mutation commits).
 //! - A config is stored only if it satisfies the version's config schema; secrets
 //!   only sealed, and they never appear in a view.
 //! - Guest calls run on the blocking pool, never on an async worker, and record a

@@ -1,5 +1,5 @@
 //! The contract's vocabularies as types: output standards, connector categories and
-//! push authentication methods, each spelt (serde, [`FromStr`], [`Display`]) exactly
+//! push authentication methods, each spelt (serde, [`FromStr`], [`Display`](std::fmt::Display)) exactly
 //! as DESIGN.md, the WIT and the API write them.
 //!
 //! This is the bottom floor: it depends on nothing else in the crate (only std and

@@ -140,6 +140,30 @@ async fn commits_need_the_lease_and_old_polls_are_pruned(postgres: bool) {
     let last = store.last_polls(&tenant, "c1").await.unwrap();
     assert_eq!(last.len(), 1);
     assert_eq!(last[0].id, "p1099");
+    // A change of the deployment while a poll runs: that poll can no longer commit
+    // (its count is stale and its lease is gone), so it cannot undo the change.
+    let mut tx = store.begin().await.unwrap();
+    let current = store.deployments(&tenant, "c1").await.unwrap().remove(0);
+    Store::upsert_deployment(&mut tx, &current).await.unwrap();
+    tx.commit().await.unwrap();
+    assert!(
+        !store
+            .finish_poll("n1", 1100, &record(&tenant, 1100), &finish(1100))
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .take_lease("c1", "default", "n1", 40, 1_000_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .finish_poll("n1", 1101, &record(&tenant, 1101), &finish(1101))
+            .await
+            .unwrap()
+    );
     // A restarted node releases what it held; then the other node may take it.
     assert_eq!(store.release_leases_of("n1").await.unwrap(), 1);
     assert!(

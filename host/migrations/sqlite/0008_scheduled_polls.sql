@@ -37,3 +37,6 @@ CREATE TABLE polls (
     node TEXT NOT NULL
 );
 CREATE INDEX polls_by_deployment ON polls (connector_id, target, started_ms);
+
+-- Deployments scheduled before this migration are due at once.
+UPDATE deployments SET next_poll_ms = 0 WHERE schedule IS NOT NULL;

@@ -5,8 +5,12 @@
 //! when; this file decides what a poll does and what comes next.
 //!
 //! **Invariants:**
-//! - A poll runs only under its deployment's lease (`deployments.lease_owner`): a
-//!   deployment never has two polls at once, on one node or several.
+//! - A poll runs under its deployment's lease (`deployments.lease_owner`), which
+//!   outlasts the call's wall clock: while the lease holds, no other poll of the
+//!   deployment starts, on this node or another. Should a poll outrun its lease
+//!   anyway, at most one of the two commits: a poll commits only from the
+//!   committed-poll count it started at (`deployments.poll_seq`), which every
+//!   commit — and every change of the deployment — advances.
 //! - Nothing of a poll is visible unless all of it commits; a crash before the
 //!   commit leaves the old cursor, and the repeated poll's outputs get the same ids
 //!   (UUIDv5 of deployment, committed-poll count and position), which the outbox
@@ -87,11 +91,13 @@ pub fn backoff_ms(period_ms: i64, failures: i64) -> i64 {
         .min(period_ms.max(BACKOFF_CAP_MS))
 }
 
-/// The id of the messages source of a deployment's `seq`-th committed poll.
-fn page_id(connector_id: &str, target: &str, seq: i64) -> uuid::Uuid {
+/// The id of the messages source of the `seq`-th committed poll of the deployment
+/// of `connector_id` to `target` created at `created_ms` (a deployment removed and
+/// made again to the same target is another deployment: its counts start afresh).
+fn page_id(connector_id: &str, target: &str, created_ms: i64, seq: i64) -> uuid::Uuid {
     uuid::Uuid::new_v5(
         &uuid::Uuid::NAMESPACE_OID,
-        format!("airlock-poll\0{connector_id}\0{target}\0{seq}").as_bytes(),
+        format!("airlock-poll\0{connector_id}\0{target}\0{created_ms}\0{seq}").as_bytes(),
     )
 }
 
@@ -194,8 +200,13 @@ impl Registry {
             self.store.record_poll(&record).await?;
             return Ok(PollRecord::of(&record));
         }
-        let (record, _) = self.poll_page(&claim, Trigger::Now(actor), false).await?;
-        Ok(PollRecord::of(&record))
+        match self.poll_page(&claim, Trigger::Now(actor), false).await {
+            Ok((record, _)) => Ok(PollRecord::of(&record)),
+            Err(e) => {
+                self.release_after_error(&claim).await;
+                Err(e)
+            }
+        }
     }
 
     /// Runs a claimed deployment's scheduled polls: one page, then more at once
@@ -205,7 +216,13 @@ impl Registry {
         let mut records = Vec::new();
         for page in 1..=MAX_PAGES_PER_RUN {
             let last = page == MAX_PAGES_PER_RUN;
-            let (record, more) = self.poll_page(claim, Trigger::Schedule, !last).await?;
+            let (record, more) = match self.poll_page(claim, Trigger::Schedule, !last).await {
+                Ok(done) => done,
+                Err(e) => {
+                    self.release_after_error(claim).await;
+                    return Err(e);
+                }
+            };
             records.push(PollRecord::of(&record));
             if !more {
                 break;
@@ -249,8 +266,11 @@ impl Registry {
             self.store.record_poll(&record).await?;
             return Ok((record, false));
         }
+        // The claim leased for the default wall clock: a deployment with its own
+        // limits holds its lease for exactly its own (a dead node's then waits no
+        // longer than it must, and a long call is not taken over while it runs).
         let needed = self.lease_for(&d);
-        if needed > i64::try_from(self.default_lease().as_millis()).unwrap_or(i64::MAX)
+        if needed != i64::try_from(self.default_lease().as_millis()).unwrap_or(i64::MAX)
             && !self
                 .store
                 .extend_lease(
@@ -274,7 +294,7 @@ impl Registry {
         }
         let cursor_before = d.polling.cursor.clone();
         let seq = d.polling.seq;
-        let source = page_id(&claim.connector_id, &claim.target, seq).to_string();
+        let source = page_id(&claim.connector_id, &claim.target, d.created_ms, seq).to_string();
         let page = self.run_page(claim, &d, &source).await;
         let finished = now_ms();
         let period = d
@@ -292,14 +312,20 @@ impl Registry {
             })
         };
         let mut page = page;
-        let going_on = continue_after && page.more && matches!(page.outcome, "ok" | "empty");
+        // A connector that says `more` without moving its cursor or producing
+        // anything would be polled back to back forever: it waits for its period.
+        let moved = page.outcome == "ok" || page.cursor_after != cursor_before;
+        let going_on =
+            continue_after && page.more && moved && matches!(page.outcome, "ok" | "empty");
         match page.outcome {
             "ok" | "empty" => {
                 page.next_poll_ms = if trigger != Trigger::Schedule {
                     // A poll run now leaves the schedule as it is.
                     None
-                } else if page.more && !going_on {
-                    // The run's page budget is spent: continue on the next round.
+                } else if page.more && moved {
+                    // More pages follow (under the kept lease), or the run's page
+                    // budget is spent: due at once either way, so a crash mid-run or
+                    // the next round goes on without waiting a period.
                     Some(finished)
                 } else {
                     scheduled(finished)
@@ -474,6 +500,19 @@ impl Registry {
                 ),
             ) => failed(e.to_string(), true),
             Err(e) => failed(e.to_string(), false),
+        }
+    }
+
+    /// Gives up the lease after a poll failed outside the guest (the database):
+    /// best effort — if this fails too, the lease expires.
+    async fn release_after_error(&self, claim: &Claim) {
+        if let Err(e) = self
+            .store
+            .release_lease(&claim.connector_id, &claim.target, &self.node)
+            .await
+        {
+            tracing::warn!(connector = %claim.connector_id, target = %claim.target, error = %e,
+                "cannot release a poll's lease; it will expire");
         }
     }
 

@@ -105,13 +105,23 @@ impl Transport {
         let (from, to) = rule.split_once('=').ok_or_else(bad)?;
         let addr: SocketAddr = to.trim().parse().map_err(|_| bad())?;
         let from = from.trim().to_ascii_lowercase();
-        let (host, port) = match from.rsplit_once(':') {
-            Some((h, p)) if !h.contains(':') => {
-                (h.to_string(), Some(p.parse().map_err(|_| bad())?))
+        // `host`, `host:port`, `[v6]` or `[v6]:port`.
+        let (host, port) = if let Some(v6) = from.strip_prefix('[') {
+            let (h, after) = v6.split_once(']').ok_or_else(bad)?;
+            let port = match after.strip_prefix(':') {
+                Some(p) => Some(p.parse().map_err(|_| bad())?),
+                None if after.is_empty() => None,
+                None => return Err(bad()),
+            };
+            (h.to_string(), port)
+        } else {
+            match from.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), Some(p.parse().map_err(|_| bad())?)),
+                None => (from.clone(), None),
             }
-            _ => (from.clone(), None),
         };
-        if host.is_empty() || host.contains(['/', '@', ' ']) {
+        let host = host.trim_end_matches('.').to_string();
+        if host.is_empty() || host.contains(['/', '@', ' ', '[', ']']) {
             return Err(bad());
         }
         self.resolve.push(ResolveRule { host, port, addr });
@@ -131,6 +141,7 @@ impl Transport {
         let host = host
             .trim_start_matches('[')
             .trim_end_matches(']')
+            .trim_end_matches('.')
             .to_ascii_lowercase();
         self.resolve
             .iter()
@@ -411,6 +422,21 @@ mod tests {
             Some("[::1]:9000".parse().unwrap())
         );
         assert_eq!(t.resolved("api.example.com:443"), None);
+        assert_eq!(t.resolved("FEEDS.example.org.:443"), Some(feeds));
+        let v6 = Transport::default()
+            .with_resolve("[::1]:8080=127.0.0.1:1")
+            .unwrap()
+            .with_resolve("[fd00::2]=127.0.0.1:2")
+            .unwrap();
+        assert_eq!(
+            v6.resolved("[::1]:8080"),
+            Some("127.0.0.1:1".parse().unwrap())
+        );
+        assert_eq!(v6.resolved("[::1]:80"), None);
+        assert_eq!(
+            v6.resolved("[fd00::2]:443"),
+            Some("127.0.0.1:2".parse().unwrap())
+        );
         assert_eq!(t.resolved("other.example.org:443"), None);
         assert_eq!(t.describe().len(), 2);
         for bad in [
@@ -419,6 +445,8 @@ mod tests {
             "=127.0.0.1:1",
             "a/b=127.0.0.1:1",
             "h:x=127.0.0.1:1",
+            "[::1=127.0.0.1:1",
+            "[::1]x=127.0.0.1:1",
         ] {
             let why = Transport::default().with_resolve(bad).unwrap_err();
             assert!(why.contains("HOST[:PORT]=IP:PORT"), "{bad}: {why}");

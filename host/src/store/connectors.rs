@@ -425,7 +425,8 @@ impl Store {
              updated_ms = excluded.updated_ms, allowed_networks = excluded.allowed_networks, \
              limits = excluded.limits, next_poll_ms = excluded.next_poll_ms, \
              stale_after_ms = excluded.stale_after_ms, consecutive_failures = 0, \
-             paused_reason = NULL",
+             paused_reason = NULL, poll_seq = deployments.poll_seq + 1, \
+             lease_owner = NULL, lease_until_ms = NULL",
         )
         // Nullable binary and text parameters: see `insert_heartbeats` on why these
         // statements are not cached.
@@ -454,6 +455,13 @@ impl Store {
         target: &str,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM deployments WHERE connector_id = $1 AND target = $2")
+            .bind(connector_id)
+            .bind(target)
+            .execute(&mut *tx)
+            .await?;
+        // Its poll history goes with it (a deployment made later to the same target
+        // starts afresh).
+        sqlx::query("DELETE FROM polls WHERE connector_id = $1 AND target = $2")
             .bind(connector_id)
             .bind(target)
             .execute(&mut *tx)

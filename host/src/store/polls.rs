@@ -188,8 +188,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Extends `node`'s lease of a deployment until `lease_until_ms`; false when it
-    /// no longer holds it.
+    /// Sets `node`'s lease of a deployment to end at `lease_until_ms` (longer or
+    /// shorter than the claim's); false when it no longer holds it.
     pub async fn extend_lease(
         &self,
         connector_id: &str,
@@ -393,7 +393,7 @@ impl Store {
     /// duration in ms (operators' and benchmarks' view of the scheduler's work).
     pub async fn poll_totals(&self, since_ms: i64) -> Result<(i64, f64), StoreError> {
         let row = sqlx::query(
-            "SELECT COUNT(*), COALESCE(AVG(CAST(finished_ms - started_ms AS DOUBLE PRECISION)), 0) \
+            "SELECT COUNT(*), COALESCE(AVG(CAST(finished_ms - started_ms AS DOUBLE PRECISION)), CAST(0 AS DOUBLE PRECISION)) \
              FROM polls WHERE started_ms >= $1",
         )
         .bind(since_ms)
