@@ -43,6 +43,11 @@ use crate::vocab::AuthMethod;
 /// Largest event body accepted.
 pub const MAX_EVENT_BYTES: usize = 1024 * 1024;
 
+/// Largest total size of a push's headers (names, values and separators): far
+/// above what any of the four methods needs, and far below what would let an
+/// unauthenticated request carry work by the kilobyte.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
 /// Why a push was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
@@ -68,6 +73,9 @@ pub enum IngestError {
     /// The body is over [`MAX_EVENT_BYTES`].
     #[error("the event body is larger than {MAX_EVENT_BYTES} bytes")]
     TooLarge,
+    /// The headers are over [`MAX_HEADER_BYTES`] in all.
+    #[error("the request's headers are larger than {MAX_HEADER_BYTES} bytes in all")]
+    HeadersTooLarge,
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -113,6 +121,37 @@ impl From<HttpSigError> for IngestError {
         };
         unauthorized(code, e.to_string())
     }
+}
+
+/// Verifies a request's RFC 9421 signature on the blocking pool: RSA is
+/// milliseconds of CPU that must not hold an async worker (other requests,
+/// `/healthz` included, would wait behind it). The outer error is the pool's.
+async fn verify_rsa(
+    parts: &axum::http::request::Parts,
+    keys: Vec<(String, std::sync::Arc<rsa::RsaPublicKey>)>,
+    now_secs: i64,
+) -> Result<Result<httpsig::Candidate, HttpSigError>, IngestError> {
+    let method = parts.method.as_str().to_string();
+    let path = parts.uri.path().to_string();
+    let query = parts.uri.query().map(str::to_string);
+    let scheme = parts.uri.scheme_str().unwrap_or("http").to_string();
+    let headers = parts.headers.clone();
+    tokio::task::spawn_blocking(move || {
+        let request = httpsig::Request {
+            method: &method,
+            path: &path,
+            query: query.as_deref(),
+            scheme: &scheme,
+            headers: &headers,
+        };
+        let keys: Vec<(&str, &rsa::RsaPublicKey)> = keys
+            .iter()
+            .map(|(id, k)| (id.as_str(), k.as_ref()))
+            .collect();
+        httpsig::verify(&request, &keys, now_secs)
+    })
+    .await
+    .map_err(|e| IngestError::Commit(format!("signature verification did not finish: {e}")))
 }
 
 /// Which connector a request names.
@@ -334,6 +373,13 @@ impl Ingest {
         parts: &axum::http::request::Parts,
     ) -> Result<Pending, IngestError> {
         let headers = &parts.headers;
+        let header_bytes: usize = headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .sum();
+        if header_bytes > MAX_HEADER_BYTES {
+            return Err(IngestError::HeadersTooLarge);
+        }
         let (connector_id, tenant) = match route {
             Route::Header => {
                 let id =
@@ -438,22 +484,7 @@ impl Ingest {
                 Ok(Pending::verified(known.connector))
             }
             AuthMethod::Rsa => {
-                let request = httpsig::Request {
-                    method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    query: parts.uri.query(),
-                    scheme: parts.uri.scheme_str().unwrap_or("http"),
-                    headers,
-                };
-                let verify = |known: &Known| {
-                    let keys = known.rsa_keys(now);
-                    let keys: Vec<(&str, &rsa::RsaPublicKey)> = keys
-                        .iter()
-                        .map(|(id, k)| (id.as_str(), k.as_ref()))
-                        .collect();
-                    httpsig::verify(&request, &keys, now / 1000)
-                };
-                let mut verdict = verify(&known);
+                let mut verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
                 if matches!(
                     verdict,
                     Err(HttpSigError::UnknownKey | HttpSigError::BadSignature)
@@ -461,7 +492,7 @@ impl Ingest {
                 {
                     // Perhaps a key registered since the cache was filled: look again.
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
-                    verdict = verify(&known);
+                    verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
                 }
                 let accepted = verdict?;
                 if headers.contains_key("idempotency-key") && !accepted.covers("idempotency-key") {

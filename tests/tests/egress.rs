@@ -206,6 +206,33 @@ fn undeclared_hosts_and_ungranted_ones_are_refused_without_a_lookup() {
 }
 
 #[test]
+fn a_url_is_connected_to_the_host_it_was_judged_by() {
+    // The hostile vendor's finding: granted `http://*.allowed.test:*` (and the
+    // loopback network, so only the host check stands between), the guest sent
+    // `http://127.0.0.1:PORT\.allowed.test:PORT/`, which a split at `/ ? #` reads
+    // as a host under allowed.test and the HTTP client as 127.0.0.1.
+    let server = TestServer::start("127.0.0.1:0");
+    let port = server.addr.port();
+    let (_rt, component) = hostile(Limits::default());
+    let grants = || grants(&["http://*.allowed.test:*"], &["127.0.0.1/32"], &[]);
+    for url in [
+        format!("http://127.0.0.1:{port}\\.allowed.test:{port}/"),
+        format!("http://127.0.0.1:{port}\\@x.allowed.test:{port}/"),
+        format!("http://x.allowed.test@127.0.0.1:{port}/"),
+        format!("http://127.0.0.1:{port}%2F.allowed.test:{port}/"),
+        format!("http://0x7f.1:{port}\\.allowed.test/"),
+    ] {
+        let out = http(&component, grants(), json!({"url": url}));
+        let error = out[0]["error"].as_str().unwrap_or_default();
+        assert!(
+            error.starts_with("denied") || error.starts_with("invalid"),
+            "{url}: {out:?}"
+        );
+    }
+    assert!(server.seen().is_empty(), "a request reached 127.0.0.1");
+}
+
+#[test]
 fn a_redirect_is_handed_back_not_followed() {
     let server = TestServer::start("127.0.0.1:0");
     let (_rt, component) = hostile(Limits::default());
@@ -223,7 +250,10 @@ fn malformed_requests_are_invalid_and_reserved_headers_are_the_hosts() {
     let server = TestServer::start("127.0.0.1:0");
     let (_rt, component) = hostile(Limits::default());
     for (input, says) in [
-        (json!({"url": "not a url"}), "not an absolute"),
+        (
+            json!({"url": "not a url"}),
+            "not a usable http or https URL",
+        ),
         (
             json!({"url": server.url("/"), "headers": {"Host": "internal.example"}}),
             "set by the host",

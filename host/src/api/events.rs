@@ -166,6 +166,11 @@ impl From<IngestError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, &message)
             }
             IngestError::TooLarge => too_large(),
+            e @ IngestError::HeadersTooLarge => ApiError::new(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "headers_too_large",
+                &e.to_string(),
+            ),
             IngestError::Disabled(reason) => ApiError::new(
                 StatusCode::CONFLICT,
                 "connector_disabled",

@@ -528,6 +528,12 @@ impl Candidate {
 /// Reads the request's signatures and keeps those that cover what Airlock needs,
 /// are in their time window, and name a key. Errors come from the first
 /// unacceptable one when none is acceptable.
+/// Signatures a request may carry. Each one that names a key costs an RSA
+/// verification, which an unauthenticated sender must not be able to multiply: a
+/// request with more labels is refused before any is read, and only the first
+/// signature naming one of the connector's keys is verified (see [`verify`]).
+pub const MAX_SIGNATURES: usize = 4;
+
 pub fn candidates(req: &Request<'_>, now_secs: i64) -> Result<Vec<Candidate>, HttpSigError> {
     let text = |name: &'static str| {
         req.headers
@@ -538,6 +544,15 @@ pub fn candidates(req: &Request<'_>, now_secs: i64) -> Result<Vec<Candidate>, Ht
     };
     let inputs = parse_dictionary(text("signature-input")?)
         .map_err(|e| HttpSigError::Malformed("signature-input", e))?;
+    if inputs.len() > MAX_SIGNATURES {
+        return Err(HttpSigError::Malformed(
+            "signature-input",
+            format!(
+                "{} signatures; at most {MAX_SIGNATURES} are accepted",
+                inputs.len()
+            ),
+        ));
+    }
     let signatures = parse_dictionary(text("signature")?)
         .map_err(|e| HttpSigError::Malformed("signature", e))?;
     let mut found = Vec::new();
@@ -661,31 +676,33 @@ pub fn verify_with(key: &RsaPublicKey, alg: Option<Alg>, base: &[u8], signature:
     }
 }
 
-/// Verifies the request's signatures against `keys` (key id, key): accepted when
-/// one acceptable signature names one of them and verifies; that signature is
-/// returned.
+/// Verifies the request's signatures against `keys` (key id, key): the first
+/// acceptable signature that names one of them is verified — with its `alg`, or
+/// each of the two algorithms when it names none — and accepted or refused; no
+/// other signature is tried. So one request costs at most two RSA verifications,
+/// however many labels or keys it names (a sender signs once, with one key).
 pub fn verify(
     req: &Request<'_>,
     keys: &[(&str, &RsaPublicKey)],
     now_secs: i64,
 ) -> Result<Candidate, HttpSigError> {
     let candidates = candidates(req, now_secs)?;
-    let mut named = false;
     for c in candidates {
-        for (id, key) in keys {
-            if subtle::ConstantTimeEq::ct_eq(id.as_bytes(), c.key_id.as_bytes()).into() {
-                named = true;
-                if verify_with(key, c.alg, c.base.as_bytes(), &c.signature) {
-                    return Ok(c);
-                }
-            }
+        let named = keys.iter().find(|(id, _)| {
+            bool::from(subtle::ConstantTimeEq::ct_eq(
+                id.as_bytes(),
+                c.key_id.as_bytes(),
+            ))
+        });
+        if let Some((_, key)) = named {
+            return if verify_with(key, c.alg, c.base.as_bytes(), &c.signature) {
+                Ok(c)
+            } else {
+                Err(HttpSigError::BadSignature)
+            };
         }
     }
-    Err(if named {
-        HttpSigError::BadSignature
-    } else {
-        HttpSigError::UnknownKey
-    })
+    Err(HttpSigError::UnknownKey)
 }
 
 /// Checks `body` against a `Content-Digest` value: at least one of `sha-256` and
@@ -1010,6 +1027,76 @@ mod tests {
             check(r#"sig1=("@method" "@path" "content-digest");created=100;keyid="k""#),
             Ok(())
         );
+    }
+
+    #[test]
+    fn many_labels_are_refused_unread_and_only_the_first_named_signature_is_verified() {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!(
+            "../../../tests/fixtures/rsa/sender.pem"
+        ))
+        .unwrap();
+        let public = key.to_public_key();
+        let body = b"{}";
+        let signed = sign(
+            &key,
+            "key_a",
+            Alg::RsaPssSha512,
+            "POST",
+            "/p",
+            body,
+            100,
+            None,
+        )
+        .unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        for (n, v) in &signed {
+            headers.insert(*n, v.parse().unwrap());
+        }
+        let req = |h: &axum::http::HeaderMap| {
+            let r = Request {
+                method: "POST",
+                path: "/p",
+                query: None,
+                scheme: "http",
+                headers: h,
+            };
+            verify(&r, &[("key_a", &public)], 100)
+        };
+        assert!(req(&headers).is_ok());
+        let input = headers["signature-input"].to_str().unwrap().to_string();
+        let sig = headers["signature"].to_str().unwrap().to_string();
+        let params = input.strip_prefix("sig1=").unwrap();
+        // The attack: a thousand labels naming the (public) key id, each an RSA
+        // verification before: refused by their number, none verified.
+        let mut many = headers.clone();
+        let labels: Vec<String> = (0..1000).map(|i| format!("s{i}={params}")).collect();
+        let sigs: Vec<String> = (0..1000).map(|i| format!("s{i}=:AAAA:")).collect();
+        many.insert("signature-input", labels.join(", ").parse().unwrap());
+        many.insert("signature", sigs.join(", ").parse().unwrap());
+        let started = std::time::Instant::now();
+        assert!(matches!(
+            req(&many),
+            Err(HttpSigError::Malformed("signature-input", _))
+        ));
+        assert!(started.elapsed() < std::time::Duration::from_millis(500));
+        // A bad signature first, the good one second: only the first is verified.
+        let mut two = headers.clone();
+        two.insert(
+            "signature-input",
+            format!("bad={params}, sig1={params}").parse().unwrap(),
+        );
+        two.insert("signature", format!("bad=:AAAA:, {sig}").parse().unwrap());
+        assert_eq!(req(&two).unwrap_err(), HttpSigError::BadSignature);
+        // A first label naming an unknown key is skipped for the one that names ours.
+        let mut other = headers.clone();
+        let other_params = params.replace("key_a", "key_zz");
+        other.insert(
+            "signature-input",
+            format!("x={other_params}, sig1={params}").parse().unwrap(),
+        );
+        other.insert("signature", format!("x=:AAAA:, {sig}").parse().unwrap());
+        assert!(req(&other).is_ok());
     }
 
     #[test]

@@ -86,11 +86,17 @@ pub fn declared_hosts(manifest: &Manifest) -> Declared {
         .collect()
 }
 
-/// Where a request may go: its origin and the credential the host adds.
+/// Where a request may go: its origin, the URL to send, and the credential the
+/// host adds.
 #[derive(Debug, Clone)]
 pub struct Route {
-    /// The request's origin.
+    /// The request's origin, as the HTTP client's own URL parser reads it.
     pub origin: Origin,
+    /// The URL to send: the guest's URL as that parser read it, serialised again.
+    /// The client parses this text to the same host, so what was judged is what is
+    /// connected to — never the guest's raw text, which another parser could read
+    /// differently (a `\` ends the host for one and not for another).
+    pub url: String,
     /// The credential the declaration attaches, if any.
     pub credential: Option<Credential>,
 }
@@ -152,11 +158,7 @@ impl Egress {
 
     /// Checks a URL against the declarations and the grants (rules 1–3).
     pub fn route(&self, url: &str) -> Result<Route, Refusal> {
-        let origin = Origin::of_url(url).ok_or_else(|| {
-            Refusal::Invalid(format!(
-                "`{url}` is not an absolute http or https URL (user info is not allowed)"
-            ))
-        })?;
+        let (origin, url) = parse_url(url)?;
         let shown = origin_text(&origin);
         let Some(declared) = self.declared.iter().find(|d| d.pattern.matches(&origin)) else {
             return Err(Refusal::Denied(format!(
@@ -170,6 +172,7 @@ impl Egress {
         }
         Ok(Route {
             origin,
+            url,
             credential: declared.credential.clone(),
         })
     }
@@ -202,6 +205,57 @@ pub enum Refusal {
     Invalid(String),
     /// Well-formed but not allowed.
     Denied(String),
+}
+
+/// The longest URL a guest may send.
+const MAX_URL_BYTES: usize = 8 * 1024;
+
+/// Parses `raw` once, with the WHATWG parser the HTTP client itself uses (the
+/// `url` crate), and returns the origin it reads and the URL serialised again.
+/// Anything the policy and the client could read differently is settled by the
+/// parser or refused: backslashes are path separators, percent-encoded and
+/// Unicode host names are decoded and IDNA-mapped, IPv4 in odd notations
+/// (`0x7f.1`, `2130706433`) becomes dotted decimal; user info, a trailing dot in
+/// the host, and schemes other than http and https are refused.
+fn parse_url(raw: &str) -> Result<(Origin, String), Refusal> {
+    let shown: String = raw.chars().take(200).collect();
+    let invalid = |why: &str| {
+        Refusal::Invalid(format!(
+            "`{}` is not a usable http or https URL: {why}",
+            shown.escape_debug()
+        ))
+    };
+    if raw.len() > MAX_URL_BYTES {
+        return Err(invalid(&format!("it is longer than {MAX_URL_BYTES} bytes")));
+    }
+    let url = url::Url::parse(raw).map_err(|e| invalid(&e.to_string()))?;
+    let scheme = url.scheme();
+    if scheme != "http" && scheme != "https" {
+        return Err(invalid("only http and https are supported"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("user info (`user@host`) is not allowed"));
+    }
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => {
+            if d.ends_with('.') {
+                return Err(invalid("a host name may not end with a dot"));
+            }
+            d.to_ascii_lowercase()
+        }
+        Some(url::Host::Ipv4(v4)) => v4.to_string(),
+        Some(url::Host::Ipv6(v6)) => v6.to_string(),
+        None => return Err(invalid("it has no host")),
+    };
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| invalid("it has no port"))?;
+    let origin = Origin {
+        scheme: scheme.to_string(),
+        host,
+        port,
+    };
+    Ok((origin, url.into()))
 }
 
 /// `scheme://host:port`, as messages show an origin.
@@ -290,6 +344,108 @@ mod tests {
             private_networks: networks.iter().map(|n| n.parse().unwrap()).collect(),
             secrets: BTreeMap::from([("token".to_string(), "s3cret".to_string())]),
         }
+    }
+
+    /// The origin the HTTP client connects to for `url` (what ureq does with it).
+    fn connected(url: &str) -> (String, u16) {
+        let u = url::Url::parse(url).unwrap();
+        let host = match u.host().unwrap() {
+            url::Host::Domain(d) => d.to_string(),
+            url::Host::Ipv4(v4) => v4.to_string(),
+            url::Host::Ipv6(v6) => v6.to_string(),
+        };
+        (host, u.port_or_known_default().unwrap())
+    }
+
+    #[test]
+    fn a_url_is_judged_as_the_client_reads_it() {
+        let egress = Egress::new(
+            declared(&[
+                ("http://*.allowed.test:48127", None),
+                ("https://*.abuse.ch", None),
+            ]),
+            grants(&["http://*.allowed.test:48127", "https://*.abuse.ch"], &[]),
+        );
+        // The finding: a backslash ends the host for the client, not for a
+        // hand-written split at `/ ? #`. Judged as the client reads it, the host is
+        // 127.0.0.1 or attacker.example, neither declared.
+        for attack in [
+            "http://127.0.0.1:48127\\.allowed.test:48127/",
+            "https://attacker.example\\.abuse.ch/",
+            "https://attacker.example\\@x.abuse.ch/",
+            "https://x.abuse.ch@attacker.example/",
+            "https://attacker.example%2F.abuse.ch/",
+            "https://attacker.example#.abuse.ch/",
+            "https://attacker.example?.abuse.ch/",
+            "https://attacker.example/.abuse.ch/",
+            "https://urlhaus.abuse.ch./",
+            "https://user:pw@urlhaus.abuse.ch/",
+            "ftp://urlhaus.abuse.ch/",
+        ] {
+            let r = egress.route(attack);
+            assert!(r.is_err(), "{attack} was allowed: {r:?}");
+        }
+        // Case, IDNA and percent-encoding are normalised before matching.
+        let r = egress.route("HTTPS://URLhaus.Abuse.CH/api?x=1").unwrap();
+        assert_eq!(r.origin.host, "urlhaus.abuse.ch");
+        assert_eq!(r.url, "https://urlhaus.abuse.ch/api?x=1");
+        let r = egress.route("https://urlhaus%2Eabuse.ch/").unwrap();
+        assert_eq!(r.origin.host, "urlhaus.abuse.ch");
+        // Sloppy forms the WHATWG parser completes are judged as completed (and sent
+        // as judged).
+        let r = egress.route("https:urlhaus.abuse.ch").unwrap();
+        assert_eq!(r.url, "https://urlhaus.abuse.ch/");
+    }
+
+    #[test]
+    fn no_url_is_judged_one_host_and_connected_to_another() {
+        // Pieces a hostile guest combines; every URL the policy lets through must be
+        // connected to exactly the origin it judged.
+        let hosts = [
+            "x.allowed.test",
+            "127.0.0.1",
+            "0x7f.1",
+            "2130706433",
+            "[::1]",
+            "XN--BCHER-KVA.allowed.test",
+            "bücher.allowed.test",
+            "a%2Eallowed.test",
+        ];
+        let seps = [
+            "", "\\", "/", "@", "#", "?", "%5C", "\t", " ", ";", ":48127",
+        ];
+        let tails = [
+            "",
+            ".allowed.test",
+            ".allowed.test:48127",
+            "/p",
+            "\\.allowed.test/",
+        ];
+        let egress = Egress::new(
+            declared(&[("http://*.allowed.test:*", None)]),
+            grants(&["http://*.allowed.test:*"], &[]),
+        );
+        let mut allowed = 0;
+        for h in hosts {
+            for s in seps {
+                for t in tails {
+                    for scheme in ["http://", "HTTP://", "http:/", "http:\\\\"] {
+                        let url = format!("{scheme}{h}{s}{t}");
+                        if let Ok(route) = egress.route(&url) {
+                            allowed += 1;
+                            let (host, port) = connected(&route.url);
+                            assert_eq!(
+                                (host.trim_matches(['[', ']']).to_string(), port),
+                                (route.origin.host.clone(), route.origin.port),
+                                "{url}"
+                            );
+                            assert!(route.origin.host.ends_with(".allowed.test"), "{url}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(allowed > 0, "the corpus allowed nothing: it tests nothing");
     }
 
     #[test]

@@ -211,7 +211,7 @@ pub fn send(
         headers.push((name, value));
     }
     authenticate(egress, &route, &mut headers, &body)?;
-    transmit(egress, &route, &method, &request.url, headers, &body, caps)
+    transmit(egress, &route, &method, headers, &body, caps)
 }
 
 /// Adds the declared credential, replacing any header of the same name the guest set.
@@ -265,7 +265,6 @@ fn transmit(
     egress: &Egress,
     route: &Route,
     method: &str,
-    url: &str,
     headers: Vec<(String, String)>,
     body: &[u8],
     caps: RequestCaps,
@@ -316,7 +315,8 @@ fn transmit(
         .max_idle_connections(0)
         .user_agent(concat!("airlock/", env!("CARGO_PKG_VERSION")))
         .build();
-    let mut req = agent.request(method, url);
+    // The URL as the policy judged it, never the guest's raw text.
+    let mut req = agent.request(method, &route.url);
     for (name, value) in &headers {
         req = req.set(name, value);
     }

@@ -845,3 +845,62 @@ both!(rsa_events_are_verified_per_rfc_9421);
 fn signed_hmac_headers(body: &[u8]) -> Vec<(&'static str, String)> {
     signed("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "h-1", now(), body)
 }
+
+/// Hostile RFC 9421 headers cost no RSA work: a request with many signature labels
+/// naming the connector's (public) key id is refused unread, whether its headers
+/// are over the ingest cap (431) or just over the label cap (401); a good request
+/// still passes afterwards.
+async fn many_signature_labels_are_refused_before_any_rsa_work(db: Db) {
+    let env = Env::start(db).await;
+    let c = register_rsa(&env, "rsa-flood", &rsa_fixture("sender.pub.pem")).await;
+    let key_id = c["credential"]["key_id"].as_str().unwrap().to_string();
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    let key = rsa_private("sender.pem");
+    let body = br#"{"reading": 1}"#.to_vec();
+    let good = rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &body, now());
+    let input = good
+        .iter()
+        .find(|(n, _)| *n == "signature-input")
+        .unwrap()
+        .1
+        .clone();
+    let params = input.strip_prefix("sig1=").unwrap().to_string();
+    let with_labels = |n: usize| {
+        let mut h: Vec<(&str, String)> = good
+            .iter()
+            .filter(|(name, _)| *name != "signature-input" && *name != "signature")
+            .cloned()
+            .collect();
+        h.push((
+            "signature-input",
+            (0..n)
+                .map(|i| format!("s{i}={params}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+        h.push((
+            "signature",
+            (0..n)
+                .map(|i| format!("s{i}=:AAAA:"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ));
+        h
+    };
+    let (s, e) = declared_only(&env, &path, &with_labels(1700), body.len()).await;
+    assert_eq!(s, 431, "{e}");
+    assert!(e.contains("headers_too_large"), "{e}");
+    let (s, e) = post(&env, &path, &with_labels(5), body.clone()).await;
+    assert_eq!(error_code(s, &e, 401, "five labels"), "bad_credential");
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 4"),
+        "{e}"
+    );
+    let (s, a) = post(&env, &path, &good, body.clone()).await;
+    assert_eq!(s, 202, "{a}");
+    env.stop().await;
+}
+both!(many_signature_labels_are_refused_before_any_rsa_work);
