@@ -33,26 +33,9 @@ async fn main() {
     let seconds = airlock_tests::bench::seconds().max(10);
     let local = LocalServer::start(4).await;
     let (base, http, token) = (&local.base, &local.http, &local.token);
-    let c: serde_json::Value = http
-        .post(format!("{base}/api/connectors/register"))
-        .bearer_auth(token)
-        .json(&json!({"name": "probe", "category": "telemetry"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = c["id"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base}/api/connectors/{id}/versions"))
-        .bearer_auth(token)
-        .header("content-type", "application/wasm")
-        .body(std::fs::read(guests::PROBE).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let id =
+        airlock_tests::register_and_upload(http, base, token, "probe", "telemetry", guests::PROBE)
+            .await;
     let deployed = Instant::now();
     for t in 0..DEPLOYMENTS {
         let r = http

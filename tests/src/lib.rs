@@ -90,6 +90,40 @@ pub async fn wait_healthy(http: &reqwest::Client, base: &str) {
     panic!("the server at {base} did not come up within 60 s");
 }
 
+/// Registers a connector `name` of `category` on the server at `base` and uploads
+/// the component at `wasm` to it; returns its id.
+#[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+pub async fn register_and_upload(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    name: &str,
+    category: &str,
+    wasm: &str,
+) -> String {
+    let c: serde_json::Value = http
+        .post(format!("{base}/api/connectors/register"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"name": name, "category": category}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let id = c["id"].as_str().unwrap().to_string();
+    let r = http
+        .post(format!("{base}/api/connectors/{id}/versions"))
+        .bearer_auth(token)
+        .header("content-type", "application/wasm")
+        .body(std::fs::read(wasm).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap_or_default());
+    id
+}
+
 /// A free loopback port (bound and released).
 #[allow(clippy::unwrap_used)]
 pub fn free_port() -> u16 {

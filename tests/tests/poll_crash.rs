@@ -99,26 +99,15 @@ async fn survive_sigkill(database: Option<String>) {
     let boot: Value =
         serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).unwrap()).unwrap();
     let token = airlock_tests::bootstrap_token(&http, &base, &boot).await;
-    let c: Value = http
-        .post(format!("{base}/api/connectors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "osint-feed", "category": "osint"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = c["id"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base}/api/connectors/{id}/versions"))
-        .bearer_auth(&token)
-        .header("content-type", "application/wasm")
-        .body(std::fs::read(airlock_tests::guests::OSINT_FEED).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let id = airlock_tests::register_and_upload(
+        &http,
+        &base,
+        &token,
+        "osint-feed",
+        "osint",
+        airlock_tests::guests::OSINT_FEED,
+    )
+    .await;
     let r = http
         .post(format!("{base}/api/connectors/{id}/deployments"))
         .bearer_auth(&token)

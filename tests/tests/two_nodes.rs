@@ -63,26 +63,15 @@ async fn a_deployment_is_polled_once_per_period_across_two_nodes() {
         serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
     let token = airlock_tests::bootstrap_token(&http, &base_a, &boot).await;
 
-    let c: Value = http
-        .post(format!("{base_a}/api/connectors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "probe", "category": "telemetry"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = c["id"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base_a}/api/connectors/{id}/versions"))
-        .bearer_auth(&token)
-        .header("content-type", "application/wasm")
-        .body(std::fs::read(airlock_tests::guests::PROBE).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 201);
+    let id = airlock_tests::register_and_upload(
+        &http,
+        &base_a,
+        &token,
+        "probe",
+        "telemetry",
+        airlock_tests::guests::PROBE,
+    )
+    .await;
     // Its first run pages (cursor none → 1 → 2 → 3); every later run is one page.
     let r = http
         .post(format!("{base_b}/api/connectors/{id}/deployments"))
