@@ -122,11 +122,76 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &St) -> Result<Self, ApiError> {
         reject_declared_oversize(req.headers(), MAX_JSON_BODY)?;
-        match Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(ApiError::new(
+                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be JSON with `Content-Type: application/json`",
+            ));
+        }
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                    error::too_large()
+                } else {
+                    ApiError::bad_request("invalid_body", &e.body_text())
+                }
+            })?;
+        if has_nul_escape(&bytes) {
+            return Err(nul_refused());
+        }
+        match Json::<T>::from_bytes(&bytes) {
             Ok(Json(v)) => Ok(JsonBody(v)),
             Err(rejection) => Err(ApiError::from_json_rejection(&rejection)),
         }
     }
+}
+
+/// `Content-Type: application/json` or `application/*+json`.
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
+        .is_some_and(|m| {
+            m == "application/json" || (m.starts_with("application/") && m.ends_with("+json"))
+        })
+}
+
+/// Whether a JSON text holds a NUL character (`\u0000`, the only way JSON can):
+/// no name, reason, description or detail has a use for one, and PostgreSQL
+/// cannot store it in text.
+pub fn has_nul_escape(json: &[u8]) -> bool {
+    json.windows(6).enumerate().any(|(i, w)| {
+        w == b"\\u0000" && {
+            // An escape only if the backslash is not itself escaped.
+            let before = json[..i].iter().rev().take_while(|&&b| b == b'\\').count();
+            before % 2 == 0
+        }
+    })
+}
+
+fn nul_refused() -> ApiError {
+    ApiError::bad_request(
+        "invalid_text",
+        "text may not contain NUL characters (\\u0000 or %00)",
+    )
+}
+
+/// Refuses a path or query holding a NUL (`%00`) before any handler decodes it.
+async fn refuse_nul_in_uri(req: Request, next: axum::middleware::Next) -> axum::response::Response {
+    let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
+    if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
+        return axum::response::IntoResponse::into_response(nul_refused());
+    }
+    next.run(req).await
 }
 
 /// Refuses a body whose declared `Content-Length` is over `limit` before reading any
@@ -176,5 +241,6 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
 }

@@ -278,7 +278,16 @@ async fn writer(store: Store, policy: HealthPolicy, mut rx: mpsc::Receiver<Msg>)
             }
         }
         if let Err(e) = write_batch(&store, &policy, &beats).await {
-            tracing::error!(error = %e, count = beats.len(), "writing heartbeats failed");
+            // One row the database refuses must not cost the others theirs (every
+            // tenant's heartbeats share a batch): each is written alone, and only
+            // those still refused are lost, each logged.
+            tracing::warn!(error = %e, count = beats.len(), "a heartbeat batch failed; writing its rows one by one");
+            for beat in &beats {
+                if let Err(e) = write_batch(&store, &policy, std::slice::from_ref(beat)).await {
+                    tracing::error!(error = %e, tenant = %beat.tenant_id,
+                        connector = %beat.connector_id, "a heartbeat could not be written");
+                }
+            }
         }
         for f in flushes {
             let _ = f.send(());

@@ -50,6 +50,40 @@ impl std::fmt::Debug for Keys {
 #[error("a stored secret could not be decrypted (was the data directory's secrets.key replaced?)")]
 pub struct OpenError;
 
+/// Creates `dir` (and its parents) readable by this user only (0700); warns when an
+/// existing one is open to others — it holds keys, the database and secrets.
+pub fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt as _, PermissionsExt as _};
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+    }
+    let mode = std::fs::metadata(dir)?.permissions().mode() & 0o777;
+    if mode & 0o077 != 0 {
+        tracing::warn!(dir = %dir.display(), mode = format!("{mode:o}"),
+            "the data directory is open to other users (it holds keys, the database and secrets); `chmod 700` it");
+    }
+    Ok(())
+}
+
+/// Creates `file` empty with mode 0600 unless it exists (SQLite then gives its WAL
+/// and shared-memory files the same mode).
+pub fn private_file(file: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(file)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 fn load_or_create(dir: &Path, name: &str) -> std::io::Result<[u8; 32]> {
     let path = dir.join(name);
     match std::fs::read_to_string(&path) {
@@ -93,7 +127,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 impl Keys {
     /// Loads the keys from `dir`, creating any that are missing.
     pub fn load_or_create(dir: &Path) -> std::io::Result<Keys> {
-        std::fs::create_dir_all(dir)?;
+        private_dir(dir)?;
         Ok(Keys {
             jwt_seed: load_or_create(dir, "jwt-ed25519.key")?,
             secrets: load_or_create(dir, "secrets.key")?,

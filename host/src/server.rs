@@ -89,7 +89,10 @@ impl Node {
         let keys = Keys::load_or_create(data_dir)?;
         let url = match database {
             Some(u) => u.to_string(),
-            None => Store::sqlite_url(data_dir),
+            None => {
+                crate::keys::private_file(&data_dir.join("airlock.db"))?;
+                Store::sqlite_url(data_dir)
+            }
         };
         let store = Store::open(&url).await?;
         Ok(Node { store, keys })

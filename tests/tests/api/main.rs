@@ -8,6 +8,7 @@ mod egress;
 mod harness;
 mod ingest;
 mod lifecycle;
+mod nul;
 mod polls;
 mod quarantine;
 mod routes;
