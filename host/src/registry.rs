@@ -28,6 +28,7 @@
 mod calls;
 mod catalogue;
 mod checks;
+mod committer;
 mod connectors;
 mod credentials;
 mod deployments;
@@ -49,6 +50,7 @@ use crate::keys::Keys;
 use crate::runtime::{CallError, Component, LoadError, Runtime};
 use crate::store::{AuditEntry, ConnectorRow, Store, StoreError};
 
+pub use committer::OutputCommitter;
 pub use connectors::Registration;
 pub use deployments::Deployment;
 pub use polls::{BACKOFF_CAP_MS, MAX_PAGES_PER_RUN, MAX_RETRY_AFTER_MS, Trigger};
@@ -136,6 +138,8 @@ pub struct Registry {
     policy: HealthPolicy,
     /// Where valid outputs are announced once committed.
     bus: Arc<dyn Bus>,
+    /// Where invoke outputs are committed, together with other calls' waiting.
+    committer: OutputCommitter,
     /// The bus's topic scheme.
     topics: Topics,
     /// How long a rotated-out push credential stays valid.
@@ -168,7 +172,8 @@ impl std::fmt::Debug for Registry {
 
 impl Registry {
     /// A registry over `store`, running guests on `runtime`, recording their
-    /// heartbeats with `recorder` and publishing valid outputs on `bus`.
+    /// heartbeats with `recorder`, committing invoke outputs through `committer` and
+    /// publishing valid outputs on `bus`.
     pub fn new(
         store: Store,
         keys: Keys,
@@ -176,6 +181,7 @@ impl Registry {
         recorder: Recorder,
         policy: HealthPolicy,
         bus: Arc<dyn Bus>,
+        committer: OutputCommitter,
     ) -> Registry {
         Registry {
             store,
@@ -184,6 +190,7 @@ impl Registry {
             recorder,
             policy,
             bus,
+            committer,
             topics: Topics::default(),
             rotation_grace: std::time::Duration::from_secs(60),
             public_base: String::new(),

@@ -16,7 +16,7 @@ use crate::bus::{Bus, EmbeddedBus};
 use crate::health::{HealthPolicy, Recorder};
 use crate::ingest::{Ingest, Pipeline};
 use crate::keys::{Keys, write_private};
-use crate::registry::Registry;
+use crate::registry::{OutputCommitter, Registry};
 use crate::runtime::Runtime;
 use crate::scheduler::{Scheduler, SchedulerOptions};
 use crate::store::Store;
@@ -168,6 +168,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             recorder.clone(),
             opts.policy,
             bus.clone(),
+            OutputCommitter::start(node.store.clone(), bus.clone()),
         )
         .with_rotation_grace(opts.rotation_grace)
         .with_topics(opts.topics.clone())

@@ -125,12 +125,10 @@ impl Registry {
         screened: &Screened,
     ) -> Result<Vec<QuarantinedOutput>, RegistryError> {
         let rows = outputs::rows(&self.topics, source, screened, now_ms());
-        self.store
-            .record_outputs(&rows.messages, &rows.quarantine)
-            .await?;
-        if !rows.messages.is_empty() {
-            self.bus.published();
-        }
+        self.committer
+            .commit(rows.messages, rows.quarantine)
+            .await
+            .map_err(RegistryError::Internal)?;
         Ok(rows.shown)
     }
 
