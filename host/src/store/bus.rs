@@ -161,7 +161,7 @@ impl Store {
             self.lock_outbox(&mut tx).await?;
             let rows: Vec<&MessageRow> = messages.iter().collect();
             for chunk in super::statement_chunks(&rows, INSERT_CHUNK) {
-                Store::insert_message_rows(&mut tx, chunk).await?;
+                Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
             }
         }
         Store::insert_quarantine(&mut tx, quarantine).await?;
@@ -271,7 +271,7 @@ impl Store {
             }
         }
         for chunk in super::statement_chunks(&messages, INSERT_CHUNK) {
-            Store::insert_message_rows(&mut tx, chunk).await?;
+            Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
         }
         Store::insert_quarantine(&mut tx, &quarantine).await?;
         tx.commit().await?;
@@ -280,13 +280,14 @@ impl Store {
 
     /// Inserts `rows` with one statement.
     pub(super) async fn insert_message_rows(
+        backend: super::Backend,
         tx: &mut sqlx::AnyConnection,
         rows: &[&MessageRow],
     ) -> Result<(), StoreError> {
         if rows.is_empty() {
             return Ok(());
         }
-        let values = super::placeholder_rows(rows.len(), 12, "");
+        let values = super::placeholder_rows(backend, rows.len(), 12, "");
         let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
             "INSERT INTO bus_messages (id, tenant_id, topic, event_type, connector_id, \
              source_kind, source_id, source_index, standard, media_type, body, published_ms) \

@@ -81,23 +81,7 @@ impl Store {
                 "INSERT INTO heartbeats (tenant_id, connector_id, at_ms, latency_ms, ok, \
                  error_kind, detail, source) VALUES ",
             );
-            for i in 0..chunk.len() {
-                let b = i * 8;
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8
-                ));
-            }
+            sql.push_str(&super::placeholder_rows(self.backend, chunk.len(), 8, ""));
             // Not a cached prepared statement: through the Any driver a cached
             // PostgreSQL statement first prepared with a NULL latency refused a later
             // float bound to the same parameter ("incorrect binary data format").

@@ -305,7 +305,7 @@ impl Store {
             self.lock_outbox(&mut tx).await?;
             let rows: Vec<&MessageRow> = finish.messages.iter().collect();
             for chunk in super::statement_chunks(&rows, super::bus::INSERT_CHUNK) {
-                Store::insert_message_rows(&mut tx, chunk).await?;
+                Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
             }
         }
         Store::insert_quarantine(&mut tx, &finish.quarantine).await?;

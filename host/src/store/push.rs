@@ -166,7 +166,7 @@ impl Store {
         // their key (stored before, or earlier in this batch).
         let mut stored = std::collections::HashSet::new();
         for chunk in super::statement_chunks(events, EVENT_CHUNK) {
-            let values = super::placeholder_rows(chunk.len(), 8, ", 'received'");
+            let values = super::placeholder_rows(self.backend, chunk.len(), 8, ", 'received'");
             let mut q = sqlx::query(sqlx::AssertSqlSafe(format!(
                 "INSERT INTO events (id, tenant_id, connector_id, idempotency_key, content_type, \
                  body, body_sha256, received_ms, state) VALUES {values} \
