@@ -72,18 +72,21 @@ async fn main() {
     println!(
         "scheduler: {DEPLOYMENTS} deployments of a trivial poll on `every 1s`, SQLite, 2 cores"
     );
-    println!("| measure | value |");
-    println!("| --- | --- |");
-    println!("| polls/s sustained ({seconds} s) | {per_s:.0} (goal {DEPLOYMENTS}) |");
+    println!("| measure | result | goal |");
+    println!("| --- | --- | --- |");
+    println!("| polls/s sustained ({seconds} s) | {per_s:.0}/s | {DEPLOYMENTS}/s |");
     if !window.is_empty() {
         println!(
-            "| scheduling lag p50 / p99 / max | {:.0} / {:.0} / {:.0} ms (goal p99 ≤ 100) |",
-            pct(&window, 0.50),
+            "| scheduling lag p50 | {:.0} ms | report |",
+            pct(&window, 0.50)
+        );
+        println!(
+            "| scheduling lag p99 | {:.0} ms (max {:.0} ms) | ≤ 100 ms |",
             pct(&window, 0.99),
             window[window.len() - 1]
         );
     }
-    println!("| mean poll (call + screen + commit) | {mean_ms:.2} ms |");
-    println!("| server CPU per poll (all of it) | {cpu_per_poll_us:.0} µs |");
+    println!("| mean poll (call + screen + commit) | {mean_ms:.2} ms | report |");
+    println!("| server CPU per poll (all of it) | {cpu_per_poll_us:.0} µs | report |");
     local.stop().await;
 }
