@@ -331,7 +331,7 @@ fn header<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
 
 /// The method a request's headers use, if any.
 fn method_of(headers: &HeaderMap) -> Option<AuthMethod> {
-    if headers.contains_key("webhook-signature") {
+    if headers.contains_key("webhook-signature") || headers.contains_key("svix-signature") {
         Some(AuthMethod::HmacSha256)
     } else if headers.contains_key("x-api-key") {
         Some(AuthMethod::ApiKey)
@@ -396,9 +396,13 @@ impl Ingest {
                 connector_id,
             } => (connector_id, Some(tenant_id)),
         };
+        // Before the sender is authenticated, an unknown connector, another
+        // tenant's, a request with no credential and one with another method's all
+        // answer alike: nothing tells an unauthenticated caller whether the id
+        // exists or which method it uses. (Still 401, still before the body.)
         let unknown = || {
             unauthorized(
-                "unknown_connector",
+                "bad_credential",
                 "no push connector with this id accepts this credential",
             )
         };
@@ -414,17 +418,9 @@ impl Ingest {
         else {
             return Err(unknown());
         };
-        let used = method_of(headers).ok_or_else(|| {
-            unauthorized(
-                "missing_credential",
-                format!("the request carries no credential; this connector uses {expected}"),
-            )
-        })?;
+        let used = method_of(headers).ok_or_else(unknown)?;
         if used != expected {
-            return Err(unauthorized(
-                "wrong_auth_method",
-                format!("the request is signed with {used}, but this connector uses {expected}"),
-            ));
+            return Err(unknown());
         }
         let now = now_ms();
         match used {
@@ -461,10 +457,8 @@ impl Ingest {
                     .verify(token)
                     .map_err(|e| unauthorized("bad_token", e.to_string()))?;
                 if principal.tenant_id != known.connector.tenant_id {
-                    return Err(unauthorized(
-                        "wrong_tenant",
-                        "the token belongs to another tenant than this connector",
-                    ));
+                    // Another tenant's token learns nothing of this connector.
+                    return Err(unknown());
                 }
                 if !principal.has(Scope::EventsIngest) {
                     return Err(unauthorized(
@@ -629,7 +623,7 @@ impl Ingest {
             return Err(IngestError::Disabled(reason.clone()));
         }
         let given = if hmac {
-            header(headers, "webhook-id")
+            webhook_header(headers, "id")
         } else {
             header(headers, "idempotency-key")
         };
@@ -682,20 +676,26 @@ impl Ingest {
 
 /// The sender's event id, for messages.
 fn key_of(headers: &HeaderMap, hmac: bool) -> String {
-    let name = if hmac {
-        "webhook-id"
+    let key = if hmac {
+        webhook_header(headers, "id")
     } else {
-        "idempotency-key"
+        header(headers, "idempotency-key")
     };
-    header(headers, name).unwrap_or_default().to_string()
+    key.unwrap_or_default().to_string()
 }
 
 fn webhook_headers(headers: &HeaderMap) -> WebhookHeaders<'_> {
     WebhookHeaders {
-        id: header(headers, "webhook-id"),
-        timestamp: header(headers, "webhook-timestamp"),
-        signature: header(headers, "webhook-signature"),
+        id: webhook_header(headers, "id"),
+        timestamp: webhook_header(headers, "timestamp"),
+        signature: webhook_header(headers, "signature"),
     }
+}
+
+/// A Standard Webhooks header, `webhook-<part>`, or Svix's name for the same
+/// scheme, `svix-<part>` (senders using Svix's libraries send those).
+fn webhook_header<'h>(headers: &'h HeaderMap, part: &str) -> Option<&'h str> {
+    header(headers, &format!("webhook-{part}")).or_else(|| header(headers, &format!("svix-{part}")))
 }
 
 /// The registry tells the cache when a connector's credentials or enablement

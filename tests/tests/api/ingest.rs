@@ -190,7 +190,8 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
         "stale_timestamp",
     )
     .await;
-    refused(vec![], body.clone(), "missing_credential").await;
+    // No credential, another method, another tenant, no such connector: alike.
+    refused(vec![], body.clone(), "bad_credential").await;
     // The wrong method is refused before the body is read: 401, not 413, for a
     // body over the limit.
     let huge = vec![b'x'; 2 * 1024 * 1024];
@@ -202,7 +203,8 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
     )
     .await;
     assert_eq!(s, 401, "{answer}");
-    assert!(answer.contains("wrong_auth_method"), "{answer}");
+    assert!(answer.contains("bad_credential"), "{answer}");
+    assert!(!answer.contains("hmac"), "the method is not told: {answer}");
     // The body is left unread on the connection: the answer closes it.
     assert!(
         answer.to_ascii_lowercase().contains("connection: close"),
@@ -222,7 +224,7 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
         let (s, v) = post(&env, &route, &signed_again, body.clone()).await;
         assert_eq!(
             (s, v["error"]["code"].as_str().unwrap()),
-            (401, "unknown_connector"),
+            (401, "bad_credential"),
             "{route}: {v}"
         );
     }
@@ -477,7 +479,7 @@ async fn oauth2_events_need_a_token_of_the_connectors_own_client(db: Db) {
     // The tenant's admin token is valid, but not this connector's client.
     refused(bearer(&env.token), "wrong_client").await;
     // Another tenant's token.
-    refused(bearer(&env.other_tenant_token().await), "wrong_tenant").await;
+    refused(bearer(&env.other_tenant_token().await), "bad_credential").await;
     // An expired token of the right client, signed with this node's key.
     let keys = Keys::load_or_create(&env.data_dir).unwrap();
     let tokens = Tokens::new(&keys, "urn:airlock").unwrap();
@@ -803,7 +805,7 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
     let big = vec![b' '; 2 * 1024 * 1024];
     let (s, answer) = declared_only(&env, &path, &signed_hmac_headers(&big), big.len()).await;
     assert_eq!(s, 401, "{answer}");
-    assert!(answer.contains("wrong_auth_method"), "{answer}");
+    assert!(answer.contains("bad_credential"), "{answer}");
     // And an RSA-signed body over the limit to it: 413 after the headers passed.
     let h = rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &big, now());
     let (s, _) = post(&env, &path, &h, big).await;
@@ -904,3 +906,84 @@ async fn many_signature_labels_are_refused_before_any_rsa_work(db: Db) {
     env.stop().await;
 }
 both!(many_signature_labels_are_refused_before_any_rsa_work);
+
+/// Senders using Svix's libraries sign with the same scheme under `svix-*` header
+/// names: accepted as aliases, and a redelivery under either name is the same event.
+async fn svix_header_names_are_accepted_as_standard_webhooks(db: Db) {
+    let env = Env::start(db).await;
+    let c = register(&env, "svix-sender", "hmac-sha256").await;
+    let secret = c["credential"]["secret"].as_str().unwrap().to_string();
+    let path = c["webhook_path"].as_str().unwrap().to_string();
+    let body = br#"{"svix": true}"#.to_vec();
+    let svix: Vec<(&str, String)> = signed(&secret, "msg_svix_1", now(), &body)
+        .into_iter()
+        .map(|(n, v)| {
+            let alias = match n {
+                "webhook-id" => "svix-id",
+                "webhook-timestamp" => "svix-timestamp",
+                _ => "svix-signature",
+            };
+            (alias, v)
+        })
+        .collect();
+    let (s, first) = post(&env, &path, &svix, body.clone()).await;
+    assert_eq!(s, 202, "{first}");
+    assert_eq!(first["duplicate"], false);
+    let (s, again) = post(
+        &env,
+        &path,
+        &signed(&secret, "msg_svix_1", now(), &body),
+        body.clone(),
+    )
+    .await;
+    assert_eq!(s, 202, "{again}");
+    assert_eq!(
+        (again["duplicate"].clone(), again["id"].clone()),
+        (json!(true), first["id"].clone())
+    );
+    // A bad signature under the alias is refused like any other.
+    let mut bad = svix.clone();
+    bad[2].1 = "v1,AAAA".into();
+    let (s, e) = post(&env, &path, &bad, body.clone()).await;
+    assert_eq!(
+        error_code(s, &e, 401, "bad svix signature"),
+        "bad_signature"
+    );
+    env.stop().await;
+}
+both!(svix_header_names_are_accepted_as_standard_webhooks);
+
+/// On the header route, an unauthenticated caller cannot tell another tenant's
+/// connector, or its method, from an id that does not exist: same status, same body.
+async fn the_header_route_does_not_tell_existence_or_method(db: Db) {
+    let env = Env::start(db).await;
+    let c = register(&env, "quiet-sender", "hmac-sha256").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let body = br#"{"n": 1}"#.to_vec();
+    let probe = |connector: String, extra: Vec<(&'static str, String)>| {
+        let env = &env;
+        let body = body.clone();
+        async move {
+            let mut h = vec![("x-connector-id", connector)];
+            h.extend(extra);
+            post(env, "/api/events/ingest", &h, body).await
+        }
+    };
+    let random = uuid::Uuid::new_v4().to_string();
+    for extra in [
+        vec![],
+        vec![("x-api-key", "alk_whatever".to_string())],
+        vec![(
+            "authorization",
+            format!("Bearer {}", env.other_tenant_token().await),
+        )],
+    ] {
+        let real = probe(id.clone(), extra.clone()).await;
+        let none = probe(random.clone(), extra.clone()).await;
+        assert_eq!(real.0, 401, "{:?}", real.1);
+        assert_eq!(real, none, "existence or method told apart with {extra:?}");
+        assert!(!real.1.to_string().contains("hmac"), "{}", real.1);
+    }
+    env.stop().await;
+}
+both!(the_header_route_does_not_tell_existence_or_method);
