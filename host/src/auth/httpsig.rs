@@ -115,6 +115,10 @@ pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, String> {
     let pem = pem.trim();
     let key = RsaPublicKey::from_public_key_pem(pem)
         .or_else(|_| RsaPublicKey::from_pkcs1_pem(pem))
+        .ok()
+        // The crate's decoders stop at 4 096 bits; up to MAX_BITS is allowed here.
+        .or_else(|| decode_large(pem))
+        .ok_or(())
         .map_err(|_| {
             "`public_key` must be an RSA public key in PEM (-----BEGIN PUBLIC KEY----- or \
              -----BEGIN RSA PUBLIC KEY-----)"
@@ -127,6 +131,29 @@ pub fn parse_public_key(pem: &str) -> Result<RsaPublicKey, String> {
         ));
     }
     Ok(key)
+}
+
+/// An RSA public key of up to [`MAX_BITS`] from PEM (SubjectPublicKeyInfo or
+/// PKCS#1), decoded by hand: `rsa`'s PEM decoders refuse keys over 4 096 bits.
+fn decode_large(pem: &str) -> Option<RsaPublicKey> {
+    use rsa::pkcs1::der::Decode as _;
+    let (label, doc) = rsa::pkcs8::Document::from_pem(pem).ok()?;
+    let spki;
+    let der: &[u8] = match label {
+        "PUBLIC KEY" => {
+            spki = rsa::pkcs8::spki::SubjectPublicKeyInfoRef::try_from(doc.as_bytes()).ok()?;
+            spki.subject_public_key.as_bytes()?
+        }
+        "RSA PUBLIC KEY" => doc.as_bytes(),
+        _ => return None,
+    };
+    let k = rsa::pkcs1::RsaPublicKey::from_der(der).ok()?;
+    RsaPublicKey::new_with_max_size(
+        rsa::BigUint::from_bytes_be(k.modulus.as_bytes()),
+        rsa::BigUint::from_bytes_be(k.public_exponent.as_bytes()),
+        MAX_BITS,
+    )
+    .ok()
 }
 
 // ---- Structured fields (RFC 8941), the subset signatures use ----
@@ -1097,6 +1124,31 @@ mod tests {
         );
         other.insert("signature", format!("x=:AAAA:, {sig}").parse().unwrap());
         assert!(req(&other).is_ok());
+    }
+
+    #[test]
+    fn keys_over_4096_bits_load_and_verify() {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        let public = parse_public_key(include_str!("../../../tests/fixtures/rsa/large.pub.pem"))
+            .expect("a 6144-bit key is within 2048..=8192");
+        assert_eq!(public.n().bits(), 6144);
+        let key = rsa::RsaPrivateKey::from_pkcs8_pem(include_str!(
+            "../../../tests/fixtures/rsa/large.pem"
+        ))
+        .unwrap();
+        let signed = sign(&key, "k", Alg::RsaV15Sha256, "POST", "/p", b"{}", 100, None).unwrap();
+        let mut headers = axum::http::HeaderMap::new();
+        for (n, v) in &signed {
+            headers.insert(*n, v.parse().unwrap());
+        }
+        let req = Request {
+            method: "POST",
+            path: "/p",
+            query: None,
+            scheme: "http",
+            headers: &headers,
+        };
+        assert!(verify(&req, &[("k", &public)], 100).is_ok());
     }
 
     #[test]

@@ -355,3 +355,33 @@ async fn tenants_never_see_each_others_events(db: Db) {
     env.stop().await;
 }
 both!(tenants_never_see_each_others_events);
+
+/// A connector without a declared standard publishes plain JSON: a pushed body
+/// that is not JSON is quarantined (rule `json`), not published as text.
+async fn plain_json_pushes_are_checked_to_be_json(db: Db) {
+    let env = Env::start(db).await;
+    let t = env.tenant.clone();
+    let c = register_push(&env, &env.token, "plain-hub", "hmac-sha256", None).await;
+    let cid = c["id"].as_str().unwrap().to_string();
+    push(&env, &c, "evt-json", br#"{"ok": true}"#).await;
+    push(&env, &c, "evt-text", b"not json \x00\xff").await;
+    let published = history(&env, &env.token, &format!("?topic=airlock.{t}.json"), 1).await;
+    assert_eq!(published[0]["body"], json!({"ok": true}));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let q = loop {
+        let (s, q) = env
+            .admin("GET", &format!("/api/connectors/{cid}/quarantine"), None)
+            .await;
+        assert_eq!(s, 200, "{q}");
+        if q["total"] == 1 || std::time::Instant::now() > deadline {
+            break q;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(q["total"], 1, "{q}");
+    assert_eq!(q["items"][0]["report"]["errors"][0]["rule"], "json", "{q}");
+    // Still only the JSON event on the bus.
+    history(&env, &env.token, &format!("?topic=airlock.{t}.json"), 1).await;
+    env.stop().await;
+}
+both!(plain_json_pushes_are_checked_to_be_json);
