@@ -278,16 +278,7 @@ async fn writer(store: Store, policy: HealthPolicy, mut rx: mpsc::Receiver<Msg>)
             }
         }
         if let Err(e) = write_batch(&store, &policy, &beats).await {
-            // One row the database refuses must not cost the others theirs (every
-            // tenant's heartbeats share a batch): each is written alone, and only
-            // those still refused are lost, each logged.
-            tracing::warn!(error = %e, count = beats.len(), "a heartbeat batch failed; writing its rows one by one");
-            for beat in &beats {
-                if let Err(e) = write_batch(&store, &policy, std::slice::from_ref(beat)).await {
-                    tracing::error!(error = %e, tenant = %beat.tenant_id,
-                        connector = %beat.connector_id, "a heartbeat could not be written");
-                }
-            }
+            tracing::error!(error = %e, count = beats.len(), "writing heartbeats failed");
         }
         for f in flushes {
             let _ = f.send(());
@@ -303,7 +294,22 @@ async fn write_batch(
     if beats.is_empty() {
         return Ok(());
     }
-    store.insert_heartbeats(beats).await?;
+    if let Err(e) = store.insert_heartbeats(beats).await {
+        // One row the database refuses (bad data, not a database that is down) must
+        // not cost the others theirs — every tenant's heartbeats share a batch: the
+        // rows are inserted one by one, and only those still refused are lost.
+        let bad_data = matches!(&e, crate::store::StoreError::Db(sqlx::Error::Database(_)));
+        if !bad_data || beats.len() == 1 {
+            return Err(e);
+        }
+        tracing::warn!(error = %e, count = beats.len(), "a heartbeat batch was refused; inserting its rows one by one");
+        for beat in beats {
+            if let Err(e) = store.insert_heartbeats(std::slice::from_ref(beat)).await {
+                tracing::error!(error = %e, tenant = %beat.tenant_id,
+                    connector = %beat.connector_id, "a heartbeat could not be written");
+            }
+        }
+    }
     // connector → (tenant, any external heartbeat in this batch)
     let mut touched: BTreeMap<&str, (&str, bool)> = BTreeMap::new();
     for b in beats {

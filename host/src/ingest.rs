@@ -479,12 +479,11 @@ impl Ingest {
             }
             AuthMethod::Rsa => {
                 let mut verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
-                if matches!(
-                    verdict,
-                    Err(HttpSigError::UnknownKey | HttpSigError::BadSignature)
-                ) && known.from_cache
-                {
-                    // Perhaps a key registered since the cache was filled: look again.
+                if matches!(verdict, Err(HttpSigError::UnknownKey)) && known.from_cache {
+                    // Perhaps a key registered since the cache was filled (a new key
+                    // has a new key id): look again. A bad signature under a known
+                    // key id is not retried — that would let a forger double the RSA
+                    // work and force a reload with every request.
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
                     verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
                 }

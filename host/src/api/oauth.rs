@@ -63,6 +63,20 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value
             ));
         }
     };
+    // A NUL is in no client id, secret or scope (and PostgreSQL cannot look one up):
+    // refused like any unknown client, before the store is asked.
+    if [
+        client_id.as_str(),
+        secret.as_str(),
+        form.scope.as_deref().unwrap_or(""),
+    ]
+    .iter()
+    .any(|t| t.contains('\0'))
+    {
+        return Err(ApiError::unauthorized(
+            "the client id or secret is not valid",
+        ));
+    }
     let (token, claims) = state
         .tokens
         .grant(&state.store, &client_id, &secret, form.scope.as_deref())

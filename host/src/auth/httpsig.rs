@@ -142,6 +142,10 @@ fn decode_large(pem: &str) -> Option<RsaPublicKey> {
     let der: &[u8] = match label {
         "PUBLIC KEY" => {
             spki = rsa::pkcs8::spki::SubjectPublicKeyInfoRef::try_from(doc.as_bytes()).ok()?;
+            // rsaEncryption only (the crate's own decoder checks the same).
+            if spki.algorithm.oid != rsa::pkcs1::ALGORITHM_OID {
+                return None;
+            }
             spki.subject_public_key.as_bytes()?
         }
         "RSA PUBLIC KEY" => doc.as_bytes(),
@@ -552,15 +556,15 @@ impl Candidate {
     }
 }
 
-/// Reads the request's signatures and keeps those that cover what Airlock needs,
-/// are in their time window, and name a key. Errors come from the first
-/// unacceptable one when none is acceptable.
 /// Signatures a request may carry. Each one that names a key costs an RSA
 /// verification, which an unauthenticated sender must not be able to multiply: a
 /// request with more labels is refused before any is read, and only the first
 /// signature naming one of the connector's keys is verified (see [`verify`]).
 pub const MAX_SIGNATURES: usize = 4;
 
+/// Reads the request's signatures and keeps those that cover what Airlock needs,
+/// are in their time window, and name a key. Errors come from the first
+/// unacceptable one when none is acceptable.
 pub fn candidates(req: &Request<'_>, now_secs: i64) -> Result<Vec<Candidate>, HttpSigError> {
     let text = |name: &'static str| {
         req.headers

@@ -351,6 +351,13 @@ fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError
 /// JSON body, one that claims text or XML must be UTF-8.
 fn check_outputs(outputs: &[types::Output]) -> Result<(), CallError> {
     for (i, o) in outputs.iter().enumerate() {
+        // Stored as text and shown to readers: no control characters (a NUL would
+        // fail every database write it shares a transaction with).
+        if o.media_type.len() > 255 || o.media_type.chars().any(char::is_control) {
+            return Err(CallError::ContractViolation(format!(
+                "output {i} has a media type with control characters or over 255 bytes"
+            )));
+        }
         let media = o
             .media_type
             .split(';')

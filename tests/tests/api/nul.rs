@@ -52,6 +52,30 @@ async fn nul_is_refused_at_the_door_and_costs_no_one_their_heartbeats(db: Db) {
         let (s, e) = env.admin("GET", &path, None).await;
         assert_eq!(error_code(s, &e, 400, &path), "invalid_text");
     }
+    // The token endpoint (a form, not JSON; no authentication yet): refused as an
+    // unknown client, never a database error.
+    for form in [
+        vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", "a\0b"),
+            ("client_secret", "x"),
+        ],
+        vec![
+            ("grant_type", "client_credentials"),
+            ("client_id", "a"),
+            ("client_secret", "\0"),
+        ],
+    ] {
+        let r = env
+            .http
+            .post(env.url("/oauth/token"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        let (s, e) = crate::harness::answer(r).await;
+        assert_eq!(s, 401, "{e}");
+    }
     // An escaped backslash before `u0000` is text, not a NUL.
     let (s, v) = env
         .admin(
