@@ -49,7 +49,6 @@ impl Default for SchedulerOptions {
 /// A running scheduler.
 #[derive(Debug, Clone)]
 pub struct Scheduler {
-    wake: Arc<Notify>,
     task: Arc<tokio::task::JoinHandle<()>>,
     lags: Arc<Mutex<VecDeque<i64>>>,
 }
@@ -61,15 +60,9 @@ impl Scheduler {
         let lags = Arc::new(Mutex::new(VecDeque::new()));
         let task = tokio::spawn(run(registry, store, options, wake.clone(), lags.clone()));
         Scheduler {
-            wake,
             task: Arc::new(task),
             lags,
         }
-    }
-
-    /// Look for due deployments now.
-    pub fn wake(&self) {
-        self.wake.notify_one();
     }
 
     /// Stops claiming (running polls finish or lose their lease).

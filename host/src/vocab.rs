@@ -35,6 +35,15 @@ impl fmt::Display for UnknownName {
 
 impl std::error::Error for UnknownName {}
 
+/// `names` as a sentence's list: `a, b or c`.
+pub fn either(names: &[&str]) -> String {
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        Some((last, _)) => (*last).to_string(),
+        None => String::new(),
+    }
+}
+
 /// Defines a closed vocabulary: the enum, `ALL`, `NAMES`, `as_str`, `FromStr`,
 /// `Display`, and serde as its name.
 macro_rules! vocabulary {
@@ -198,6 +207,13 @@ mod tests {
             "`stix-2.0` is not one of stix-2.1, cap-1.2, ais, niem, stanag-4607, json"
         );
         assert!(serde_json::from_str::<Category>("\"news\"").is_err());
+    }
+
+    #[test]
+    fn lists_read_as_sentences() {
+        assert_eq!(either(&["a", "b", "c"]), "a, b or c");
+        assert_eq!(either(&["a"]), "a");
+        assert_eq!(either(&[]), "");
     }
 
     #[test]

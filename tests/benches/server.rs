@@ -61,26 +61,15 @@ async fn main() {
 
     let local = LocalServer::start(CONNECTIONS).await;
     let (base, http, token) = (local.base.clone(), local.http.clone(), local.token.clone());
-    let c: Value = http
-        .post(format!("{base}/api/connectors/register"))
-        .bearer_auth(&token)
-        .json(&json!({"name": "probe", "category": "telemetry"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let id = c["id"].as_str().unwrap().to_string();
-    let r = http
-        .post(format!("{base}/api/connectors/{id}/versions"))
-        .bearer_auth(&token)
-        .header("content-type", "application/wasm")
-        .body(std::fs::read(guests::PROBE).unwrap())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 201);
+    let id = airlock_tests::register_and_upload(
+        &http,
+        &base,
+        &token,
+        "probe",
+        "telemetry",
+        guests::PROBE,
+    )
+    .await;
     let r = http
         .post(format!("{base}/api/connectors/{id}/deployments"))
         .bearer_auth(&token)

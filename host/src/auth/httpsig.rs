@@ -1105,12 +1105,10 @@ mod tests {
         let sigs: Vec<String> = (0..1000).map(|i| format!("s{i}=:AAAA:")).collect();
         many.insert("signature-input", labels.join(", ").parse().unwrap());
         many.insert("signature", sigs.join(", ").parse().unwrap());
-        let started = std::time::Instant::now();
         assert!(matches!(
             req(&many),
             Err(HttpSigError::Malformed("signature-input", _))
         ));
-        assert!(started.elapsed() < std::time::Duration::from_millis(500));
         // A bad signature first, the good one second: only the first is verified.
         let mut two = headers.clone();
         two.insert(

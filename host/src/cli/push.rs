@@ -89,10 +89,9 @@ pub fn push(args: PushArgs) -> ExitCode {
     let method = match auth.parse::<AuthMethod>() {
         Ok(m) => m,
         Err(_) => {
-            let (last, rest) = AuthMethod::NAMES.split_last().unwrap_or((&"", &[]));
             eprintln!(
-                "error: unknown --auth `{auth}`: use {} or {last}",
-                rest.join(", ")
+                "error: unknown --auth `{auth}`: use {}",
+                airlock_host::vocab::either(AuthMethod::NAMES)
             );
             return ExitCode::from(2);
         }

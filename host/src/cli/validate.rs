@@ -46,10 +46,9 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         .ok()
         .filter(|s| s.is_validated())
     else {
-        let (last, rest) = checked.split_last().unwrap_or((&"", &[]));
         eprintln!(
-            "error: unknown standard `{standard}`: use {} or {last}",
-            rest.join(", ")
+            "error: unknown standard `{standard}`: use {}",
+            airlock_host::vocab::either(&checked)
         );
         return ExitCode::from(2);
     };

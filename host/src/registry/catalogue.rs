@@ -12,7 +12,7 @@ use super::views::{
 };
 use super::{Registry, RegistryError};
 use crate::runtime::ManifestJson;
-use crate::store::{ConnectorRow, HealthRow, HeartbeatRow, StoreError, VersionRow};
+use crate::store::{ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, StoreError, VersionRow};
 use crate::time::now_ms;
 use crate::vocab::Category;
 
@@ -72,6 +72,10 @@ impl Registry {
             .collect();
         let manifests = self.store.latest_manifests(tenant).await?;
         let deployments = self.store.tenant_deployments(tenant).await?;
+        let mut by_connector: HashMap<&str, Vec<&DeploymentRow>> = HashMap::new();
+        for (c, d) in &deployments {
+            by_connector.entry(c.id.as_str()).or_default().push(d);
+        }
         let now = now_ms();
         Ok(rows
             .iter()
@@ -80,13 +84,8 @@ impl Registry {
                     .get(&r.id)
                     .and_then(|m| serde_json::from_str::<ManifestJson>(m).ok());
                 let mut view = ConnectorView::of(r, health.get(&r.id), m.as_ref(), &self.policy);
-                view.note_freshness(
-                    deployments
-                        .iter()
-                        .filter(|(c, _)| c.id == r.id)
-                        .map(|(_, d)| d),
-                    now,
-                );
+                let mine = by_connector.get(r.id.as_str()).map(Vec::as_slice);
+                view.note_freshness(mine.unwrap_or(&[]).iter().copied(), now);
                 view
             })
             .collect())

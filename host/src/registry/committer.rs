@@ -17,7 +17,7 @@ use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::bus::Bus;
-use crate::store::{MessageRow, QuarantineRow, Store};
+use crate::store::{MessageRow, QuarantineRow, Store, StoreError};
 
 /// Calls whose rows one transaction takes at most.
 pub const MAX_BATCH: usize = 256;
@@ -32,15 +32,6 @@ struct Job {
 #[derive(Debug, Clone)]
 pub struct OutputCommitter {
     jobs: mpsc::Sender<Job>,
-}
-
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job")
-            .field("messages", &self.messages.len())
-            .field("quarantine", &self.quarantine.len())
-            .finish()
-    }
 }
 
 impl OutputCommitter {
@@ -86,31 +77,31 @@ async fn write_loop(store: Store, bus: Arc<dyn Bus>, mut rx: mpsc::Receiver<Job>
                 Err(_) => break,
             }
         }
-        let messages: Vec<MessageRow> = batch
-            .iter()
-            .flat_map(|j| j.messages.iter().cloned())
-            .collect();
-        let quarantine: Vec<QuarantineRow> = batch
-            .iter()
-            .flat_map(|j| j.quarantine.iter().cloned())
-            .collect();
-        match store.record_outputs(&messages, &quarantine).await {
+        let messages: Vec<&MessageRow> = batch.iter().flat_map(|j| &j.messages).collect();
+        let quarantine: Vec<&QuarantineRow> = batch.iter().flat_map(|j| &j.quarantine).collect();
+        let written = store.record_outputs(&messages, &quarantine).await;
+        let published = !messages.is_empty();
+        match written {
             Ok(()) => {
-                if !messages.is_empty() {
+                if published {
                     bus.published();
                 }
                 for job in batch {
                     let _ = job.reply.send(Ok(()));
                 }
             }
-            Err(_) if batch.len() > 1 => {
+            // One call's rows the database refuses (their data, not a database
+            // that is down) must not fail the others: each call is written alone.
+            Err(StoreError::Db(sqlx::Error::Database(_))) if batch.len() > 1 => {
                 let mut published = false;
                 for job in batch {
+                    let messages: Vec<&MessageRow> = job.messages.iter().collect();
+                    let quarantine: Vec<&QuarantineRow> = job.quarantine.iter().collect();
                     let result = store
-                        .record_outputs(&job.messages, &job.quarantine)
+                        .record_outputs(&messages, &quarantine)
                         .await
                         .map_err(|e| e.to_string());
-                    published |= result.is_ok() && !job.messages.is_empty();
+                    published |= result.is_ok() && !messages.is_empty();
                     let _ = job.reply.send(result);
                 }
                 if published {

@@ -578,11 +578,6 @@ impl Registry {
     pub async fn release_stale_leases(&self) -> Result<u64, RegistryError> {
         Ok(self.store.release_leases_of(&self.node).await?)
     }
-
-    /// The poll lease beyond a call's wall clock (see `airlock serve --poll-lease`).
-    pub fn poll_lease(&self) -> Duration {
-        self.poll_lease
-    }
 }
 
 #[cfg(test)]

@@ -145,12 +145,13 @@ impl Store {
         Ok(())
     }
 
-    /// Publishes a call's valid outputs and quarantines its invalid ones, in one
-    /// transaction.
+    /// Publishes calls' valid outputs and quarantines their invalid ones, in one
+    /// transaction (rows by reference: the group committer writes many calls'
+    /// rows without copying their bodies).
     pub async fn record_outputs(
         &self,
-        messages: &[MessageRow],
-        quarantine: &[QuarantineRow],
+        messages: &[&MessageRow],
+        quarantine: &[&QuarantineRow],
     ) -> Result<(), StoreError> {
         if messages.is_empty() && quarantine.is_empty() {
             return Ok(());
@@ -159,8 +160,7 @@ impl Store {
         let mut tx = self.begin().await?;
         if !messages.is_empty() {
             self.lock_outbox(&mut tx).await?;
-            let rows: Vec<&MessageRow> = messages.iter().collect();
-            for chunk in super::statement_chunks(&rows, INSERT_CHUNK) {
+            for chunk in super::statement_chunks(messages, INSERT_CHUNK) {
                 Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
             }
         }
@@ -273,7 +273,7 @@ impl Store {
         for chunk in super::statement_chunks(&messages, INSERT_CHUNK) {
             Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
         }
-        Store::insert_quarantine(&mut tx, &quarantine).await?;
+        Store::insert_quarantine(&mut tx, &quarantine.iter().collect::<Vec<_>>()).await?;
         tx.commit().await?;
         Ok(messages.len())
     }

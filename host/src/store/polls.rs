@@ -308,7 +308,7 @@ impl Store {
                 Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
             }
         }
-        Store::insert_quarantine(&mut tx, &finish.quarantine).await?;
+        Store::insert_quarantine(&mut tx, &finish.quarantine.iter().collect::<Vec<_>>()).await?;
         Store::insert_poll(&mut tx, record).await?;
         if let Some((before, after)) = &finish.kv {
             Store::kv_save_in(

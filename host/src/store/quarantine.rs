@@ -50,7 +50,7 @@ impl Store {
     /// publishes their valid siblings: see `store::bus`).
     pub(super) async fn insert_quarantine(
         tx: &mut sqlx::AnyConnection,
-        rows: &[QuarantineRow],
+        rows: &[&QuarantineRow],
     ) -> Result<(), StoreError> {
         for q in rows {
             sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -96,6 +96,17 @@ async fn wait_for_outcome(env: &Env, id: &str, outcome: &str, after: usize) -> V
     }
 }
 
+/// `osint-feed` 0.1.0 against the local feed, 100 rows a page, its host and the
+/// loopback network granted.
+fn osint_deployment() -> Value {
+    json!({
+        "version": "0.1.0",
+        "config": {"feed_url": "https://feeds.example.org/v1/indicators.csv", "page_size": 100},
+        "allowed_hosts": ["https://feeds.example.org"],
+        "allowed_networks": ["127.0.0.1/32"],
+    })
+}
+
 async fn deploy_osint(env: &Env, schedule: &str) -> String {
     let id = env
         .register_and_upload("osint-feed", "osint", guests::OSINT_FEED)
@@ -104,15 +115,13 @@ async fn deploy_osint(env: &Env, schedule: &str) -> String {
         .admin(
             "POST",
             &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({
-                "version": "0.1.0",
-                "config": {"feed_url": "https://feeds.example.org/v1/indicators.csv", "page_size": 100},
-                "allowed_hosts": ["https://feeds.example.org"],
-                "allowed_networks": ["127.0.0.1/32"],
-                "limits": {"wall_ms": 2000},
-                "schedule": schedule,
-                "stale_after": "1h",
-            })),
+            Some(&{
+                let mut d = osint_deployment();
+                d["limits"] = json!({"wall_ms": 2000});
+                d["schedule"] = json!(schedule);
+                d["stale_after"] = json!("1h");
+                d
+            }),
         )
         .await;
     assert_eq!(s, 201, "{d}");
@@ -213,6 +222,25 @@ async fn osint_feed_on_a_schedule_publishes_every_indicator_once(db: Db) {
     };
     assert_eq!(failed["cursor_before"], failed["cursor_after"], "{failed}");
     assert_eq!(failed["published"], 0, "{failed}");
+    // And it backed off: the next poll started no sooner than 1.5 s after the
+    // failed one finished (the period is 2 s), not at once.
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let next = loop {
+        let all = polls(&env, &id).await;
+        let at = all.iter().position(|p| p["id"] == failed["id"]).unwrap();
+        if at > 0 {
+            break all[at - 1].clone();
+        }
+        assert!(Instant::now() < deadline, "no poll after the failed one");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let ms = |v: &Value| {
+        airlock_sdk::time::Timestamp::parse(v.as_str().unwrap())
+            .unwrap()
+            .unix_millis()
+    };
+    let gap = ms(&next["started_at"]) - ms(&failed["finished_at"]);
+    assert!(gap >= 1500, "the next poll came {gap} ms after the failure");
     feed.append(1020, 1030);
     let seen = wait_for_indicators(&env, 1030, 30).await;
     assert_eq!(seen.len(), 1030);
@@ -353,12 +381,7 @@ async fn poll_now_runs_one_page_and_disabled_connectors_pause(db: Db) {
         .admin(
             "POST",
             &format!("/api/connectors/{id}/deployments"),
-            Some(&json!({
-                "version": "0.1.0",
-                "config": {"feed_url": "https://feeds.example.org/v1/indicators.csv", "page_size": 100},
-                "allowed_hosts": ["https://feeds.example.org"],
-                "allowed_networks": ["127.0.0.1/32"],
-            })),
+            Some(&osint_deployment()),
         )
         .await;
     assert_eq!(s, 201, "{d}");
