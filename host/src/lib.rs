@@ -21,6 +21,7 @@ pub mod scheduler;
 pub mod sender;
 pub mod server;
 pub mod store;
+pub mod text;
 pub mod time;
 pub mod validate;
 pub mod vocab;

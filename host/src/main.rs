@@ -69,14 +69,25 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    use std::io::IsTerminal as _;
+    let cli = Cli::parse();
+    // `airlock run` prints the guest's lines itself, escaped; the host's log would
+    // repeat them. Colour only on a terminal, and never with NO_COLOR set.
+    let default_filter = match cli.command {
+        Command::Run(_) => "info,airlock::guest=off",
+        _ => "info",
+    };
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_filter)),
         )
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
-    let outcome = match Cli::parse().command {
+    let outcome = match cli.command {
         // These two report their own errors, file by file.
         Command::Validate(args) => Ok(cli::validate::validate(&args)),
         Command::Push(args) => Ok(cli::push::push(args)),

@@ -21,11 +21,15 @@
 //! - Every call runs under [`Limits`]: a memory cap (a `ResourceLimiter` that records
 //!   denials, so a failed allocation is reported as `MemoryExceeded`, not a generic
 //!   trap), a CPU deadline by epoch interruption (a ticker thread advances the epoch
-//!   every [`EPOCH_TICK`]), an engine-wide [`MAX_WASM_STACK`], an output budget and a
-//!   log budget (a flood of logs is cut and counted, never kept).
+//!   every [`EPOCH_TICK`]), an engine-wide [`MAX_WASM_STACK`], and a budget for every
+//!   collection a guest feeds: outputs (count and bytes, each output charged an
+//!   overhead), log lines and progress (count and bytes, likewise), kv (entries and
+//!   total bytes). A returned list is counted before it is copied out of the guest.
+//!   Passing a budget is a `host-error` the guest sees, a typed failure of the call,
+//!   or a dropped-and-counted log line — never host memory growth.
 //! - Guest failures come back as a typed [`CallError`] (`Timeout`,
 //!   `WallClockTimeout`, `MemoryExceeded`, `OutOfFuel`, `StackOverflow`,
-//!   `OutputTooLarge`, `ContractViolation`, `Trapped`, `Connector`), classified once
+//!   `OutputTooLarge`, `TooManyOutputs`, `ContractViolation`, `Trapped`, `Connector`), classified once
 //!   from the store's records and trap codes; never as a host panic.
 //!
 //! - A compiled artifact from the compile cache is deserialized only after its
@@ -33,7 +37,8 @@
 //!
 //! The module knows nothing of HTTP APIs or SQL.
 //!
-//! Files: `loader.rs` builds the engine and loads components, `call.rs` calls them,
+//! Files: `loader.rs` builds the engine and loads components (`manifest.rs` bounds
+//! what their `describe` may say), `call.rs` calls them,
 //! `limits.rs` holds the budgets and `error.rs` the failures; `host.rs` implements the
 //! imports a call sees (with `egress.rs`, `outbound.rs` and `stdio.rs`); `kv.rs` keeps
 //! a connector's kv between calls and `cache.rs` its compiled form between loads.
@@ -46,20 +51,23 @@ mod host;
 mod kv;
 mod limits;
 mod loader;
+pub mod manifest;
 mod outbound;
 mod stdio;
 
 pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
-pub use call::{CallDone, CallRequest, Entry, PollState};
+pub use call::{CallDone, CallRequest, Entry, PollState, transfer_limit};
 pub use egress::Grants;
 pub use error::{CallError, connector_error_text};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};
-pub use limits::{EPOCH_TICK, LimitOverrides, Limits, MAX_WASM_STACK};
+pub use limits::{
+    EPOCH_TICK, LOG_LINE_OVERHEAD, LimitOverrides, Limits, MAX_WASM_STACK, OUTPUT_OVERHEAD,
+};
 pub use loader::{
-    Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime, SUPPORTED_CONTRACTS,
-    body_json, output_json,
+    CONTRACT_INTERFACES, Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime,
+    SUPPORTED_CONTRACTS, WASI_INTERFACES, body_json, output_json,
 };
 pub use outbound::Transport;
 pub use stdio::MAX_STDIO_BYTES;

@@ -18,13 +18,17 @@ pub struct ApiError {
     retry_after_secs: Option<u64>,
 }
 
+/// The longest error message sent, bytes: a message built from a client's or a
+/// guest's input must never echo a large input back.
+const MAX_MESSAGE: usize = 1024;
+
 impl ApiError {
     /// An error with `status`, `code` and a sentence.
     pub fn new(status: StatusCode, code: &'static str, message: &str) -> ApiError {
         ApiError {
             status,
             code,
-            message: message.to_string(),
+            message: crate::text::bounded(message, MAX_MESSAGE),
             extra: serde_json::Map::new(),
             retry_after_secs: None,
         }
@@ -133,7 +137,11 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
         CallError::MemoryExceeded { .. } | CallError::StackOverflow | CallError::Trapped(_) => {
             (StatusCode::BAD_GATEWAY, "connector_crashed")
         }
-        CallError::OutputTooLarge { .. } => (StatusCode::BAD_GATEWAY, "connector_output_too_large"),
+        CallError::OutputTooLarge { .. }
+        | CallError::TooManyOutputs { .. }
+        | CallError::TransferTooLarge { .. } => {
+            (StatusCode::BAD_GATEWAY, "connector_output_too_large")
+        }
         CallError::ContractViolation(_) => (StatusCode::BAD_GATEWAY, "connector_broke_contract"),
         CallError::Connector(e) => match e {
             ConnectorError::InvalidInput(_) => {

@@ -19,6 +19,7 @@ use std::process::ExitCode;
 use airlock_host::runtime::{
     CallDone, CallRequest, Captured, Entry, FileKv, Grants, InboundEvent, KvStore, Limits, Runtime,
 };
+use airlock_host::text::Printable;
 use anyhow::Context as _;
 
 use super::{OutboundArgs, block_on, read};
@@ -199,14 +200,20 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
                 shown["more"] = serde_json::json!(p.more);
             }
             println!("{}", serde_json::to_string_pretty(&shown)?);
+            // Guest text is data: escaped, so it can neither forge a line of
+            // Airlock's own nor send escape sequences to the terminal.
             for l in &captured.logs {
-                eprintln!("[{}] {}", l.level, l.message);
+                eprint!("[{}] guest: {}", l.level, Printable(&l.message));
+                for (k, v) in &l.fields {
+                    eprint!(" {}={:?}", Printable(k), Printable(v));
+                }
+                eprintln!();
             }
             eprintln!("{}", summary(started.elapsed(), Some(&captured)));
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
-            eprintln!("error ({}): {e}", e.kind());
+            eprintln!("error ({}): {}", e.kind(), Printable(&e.to_string()));
             eprintln!("{}", summary(started.elapsed(), None));
             Ok(ExitCode::from(1))
         }

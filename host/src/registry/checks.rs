@@ -69,14 +69,32 @@ pub(super) fn unprocessable(
     what: &str,
     details: Vec<FieldError>,
 ) -> RegistryError {
-    let fields: Vec<String> = details
+    // Bounded, whatever the input: the first findings in the sentence, at most
+    // MAX_DETAILS in the list, each message cut (a validator's message may quote
+    // the input).
+    const SHOWN: usize = 5;
+    const MAX_DETAILS: usize = 50;
+    const MAX_DETAIL: usize = 300;
+    let mut fields: Vec<String> = details
         .iter()
+        .take(SHOWN)
         .map(|d| {
             if d.path.is_empty() {
                 format!("(document): {}", d.message)
             } else {
                 format!("{}: {}", d.path, d.message)
             }
+        })
+        .collect();
+    if details.len() > SHOWN {
+        fields.push(format!("and {} more", details.len() - SHOWN));
+    }
+    let details = details
+        .into_iter()
+        .take(MAX_DETAILS)
+        .map(|d| FieldError {
+            path: crate::text::bounded(&d.path, MAX_DETAIL),
+            message: crate::text::bounded(&d.message, MAX_DETAIL),
         })
         .collect();
     RegistryError::Unprocessable {

@@ -8,7 +8,7 @@ use super::checks::{compile_schema, host_pattern, unprocessable};
 use super::deployments::Deployment;
 use super::views::Uploaded;
 use super::{FieldError, Registration, Registry, RegistryError, audit_entry, internal};
-use crate::runtime::{Component, ManifestJson};
+use crate::runtime::{Component, LoadError, ManifestJson};
 use crate::store::{ConnectorRow, Store, StoreError, VersionRow};
 use crate::time::now_ms;
 
@@ -19,7 +19,21 @@ impl Registry {
         let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
             .await
             .map_err(internal)?;
-        Ok((component?, bytes))
+        match component {
+            Ok(c) => Ok((c, bytes)),
+            Err(LoadError::InvalidManifest(problems)) => Err(unprocessable(
+                "invalid_manifest",
+                "the component's manifest",
+                problems
+                    .into_iter()
+                    .map(|p| FieldError {
+                        path: p.path,
+                        message: p.message,
+                    })
+                    .collect(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     fn remember(&self, component: Component) -> Result<Arc<Component>, RegistryError> {

@@ -24,8 +24,8 @@ use super::bindings::airlock::connector::types::{self, CallContext, ConnectorErr
 use super::bindings::{Connector, ConnectorPre};
 use super::egress::{Egress, Grants};
 use super::error::CallError;
-use super::host::{CallTags, Captured, Overrun, StoreData};
-use super::limits::{EPOCH_TICK, Limits};
+use super::host::{CallTags, Captured, OutputOverrun, Overrun, StoreData};
+use super::limits::{EPOCH_TICK, Limits, OUTPUT_OVERHEAD};
 use super::loader::Component;
 
 /// The entry points' parameters and results as the contract types them.
@@ -184,7 +184,7 @@ impl Component {
                 // Only the export called is looked up and type-checked (against the
                 // contract's types, so a mismatch is an error, never undefined
                 // behaviour).
-                let r = match entry {
+                let returned = match entry {
                     Entry::Invoke { action, input } => {
                         let f = i.get_typed_func::<InvokeParams<'_>, OutputsResult>(
                             &mut *s,
@@ -213,20 +213,19 @@ impl Component {
                         f.call(&mut *s, (&event, &ctx))?.0
                     }
                 };
+                let r = match returned {
+                    Ok(outputs) => Ok(charge_returned(outputs, s)?),
+                    Err(e) => Err(e),
+                };
                 kv_after = std::mem::take(&mut s.data_mut().kv);
                 Ok(r)
             },
         )?;
-        // Emitted outputs come first, in emission order; they move, not copy.
+        // Emitted outputs come first, in emission order; they move, not copy. Both
+        // kinds were charged to the output budgets as they came (`emit`,
+        // `lift_outputs`).
         let mut all = std::mem::take(&mut captured.emitted);
         all.append(&mut outputs);
-        let size: usize = all.iter().map(|o| o.body.len()).sum();
-        if size > limits.max_output_bytes {
-            return Err(CallError::OutputTooLarge {
-                size,
-                limit: limits.max_output_bytes,
-            });
-        }
         check_outputs(&all)?;
         Ok(CallDone {
             outputs: all,
@@ -235,6 +234,48 @@ impl Component {
             poll,
         })
     }
+}
+
+/// Charges the outputs a guest returned to what is left of the call's output
+/// budgets (count, then bytes, each output its body plus [`OUTPUT_OVERHEAD`]). An
+/// overrun is recorded for [`classify`] and ends the call. (What the host copied out
+/// of the guest to get here was bounded while it was copied: [`transfer_limit`].)
+fn charge_returned(
+    outputs: Vec<types::Output>,
+    s: &mut Store<StoreData>,
+) -> wasmtime::Result<Vec<types::Output>> {
+    let (left, mut budget) = (s.data().outputs_left, s.data().output_budget);
+    if outputs.len() > left {
+        s.data_mut().output_overrun = Some(OutputOverrun::Count(outputs.len()));
+        wasmtime::bail!("the call returned more outputs than its limit allows");
+    }
+    for output in &outputs {
+        let cost = output.body.len().saturating_add(OUTPUT_OVERHEAD);
+        if cost > budget {
+            s.data_mut().output_overrun = Some(OutputOverrun::Bytes { left: budget, cost });
+            wasmtime::bail!("the call returned more output bytes than its budget allows");
+        }
+        budget -= cost;
+    }
+    s.data_mut().outputs_left = left - outputs.len();
+    s.data_mut().output_budget = budget;
+    Ok(outputs)
+}
+
+/// The most the host copies out of a guest in one transfer — the outputs a call
+/// returns, or the arguments of one host call — enforced by wasmtime while it
+/// copies (its "hostcall fuel"), before the host allocates: room for a call's whole
+/// output budget in as many outputs as it may produce, and a mebibyte to spare.
+/// Threat: a guest returning a million empty outputs made the host allocate a
+/// record for each before any count could be checked. Past it, the call fails with
+/// [`CallError::TransferTooLarge`].
+pub fn transfer_limit(limits: &Limits) -> usize {
+    const PER_OUTPUT: usize = std::mem::size_of::<types::Output>() + 64;
+    limits
+        .max_output_bytes
+        .max(limits.max_http_request_bytes)
+        .saturating_add(limits.max_outputs.saturating_mul(PER_OUTPUT))
+        .saturating_add(1 << 20)
 }
 
 /// Runs `f` on a fresh instance in a fresh store under `limits`; returns its result
@@ -250,6 +291,7 @@ fn call_in_fresh_store<R>(
     f: impl FnOnce(&Instance, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
 ) -> Result<(R, Captured), CallError> {
     let mut store = Store::new(engine, StoreData::new(egress, kv, limits));
+    store.set_hostcall_fuel(transfer_limit(limits));
     if let Some(tags) = tags {
         store.data_mut().set_tags(tags);
     }
@@ -316,6 +358,21 @@ fn ticks(d: Duration) -> u64 {
 /// first: a denied memory growth surfaces as whatever trap the guest hits next, and
 /// both time budgets end in the same interrupt, so the trap alone would misname them.
 fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError {
+    match data.output_overrun {
+        Some(OutputOverrun::Count(returned)) => {
+            return CallError::TooManyOutputs {
+                count: limits.max_outputs - data.outputs_left + returned,
+                limit: limits.max_outputs,
+            };
+        }
+        Some(OutputOverrun::Bytes { left, cost }) => {
+            return CallError::OutputTooLarge {
+                size: limits.max_output_bytes - left + cost,
+                limit: limits.max_output_bytes,
+            };
+        }
+        None => {}
+    }
     if data.memory_exceeded {
         return CallError::MemoryExceeded {
             limit: limits.memory_bytes,
@@ -339,13 +396,53 @@ fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError
             limit: limits.cpu_deadline,
         },
         Some(Trap::StackOverflow) => CallError::StackOverflow,
+        Some(Trap::MemoryOutOfBounds) if recursed_into_the_fault(e) => CallError::StackOverflow,
         Some(Trap::OutOfFuel) => CallError::OutOfFuel {
             limit: limits.fuel.unwrap_or(0),
         },
         Some(trap) => CallError::Trapped(trap.to_string()),
+        None if transfer_refused(e) => CallError::TransferTooLarge {
+            limit: transfer_limit(limits),
+        },
         None => CallError::Trapped(format!("{e:#}")),
     }
 }
+
+/// Whether wasmtime refused to copy more out of the guest than [`transfer_limit`].
+/// Its error type is private, so this reads its message; the hostile guests' tests
+/// pin that wording.
+fn transfer_refused(e: &wasmtime::Error) -> bool {
+    e.chain().any(|cause| {
+        cause
+            .to_string()
+            .contains("fuel allocated for hostcalls has been exhausted")
+    })
+}
+
+/// Whether an out-of-bounds access was a guest's shadow stack running out. A guest
+/// compiled from Rust or C keeps its stack in linear memory below its data
+/// (`--stack-first`); deep recursion with large frames drives the stack pointer past
+/// the bottom, where it wraps to an address beyond the memory, and the next access
+/// traps as out of bounds. wasmtime does not say which address faulted, so this
+/// reads the trap's backtrace: the faulting function calling itself
+/// [`SHADOW_STACK_FRAMES`] times or more in a row is recursion that ran out of stack.
+fn recursed_into_the_fault(e: &wasmtime::Error) -> bool {
+    let Some(backtrace) = e.downcast_ref::<wasmtime::WasmBacktrace>() else {
+        return false;
+    };
+    let frames = backtrace.frames();
+    frames.first().is_some_and(|top| {
+        frames
+            .iter()
+            .take_while(|f| f.func_index() == top.func_index())
+            .count()
+            >= SHADOW_STACK_FRAMES
+    })
+}
+
+/// How many consecutive frames of the faulting function make an out-of-bounds trap
+/// a stack overflow: 16 frames of 64 KiB fill a Rust guest's 1 MiB stack.
+const SHADOW_STACK_FRAMES: usize = 8;
 
 /// Checks what the types cannot: an output whose media type is JSON must carry a
 /// JSON body, one that claims text or XML must be UTF-8.

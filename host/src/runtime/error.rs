@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use super::bindings::airlock::connector::types::ConnectorError;
-use super::limits::MAX_WASM_STACK;
+use super::limits::{MAX_WASM_STACK, OUTPUT_OVERHEAD};
 
 /// Why a call failed. Guest misbehaviour is classified once, in the call path, from
 /// wasmtime's trap codes and the limiter's record; nothing downstream compares messages.
@@ -48,16 +48,40 @@ pub enum CallError {
         /// The fuel it had.
         limit: u64,
     },
-    /// The call's outputs were larger than the limit.
-    #[error("the connector produced {size} bytes of output; at most {limit} are accepted")]
+    /// The call's outputs were larger than the limit (bodies plus a per-output
+    /// overhead). `size` is where the call stood when it went over: bytes charged
+    /// so far plus the output that did not fit.
+    #[error(
+        "the connector produced {size} bytes of output (counting {OUTPUT_OVERHEAD} per output); at most {limit} are accepted"
+    )]
     OutputTooLarge {
         /// What it produced.
         size: usize,
         /// The limit.
         limit: usize,
     },
-    /// The guest overflowed its WebAssembly stack (runaway recursion).
-    #[error("the connector overflowed its stack ({MAX_WASM_STACK} bytes)")]
+    /// The call returned or emitted more outputs than the limit.
+    #[error("the connector produced {count} outputs; at most {limit} are accepted per call")]
+    TooManyOutputs {
+        /// How many it produced (emitted so far plus the returned list).
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// The guest handed the host more data in one transfer (the outputs it
+    /// returned, or the arguments of one host call) than the host copies at once.
+    #[error(
+        "the connector handed the host more than {limit} bytes at once (in the outputs it returned, or in one host call)"
+    )]
+    TransferTooLarge {
+        /// The most copied in one transfer (`transfer_limit`).
+        limit: usize,
+    },
+    /// The guest overflowed a stack (runaway recursion): the engine's WebAssembly
+    /// stack ([`MAX_WASM_STACK`]) or its own shadow stack in linear memory.
+    #[error(
+        "the connector overflowed its stack (deep or runaway recursion; the engine allows {MAX_WASM_STACK} bytes of WebAssembly stack)"
+    )]
     StackOverflow,
     /// The guest trapped otherwise (panic, unreachable, out-of-bounds access…).
     #[error("the connector trapped: {0}")]
@@ -78,6 +102,8 @@ impl CallError {
             CallError::MemoryExceeded { .. } => "memory_exceeded",
             CallError::StackOverflow => "stack_overflow",
             CallError::OutputTooLarge { .. } => "output_too_large",
+            CallError::TooManyOutputs { .. } => "too_many_outputs",
+            CallError::TransferTooLarge { .. } => "transfer_too_large",
             CallError::OutOfFuel { .. } => "out_of_fuel",
             CallError::Trapped(_) => "trapped",
             CallError::Connector(e) => match e {
@@ -112,7 +138,10 @@ impl CallError {
             | CallError::OutOfFuel { .. }
             | CallError::StackOverflow
             | CallError::Trapped(_) => true,
-            CallError::ContractViolation(_) | CallError::OutputTooLarge { .. } => false,
+            CallError::ContractViolation(_)
+            | CallError::OutputTooLarge { .. }
+            | CallError::TooManyOutputs { .. }
+            | CallError::TransferTooLarge { .. } => false,
             CallError::Connector(e) => match e {
                 ConnectorError::Upstream(_)
                 | ConnectorError::RateLimited(_)
@@ -187,6 +216,8 @@ mod tests {
             (CallError::MemoryExceeded { limit: 1 << 20 }, Transient),
             (CallError::OutOfFuel { limit: 10 }, Transient),
             (CallError::OutputTooLarge { size: 2, limit: 1 }, Permanent),
+            (CallError::TooManyOutputs { count: 2, limit: 1 }, Permanent),
+            (CallError::TransferTooLarge { limit: 1 }, Permanent),
             (CallError::StackOverflow, Transient),
             (CallError::Trapped("unreachable".into()), Transient),
             (connector(InvalidConfig("no url".into())), Permanent),
@@ -232,6 +263,8 @@ mod tests {
             "unsupported",
             "contract_violation",
             "output_too_large",
+            "too_many_outputs",
+            "transfer_too_large",
         ];
         for (error, _) in every_error() {
             let kind = error.kind();
@@ -246,6 +279,6 @@ mod tests {
         let mut kinds: Vec<_> = every_error().iter().map(|(e, _)| e.kind()).collect();
         kinds.sort_unstable();
         kinds.dedup();
-        assert_eq!(kinds.len(), 14);
+        assert_eq!(kinds.len(), 16);
     }
 }

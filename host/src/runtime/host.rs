@@ -8,7 +8,9 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::airlock::connector::{clock, emit, http, kv, log, types};
 use super::egress::Egress;
+use super::limits::{LOG_LINE_OVERHEAD, OUTPUT_OVERHEAD};
 use super::outbound::{self, RequestCaps};
+use crate::text::Printable;
 use types::{HostError, Output};
 
 /// A log line a guest wrote.
@@ -32,7 +34,8 @@ pub struct Captured {
     /// Outputs emitted during the call (`Component::invoke` moves them into its
     /// outputs, so there this is empty).
     pub emitted: Vec<Output>,
-    /// Log lines dropped because the call's log budget was spent.
+    /// Log lines and progress reports dropped because they did not fit the call's
+    /// log budget (bytes or lines).
     pub logs_dropped: u64,
     /// The largest linear memory the guest grew to, bytes.
     pub peak_memory: usize,
@@ -58,10 +61,34 @@ pub struct StoreData {
     stdout: super::stdio::CapturedOutput,
     stderr: super::stdio::CapturedOutput,
     log_budget: usize,
-    output_budget: usize,
+    log_lines_left: usize,
+    /// Bytes of the output budget left (bodies plus [`OUTPUT_OVERHEAD`] each).
+    pub(crate) output_budget: usize,
+    /// Outputs the call may still produce.
+    pub(crate) outputs_left: usize,
+    kv_budget: usize,
+    /// Bytes the kv state holds now (keys and values).
+    kv_used: usize,
+    /// Set when a returned list of outputs did not fit what was left of the output
+    /// budgets: the call then ends in an error, and this is what it reports.
+    pub(crate) output_overrun: Option<OutputOverrun>,
     /// Set when the guest asked for more memory than its limit: a failed allocation
     /// surfaces as a generic trap, and this is how it is reported truthfully.
     pub(crate) memory_exceeded: bool,
+}
+
+/// Which output budget a returned list overran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum OutputOverrun {
+    /// A returned list longer than the outputs the call had left: its length.
+    Count(usize),
+    /// A returned output that cost more than the budget had `left`.
+    Bytes {
+        /// Bytes of the budget left before it.
+        left: usize,
+        /// What it cost: its body plus the per-output overhead.
+        cost: usize,
+    },
 }
 
 /// What a call's log lines are tagged with in the host's own logs.
@@ -148,6 +175,7 @@ impl CallClock {
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
     pub fn new(egress: Egress, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
+        let kv_used = StoreData::kv_bytes(&kv);
         let stdout = super::stdio::CapturedOutput::default();
         let stderr = super::stdio::CapturedOutput::default();
         StoreData {
@@ -168,7 +196,12 @@ impl StoreData {
             max_http_response_bytes: limits.max_http_response_bytes,
             memory_limit: limits.memory_bytes,
             log_budget: limits.max_log_bytes,
+            log_lines_left: limits.max_log_lines,
             output_budget: limits.max_output_bytes,
+            outputs_left: limits.max_outputs,
+            kv_budget: limits.max_kv_bytes,
+            kv_used,
+            output_overrun: None,
             memory_exceeded: false,
         }
     }
@@ -201,6 +234,9 @@ impl StoreData {
             let (kept, dropped) = out.take();
             let text = String::from_utf8_lossy(&kept);
             for line in text.lines().filter(|l| !l.is_empty()) {
+                if !self.admit_log(line.len()) {
+                    continue;
+                }
                 self.captured.logs.push(LogLine {
                     level: level.into(),
                     message: line.to_string(),
@@ -215,6 +251,27 @@ impl StoreData {
                 });
             }
         }
+    }
+}
+
+impl StoreData {
+    /// Whether a log line or progress report of `size` bytes fits what is left of
+    /// the call's log budgets; if so, it is charged. One that does not fit is counted
+    /// as dropped, and smaller ones after it may still fit.
+    fn admit_log(&mut self, size: usize) -> bool {
+        let cost = size.saturating_add(LOG_LINE_OVERHEAD);
+        if self.log_lines_left == 0 || cost > self.log_budget {
+            self.captured.logs_dropped += 1;
+            return false;
+        }
+        self.log_lines_left -= 1;
+        self.log_budget -= cost;
+        true
+    }
+
+    /// Bytes the kv state holds: keys and values.
+    fn kv_bytes(kv: &BTreeMap<String, Vec<u8>>) -> usize {
+        kv.iter().map(|(k, v)| k.len() + v.len()).sum()
     }
 }
 
@@ -260,7 +317,7 @@ const MAX_KV_ENTRIES: usize = 1024;
 
 impl types::Host for StoreData {}
 
-/// A guest's log fields as `key="value" …`, formatted lazily.
+/// A guest's log fields as `key="value" …`, formatted lazily, escaped.
 struct GuestFields<'a>(&'a [(String, String)]);
 
 impl std::fmt::Display for GuestFields<'_> {
@@ -269,7 +326,7 @@ impl std::fmt::Display for GuestFields<'_> {
             if i > 0 {
                 f.write_str(" ")?;
             }
-            write!(f, "{k}={v:?}")?;
+            write!(f, "{}={:?}", Printable(k), Printable(v))?;
         }
         Ok(())
     }
@@ -278,23 +335,23 @@ impl std::fmt::Display for GuestFields<'_> {
 impl log::Host for StoreData {
     fn log(&mut self, level: log::Level, message: String, fields: Vec<(String, String)>) {
         let size = message.len() + fields.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-        if size > self.log_budget {
-            // A flood of logs must not grow the host: keep what fits, count the rest.
-            self.log_budget = 0;
-            self.captured.logs_dropped += 1;
+        // A flood of logs must not grow the host: keep what fits, count the rest.
+        if !self.admit_log(size) {
             return;
         }
-        self.log_budget -= size;
         // Through the host's own logs too, tagged, so an operator can follow a
-        // connector without the API. The fields are formatted only if the event is
-        // actually written (a guest's log call must not allocate for a filtered level).
+        // connector without the API. The guest's text is data: a field of its own,
+        // escaped, so it cannot forge a line or reach a terminal. The fields are
+        // formatted only if the event is actually written (a guest's log call must
+        // not allocate for a filtered level).
         let t = &self.tags;
         let shown = GuestFields(&fields);
+        let text = Printable(&message);
         macro_rules! event {
             ($lvl:expr) => {
                 tracing::event!(target: "airlock::guest", $lvl, tenant = %t.tenant,
                     connector = %t.connector, version = %t.version, call_id = %t.call_id,
-                    fields = %shown, "{message}")
+                    guest_message = %text, fields = %shown, "guest log")
             };
         }
         match level {
@@ -304,16 +361,25 @@ impl log::Host for StoreData {
             log::Level::Warn => event!(tracing::Level::WARN),
             log::Level::Error => event!(tracing::Level::ERROR),
         }
-        let level = format!("{level:?}").to_ascii_lowercase();
+        let level = match level {
+            log::Level::Trace => "trace",
+            log::Level::Debug => "debug",
+            log::Level::Info => "info",
+            log::Level::Warn => "warn",
+            log::Level::Error => "error",
+        };
         self.captured.logs.push(LogLine {
-            level,
+            level: level.into(),
             message,
             fields,
         });
     }
 
     fn progress(&mut self, done: u64, total: Option<u64>, note: Option<String>) {
-        self.captured.progress.push((done, total, note));
+        // Progress shares the log budget: a note is text a guest chose.
+        if self.admit_log(note.as_ref().map_or(0, String::len)) {
+            self.captured.progress.push((done, total, note));
+        }
     }
 }
 
@@ -367,12 +433,24 @@ impl kv::Host for StoreData {
                 "at most {MAX_KV_ENTRIES} kv entries"
             )));
         }
+        let replaced = self.kv.get(&key).map_or(0, |v| key.len() + v.len());
+        let total = self.kv_used - replaced + key.len() + value.len();
+        if total > self.kv_budget {
+            return Err(HostError::LimitExceeded(format!(
+                "kv state is at most {} bytes (keys and values) per tenant and connector; \
+                 this set would make it {total}",
+                self.kv_budget
+            )));
+        }
+        self.kv_used = total;
         self.kv.insert(key, value);
         Ok(())
     }
 
     fn delete(&mut self, key: String) -> Result<(), HostError> {
-        self.kv.remove(&key);
+        if let Some(v) = self.kv.remove(&key) {
+            self.kv_used -= key.len() + v.len();
+        }
         Ok(())
     }
 }
@@ -403,14 +481,21 @@ impl clock::Host for StoreData {
 
 impl emit::Host for StoreData {
     fn emit(&mut self, output: Output) -> Result<(), HostError> {
-        if output.body.len() > self.output_budget {
+        if self.outputs_left == 0 {
+            return Err(HostError::LimitExceeded(
+                "this call has produced as many outputs as its limit allows".into(),
+            ));
+        }
+        let cost = output.body.len().saturating_add(OUTPUT_OVERHEAD);
+        if cost > self.output_budget {
             return Err(HostError::LimitExceeded(format!(
-                "this output of {} bytes exceeds what is left of the call's output budget ({} bytes)",
+                "this output of {} bytes (+{OUTPUT_OVERHEAD} per output) exceeds what is left of the call's output budget ({} bytes)",
                 output.body.len(),
                 self.output_budget
             )));
         }
-        self.output_budget -= output.body.len();
+        self.output_budget -= cost;
+        self.outputs_left -= 1;
         self.captured.emitted.push(output);
         Ok(())
     }
@@ -431,20 +516,43 @@ mod tests {
     #[test]
     fn a_log_flood_keeps_at_most_the_budget_and_counts_the_rest() {
         let mut d = data();
-        let budget = super::super::Limits::default().max_log_bytes;
+        let limits = super::super::Limits::default();
+        let per_line = 1000 + LOG_LINE_OVERHEAD;
         let line = "x".repeat(1000);
         for _ in 0..1000 {
             log::Host::log(&mut d, log::Level::Info, line.clone(), vec![]);
         }
-        let kept: usize = d.captured.logs.iter().map(|l| l.message.len()).sum();
-        assert!(kept <= budget, "kept {kept}");
-        assert_eq!(d.captured.logs.len(), budget / 1000);
-        assert_eq!(d.captured.logs_dropped, 1000 - (budget / 1000) as u64);
-        // A single line over the whole budget is dropped too.
+        let fits = limits.max_log_bytes / per_line;
+        assert_eq!(d.captured.logs.len(), fits);
+        assert_eq!(d.captured.logs_dropped, 1000 - fits as u64);
+        // A single line over the whole budget is dropped, and does not spend what is
+        // left: a smaller line after it is kept.
         let mut d = data();
-        log::Host::log(&mut d, log::Level::Info, "y".repeat(budget + 1), vec![]);
+        log::Host::log(
+            &mut d,
+            log::Level::Info,
+            "y".repeat(limits.max_log_bytes + 1),
+            vec![],
+        );
         assert!(d.captured.logs.is_empty());
         assert_eq!(d.captured.logs_dropped, 1);
+        log::Host::log(&mut d, log::Level::Info, "small".into(), vec![]);
+        assert_eq!(d.captured.logs.len(), 1);
+    }
+
+    #[test]
+    fn empty_lines_and_progress_count_against_the_line_budget() {
+        let mut d = data();
+        let max = super::super::Limits::default().max_log_lines;
+        for i in 0..(max as u64 + 10) {
+            if i % 2 == 0 {
+                log::Host::log(&mut d, log::Level::Info, String::new(), vec![]);
+            } else {
+                log::Host::progress(&mut d, i, None, None);
+            }
+        }
+        assert_eq!(d.captured.logs.len() + d.captured.progress.len(), max);
+        assert_eq!(d.captured.logs_dropped, 10);
     }
 
     #[test]
@@ -456,7 +564,9 @@ mod tests {
             media_type: "application/json".into(),
             body: vec![b' '; n],
         };
-        assert!(emit::Host::emit(&mut d, out(budget - 10)).is_ok());
+        // Each output costs its body plus the overhead.
+        let first = budget - 10 - 2 * OUTPUT_OVERHEAD;
+        assert!(emit::Host::emit(&mut d, out(first)).is_ok());
         let refused = emit::Host::emit(&mut d, out(11));
         assert!(
             matches!(refused, Err(HostError::LimitExceeded(_))),
@@ -467,5 +577,47 @@ mod tests {
             "exactly the rest fits"
         );
         assert_eq!(d.captured.emitted.len(), 2);
+    }
+
+    #[test]
+    fn emit_refuses_past_the_output_count() {
+        let mut d = StoreData::new(
+            Egress::none(),
+            BTreeMap::new(),
+            &super::super::Limits {
+                max_outputs: 3,
+                ..Default::default()
+            },
+        );
+        let empty = || Output {
+            standard: types::OutputStandard::Json,
+            media_type: "application/json".into(),
+            body: b"0".to_vec(),
+        };
+        for _ in 0..3 {
+            assert!(emit::Host::emit(&mut d, empty()).is_ok());
+        }
+        assert!(matches!(
+            emit::Host::emit(&mut d, empty()),
+            Err(HostError::LimitExceeded(_))
+        ));
+        assert_eq!(d.captured.emitted.len(), 3);
+    }
+
+    #[test]
+    fn kv_refuses_what_would_pass_its_byte_budget() {
+        let limits = super::super::Limits {
+            max_kv_bytes: 100,
+            ..Default::default()
+        };
+        let mut d = StoreData::new(Egress::none(), BTreeMap::new(), &limits);
+        assert!(kv::Host::set(&mut d, "a".into(), vec![0; 59]).is_ok()); // 60
+        assert!(kv::Host::set(&mut d, "b".into(), vec![0; 40]).is_err()); // 101
+        assert!(kv::Host::set(&mut d, "b".into(), vec![0; 39]).is_ok()); // 100
+        // Replacing counts the new value only; deleting frees.
+        assert!(kv::Host::set(&mut d, "a".into(), vec![0; 10]).is_ok()); // 51
+        assert!(kv::Host::delete(&mut d, "b".into()).is_ok()); // 11
+        assert!(kv::Host::set(&mut d, "c".into(), vec![0; 88]).is_ok()); // 100
+        assert_eq!(d.kv.len(), 2);
     }
 }

@@ -51,9 +51,28 @@ pub struct Limits {
     /// Default 8 MiB. An `emit` past it gets `host-error::limit-exceeded`; returned
     /// outputs past it fail the call with [`CallError::OutputTooLarge`].
     pub max_output_bytes: usize,
-    /// Bytes of log messages and fields kept per call. Default 256 KiB. Lines past it
-    /// are dropped and counted ([`Captured::logs_dropped`]), never an error.
+    /// Outputs (emitted and returned together) a call may produce. Default 10 000.
+    /// Threat: a million empty outputs cost no bytes but a host record, a validation
+    /// and a bus message each (one such call grew a host to 1.9 GB). An `emit` past
+    /// it gets `host-error::limit-exceeded`; a returned list longer than what is left
+    /// fails the call with [`CallError::TooManyOutputs`] before any of it is copied
+    /// out of the guest. Each output also costs [`OUTPUT_OVERHEAD`] bytes of
+    /// `max_output_bytes`.
+    pub max_outputs: usize,
+    /// Bytes of log messages and fields kept per call. Default 256 KiB. Each line
+    /// (and each progress report) also costs [`LOG_LINE_OVERHEAD`] bytes. A line that
+    /// does not fit what is left is dropped and counted ([`Captured::logs_dropped`]),
+    /// never an error; smaller lines after it are still kept.
     pub max_log_bytes: usize,
+    /// Log lines and progress reports kept per call. Default 1 000. Threat: a flood of
+    /// empty lines passes a byte budget (a million empty lines once wrote 95 MiB of
+    /// host log). Past it, lines are dropped and counted.
+    pub max_log_lines: usize,
+    /// Bytes of kv state (keys and values together) one tenant × connector may hold.
+    /// Default 1 MiB. Threat: 1 024 entries × 64 KiB values would be 64 MiB loaded
+    /// and saved on every call. A `set` that would pass it gets
+    /// `host-error::limit-exceeded`.
+    pub max_kv_bytes: usize,
     /// Fuel mode: when set, a call may execute this much fuel (about one unit per
     /// WebAssembly instruction) and fails with [`CallError::OutOfFuel`] past it — a
     /// deterministic budget for reproducible runs, at a cost in speed. Default off:
@@ -72,7 +91,10 @@ impl Default for Limits {
             max_http_request_bytes: 4 * 1024 * 1024,
             max_http_response_bytes: 16 * 1024 * 1024,
             max_output_bytes: 8 * 1024 * 1024,
+            max_outputs: 10_000,
             max_log_bytes: 256 * 1024,
+            max_log_lines: 1_000,
+            max_kv_bytes: 1024 * 1024,
             fuel: None,
         }
     }
@@ -138,6 +160,15 @@ impl Limits {
         Ok(l)
     }
 }
+
+/// Bytes of the output budget each output costs besides its body: what the host
+/// keeps per output (its record, media type, a validation and a bus row), so that
+/// empty outputs are not free.
+pub const OUTPUT_OVERHEAD: usize = 256;
+
+/// Bytes of the log budget each log line or progress report costs besides its text,
+/// so that empty lines are not free.
+pub const LOG_LINE_OVERHEAD: usize = 64;
 
 /// Instances (and memories, tables) the pooling allocator holds: the most calls
 /// that can run at once on one runtime.

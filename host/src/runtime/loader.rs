@@ -4,9 +4,10 @@
 //! Invariants:
 //! - Checks run in order and each failure names what to fix ([`LoadError`]): the
 //!   size cap and the wasm preamble before anything is compiled (a core module gets
-//!   its own message), then every import (only `airlock:connector/*` of a supported
-//!   contract version and `wasi:*`), then the exported `guest` interface and its
-//!   entry points, then `describe`.
+//!   its own message), then every import by its exact name (the contract's
+//!   [`CONTRACT_INTERFACES`] at a supported version, the [`WASI_INTERFACES`] at 0.2.x),
+//!   then the exported `guest` interface and its entry points, then `describe`, then
+//!   the manifest it returned (`manifest.rs`: bounds and formats).
 //! - With a [`CompileCache`], a component this node compiled before is not compiled
 //!   again; a cached artifact is deserialized only after its HMAC verified.
 //! - The engine carries what cannot be set per call: epoch interruption (a ticker
@@ -32,6 +33,7 @@ use super::egress::{Declared, declared_hosts};
 use super::error::CallError;
 use super::host::StoreData;
 use super::limits::{EPOCH_TICK, Limits, MAX_WASM_STACK, POOL_INSTANCES};
+use super::manifest::ManifestProblem;
 use super::outbound::Transport;
 use crate::vocab::{Category, Standard};
 
@@ -40,6 +42,59 @@ pub const MAX_COMPONENT_BYTES: usize = 32 * 1024 * 1024;
 
 /// The contract versions this host implements.
 pub const SUPPORTED_CONTRACTS: &[&str] = &["0.1.0"];
+
+/// The contract's interfaces a connector may import (`airlock:connector/<name>@<a
+/// supported version>`): exactly these, not anything under the package's name.
+pub const CONTRACT_INTERFACES: &[&str] = &["types", "log", "http", "kv", "clock", "emit"];
+
+/// The WASI 0.2 interfaces the host links (`wasi:<package>/<name>@0.2.x`), all
+/// behind an empty context: no files, environment, arguments or network. A guest's
+/// standard library imports some of them; anything else WASI is refused by name.
+pub const WASI_INTERFACES: &[&str] = &[
+    "wasi:cli/environment",
+    "wasi:cli/exit",
+    "wasi:cli/stdin",
+    "wasi:cli/stdout",
+    "wasi:cli/stderr",
+    "wasi:cli/terminal-input",
+    "wasi:cli/terminal-output",
+    "wasi:cli/terminal-stdin",
+    "wasi:cli/terminal-stdout",
+    "wasi:cli/terminal-stderr",
+    "wasi:clocks/monotonic-clock",
+    "wasi:clocks/wall-clock",
+    "wasi:filesystem/types",
+    "wasi:filesystem/preopens",
+    "wasi:io/error",
+    "wasi:io/poll",
+    "wasi:io/streams",
+    "wasi:random/random",
+    "wasi:random/insecure",
+    "wasi:random/insecure-seed",
+    "wasi:sockets/network",
+    "wasi:sockets/instance-network",
+    "wasi:sockets/ip-name-lookup",
+    "wasi:sockets/tcp",
+    "wasi:sockets/tcp-create-socket",
+    "wasi:sockets/udp",
+    "wasi:sockets/udp-create-socket",
+];
+
+/// Whether the host provides the import `name` (`ns:pkg/interface@version`).
+fn provided(name: &str) -> bool {
+    let Some((interface, version)) = name.split_once('@') else {
+        return false;
+    };
+    match interface.strip_prefix("airlock:connector/") {
+        Some(i) => CONTRACT_INTERFACES.contains(&i) && SUPPORTED_CONTRACTS.contains(&version),
+        None => {
+            WASI_INTERFACES.contains(&interface)
+                && version
+                    .strip_prefix("0.2.")
+                    .is_some_and(|patch| patch.parse::<u32>().is_ok())
+        }
+    }
+}
 
 /// Why a component could not be loaded. Messages name what to fix.
 #[derive(Debug, thiserror::Error)]
@@ -53,8 +108,8 @@ pub enum LoadError {
     /// Not a WebAssembly component (a core module, truncated, or not wasm at all).
     #[error("not a WebAssembly component: {0}")]
     NotAComponent(String),
-    /// It imports something the host does not provide.
-    #[error("the component imports `{0}`, which Airlock does not provide (supported contract versions: {versions})", versions = SUPPORTED_CONTRACTS.join(", "))]
+    /// It imports something the host does not provide (the import's name).
+    #[error("the component imports `{}`, which Airlock does not provide; a connector may import the contract's interfaces (airlock:connector/{{{}}}@{}) and WASI 0.2", crate::text::Printable(.0), CONTRACT_INTERFACES.join(","), SUPPORTED_CONTRACTS.join("|"))]
     UnsupportedImport(String),
     /// It does not export the connector world.
     #[error("the component does not implement the airlock:connector world: {0}")]
@@ -62,6 +117,24 @@ pub enum LoadError {
     /// Its `describe` failed.
     #[error("describe failed: {0}")]
     Describe(#[from] CallError),
+    /// Its manifest breaks a bound or a format ([`super::manifest::check`]); every
+    /// finding, each with its path.
+    #[error("the manifest is invalid: {}", problems_text(.0))]
+    InvalidManifest(Vec<ManifestProblem>),
+}
+
+/// Findings as one sentence: the first few, then how many more.
+fn problems_text(problems: &[ManifestProblem]) -> String {
+    const SHOWN: usize = 5;
+    let mut text: Vec<String> = problems
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("{}: {}", p.path, p.message))
+        .collect();
+    if problems.len() > SHOWN {
+        text.push(format!("and {} more", problems.len() - SHOWN));
+    }
+    text.join("; ")
 }
 
 /// The manifest as Airlock's APIs show it (standard and category names as in DESIGN.md).
@@ -305,16 +378,8 @@ impl Runtime {
             .imports(&self.engine)
             .map(|(name, _)| name.to_string())
             .collect();
-        for name in &imports {
-            let supported = match name.strip_prefix("airlock:connector/") {
-                Some(rest) => rest
-                    .split_once('@')
-                    .is_some_and(|(_, v)| SUPPORTED_CONTRACTS.contains(&v)),
-                None => name.starts_with("wasi:"),
-            };
-            if !supported {
-                return Err(LoadError::UnsupportedImport(name.clone()));
-            }
+        if let Some(name) = imports.iter().find(|name| !provided(name)) {
+            return Err(LoadError::UnsupportedImport(name.clone()));
         }
         // The contract version is the one of the `guest` interface the component exports.
         let contract_version = component
@@ -346,15 +411,22 @@ impl Runtime {
             poll: export("poll")?,
             ingest: export("ingest")?,
         };
-        let pre = self
-            .linker
-            .instantiate_pre(&component)
-            .map_err(|e| LoadError::UnsupportedImport(format!("{e:#}")))?;
+        // Every import is one the host provides, by name; what can still fail here is
+        // an import whose types differ from the host's (built against another WIT).
+        let pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            LoadError::ContractViolation(format!(
+                "an import does not match what Airlock provides under its name: {e}"
+            ))
+        })?;
         let pre =
             ConnectorPre::new(pre).map_err(|e| LoadError::ContractViolation(format!("{e:#}")))?;
         let manifest = call_guest(&pre, &self.engine, &self.limits, |g, s| {
             g.call_describe(s).map(Ok)
         })?;
+        let problems = super::manifest::check(&manifest);
+        if !problems.is_empty() {
+            return Err(LoadError::InvalidManifest(problems));
+        }
         Ok(Component {
             pre,
             engine: self.engine.clone(),

@@ -6,6 +6,7 @@
 mod bus;
 mod egress;
 mod harness;
+mod hostile;
 mod ingest;
 mod lifecycle;
 mod nul;

@@ -1,6 +1,7 @@
-//! A connector that misbehaves on request: each action is one attack on the host.
-//! The runtime's tests call each and check it ends in its typed error, after which
-//! the same host must serve a normal call.
+//! The egress attacker: sends whatever HTTP request it is told to (bypass URLs,
+//! forged headers, floods), sleeps, or spins, so the egress and time-budget tests
+//! can aim it. Every other misbehaviour has a guest of its own
+//! (`tests/guests/hostile-*`).
 
 use airlock_sdk::prelude::*;
 use airlock_sdk::{HeaderCredential, HostError};
@@ -8,13 +9,6 @@ use std::hint::black_box;
 
 #[derive(Default)]
 struct Hostile;
-
-fn recurse(n: u64) -> u64 {
-    if black_box(n) == u64::MAX {
-        return 0;
-    }
-    recurse(black_box(n + 1)).wrapping_add(black_box(n))
-}
 
 /// A host error as `{"error": kind, "message"}`.
 fn host_error(e: &HostError) -> Value {
@@ -34,22 +28,7 @@ impl Connector for Hostile {
             .vendor("Airlock tests")
             .description("Misbehaves on request.")
             .category(Category::Custom);
-        for name in [
-            "spin",
-            "spin-on-host",
-            "alloc",
-            "recurse",
-            "panic",
-            "read-files",
-            "read-env",
-            "huge-output",
-            "log-flood",
-            "print-flood",
-            "malformed-output",
-            "http",
-            "sleep",
-            "ok",
-        ] {
+        for name in ["spin", "http", "sleep", "ok"] {
             m = m.action(Action::new(name, "A misbehaviour."));
         }
         // Loopback test servers (the tests grant them, or not), a name that resolves
@@ -78,62 +57,6 @@ impl Connector for Hostile {
                     x = black_box(x.wrapping_add(1));
                 }
             }
-            "spin-on-host" => loop {
-                black_box(airlock_sdk::clock::now_ms());
-            },
-            "alloc" => {
-                let mut hoard: Vec<Vec<u8>> = Vec::new();
-                loop {
-                    hoard.push(vec![1u8; 1 << 20]);
-                    black_box(&hoard);
-                }
-            }
-            "recurse" => Ok(vec![Output::json(&recurse(0))?]),
-            #[allow(clippy::panic)]
-            "panic" => panic!("the guest panicked on purpose"),
-            "read-files" => {
-                let results: Vec<String> =
-                    ["/etc/passwd", "../Cargo.toml", "/proc/self/environ", "."]
-                        .iter()
-                        .map(|p| match std::fs::read(p) {
-                            Ok(bytes) => format!("{p}: READ {} bytes", bytes.len()),
-                            Err(e) => format!("{p}: {e}"),
-                        })
-                        .collect();
-                Ok(vec![Output::json(&results)?])
-            }
-            "read-env" => {
-                let vars: Vec<(String, String)> = std::env::vars().collect();
-                let args: Vec<String> = std::env::args().collect();
-                Ok(vec![Output::json(&json!({"vars": vars, "args": args}))?])
-            }
-            "huge-output" => Ok(vec![Output::new(
-                OutputStandard::Json,
-                "application/json",
-                vec![b' '; 100 * 1024 * 1024],
-            )]),
-            "log-flood" => {
-                let line = "x".repeat(1024 * 1024);
-                for _ in 0..10_000 {
-                    airlock_sdk::log::info(&line);
-                }
-                Ok(vec![Output::json(&json!({"flooded": true}))?])
-            }
-            "print-flood" => {
-                // A Rust guest's println! panics if a write fails: the host must
-                // discard past its cap rather than refuse.
-                let line = "y".repeat(1024);
-                for i in 0..2_000 {
-                    println!("{i} {line}");
-                }
-                eprintln!("done printing");
-                Ok(vec![Output::json(&json!({"printed": true}))?])
-            }
-            "malformed-output" => Ok(vec![Output::new(
-                OutputStandard::Json,
-                "application/json",
-                b"{\"truncated\": ".to_vec(),
-            )]),
             "http" => {
                 // {"url", "method"?, "headers"?, "body"?, "timeout_ms"?, "times"?}: sends
                 // the request `times` times and reports each outcome.
