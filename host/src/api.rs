@@ -11,6 +11,7 @@
 mod connectors;
 mod error;
 mod events;
+mod front;
 mod oauth;
 
 use std::marker::PhantomData;
@@ -29,6 +30,7 @@ use crate::registry::Registry;
 use crate::store::Store;
 
 pub use error::ApiError;
+pub use front::{FrontLimits, serve};
 
 /// What every handler can reach. Built once, by `server.rs`.
 #[derive(Clone, Debug)]
@@ -131,13 +133,7 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
         }
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
-            .map_err(|e| {
-                if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                    error::too_large()
-                } else {
-                    ApiError::bad_request("invalid_body", &e.body_text())
-                }
-            })?;
+            .map_err(body_rejection)?;
         if has_nul_escape(&bytes) {
             return Err(nul_refused());
         }
@@ -243,4 +239,16 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .with_state(state)
+}
+
+/// Why a body could not be read, as an answer: 413 past the route's limit, 408 when
+/// it did not arrive in time ([`front::DeadlineBody`]), else 400.
+fn body_rejection(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        error::too_large()
+    } else if front::missed_deadline(&e) {
+        error::body_timeout()
+    } else {
+        ApiError::bad_request("invalid_body", &e.body_text())
+    }
 }

@@ -146,12 +146,35 @@ pub enum AuthError {
     Internal(String),
 }
 
+/// Why a token was refused, as a sentence a client can act on (never the JWT
+/// library's own wording, which names its internals).
+fn token_refusal(e: &jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind;
+    let why = match e.kind() {
+        ErrorKind::ExpiredSignature => "it has expired; request a new one",
+        ErrorKind::ImmatureSignature => "it is not valid yet",
+        ErrorKind::InvalidSignature => "its signature does not verify",
+        ErrorKind::InvalidIssuer | ErrorKind::InvalidAudience => {
+            "it was not issued by this server for this API"
+        }
+        ErrorKind::InvalidAlgorithm | ErrorKind::InvalidAlgorithmName => {
+            "it is not signed with EdDSA"
+        }
+        ErrorKind::MissingRequiredClaim(_) => "it lacks a required claim",
+        _ => "it is not a well-formed JWT",
+    };
+    AuthError::InvalidToken(why.into())
+}
+
 /// Issues and verifies access tokens.
 #[derive(Clone)]
 pub struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     issuer: String,
+    /// The public key as a JWK (RFC 8037), with its RFC 7638 thumbprint as `kid`.
+    jwk: serde_json::Value,
+    kid: String,
     validation: Validation,
     /// Tokens already verified, with their expiry: a token's validity depends only on
     /// its bytes and the clock, so a hit skips the signature check (the expiry is
@@ -201,10 +224,19 @@ impl Tokens {
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let x = base64::Engine::encode(&b64, signing.verifying_key().as_bytes());
+        // RFC 7638: the thumbprint is over the required members, in this order.
+        let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+        let kid = base64::Engine::encode(&b64, Sha256::digest(thumbprint.as_bytes()));
+        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid,
+            "alg": "EdDSA", "use": "sig"});
         Ok(Tokens {
             encoding: EncodingKey::from_ed_der(der.as_bytes()),
             decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
             issuer: issuer.to_string(),
+            jwk,
+            kid,
             validation,
             verified: Arc::new(Mutex::new(HashMap::new())),
         })
@@ -215,10 +247,17 @@ impl Tokens {
         &self.issuer
     }
 
+    /// The verification key as a JWK (`kty` OKP, `crv` Ed25519), `kid` its RFC 7638
+    /// thumbprint: what `/.well-known/jwks.json` lists and every token's header names.
+    pub fn jwk(&self) -> &serde_json::Value {
+        &self.jwk
+    }
+
     /// Signs `claims` as an RFC 9068 access token.
     pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("at+jwt".into());
+        header.kid = Some(self.kid.clone());
         jsonwebtoken::encode(&header, claims, &self.encoding)
             .map_err(|e| AuthError::Internal(e.to_string()))
     }
@@ -258,15 +297,14 @@ impl Tokens {
     }
 
     fn verify_uncached(&self, token: &str) -> Result<Principal, AuthError> {
-        let header = jsonwebtoken::decode_header(token)
-            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+        let header = jsonwebtoken::decode_header(token).map_err(|e| token_refusal(&e))?;
         if header.typ.as_deref() != Some("at+jwt") {
             return Err(AuthError::InvalidToken(
                 "the token's type must be at+jwt".into(),
             ));
         }
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| AuthError::InvalidToken(e.to_string()))?;
+            .map_err(|e| token_refusal(&e))?;
         let c = data.claims;
         let principal = Principal {
             tenant_id: c.tenant_id,

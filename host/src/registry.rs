@@ -217,6 +217,11 @@ impl Registry {
         self
     }
 
+    /// The URL clients reach this deployment of Airlock at (`--public-url`).
+    pub fn public_base(&self) -> &str {
+        &self.public_base
+    }
+
     /// This registry with another rotation grace (default 60 s).
     pub fn with_rotation_grace(mut self, grace: std::time::Duration) -> Registry {
         self.rotation_grace = grace;

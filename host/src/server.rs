@@ -19,7 +19,7 @@ use crate::keys::{Keys, write_private};
 use crate::registry::{OutputCommitter, Registry};
 use crate::runtime::Runtime;
 use crate::scheduler::{Scheduler, SchedulerOptions};
-use crate::store::Store;
+use crate::store::{SqliteSync, Store};
 
 /// The name of the tenant the first start creates (and `--preload` loads into).
 pub const BOOTSTRAP_TENANT: &str = "default";
@@ -53,6 +53,14 @@ pub struct ServeOptions {
     pub scheduler: SchedulerOptions,
     /// Extra roots and address overrides for connectors' outbound HTTP.
     pub outbound: crate::runtime::Transport,
+    /// Header and body timeouts, and the connection cap.
+    pub front: crate::api::FrontLimits,
+    /// How SQLite makes commits durable (default: fsync every commit).
+    pub sqlite_sync: SqliteSync,
+    /// The URL clients reach Airlock at, when it is not `http://<listen address>`
+    /// (behind a proxy, or listening on all interfaces): what token URLs,
+    /// `bootstrap.json` and the OAuth metadata name.
+    pub public_url: Option<String>,
 }
 
 impl ServeOptions {
@@ -70,6 +78,9 @@ impl ServeOptions {
             poll_lease: std::time::Duration::from_secs(30),
             scheduler: SchedulerOptions::default(),
             outbound: crate::runtime::Transport::default(),
+            front: crate::api::FrontLimits::default(),
+            sqlite_sync: SqliteSync::default(),
+            public_url: None,
         }
     }
 }
@@ -86,6 +97,15 @@ pub struct Node {
 impl Node {
     /// Opens the data directory's keys and the database.
     pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Node> {
+        Node::open_with(data_dir, database, SqliteSync::default()).await
+    }
+
+    /// [`Node::open`] with SQLite's commits made durable as `sync` says.
+    pub async fn open_with(
+        data_dir: &Path,
+        database: Option<&str>,
+        sync: SqliteSync,
+    ) -> anyhow::Result<Node> {
         let keys = Keys::load_or_create(data_dir)?;
         let url = match database {
             Some(u) => u.to_string(),
@@ -94,7 +114,7 @@ impl Node {
                 Store::sqlite_url(data_dir)
             }
         };
-        let store = Store::open(&url).await?;
+        let store = Store::open_with(&url, sync).await?;
         Ok(Node { store, keys })
     }
 }
@@ -147,9 +167,10 @@ impl Server {
 /// the one place that builds the parts (store, runtime, recorder, bus, registry,
 /// tokens, pipeline, ingest) and connects them.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
-    let node = Node::open(&opts.data_dir, opts.database.as_deref()).await?;
+    let node = Node::open_with(&opts.data_dir, opts.database.as_deref(), opts.sqlite_sync).await?;
     let listener = TcpListener::bind(opts.listen).await?;
     let addr = listener.local_addr()?;
+    let public_base = public_base(opts.public_url.as_deref(), addr);
     let runtime = Arc::new(
         Runtime::new()?
             .with_cache(
@@ -172,7 +193,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         )
         .with_rotation_grace(opts.rotation_grace)
         .with_topics(opts.topics.clone())
-        .with_public_base(format!("http://{addr}"))
+        .with_public_base(public_base.clone())
         .with_node(node_id(&opts.data_dir)?)
         .with_poll_lease(opts.poll_lease),
     );
@@ -187,7 +208,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
 
     let bootstrap = if node.store.count_tenants().await? == 0 {
-        Some(write_bootstrap(&node, &opts.data_dir, addr).await?)
+        Some(write_bootstrap(&node, &opts.data_dir, &public_base).await?)
     } else {
         None
     };
@@ -215,12 +236,12 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         topics: opts.topics.clone(),
     });
     let (tx, rx) = oneshot::channel::<()>();
+    let front = opts.front;
     let task = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await
+        crate::api::serve(listener, app, front, async move {
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(%addr, "airlock is serving");
     Ok(Server {
@@ -237,10 +258,36 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     })
 }
 
+/// The URL clients reach this node at: `--public-url` when given, else
+/// `http://<listen address>` — with a loopback address in place of an unspecified
+/// one (`0.0.0.0`, `::`), which no client can connect to, and a warning that says
+/// to set `--public-url`.
+fn public_base(public_url: Option<&str>, addr: SocketAddr) -> String {
+    if let Some(url) = public_url {
+        return url.trim_end_matches('/').to_string();
+    }
+    if addr.ip().is_unspecified() {
+        let local = SocketAddr::new(
+            match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            },
+            addr.port(),
+        );
+        tracing::warn!(
+            %addr,
+            "listening on all interfaces: token URLs will name http://{local}; \
+             pass --public-url with the address clients use"
+        );
+        return format!("http://{local}");
+    }
+    format!("http://{addr}")
+}
+
 async fn write_bootstrap(
     node: &Node,
     data_dir: &Path,
-    addr: SocketAddr,
+    public_base: &str,
 ) -> anyhow::Result<serde_json::Value> {
     let tenant = create_tenant(&node.store, &node.keys, BOOTSTRAP_TENANT, "bootstrap").await?;
     let (client, secret) = create_client(
@@ -256,7 +303,7 @@ async fn write_bootstrap(
         "tenant_id": tenant.id,
         "client_id": client.id,
         "client_secret": secret,
-        "token_url": format!("http://{addr}/oauth/token"),
+        "token_url": format!("{public_base}/oauth/token"),
     });
     write_private(
         &data_dir.join("bootstrap.json"),

@@ -172,10 +172,40 @@ fn migrator(backend: Backend) -> Migrator {
     )
 }
 
+/// How SQLite makes a commit durable (`PRAGMA synchronous`). PostgreSQL is not
+/// affected: its own `synchronous_commit` is the server's to set.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SqliteSync {
+    /// Every commit is fsynced before it returns: an acknowledged event survives a
+    /// power loss. The default: the product promises that nothing acknowledged is
+    /// lost, and group commit shares one fsync among a whole batch.
+    #[default]
+    Full,
+    /// Commits reach the WAL file but are fsynced only at checkpoints: they survive
+    /// a crash of the process, not of the machine.
+    Normal,
+}
+
+impl std::str::FromStr for SqliteSync {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "full" => Ok(SqliteSync::Full),
+            "normal" => Ok(SqliteSync::Normal),
+            other => Err(format!("`{other}` is not `full` or `normal`")),
+        }
+    }
+}
+
 impl Store {
     /// Opens the database at `url` and brings its schema up to date. `sqlite://PATH`
-    /// creates the file if needed and switches it to WAL.
+    /// creates the file if needed and switches it to WAL, with [`SqliteSync::Full`].
     pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Store::open_with(url, SqliteSync::default()).await
+    }
+
+    /// [`Store::open`] with SQLite's commits made durable as `sync` says.
+    pub async fn open_with(url: &str, sync: SqliteSync) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -196,14 +226,21 @@ impl Store {
             })
             .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
-            pool = pool.after_connect(|conn, _| {
+            let pragmas = match sync {
+                SqliteSync::Full => {
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;"
+                }
+                SqliteSync::Normal => {
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
+                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;"
+                }
+            };
+            pool = pool.after_connect(move |conn, _| {
                 Box::pin(async move {
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                         PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                         PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;",
-                    )
-                    .await?;
+                    conn.execute(pragmas).await?;
                     Ok(())
                 })
             });

@@ -13,6 +13,7 @@
 
 use std::time::Instant;
 
+use airlock_host::store::SqliteSync;
 use airlock_tests::bench::{LocalServer, load, pct};
 use airlock_tests::unix_now;
 use serde_json::{Value, json};
@@ -32,12 +33,17 @@ async fn main() {
     println!("| measure | result | goal |");
     println!("| --- | --- | --- |");
     primitives();
-    ingest_over_http(CONNECTIONS).await;
+    ingest_over_http(CONNECTIONS, SqliteSync::Full).await;
+    ingest_over_http(CONNECTIONS, SqliteSync::Normal).await;
 }
 
 /// One run on a fresh server and database.
-async fn ingest_over_http(connections: usize) {
-    let local = LocalServer::start(connections).await;
+async fn ingest_over_http(connections: usize, sync: SqliteSync) {
+    let local = LocalServer::start_with(connections, |o| o.sqlite_sync = sync).await;
+    let mode = match sync {
+        SqliteSync::Full => "synchronous=FULL",
+        SqliteSync::Normal => "synchronous=NORMAL",
+    };
     let c: Value = local
         .http
         .post(format!("{}/api/connectors/register", local.base))
@@ -69,10 +75,10 @@ async fn ingest_over_http(connections: usize) {
     };
     let (rate, latencies) = load(connections, signed, 202).await;
     println!(
-        "| signed events acknowledged after commit, SQLite, {connections} senders on loopback | {rate:.0} events/s | ≥ 5 000/s |"
+        "| signed events acknowledged after commit, SQLite {mode}, {connections} senders on loopback | {rate:.0} events/s | ≥ 5 000/s |"
     );
     println!(
-        "| their ack latency ({connections} senders) | p50 {:.1} ms, p99 {:.1} ms | p99 ≤ 50 ms |",
+        "| their ack latency ({mode}, {connections} senders) | p50 {:.1} ms, p99 {:.1} ms | p99 ≤ 50 ms |",
         pct(&latencies, 0.5),
         pct(&latencies, 0.99)
     );
@@ -96,7 +102,7 @@ async fn ingest_over_http(connections: usize) {
         if !states.iter().any(|(s, _)| s == "received") {
             let processed: i64 = states.iter().map(|(_, n)| n).sum();
             println!(
-                "| the same events validated and published on the bus (pipeline) | all {processed} within {:.2} s of the last ack | report |",
+                "| the same events validated and published on the bus (pipeline, {mode}) | all {processed} within {:.2} s of the last ack | report |",
                 stopped.elapsed().as_secs_f64()
             );
             break;

@@ -472,10 +472,19 @@ pub mod bench {
     impl LocalServer {
         /// Starts it; `connections` sizes the client's keep-alive pool.
         pub async fn start(connections: usize) -> LocalServer {
+            LocalServer::start_with(connections, |_| {}).await
+        }
+
+        /// Starts it with its options adjusted by `configure`.
+        pub async fn start_with(
+            connections: usize,
+            configure: impl FnOnce(&mut ServeOptions),
+        ) -> LocalServer {
             let data_dir =
                 std::env::temp_dir().join(format!("airlock-bench-{}", uuid::Uuid::new_v4()));
             let mut opts = ServeOptions::new(&data_dir);
             opts.listen = "127.0.0.1:0".parse().unwrap();
+            configure(&mut opts);
             let server = airlock_host::server::start(opts).await.unwrap();
             let base = format!("http://{}", server.addr);
             let b: Value =

@@ -8,7 +8,6 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::error::too_large;
 use super::{ApiError, AppState, AuditRead, Authed, Heartbeat, JsonBody, Manage, QueryArgs, Read};
 use crate::registry::{
     AuditPage, ConnectorDetail, ConnectorPage, ConnectorView, Deployment, DeploymentView,
@@ -141,13 +140,9 @@ async fn upload(
         ));
     }
     super::reject_declared_oversize(req.headers(), MAX_COMPONENT_BYTES)?;
-    let bytes = Bytes::from_request(req, &s).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::bad_request("invalid_body", &e.body_text())
-        }
-    })?;
+    let bytes = Bytes::from_request(req, &s)
+        .await
+        .map_err(super::body_rejection)?;
     let out = s
         .registry
         .upload(&p.tenant_id, &p.client_id, &id, bytes.to_vec())
@@ -238,13 +233,9 @@ async fn invoke(
     req: Request,
 ) -> ApiResult<Json<Invocation>> {
     super::reject_declared_oversize(req.headers(), super::MAX_JSON_BODY)?;
-    let body = Bytes::from_request(req, &s).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            too_large()
-        } else {
-            ApiError::bad_request("invalid_body", &e.body_text())
-        }
-    })?;
+    let body = Bytes::from_request(req, &s)
+        .await
+        .map_err(super::body_rejection)?;
     // The body is the action's input; an empty body means `{}`.
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())

@@ -97,6 +97,15 @@ impl ApiError {
     }
 }
 
+/// 408: the body did not arrive in time.
+pub fn body_timeout() -> ApiError {
+    ApiError::new(
+        StatusCode::REQUEST_TIMEOUT,
+        "request_timeout",
+        "the request body did not arrive in time (see --body-timeout-ms)",
+    )
+}
+
 /// 413.
 pub fn too_large() -> ApiError {
     ApiError::new(

@@ -227,7 +227,13 @@ async fn ingest(
         .map_err(|e| closing(e.into()))?;
     let body = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
-        .map_err(|_| closing(IngestError::TooLarge.into()))?;
+        .map_err(|e| {
+            if super::front::missed_deadline(&e) {
+                closing(super::error::body_timeout())
+            } else {
+                closing(IngestError::TooLarge.into())
+            }
+        })?;
     let accepted = s
         .ingest
         .accept(pending, &parts.headers, &body)

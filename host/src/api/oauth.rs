@@ -1,16 +1,26 @@
 //! `POST /oauth/token`: the OAuth 2.0 client-credentials grant (RFC 6749 §4.4), with
-//! the client authenticated by HTTP Basic or by form fields.
+//! the client authenticated by HTTP Basic or by form fields; and what a client or a
+//! downstream service discovers about it: the authorization server's metadata
+//! (RFC 8414, `/.well-known/oauth-authorization-server`) and the key that signs the
+//! access tokens (`/.well-known/jwks.json`), so a service can verify Airlock's
+//! RFC 9068 tokens without asking Airlock.
+//!
+//! Invariant: the token endpoint answers errors in RFC 6749 §5.2's shape
+//! (`{"error": "invalid_client", "error_description": "…"}`), which OAuth client
+//! libraries read, not the API's `{"error": {"code", "message"}}`; descriptions say
+//! what to fix and never quote a library's internals.
 
 use axum::extract::{Form, FromRequest, Request, State};
-use axum::http::header;
-use axum::routing::post;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{ApiError, AppState};
-use crate::auth::TOKEN_TTL_SECS;
+use super::AppState;
+use crate::auth::{AuthError, Scope, TOKEN_TTL_SECS};
 
 #[derive(Debug, Deserialize)]
 struct TokenRequest {
@@ -21,7 +31,88 @@ struct TokenRequest {
 }
 
 pub(super) fn router() -> Router<AppState> {
-    Router::new().route("/oauth/token", post(token))
+    Router::new()
+        .route("/oauth/token", post(token))
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/.well-known/jwks.json", get(jwks))
+}
+
+/// An error of the token endpoint, in RFC 6749 §5.2's shape.
+struct OAuthError {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+}
+
+impl OAuthError {
+    fn new(status: StatusCode, error: &'static str, description: &str) -> OAuthError {
+        OAuthError {
+            status,
+            error,
+            description: crate::text::bounded(description, 512),
+        }
+    }
+}
+
+impl IntoResponse for OAuthError {
+    fn into_response(self) -> Response {
+        let body = Json(json!({"error": self.error, "error_description": self.description}));
+        let mut response = (self.status, body).into_response();
+        // RFC 6749 §5.2: a 401 names the scheme the client may authenticate with.
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Basic realm=\"airlock\""),
+            );
+        }
+        // RFC 6749 §5.1 and §5.2: token answers are never cached.
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+        response
+    }
+}
+
+impl From<AuthError> for OAuthError {
+    fn from(e: AuthError) -> OAuthError {
+        match e {
+            AuthError::InvalidClient => {
+                OAuthError::new(StatusCode::UNAUTHORIZED, "invalid_client", &e.to_string())
+            }
+            AuthError::InvalidScope(_) => {
+                OAuthError::new(StatusCode::BAD_REQUEST, "invalid_scope", &e.to_string())
+            }
+            other => {
+                let internal = super::ApiError::from(other);
+                OAuthError::new(
+                    internal.status(),
+                    "server_error",
+                    "the server could not issue a token; try again",
+                )
+            }
+        }
+    }
+}
+
+/// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+async fn metadata(State(state): State<AppState>) -> Json<Value> {
+    let base = state.registry.public_base();
+    Json(json!({
+        "issuer": state.tokens.issuer(),
+        "token_endpoint": format!("{base}/oauth/token"),
+        "jwks_uri": format!("{base}/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "scopes_supported": Scope::ALL.iter().map(|s| s.as_str()).collect::<Vec<_>>(),
+        "response_types_supported": [],
+        "service_documentation": format!("{base}/"),
+    }))
+}
+
+/// `GET /.well-known/jwks.json`: the public key the access tokens are signed with.
+async fn jwks(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({"keys": [state.tokens.jwk()]}))
 }
 
 fn basic_credentials(req: &Request) -> Option<(String, String)> {
@@ -35,21 +126,21 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value>, ApiError> {
+async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
     let basic = basic_credentials(&req);
     let Form(form) = Form::<TokenRequest>::from_request(req, &state)
         .await
-        .map_err(|e| {
-            ApiError::bad_request(
+        .map_err(|_| {
+            OAuthError::new(
+                StatusCode::BAD_REQUEST,
                 "invalid_request",
-                &format!(
-                    "the body must be application/x-www-form-urlencoded: {}",
-                    e.body_text()
-                ),
+                "the body must be `application/x-www-form-urlencoded` with `grant_type`, \
+                 and `client_id` and `client_secret` unless HTTP Basic is used",
             )
         })?;
     if form.grant_type.as_deref() != Some("client_credentials") {
-        return Err(ApiError::bad_request(
+        return Err(OAuthError::new(
+            StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "only `grant_type=client_credentials` is supported",
         ));
@@ -58,7 +149,9 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value
         (Some(b), _, _) => b,
         (None, Some(id), Some(secret)) => (id, secret),
         _ => {
-            return Err(ApiError::unauthorized(
+            return Err(OAuthError::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
                 "authenticate the client with HTTP Basic or client_id and client_secret",
             ));
         }
@@ -73,18 +166,22 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Json<Value
     .iter()
     .any(|t| t.contains('\0'))
     {
-        return Err(ApiError::unauthorized(
-            "the client id or secret is not valid",
-        ));
+        return Err(OAuthError::from(AuthError::InvalidClient));
     }
     let (token, claims) = state
         .tokens
         .grant(&state.store, &client_id, &secret, form.scope.as_deref())
         .await?;
-    Ok(Json(json!({
+    let mut response = Json(json!({
         "access_token": token,
         "token_type": "Bearer",
         "expires_in": TOKEN_TTL_SECS,
         "scope": claims.scope,
-    })))
+    }))
+    .into_response();
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    Ok(response)
 }

@@ -11,6 +11,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use airlock_host::api::FrontLimits;
 use airlock_host::health::HealthPolicy;
 use airlock_host::server::{DEFAULT_ISSUER, ServeOptions};
 
@@ -24,6 +25,11 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: std::net::SocketAddr,
+    /// The URL clients reach Airlock at (`https://airlock.example.com`), when it is
+    /// not `http://<listen address>`: named in token URLs, bootstrap.json and the
+    /// OAuth metadata.
+    #[arg(long)]
+    public_url: Option<String>,
     #[command(flatten)]
     data: DataArgs,
     /// A directory of `.wasm` connectors to load into the bootstrap tenant.
@@ -64,6 +70,22 @@ pub struct ServeArgs {
     /// Scheduled polls this node runs at once.
     #[arg(long, default_value_t = SchedulerOptions::default().concurrency)]
     poll_concurrency: usize,
+    /// Milliseconds a client has to send a request's headers; also how long an idle
+    /// keep-alive connection stays open.
+    #[arg(long, default_value_t = FrontLimits::default().header_timeout.as_millis() as u64)]
+    header_timeout_ms: u64,
+    /// Milliseconds a client has to send a request's whole body after its headers
+    /// (408 past it).
+    #[arg(long, default_value_t = FrontLimits::default().body_timeout.as_millis() as u64)]
+    body_timeout_ms: u64,
+    /// Connections served at once; more are closed on arrival.
+    #[arg(long, default_value_t = FrontLimits::default().max_connections)]
+    max_connections: usize,
+    /// How SQLite makes a commit durable: `full` (fsync each commit; an
+    /// acknowledged event survives a power loss) or `normal` (fsync at checkpoints;
+    /// survives a process crash only, faster on slow disks).
+    #[arg(long, default_value = "full")]
+    sqlite_synchronous: airlock_host::store::SqliteSync,
     #[command(flatten)]
     outbound: OutboundArgs,
 }
@@ -72,6 +94,7 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let ServeArgs {
         listen,
+        public_url,
         data,
         preload,
         issuer,
@@ -85,6 +108,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         bus_prefix,
         poll_lease,
         poll_concurrency,
+        header_timeout_ms,
+        body_timeout_ms,
+        max_connections,
+        sqlite_synchronous,
         outbound,
     } = args;
     tokio()?.block_on(async move {
@@ -105,6 +132,18 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             concurrency: poll_concurrency.max(1),
         };
         opts.outbound = outbound.transport()?;
+        opts.sqlite_sync = sqlite_synchronous;
+        if let Some(url) = &public_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            anyhow::bail!("--public-url {url}: give an http:// or https:// URL");
+        }
+        opts.public_url = public_url;
+        opts.front = FrontLimits {
+            header_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
+            body_timeout: std::time::Duration::from_millis(body_timeout_ms.max(1)),
+            max_connections: max_connections.max(1),
+        };
         opts.topics = airlock_host::bus::Topics::new(&bus_prefix)
             .map_err(|e| anyhow::anyhow!("--bus-prefix: {e}"))?;
         opts.policy = HealthPolicy {

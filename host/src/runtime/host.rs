@@ -541,6 +541,50 @@ mod tests {
     }
 
     #[test]
+    fn the_host_log_keeps_guest_text_escaped_in_a_field_of_its_own() {
+        #[derive(Clone, Default)]
+        struct Sink(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+        impl std::io::Write for Sink {
+            fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+                if let Ok(mut v) = self.0.lock() {
+                    v.extend_from_slice(b);
+                }
+                Ok(b.len())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let sink = Sink::default();
+        let writer = sink.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let mut d = data();
+            log::Host::log(
+                &mut d,
+                log::Level::Info,
+                "benign\n2026-01-01T00:00:00Z ERROR forged \u{1b}[31m".into(),
+                vec![("k\n".into(), "v\u{202e}".into())],
+            );
+        });
+        let text = String::from_utf8(sink.0.lock().map(|v| v.clone()).unwrap_or_default())
+            .unwrap_or_default();
+        assert_eq!(text.lines().count(), 1, "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(
+            text.contains(r"guest_message=benign\n2026-01-01T00:00:00Z ERROR forged \u{1b}[31m"),
+            "{text}"
+        );
+        assert!(text.contains(r#"k\n="v\u{202e}""#), "{text}");
+    }
+
+    #[test]
     fn empty_lines_and_progress_count_against_the_line_budget() {
         let mut d = data();
         let max = super::super::Limits::default().max_log_lines;

@@ -5,9 +5,11 @@
 
 mod bus;
 mod egress;
+mod front;
 mod harness;
 mod hostile;
 mod ingest;
+mod interop;
 mod lifecycle;
 mod nul;
 mod polls;

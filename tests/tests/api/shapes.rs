@@ -77,6 +77,13 @@ async fn every_route_answers_in_its_pinned_shape() {
         .unwrap();
     let (s, v) = answer(r).await;
     record(&mut out, "POST /oauth/token (bad client)", s, &v);
+    for path in [
+        "/.well-known/oauth-authorization-server",
+        "/.well-known/jwks.json",
+    ] {
+        let (s, v) = env.call("GET", path, None, None).await;
+        record(&mut out, &format!("GET {path}"), s, &v);
+    }
 
     // A pull connector: register, upload, deploy, invoke, heartbeats.
     let (s, c) = env

@@ -168,8 +168,9 @@ async fn the_grant_issues_rfc9068_tokens_and_checks_the_client(db: Db) {
             .send()
             .await
             .unwrap();
+        assert_eq!(r.headers()["cache-control"], "no-store", "{what}");
         let (s, e) = answer(r).await;
-        assert_eq!(error_code(s, &e, status, what), code);
+        assert_eq!(oauth_error(s, &e, status, what), code);
     }
     // A client may not ask for a scope it does not hold.
     let node = env.node().await;
@@ -196,10 +197,52 @@ async fn the_grant_issues_rfc9068_tokens_and_checks_the_client(db: Db) {
         .await
         .unwrap();
     let (s, e) = answer(r).await;
-    assert_eq!(error_code(s, &e, 400, "an unheld scope"), "invalid_scope");
+    assert_eq!(oauth_error(s, &e, 400, "an unheld scope"), "invalid_scope");
     env.stop().await;
 }
 both!(the_grant_issues_rfc9068_tokens_and_checks_the_client);
+
+/// The token endpoint's error, in RFC 6749 §5.2's shape: its `error` code.
+fn oauth_error(status: u16, body: &Value, expected: u16, context: &str) -> String {
+    assert_eq!(status, expected, "{context}: {body}");
+    let description = body["error_description"].as_str().unwrap_or_default();
+    assert!(!description.is_empty(), "{context}: {body}");
+    assert!(
+        !description.contains("variant") && !description.contains("HS256"),
+        "{context}: a library's internals in {body}"
+    );
+    body["error"].as_str().unwrap_or_default().to_string()
+}
+
+async fn the_metadata_and_the_jwks_let_a_service_verify_tokens_alone(db: Db) {
+    let env = Env::start(db).await;
+    let (s, m) = env
+        .call("GET", "/.well-known/oauth-authorization-server", None, None)
+        .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["issuer"], "urn:airlock");
+    assert_eq!(m["token_endpoint"], env.url("/oauth/token"));
+    assert_eq!(m["jwks_uri"], env.url("/.well-known/jwks.json"));
+    assert_eq!(m["grant_types_supported"], json!(["client_credentials"]));
+    let (s, jwks) = env.call("GET", "/.well-known/jwks.json", None, None).await;
+    assert_eq!(s, 200, "{jwks}");
+    let jwk = &jwks["keys"][0];
+    assert_eq!(
+        (jwk["kty"].as_str(), jwk["crv"].as_str()),
+        (Some("OKP"), Some("Ed25519"))
+    );
+    // The token names the key it was signed with, and that key verifies it.
+    let header = jsonwebtoken::decode_header(&env.token).unwrap();
+    assert_eq!(header.kid.as_deref(), jwk["kid"].as_str());
+    let jwk: jsonwebtoken::jwk::Jwk = serde_json::from_value(jwk.clone()).unwrap();
+    let key = jsonwebtoken::DecodingKey::from_jwk(&jwk).unwrap();
+    let mut v = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::EdDSA);
+    v.set_issuer(&["urn:airlock"]);
+    v.set_audience(&["airlock-api"]);
+    jsonwebtoken::decode::<Value>(&env.token, &key, &v).unwrap();
+    env.stop().await;
+}
+both!(the_metadata_and_the_jwks_let_a_service_verify_tokens_alone);
 
 async fn forged_expired_and_foreign_tokens_are_refused(db: Db) {
     let env = Env::start(db).await;
