@@ -47,6 +47,27 @@ pub struct AppState {
     pub bus: Arc<dyn Bus>,
     /// The bus's topic scheme (readers' filters are judged against it).
     pub topics: Topics,
+    /// Failed authentications, counted per client and address.
+    pub failures: Arc<crate::auth::limiter::Failures>,
+}
+
+/// The client's address, as the connection loop (`front.rs`) records it; `None` for
+/// a request that did not come over a socket (a test calling the router).
+pub(crate) fn peer(parts: &axum::http::request::Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
+/// 429 with `Retry-After` (whole seconds, at least 1).
+pub(crate) fn too_many_failures(retry_after: std::time::Duration) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::TOO_MANY_REQUESTS,
+        "too_many_failures",
+        "too many failed authentications from this client; wait before trying again",
+    )
+    .retry_after(retry_after.as_secs().max(1))
 }
 
 /// JSON bodies are at most this large (components have their own limit).
@@ -124,13 +145,7 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
 
     async fn from_request(req: Request, state: &St) -> Result<Self, ApiError> {
         reject_declared_oversize(req.headers(), MAX_JSON_BODY)?;
-        if !is_json(req.headers()) {
-            return Err(ApiError::new(
-                axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be JSON with `Content-Type: application/json`",
-            ));
-        }
+        json_content_type(req.headers())?;
         let bytes = axum::body::Bytes::from_request(req, state)
             .await
             .map_err(body_rejection)?;
@@ -145,6 +160,37 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequest<St> for JsonBody<T> {
 }
 
 /// `Content-Type: application/json` or `application/*+json`.
+/// A JSON body's `Content-Type`: `application/json` or `application/*+json`, in
+/// UTF-8 (RFC 8259 allows no other encoding in exchange): else 415.
+fn json_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let unsupported = |message: &str| {
+        ApiError::new(
+            axum::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            message,
+        )
+    };
+    if !is_json(headers) {
+        return Err(unsupported(
+            "the body must be JSON with `Content-Type: application/json`",
+        ));
+    }
+    let charset = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .into_iter()
+        .flat_map(|v| v.split(';').skip(1))
+        .filter_map(|p| p.split_once('='))
+        .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
+        .map(|(_, v)| v.trim().trim_matches('"').to_ascii_lowercase());
+    match charset.as_deref() {
+        None | Some("utf-8" | "utf8") => Ok(()),
+        Some(_) => Err(unsupported(
+            "a JSON body must be UTF-8 (`charset=utf-8` or none)",
+        )),
+    }
+}
+
 fn is_json(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get(axum::http::header::CONTENT_TYPE)
@@ -181,11 +227,22 @@ fn nul_refused() -> ApiError {
     )
 }
 
-/// Refuses a path or query holding a NUL (`%00`) before any handler decodes it.
+/// Refuses a path or query holding a NUL (`%00`) before any handler decodes it, and
+/// a path whose percent-decoded segments are not UTF-8 (which axum's path extractor
+/// would answer in plain text), both as JSON errors.
 async fn refuse_nul_in_uri(req: Request, next: axum::middleware::Next) -> axum::response::Response {
     let has_nul = |s: &str| s.to_ascii_lowercase().contains("%00");
     if has_nul(req.uri().path()) || req.uri().query().is_some_and(has_nul) {
         return axum::response::IntoResponse::into_response(nul_refused());
+    }
+    if percent_encoding::percent_decode_str(req.uri().path())
+        .decode_utf8()
+        .is_err()
+    {
+        return axum::response::IntoResponse::into_response(ApiError::bad_request(
+            "invalid_text",
+            "the path is not UTF-8 once percent-decoded",
+        ));
     }
     next.run(req).await
 }

@@ -14,6 +14,7 @@
 //! - Creating a tenant or a client appends an audit row in the same transaction.
 
 pub mod httpsig;
+pub mod limiter;
 pub mod push;
 
 use std::collections::HashMap;

@@ -198,11 +198,17 @@ impl Pending {
 
 /// How long a connector's credentials are trusted from memory. This node's
 /// rotations, disables and enables drop the entry at once ([`Ingest::forget`]);
-/// another node's are seen within this time (a new credential at once: a miss
-/// reloads).
+/// another node's are seen within this time (a new credential within
+/// [`RELOAD_INTERVAL`]: a miss reloads, at most that often).
 const CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(5);
 /// Connectors cached at most (the cache is cleared when full).
 const CACHE_ENTRIES: usize = 10_000;
+/// The least time between two forced reloads of one connector's credentials, and
+/// how long an unknown connector id is remembered as unknown: a flood of forged
+/// signatures or random ids costs at most one query per connector id per this
+/// long, not one per request. (A connector registered on another node is then
+/// seen within this long.)
+const RELOAD_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A credential as held in memory.
 #[derive(Debug, Clone)]
@@ -276,6 +282,8 @@ pub struct Ingest {
     tokens: std::sync::Arc<Tokens>,
     committer: mpsc::Sender<Commit>,
     cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
+    /// Connector ids recently looked up and not found, and when.
+    absent: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
 }
 
 /// Events committed in one transaction at most (group commit).
@@ -362,6 +370,7 @@ impl Ingest {
             tokens,
             committer,
             cache: Default::default(),
+            absent: Default::default(),
         }
     }
 
@@ -520,27 +529,46 @@ impl Ingest {
         if let Ok(mut cache) = self.cache.lock() {
             cache.remove(connector_id);
         }
+        if let Ok(mut absent) = self.absent.lock() {
+            absent.remove(connector_id);
+        }
     }
 
     /// A connector and its credentials, from the cache when fresh (or `reload`
     /// forced), else from the store. HMAC secrets are opened once per load.
     async fn known(&self, connector_id: &str, reload: bool) -> Result<Option<Known>, IngestError> {
-        if !reload {
+        {
             let cache = self
                 .cache
                 .lock()
                 .map_err(|_| IngestError::Commit("cache poisoned".into()))?;
+            // A forced reload within RELOAD_INTERVAL of the last load answers from
+            // memory: it would read the same rows.
+            let fresh = if reload { RELOAD_INTERVAL } else { CACHE_TTL };
             if let Some(k) = cache
                 .get(connector_id)
-                .filter(|k| k.loaded.elapsed() < CACHE_TTL)
+                .filter(|k| k.loaded.elapsed() < fresh)
             {
                 return Ok(Some(Known {
-                    from_cache: true,
+                    from_cache: !reload,
                     ..k.clone()
                 }));
             }
         }
+        if let Ok(absent) = self.absent.lock()
+            && absent
+                .get(connector_id)
+                .is_some_and(|at| at.elapsed() < RELOAD_INTERVAL)
+        {
+            return Ok(None);
+        }
         let Some(connector) = self.store.connector_by_id(connector_id).await? else {
+            if let Ok(mut absent) = self.absent.lock() {
+                if absent.len() >= CACHE_ENTRIES {
+                    absent.clear();
+                }
+                absent.insert(connector_id.to_string(), std::time::Instant::now());
+            }
             return Ok(None);
         };
         let rows = self
@@ -692,9 +720,14 @@ fn webhook_headers(headers: &HeaderMap) -> WebhookHeaders<'_> {
 }
 
 /// A Standard Webhooks header, `webhook-<part>`, or Svix's name for the same
-/// scheme, `svix-<part>` (senders using Svix's libraries send those).
+/// scheme, `svix-<part>` (senders using Svix's libraries send those). A header that
+/// is present but not visible ASCII reads as empty, so it is refused as malformed
+/// rather than reported missing.
 fn webhook_header<'h>(headers: &'h HeaderMap, part: &str) -> Option<&'h str> {
-    header(headers, &format!("webhook-{part}")).or_else(|| header(headers, &format!("svix-{part}")))
+    [format!("webhook-{part}"), format!("svix-{part}")]
+        .iter()
+        .find_map(|name| headers.get(name.as_str()))
+        .map(|v| v.to_str().unwrap_or(""))
 }
 
 /// The registry tells the cache when a connector's credentials or enablement

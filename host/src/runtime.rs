@@ -59,6 +59,9 @@ pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
 pub use call::{CallDone, CallRequest, Entry, PollState, transfer_limit};
 pub use egress::Grants;
+/// The kind of non-public range an address is in (`loopback`, `private`,
+/// `link-local`, …), or `None` for a public one: the egress policy's own judgement.
+pub use egress::special_range as address_kind;
 pub use error::{CallError, connector_error_text};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvError, KvMap, KvStore};

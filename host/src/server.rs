@@ -234,6 +234,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         store: node.store.clone(),
         bus: bus.clone(),
         topics: opts.topics.clone(),
+        failures: Arc::default(),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let front = opts.front;

@@ -233,13 +233,16 @@ async fn invoke(
     req: Request,
 ) -> ApiResult<Json<Invocation>> {
     super::reject_declared_oversize(req.headers(), super::MAX_JSON_BODY)?;
+    let typed = super::json_content_type(req.headers());
     let body = Bytes::from_request(req, &s)
         .await
         .map_err(super::body_rejection)?;
-    // The body is the action's input; an empty body means `{}`.
+    // The body is the action's input; an empty body means `{}`. A body must be JSON
+    // and say so.
     let input: Value = if body.iter().all(u8::is_ascii_whitespace) {
         Value::Object(serde_json::Map::new())
     } else {
+        typed?;
         serde_json::from_slice(&body).map_err(|e| {
             ApiError::bad_request("invalid_json", &format!("the body is not valid JSON: {e}"))
         })?

@@ -34,6 +34,12 @@ impl ApiError {
         }
     }
 
+    /// This error with a `Retry-After` of `secs`.
+    pub fn retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs);
+        self
+    }
+
     fn with(mut self, key: &str, value: Value) -> ApiError {
         self.extra.insert(key.to_string(), value);
         self

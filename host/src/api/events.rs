@@ -217,6 +217,24 @@ async fn ingest(
     req: Request,
 ) -> Result<(StatusCode, Json<Value>), Response> {
     let (parts, body) = req.into_parts();
+    // A sender that keeps failing to authenticate is refused before anything is
+    // checked (per address, never per connector: a forger would lock the real
+    // sender out).
+    let address = super::peer(&parts).map(|ip| ip.to_string());
+    let failures = &s.failures.push_address;
+    if let Some(a) = &address
+        && let Err(wait) = failures.check(a)
+    {
+        return Err(closing(super::too_many_failures(wait)));
+    }
+    let failed = |e: ApiError| {
+        if e.status() == StatusCode::UNAUTHORIZED
+            && let Some(a) = &address
+        {
+            failures.failed(a);
+        }
+        e
+    };
     // Everything the headers can decide, before one byte of the body is read. A
     // refusal then leaves the body unread on the connection, so the answer says
     // `Connection: close`: a client must not send its next request down it.
@@ -224,7 +242,7 @@ async fn ingest(
         .ingest
         .check_headers(route, &parts)
         .await
-        .map_err(|e| closing(e.into()))?;
+        .map_err(|e| closing(failed(e.into())))?;
     let body = axum::body::to_bytes(body, MAX_EVENT_BYTES)
         .await
         .map_err(|e| {
@@ -238,7 +256,7 @@ async fn ingest(
         .ingest
         .accept(pending, &parts.headers, &body)
         .await
-        .map_err(|e| ApiError::from(e).into_response())?;
+        .map_err(|e| failed(ApiError::from(e)).into_response())?;
     let value =
         serde_json::to_value(accepted).map_err(|e| ApiError::internal(&e).into_response())?;
     Ok((StatusCode::ACCEPTED, Json(value)))

@@ -78,7 +78,7 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let stream = match accepted {
-            Ok((stream, _)) => stream,
+            Ok(accepted) => accepted,
             Err(e) => {
                 // Out of file descriptors, say: wait a little rather than spin.
                 tracing::warn!(error = %e, "cannot accept a connection");
@@ -99,11 +99,14 @@ pub async fn serve(
             drop(stream);
             continue;
         };
+        let (stream, peer) = stream;
         let _ = stream.set_nodelay(true);
         let app = app.clone();
         let body_timeout = limits.body_timeout;
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-            let req = req.map(|b| Body::new(DeadlineBody::new(b, body_timeout)));
+            let mut req = req.map(|b| Body::new(DeadlineBody::new(b, body_timeout)));
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
             app.clone().oneshot(req)
         });
         let connection = hyper::server::conn::http1::Builder::new()

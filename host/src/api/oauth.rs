@@ -126,24 +126,52 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
-async fn token(State(state): State<AppState>, req: Request) -> Result<Response, OAuthError> {
+async fn token(State(state): State<AppState>, req: Request) -> Result<Response, Response> {
+    let (parts, body) = req.into_parts();
+    let address = super::peer(&parts).map_or_else(|| "local".to_string(), |ip| ip.to_string());
+    if let Err(wait) = state.failures.token_address.check(&address) {
+        return Err(super::too_many_failures(wait).into_response());
+    }
+    grant(&state, Request::from_parts(parts, body), &address)
+        .await
+        .map_err(|e| match e {
+            Refused::Limited(wait) => super::too_many_failures(wait).into_response(),
+            Refused::OAuth(e) => e.into_response(),
+        })
+}
+
+/// Why a grant was refused: an OAuth error, or too many failures.
+enum Refused {
+    OAuth(OAuthError),
+    Limited(std::time::Duration),
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Refused {
+        Refused::OAuth(e)
+    }
+}
+
+/// The grant, for a client at `address`; counts its failed authentications.
+async fn grant(state: &AppState, req: Request, address: &str) -> Result<Response, Refused> {
     let basic = basic_credentials(&req);
-    let Form(form) = Form::<TokenRequest>::from_request(req, &state)
+    let Form(form) = Form::<TokenRequest>::from_request(req, state)
         .await
         .map_err(|_| {
-            OAuthError::new(
+            Refused::OAuth(OAuthError::new(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 "the body must be `application/x-www-form-urlencoded` with `grant_type`, \
                  and `client_id` and `client_secret` unless HTTP Basic is used",
-            )
+            ))
         })?;
     if form.grant_type.as_deref() != Some("client_credentials") {
         return Err(OAuthError::new(
             StatusCode::BAD_REQUEST,
             "unsupported_grant_type",
             "only `grant_type=client_credentials` is supported",
-        ));
+        )
+        .into());
     }
     let (client_id, secret) = match (basic, form.client_id, form.client_secret) {
         (Some(b), _, _) => b,
@@ -153,8 +181,17 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Response, 
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
                 "authenticate the client with HTTP Basic or client_id and client_secret",
-            ));
+            )
+            .into());
         }
+    };
+    let client_key = format!("{}@{address}", crate::text::bounded(&client_id, 128));
+    if let Err(wait) = state.failures.client.check(&client_key) {
+        return Err(Refused::Limited(wait));
+    }
+    let failed = || {
+        state.failures.client.failed(&client_key);
+        state.failures.token_address.failed(address);
     };
     // A NUL is in no client id, secret or scope (and PostgreSQL cannot look one up):
     // refused like any unknown client, before the store is asked.
@@ -166,12 +203,21 @@ async fn token(State(state): State<AppState>, req: Request) -> Result<Response, 
     .iter()
     .any(|t| t.contains('\0'))
     {
-        return Err(OAuthError::from(AuthError::InvalidClient));
+        failed();
+        return Err(OAuthError::from(AuthError::InvalidClient).into());
     }
-    let (token, claims) = state
+    let (token, claims) = match state
         .tokens
         .grant(&state.store, &client_id, &secret, form.scope.as_deref())
-        .await?;
+        .await
+    {
+        Ok(granted) => granted,
+        Err(e @ AuthError::InvalidClient) => {
+            failed();
+            return Err(OAuthError::from(e).into());
+        }
+        Err(e) => return Err(OAuthError::from(e).into()),
+    };
     let mut response = Json(json!({
         "access_token": token,
         "token_type": "Bearer",

@@ -151,6 +151,66 @@ pub(super) fn schedule_ok(s: &str) -> bool {
     schedule_period_ms(s).is_some()
 }
 
+/// Free text a person wrote (a description, a disable reason): no control
+/// characters — newlines and tabs only where `multiline` — and no bidirectional
+/// formatting characters, which would make it read differently from what it is
+/// wherever it is shown or logged. 400 `invalid_text`, naming the field.
+pub(super) fn check_text(field: &str, text: &str, multiline: bool) -> Result<(), RegistryError> {
+    let bad = text
+        .chars()
+        .any(|c| crate::text::is_unprintable(c) && !(multiline && matches!(c, '\n' | '\t')));
+    if bad {
+        return Err(RegistryError::BadRequest {
+            code: "invalid_text",
+            message: format!(
+                "`{field}` may not contain control characters{} or bidirectional formatting characters",
+                if multiline {
+                    " other than newlines and tabs"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    Ok(())
+}
+
+/// The longest `webhook_url`.
+const MAX_WEBHOOK_URL: usize = 2048;
+
+/// A `webhook_url` read as an outbound URL would be: at most 2 KiB, an absolute
+/// http(s) URL with a host and no user info, and not an address in a non-public
+/// range (loopback, private, link-local — where cloud metadata lives —, …). 400
+/// `invalid_field`; the message never quotes the URL.
+pub(super) fn check_webhook_url(u: &str) -> Result<(), RegistryError> {
+    let bad = |why: &str| RegistryError::BadRequest {
+        code: "invalid_field",
+        message: format!("`webhook_url` {why}"),
+    };
+    if u.len() > MAX_WEBHOOK_URL {
+        return Err(bad(&format!("is at most {MAX_WEBHOOK_URL} bytes")));
+    }
+    let url = url::Url::parse(u).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(bad("must be an http:// or https:// URL"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(bad("may not carry user info (`user@host`)"));
+    }
+    let ip = match url.host() {
+        Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
+        Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
+        Some(url::Host::Domain(_)) => None,
+        None => return Err(bad("must name a host")),
+    };
+    if let Some(kind) = ip.and_then(crate::runtime::address_kind) {
+        return Err(bad(&format!(
+            "names a {kind} address; it must be a public one"
+        )));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::checks::{check_name, one_of};
+use super::checks::{check_name, check_text, check_webhook_url, one_of};
 use super::credentials::rsa_key;
 use super::views::{ConnectorView, Registered};
 use super::{FieldError, Registry, RegistryError, audit_entry};
@@ -54,13 +54,8 @@ impl Registry {
             one_of::<Standard>("output_standard", s)?;
         }
         let public_key = rsa_key(method, r.public_key.as_deref())?;
-        if let Some(u) = &r.webhook_url
-            && !(u.starts_with("https://") || u.starts_with("http://"))
-        {
-            return Err(RegistryError::BadRequest {
-                code: "invalid_field",
-                message: "`webhook_url` must be an http:// or https:// URL".into(),
-            });
+        if let Some(u) = &r.webhook_url {
+            check_webhook_url(u)?;
         }
         let description = r.description.clone().unwrap_or_default();
         if description.len() > 2000 {
@@ -69,6 +64,7 @@ impl Registry {
                 message: "`description` is at most 2000 characters".into(),
             });
         }
+        check_text("description", &description, true)?;
         let id = uuid::Uuid::new_v4().to_string();
         let mut tx = self.store.begin().await?;
         let row = Store::insert_connector(
@@ -126,6 +122,9 @@ impl Registry {
         disable_reason: Option<&str>,
     ) -> Result<ConnectorView, RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
+        if let Some(r) = disable_reason {
+            check_text("reason", r, false)?;
+        }
         if let Some(r) = disable_reason
             && (r.trim().is_empty() || r.len() > 1000)
         {

@@ -203,7 +203,7 @@ impl Egress {
 }
 
 /// The kind of non-public range `ip` is in, or `None` for a public address.
-fn special_range(ip: IpAddr) -> Option<&'static str> {
+pub fn special_range(ip: IpAddr) -> Option<&'static str> {
     match ip {
         IpAddr::V4(v4) => special_v4(v4),
         IpAddr::V6(v6) => special_v6(v6),

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test helpers may fail loudly
 
 mod bus;
+mod door;
 mod egress;
 mod front;
 mod harness;
