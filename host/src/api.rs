@@ -67,7 +67,7 @@ pub(crate) fn too_many_failures(retry_after: std::time::Duration) -> ApiError {
         "too_many_failures",
         "too many failed authentications from this client; wait before trying again",
     )
-    .retry_after(retry_after.as_secs().max(1))
+    .retry_after(retry_after.as_secs_f64().ceil().max(1.0) as u64)
 }
 
 /// JSON bodies are at most this large (components have their own limit).

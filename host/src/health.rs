@@ -2,9 +2,16 @@
 //!
 //! Every guest call and every external heartbeat becomes a [`HeartbeatRow`] handed
 //! to the [`Recorder`]: a bounded channel, so the call path never waits on the
-//! database (a full channel drops the heartbeat and counts it). One writer task
-//! drains the channel in batches, inserts them in one transaction, and re-derives
-//! the status of each connector the batch touched.
+//! database. One writer task drains the channel in batches, inserts them in one
+//! transaction, and re-derives the status of each connector the batch touched.
+//!
+//! When the writer is behind (the channel is full), a heartbeat is not dropped: it
+//! is held in memory per connector. The newest [`KEPT_WHEN_BEHIND`] of each
+//! connector are kept as they are — the status reads the newest `window` and the
+//! heartbeat statistics at most the newest 1 000, so both stay exact — and older
+//! ones are folded into a summary (counts per outcome, a latency histogram) that
+//! the writer stores as a `heartbeat_rollups` row. The writer takes what is held
+//! with each batch, after the channel's (older) heartbeats.
 //!
 //! Status rules ([`HealthPolicy`] holds the thresholds):
 //! - no heartbeat (since the connector was last enabled) → `registered`;
@@ -20,16 +27,18 @@
 //!   (on-demand connectors are idle between calls, which is not a fault);
 //! - an admin's disable → `disabled`, which only an admin's enable leaves.
 //!
-//! Invariant: recording never blocks and never touches the database.
+//! Invariant: recording never blocks and never touches the database; what is held
+//! in memory is bounded ([`MAX_HELD`] heartbeats, plus a fixed-size summary per
+//! connector); a heartbeat is lost only if the writer task is gone.
 
-use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::store::{HealthRow, HeartbeatRow, Store};
+use crate::store::{HealthRow, HeartbeatRollup, HeartbeatRow, Store};
 
 /// Thresholds of the status rules. Defaults in [`HealthPolicy::default`].
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -214,6 +223,130 @@ enum Msg {
 pub struct Recorder {
     tx: mpsc::Sender<Msg>,
     dropped: Arc<AtomicU64>,
+    held: Arc<Mutex<Held>>,
+    summarised: Arc<AtomicU64>,
+}
+
+/// Heartbeats of each connector kept one by one while the writer is behind: at
+/// least the status window and the most the heartbeat statistics read.
+pub const KEPT_WHEN_BEHIND: usize = 1000;
+
+/// Heartbeats held one by one at most, across connectors, while the writer is
+/// behind; past it each connector's oldest held heartbeat is summarised.
+pub const MAX_HELD: usize = 200_000;
+
+/// What the recorder holds while the writer is behind.
+#[derive(Debug, Default)]
+struct Held {
+    connectors: HashMap<String, Behind>,
+    count: usize,
+}
+
+/// One connector's held heartbeats: the newest as they are, older ones summarised.
+#[derive(Debug, Default)]
+struct Behind {
+    newest: VecDeque<HeartbeatRow>,
+    summary: Option<Summary>,
+}
+
+/// Upper bounds (ms) of the summary's latency buckets; a last bucket takes the rest.
+const LATENCY_BUCKETS_MS: [f64; 16] = [
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1_000.0, 2_000.0, 5_000.0, 10_000.0,
+    30_000.0, 60_000.0, 300_000.0,
+];
+
+/// Heartbeats counted together.
+#[derive(Debug, Clone)]
+struct Summary {
+    tenant_id: String,
+    from_ms: i64,
+    to_ms: i64,
+    count: i64,
+    failed: i64,
+    buckets: [u64; LATENCY_BUCKETS_MS.len() + 1],
+    no_latency: u64,
+}
+
+impl Summary {
+    fn add(summary: &mut Option<Summary>, b: &HeartbeatRow) {
+        let s = summary.get_or_insert_with(|| Summary {
+            tenant_id: b.tenant_id.clone(),
+            from_ms: b.at_ms,
+            to_ms: b.at_ms,
+            count: 0,
+            failed: 0,
+            buckets: [0; LATENCY_BUCKETS_MS.len() + 1],
+            no_latency: 0,
+        });
+        s.from_ms = s.from_ms.min(b.at_ms);
+        s.to_ms = s.to_ms.max(b.at_ms);
+        s.count += 1;
+        s.failed += i64::from(!b.ok);
+        match b.latency_ms {
+            Some(l) => {
+                let i = LATENCY_BUCKETS_MS
+                    .iter()
+                    .position(|&le| l <= le)
+                    .unwrap_or(LATENCY_BUCKETS_MS.len());
+                s.buckets[i] += 1;
+            }
+            None => s.no_latency += 1,
+        }
+    }
+
+    fn rollup(self, connector_id: String) -> HeartbeatRollup {
+        let histogram = serde_json::json!({
+            "le_ms": LATENCY_BUCKETS_MS,
+            "counts": self.buckets,
+            "none": self.no_latency,
+        });
+        HeartbeatRollup {
+            tenant_id: self.tenant_id,
+            connector_id,
+            from_ms: self.from_ms,
+            to_ms: self.to_ms,
+            count: self.count,
+            failed: self.failed,
+            latency_histogram: histogram.to_string(),
+        }
+    }
+}
+
+impl Held {
+    /// Holds `beat`; summarises the connector's oldest held one when it has more
+    /// than [`KEPT_WHEN_BEHIND`] or all connectors more than [`MAX_HELD`].
+    fn hold(&mut self, beat: HeartbeatRow) -> bool {
+        let behind = self
+            .connectors
+            .entry(beat.connector_id.clone())
+            .or_default();
+        behind.newest.push_back(beat);
+        self.count += 1;
+        if (behind.newest.len() > KEPT_WHEN_BEHIND || self.count > MAX_HELD)
+            && let Some(oldest) = behind.newest.pop_front()
+        {
+            Summary::add(&mut behind.summary, &oldest);
+            self.count -= 1;
+            return true;
+        }
+        false
+    }
+
+    /// Everything held: the heartbeats in the order they came, per connector, and
+    /// the summaries.
+    fn take(&mut self) -> (Vec<HeartbeatRow>, Vec<HeartbeatRollup>) {
+        let connectors = std::mem::take(&mut self.connectors);
+        self.count = 0;
+        let mut beats = Vec::new();
+        let mut rollups = Vec::new();
+        for (connector, behind) in connectors {
+            beats.extend(behind.newest);
+            if let Some(s) = behind.summary {
+                rollups.push(s.rollup(connector));
+            }
+        }
+        (beats, rollups)
+    }
 }
 
 impl std::fmt::Debug for Msg {
@@ -231,25 +364,54 @@ pub const CHANNEL_CAPACITY: usize = 65_536;
 impl Recorder {
     /// Starts the writer task on the current tokio runtime.
     pub fn start(store: Store, policy: HealthPolicy) -> Recorder {
-        let (tx, rx) = mpsc::channel(CHANNEL_CAPACITY);
-        tokio::spawn(writer(store, policy, rx));
+        Recorder::start_with_capacity(store, policy, CHANNEL_CAPACITY)
+    }
+
+    /// [`Recorder::start`] with a channel of `capacity` heartbeats (tests make the
+    /// writer fall behind with a small one).
+    pub fn start_with_capacity(store: Store, policy: HealthPolicy, capacity: usize) -> Recorder {
+        let (tx, rx) = mpsc::channel(capacity.max(1));
+        let held = Arc::new(Mutex::new(Held::default()));
+        tokio::spawn(writer(store, policy, rx, held.clone()));
         Recorder {
             tx,
             dropped: Arc::new(AtomicU64::new(0)),
+            held,
+            summarised: Arc::new(AtomicU64::new(0)),
         }
     }
 
-    /// Queues a heartbeat. Never waits: when the writer is far behind, the heartbeat
-    /// is dropped and counted.
+    /// Queues a heartbeat. Never waits: when the writer is behind, the heartbeat is
+    /// held in memory (and, past [`KEPT_WHEN_BEHIND`] for its connector,
+    /// summarised) until the writer takes it with its next batch.
     pub fn record(&self, beat: HeartbeatRow) {
-        if self.tx.try_send(Msg::Beat(beat)).is_err() {
-            self.dropped.fetch_add(1, Ordering::Relaxed);
+        match self.tx.try_send(Msg::Beat(beat)) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(Msg::Beat(beat))) => match self.held.lock() {
+                Ok(mut held) => {
+                    if held.hold(beat) {
+                        self.summarised.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+                Err(_) => {
+                    self.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            },
+            Err(_) => {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
         }
     }
 
-    /// Heartbeats dropped because the writer was behind.
+    /// Heartbeats lost: only when the writer task is gone.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+
+    /// Heartbeats counted in a summary instead of written one by one, because the
+    /// writer was behind.
+    pub fn summarised(&self) -> u64 {
+        self.summarised.load(Ordering::Relaxed)
     }
 
     /// Waits until every heartbeat recorded before this call is written and the
@@ -262,7 +424,12 @@ impl Recorder {
     }
 }
 
-async fn writer(store: Store, policy: HealthPolicy, mut rx: mpsc::Receiver<Msg>) {
+async fn writer(
+    store: Store,
+    policy: HealthPolicy,
+    mut rx: mpsc::Receiver<Msg>,
+    held: Arc<Mutex<Held>>,
+) {
     let mut buf = Vec::with_capacity(2048);
     loop {
         buf.clear();
@@ -276,6 +443,13 @@ async fn writer(store: Store, policy: HealthPolicy, mut rx: mpsc::Receiver<Msg>)
                 Msg::Beat(b) => beats.push(b),
                 Msg::Flush(f) => flushes.push(f),
             }
+        }
+        // What was held while the channel was full came after the channel's
+        // heartbeats: written after them, so the newest stay newest.
+        let (later, rollups) = held.lock().map(|mut h| h.take()).unwrap_or_default();
+        beats.extend(later);
+        if let Err(e) = store.insert_heartbeat_rollups(&rollups).await {
+            tracing::error!(error = %e, count = rollups.len(), "writing heartbeat summaries failed");
         }
         if let Err(e) = write_batch(&store, &policy, &beats).await {
             tracing::error!(error = %e, count = beats.len(), "writing heartbeats failed");
@@ -409,6 +583,94 @@ mod tests {
         assert_eq!(effective(None, Some(&on_demand), hour, &p).0, "active");
         assert_eq!(effective(Some("broken"), Some(&h), 0, &p).0, "disabled");
         assert_eq!(effective(None, None, 0, &p).0, "registered");
+    }
+
+    fn numbered(connector: &str, i: i64) -> HeartbeatRow {
+        HeartbeatRow {
+            connector_id: connector.into(),
+            at_ms: i,
+            ..beat(i % 3 != 0, i as f64)
+        }
+    }
+
+    #[test]
+    fn held_heartbeats_keep_the_newest_and_summarise_the_rest() {
+        let mut held = Held::default();
+        let n = KEPT_WHEN_BEHIND as i64 + 500;
+        let summarised = (0..n).filter(|&i| held.hold(numbered("c", i))).count();
+        assert_eq!(summarised, 500);
+        held.hold(numbered("d", 7));
+        let (beats, rollups) = held.take();
+        let kept: Vec<i64> = beats
+            .iter()
+            .filter(|b| b.connector_id == "c")
+            .map(|b| b.at_ms)
+            .collect();
+        assert_eq!(kept, (500..n).collect::<Vec<_>>(), "the newest, in order");
+        assert_eq!(beats.iter().filter(|b| b.connector_id == "d").count(), 1);
+        assert_eq!(rollups.len(), 1);
+        let r = &rollups[0];
+        assert_eq!(
+            (r.connector_id.as_str(), r.count, r.from_ms, r.to_ms),
+            ("c", 500, 0, 499)
+        );
+        assert_eq!(r.failed, (0..500).filter(|i| i % 3 == 0).count() as i64);
+        let h: serde_json::Value = serde_json::from_str(&r.latency_histogram).unwrap_or_default();
+        let counted: u64 = h["counts"]
+            .as_array()
+            .map(|c| c.iter().filter_map(serde_json::Value::as_u64).sum())
+            .unwrap_or(0);
+        assert_eq!(counted, 500);
+        assert_eq!(held.count, 0);
+        assert!(held.take().0.is_empty(), "taking empties it");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_writer_far_behind_loses_no_heartbeat_and_keeps_the_newest_exact() {
+        let dir = std::env::temp_dir().join(format!("airlock-health-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap_or_default();
+        let store = Store::open(&Store::sqlite_url(&dir))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        // A channel of 8: the writer cannot keep up with a tight loop.
+        let recorder = Recorder::start_with_capacity(store.clone(), HealthPolicy::default(), 8);
+        let n: i64 = 20_000;
+        for i in 0..n {
+            recorder.record(numbered("c", i));
+        }
+        recorder.flush().await;
+        assert_eq!(recorder.dropped(), 0);
+        let kept = store
+            .recent_heartbeats("t", "c", 1000)
+            .await
+            .unwrap_or_default();
+        let newest: Vec<i64> = kept.iter().map(|b| b.at_ms).collect();
+        assert_eq!(
+            newest,
+            (n - 1000..n).rev().collect::<Vec<_>>(),
+            "the newest 1 000, exact"
+        );
+        let (summarised, failed) = store.summarised_heartbeats("c").await.unwrap_or_default();
+        assert!(
+            summarised > 0,
+            "the writer never fell behind: the test tests nothing"
+        );
+        assert_eq!(summarised as u64, recorder.summarised());
+        let rows = store
+            .recent_heartbeats("t", "c", i64::MAX)
+            .await
+            .unwrap_or_default();
+        assert_eq!(
+            rows.len() as i64 + summarised,
+            n,
+            "every heartbeat is a row or counted"
+        );
+        let all_failed = (0..n).filter(|i| i % 3 == 0).count() as i64;
+        assert_eq!(
+            rows.iter().filter(|b| !b.ok).count() as i64 + failed,
+            all_failed
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

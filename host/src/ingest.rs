@@ -562,6 +562,9 @@ impl Ingest {
         {
             return Ok(None);
         }
+        // Stamped before the query: an entry is never taken for fresher than the
+        // rows it holds (a rotation committed while it loaded makes it stale).
+        let started = std::time::Instant::now();
         let Some(connector) = self.store.connector_by_id(connector_id).await? else {
             if let Ok(mut absent) = self.absent.lock() {
                 if absent.len() >= CACHE_ENTRIES {
@@ -599,7 +602,7 @@ impl Ingest {
         let known = Known {
             connector,
             credentials,
-            loaded: std::time::Instant::now(),
+            loaded: started,
             from_cache: false,
         };
         let mut cache = self

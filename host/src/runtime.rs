@@ -24,7 +24,8 @@
 //!   every [`EPOCH_TICK`]), an engine-wide [`MAX_WASM_STACK`], and a budget for every
 //!   collection a guest feeds: outputs (count and bytes, each output charged an
 //!   overhead), log lines and progress (count and bytes, likewise), kv (entries and
-//!   total bytes). A returned list is counted before it is copied out of the guest.
+//!   total bytes). A returned list is copied out of the guest under wasmtime's
+//!   hostcall fuel (bounded before the host allocates it), then counted.
 //!   Passing a budget is a `host-error` the guest sees, a typed failure of the call,
 //!   or a dropped-and-counted log line — never host memory growth.
 //! - Guest failures come back as a typed [`CallError`] (`Timeout`,

@@ -31,7 +31,7 @@ use sqlx::{AnyPool, Executor};
 pub use audit::{AuditEntry, AuditRow};
 pub use bus::{Finish, MessageFilter, MessageRow, PendingEvent};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, Polling, VersionRow};
-pub use health::{HealthRow, HeartbeatRow};
+pub use health::{HealthRow, HeartbeatRollup, HeartbeatRow};
 pub use polls::{Claim, PollFinish, PollRow};
 pub use push::{EventOutcome, NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
@@ -145,6 +145,7 @@ migrations![
     "0006_bus",
     "0007_push_rsa_keys",
     "0008_scheduled_polls",
+    "0009_heartbeat_rollups",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

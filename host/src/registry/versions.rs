@@ -15,10 +15,27 @@ use crate::time::now_ms;
 impl Registry {
     /// Compiles and describes `bytes` on the blocking pool; hands the bytes back.
     async fn load_blocking(&self, bytes: Vec<u8>) -> Result<(Component, Vec<u8>), RegistryError> {
+        self.load_blocking_as(bytes, false).await
+    }
+
+    /// [`Registry::load_blocking`]; `stored` skips the manifest's bounds (see
+    /// `Runtime::load_stored`).
+    async fn load_blocking_as(
+        &self,
+        bytes: Vec<u8>,
+        stored: bool,
+    ) -> Result<(Component, Vec<u8>), RegistryError> {
         let runtime = self.runtime.clone();
-        let (component, bytes) = tokio::task::spawn_blocking(move || (runtime.load(&bytes), bytes))
-            .await
-            .map_err(internal)?;
+        let (component, bytes) = tokio::task::spawn_blocking(move || {
+            let loaded = if stored {
+                runtime.load_stored(&bytes)
+            } else {
+                runtime.load(&bytes)
+            };
+            (loaded, bytes)
+        })
+        .await
+        .map_err(internal)?;
         match component {
             Ok(c) => Ok((c, bytes)),
             Err(LoadError::InvalidManifest(problems)) => Err(unprocessable(
@@ -55,7 +72,7 @@ impl Registry {
             .component_bytes(digest)
             .await?
             .ok_or_else(|| RegistryError::Internal(format!("component {digest} is missing")))?;
-        let (component, _) = self.load_blocking(bytes).await?;
+        let (component, _) = self.load_blocking_as(bytes, true).await?;
         self.remember(component)
     }
 

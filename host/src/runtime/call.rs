@@ -14,7 +14,7 @@
 //!   media type carries JSON, a text or XML one UTF-8); a failure of either fails
 //!   the whole call.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 
 use wasmtime::component::{ComponentExportIndex, Instance};
@@ -424,19 +424,20 @@ fn transfer_refused(e: &wasmtime::Error) -> bool {
 /// (`--stack-first`); deep recursion with large frames drives the stack pointer past
 /// the bottom, where it wraps to an address beyond the memory, and the next access
 /// traps as out of bounds. wasmtime does not say which address faulted, so this
-/// reads the trap's backtrace: the faulting function calling itself
-/// [`SHADOW_STACK_FRAMES`] times or more in a row is recursion that ran out of stack.
+/// reads the trap's backtrace: one function appearing [`SHADOW_STACK_FRAMES`] times
+/// or more among its frames is recursion that ran out of stack.
 fn recursed_into_the_fault(e: &wasmtime::Error) -> bool {
     let Some(backtrace) = e.downcast_ref::<wasmtime::WasmBacktrace>() else {
         return false;
     };
     let frames = backtrace.frames();
-    frames.first().is_some_and(|top| {
-        frames
-            .iter()
-            .take_while(|f| f.func_index() == top.func_index())
-            .count()
-            >= SHADOW_STACK_FRAMES
+    // The faulting frame may be a helper (`memset`) the recursion called: any
+    // function recurring that often among the frames counts.
+    let mut seen: HashMap<u32, usize> = HashMap::new();
+    frames.iter().any(|f| {
+        let n = seen.entry(f.func_index()).or_default();
+        *n += 1;
+        *n >= SHADOW_STACK_FRAMES
     })
 }
 

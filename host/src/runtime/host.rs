@@ -435,7 +435,8 @@ impl kv::Host for StoreData {
         }
         let replaced = self.kv.get(&key).map_or(0, |v| key.len() + v.len());
         let total = self.kv_used - replaced + key.len() + value.len();
-        if total > self.kv_budget {
+        // State saved under a larger budget may only shrink, never grow.
+        if total > self.kv_budget && total > self.kv_used {
             return Err(HostError::LimitExceeded(format!(
                 "kv state is at most {} bytes (keys and values) per tenant and connector; \
                  this set would make it {total}",

@@ -55,8 +55,8 @@ pub struct Limits {
     /// Threat: a million empty outputs cost no bytes but a host record, a validation
     /// and a bus message each (one such call grew a host to 1.9 GB). An `emit` past
     /// it gets `host-error::limit-exceeded`; a returned list longer than what is left
-    /// fails the call with [`CallError::TooManyOutputs`] before any of it is copied
-    /// out of the guest. Each output also costs [`OUTPUT_OVERHEAD`] bytes of
+    /// fails the call with [`CallError::TooManyOutputs`] (what is copied out of the
+    /// guest to count it is bounded by the transfer limit, `call::transfer_limit`). Each output also costs [`OUTPUT_OVERHEAD`] bytes of
     /// `max_output_bytes`.
     pub max_outputs: usize,
     /// Bytes of log messages and fields kept per call. Default 256 KiB. Each line

@@ -349,6 +349,17 @@ impl Runtime {
 
     /// Checks, compiles and describes a component.
     pub fn load(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+        self.load_checked(bytes, true)
+    }
+
+    /// Loads a component already accepted once (a stored version): every check of
+    /// [`Runtime::load`] but the manifest's bounds, which may have been looser when
+    /// it was uploaded — a stored version keeps working after an upgrade.
+    pub fn load_stored(&self, bytes: &[u8]) -> Result<Component, LoadError> {
+        self.load_checked(bytes, false)
+    }
+
+    fn load_checked(&self, bytes: &[u8], check_manifest: bool) -> Result<Component, LoadError> {
         if bytes.len() > MAX_COMPONENT_BYTES {
             return Err(LoadError::TooLarge { size: bytes.len() });
         }
@@ -423,7 +434,11 @@ impl Runtime {
         let manifest = call_guest(&pre, &self.engine, &self.limits, |g, s| {
             g.call_describe(s).map(Ok)
         })?;
-        let problems = super::manifest::check(&manifest);
+        let problems = if check_manifest {
+            super::manifest::check(&manifest)
+        } else {
+            Vec::new()
+        };
         if !problems.is_empty() {
             return Err(LoadError::InvalidManifest(problems));
         }

@@ -26,6 +26,26 @@ pub struct HeartbeatRow {
     pub source: String,
 }
 
+/// Heartbeats of one connector counted together instead of one by one (written
+/// while the heartbeat writer was behind).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRollup {
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The connector.
+    pub connector_id: String,
+    /// The oldest heartbeat's time, ms since the epoch.
+    pub from_ms: i64,
+    /// The newest heartbeat's time.
+    pub to_ms: i64,
+    /// How many.
+    pub count: i64,
+    /// Of which failed.
+    pub failed: i64,
+    /// The latency histogram, JSON (`{"le_ms": […], "counts": […], "none": n}`).
+    pub latency_histogram: String,
+}
+
 /// A connector's derived status and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HealthRow {
@@ -101,6 +121,51 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Writes summaries of heartbeats that were not kept one by one.
+    pub async fn insert_heartbeat_rollups(
+        &self,
+        rollups: &[HeartbeatRollup],
+    ) -> Result<(), StoreError> {
+        if rollups.is_empty() {
+            return Ok(());
+        }
+        let now = crate::time::now_ms();
+        let mut tx = self.begin().await?;
+        for r in rollups {
+            sqlx::query(
+                "INSERT INTO heartbeat_rollups (tenant_id, connector_id, from_ms, to_ms, count, \
+                 failed, latency_histogram, written_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&r.tenant_id)
+            .bind(&r.connector_id)
+            .bind(r.from_ms)
+            .bind(r.to_ms)
+            .bind(r.count)
+            .bind(r.failed)
+            .bind(&r.latency_histogram)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How many heartbeats of a connector were summarised (total, failed).
+    pub async fn summarised_heartbeats(
+        &self,
+        connector_id: &str,
+    ) -> Result<(i64, i64), StoreError> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(count), 0), COALESCE(SUM(failed), 0) FROM heartbeat_rollups \
+             WHERE connector_id = $1",
+        )
+        .bind(connector_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
     }
 
     /// The newest `limit` heartbeats that count towards a connector's health (those

@@ -190,8 +190,12 @@ async fn failed_authentications_are_answered_429_past_their_threshold(db: Db) {
         let (s, _) = post(&env, &path, &forged, body.clone()).await;
         *statuses.entry(s).or_insert(0) += 1;
     }
-    assert_eq!(statuses.get(&401), Some(&1000), "{statuses:?}");
-    assert_eq!(statuses.get(&429), Some(&10), "{statuses:?}");
+    // 1 000 refusals, then 429 (a slow machine may cross into a new 10 s window,
+    // which counts afresh: at least one 429 either way).
+    let refused = statuses.get(&401).copied().unwrap_or(0);
+    let limited = statuses.get(&429).copied().unwrap_or(0);
+    assert!(refused >= 1000 && limited >= 1, "{statuses:?}");
+    assert_eq!(refused + limited, 1010, "{statuses:?}");
     env.stop().await;
 }
 both!(failed_authentications_are_answered_429_past_their_threshold);
