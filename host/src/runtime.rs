@@ -60,6 +60,9 @@ pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
 pub use call::{CallDone, CallRequest, Entry, PollState, transfer_limit};
 pub use egress::Grants;
+/// A URL read as the egress policy reads a guest's (one WHATWG parse: scheme http or
+/// https, a host, no user info, no trailing dot): its origin and the URL as sent.
+pub use egress::parse_url as read_outbound_url;
 /// The kind of non-public range an address is in (`loopback`, `private`,
 /// `link-local`, …), or `None` for a public one: the egress policy's own judgement.
 pub use egress::special_range as address_kind;

@@ -21,7 +21,6 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -70,7 +69,7 @@ pub async fn serve(
     const GRACE: Duration = Duration::from_secs(10);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let refused = AtomicU64::new(0);
+    let mut refused: u64 = 0;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -87,7 +86,8 @@ pub async fn serve(
             }
         };
         let Ok(slot) = slots.clone().try_acquire_owned() else {
-            let n = refused.fetch_add(1, Ordering::Relaxed) + 1;
+            refused += 1;
+            let n = refused;
             // One line per 1 000 refusals at most, so a flood does not flood the log.
             if n % 1000 == 1 {
                 tracing::warn!(
@@ -104,7 +104,14 @@ pub async fn serve(
         let app = app.clone();
         let body_timeout = limits.body_timeout;
         let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
-            let mut req = req.map(|b| Body::new(DeadlineBody::new(b, body_timeout)));
+            // A request without a body (a GET) needs no deadline timer.
+            let mut req = req.map(|b| {
+                if b.is_end_stream() {
+                    Body::new(b)
+                } else {
+                    Body::new(DeadlineBody::new(b, body_timeout))
+                }
+            });
             req.extensions_mut()
                 .insert(axum::extract::ConnectInfo(peer));
             app.clone().oneshot(req)

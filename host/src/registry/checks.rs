@@ -190,19 +190,12 @@ pub(super) fn check_webhook_url(u: &str) -> Result<(), RegistryError> {
     if u.len() > MAX_WEBHOOK_URL {
         return Err(bad(&format!("is at most {MAX_WEBHOOK_URL} bytes")));
     }
-    let url = url::Url::parse(u).map_err(|_| bad("must be an absolute http:// or https:// URL"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(bad("must be an http:// or https:// URL"));
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(bad("may not carry user info (`user@host`)"));
-    }
-    let ip = match url.host() {
-        Some(url::Host::Ipv4(v4)) => Some(std::net::IpAddr::V4(v4)),
-        Some(url::Host::Ipv6(v6)) => Some(std::net::IpAddr::V6(v6)),
-        Some(url::Host::Domain(_)) => None,
-        None => return Err(bad("must name a host")),
-    };
+    // Read as the egress policy reads a guest's URL: the same parser, the same
+    // refusals.
+    let (origin, _) = crate::runtime::read_outbound_url(u).map_err(|_| {
+        bad("must be an absolute http:// or https:// URL with a host and no user info")
+    })?;
+    let ip = origin.host.parse::<std::net::IpAddr>().ok();
     if let Some(kind) = ip.and_then(crate::runtime::address_kind) {
         return Err(bad(&format!(
             "names a {kind} address; it must be a public one"

@@ -30,8 +30,7 @@ use airlock_sdk::http::{Origin, OriginPattern};
 use ipnet::IpNet;
 
 mod parse;
-use parse::parse_url;
-pub use parse::{Refusal, origin_text};
+pub use parse::{Refusal, origin_text, parse_url};
 
 use super::bindings::airlock::connector::types::{Credential, Manifest};
 

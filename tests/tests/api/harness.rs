@@ -167,8 +167,8 @@ impl Env {
             .await
     }
 
-    /// Registers a connector and uploads `wasm` to it; returns its id.
-    pub async fn register_and_upload(&self, name: &str, category: &str, wasm: &str) -> String {
+    /// Registers a connector (asserting 201); returns its id.
+    pub async fn register(&self, name: &str, category: &str) -> String {
         let (status, c) = self
             .admin(
                 "POST",
@@ -177,7 +177,12 @@ impl Env {
             )
             .await;
         assert_eq!(status, 201, "{c}");
-        let id = c["id"].as_str().unwrap().to_string();
+        c["id"].as_str().unwrap().to_string()
+    }
+
+    /// Registers a connector and uploads `wasm` to it; returns its id.
+    pub async fn register_and_upload(&self, name: &str, category: &str, wasm: &str) -> String {
+        let id = self.register(name, category).await;
         let (status, v) = self.upload(&id, std::fs::read(wasm).unwrap()).await;
         assert_eq!(status, 201, "{v}");
         id

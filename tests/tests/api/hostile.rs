@@ -10,15 +10,7 @@ use crate::harness::{Db, Env, error_code};
 
 async fn an_abusive_manifest_is_refused_at_upload_by_field_without_echo(db: Db) {
     let env = Env::start(db).await;
-    let (s, c) = env
-        .admin(
-            "POST",
-            "/api/connectors/register",
-            Some(&json!({"name": "abusive", "category": "custom"})),
-        )
-        .await;
-    assert_eq!(s, 201, "{c}");
-    let id = c["id"].as_str().unwrap();
+    let id = &env.register("abusive", "custom").await;
     let (s, e) = env
         .upload(id, std::fs::read(guests::HOSTILE_MANIFEST).unwrap())
         .await;
