@@ -100,7 +100,8 @@ impl From<PushAuthError> for IngestError {
         let code = match e {
             PushAuthError::MissingHeader(_) | PushAuthError::BadHeader(_) => "bad_credential",
             PushAuthError::TooOld | PushAuthError::TooNew => "stale_timestamp",
-            PushAuthError::BadSignature => "bad_signature",
+            // The secret is the connector's: a mismatch answers as any other.
+            PushAuthError::BadSignature => return unauthorized("bad_credential", NO_SUCH_SENDER),
             PushAuthError::MalformedKey => "bad_credential",
         };
         unauthorized(code, e.to_string())
@@ -111,8 +112,12 @@ impl From<HttpSigError> for IngestError {
     fn from(e: HttpSigError) -> Self {
         let code = match e {
             HttpSigError::Stale => "stale_timestamp",
-            HttpSigError::BadSignature | HttpSigError::DigestMismatch => "bad_signature",
-            HttpSigError::UnknownKey => "bad_credential",
+            // Both need the connector's keys: they answer as any other mismatch.
+            HttpSigError::BadSignature | HttpSigError::UnknownKey => {
+                return unauthorized("bad_credential", NO_SUCH_SENDER);
+            }
+            // Only after the signature verified: the sender is authenticated.
+            HttpSigError::DigestMismatch => "digest_mismatch",
             HttpSigError::Missing(_)
             | HttpSigError::Malformed(..)
             | HttpSigError::NotCovered(_)
@@ -123,36 +128,41 @@ impl From<HttpSigError> for IngestError {
     }
 }
 
-/// Verifies a request's RFC 9421 signature on the blocking pool: RSA is
-/// milliseconds of CPU that must not hold an async worker (other requests,
-/// `/healthz` included, would wait behind it). The outer error is the pool's.
+/// Verifies a request's RFC 9421 signatures (already read by
+/// [`httpsig::candidates`]) on the blocking pool: RSA is milliseconds of CPU that
+/// must not hold an async worker (other requests, `/healthz` included, would
+/// wait behind it). The outer error is the pool's.
 async fn verify_rsa(
-    parts: &axum::http::request::Parts,
+    candidates: Vec<httpsig::Candidate>,
     keys: Vec<(String, std::sync::Arc<rsa::RsaPublicKey>)>,
-    now_secs: i64,
 ) -> Result<Result<httpsig::Candidate, HttpSigError>, IngestError> {
-    let method = parts.method.as_str().to_string();
-    let path = parts.uri.path().to_string();
-    let query = parts.uri.query().map(str::to_string);
-    let scheme = parts.uri.scheme_str().unwrap_or("http").to_string();
-    let headers = parts.headers.clone();
     tokio::task::spawn_blocking(move || {
-        let request = httpsig::Request {
-            method: &method,
-            path: &path,
-            query: query.as_deref(),
-            scheme: &scheme,
-            headers: &headers,
-        };
         let keys: Vec<(&str, &rsa::RsaPublicKey)> = keys
             .iter()
             .map(|(id, k)| (id.as_str(), k.as_ref()))
             .collect();
-        httpsig::verify(&request, &keys, now_secs)
+        httpsig::verify_candidates(candidates, &keys)
     })
     .await
     .map_err(|e| IngestError::Commit(format!("signature verification did not finish: {e}")))
 }
+
+/// What a request presents as its credential, read from its headers alone.
+enum Presented {
+    /// Standard Webhooks headers, well formed and fresh (the body is signed).
+    Hmac,
+    /// A well-formed API key, by its hash.
+    ApiKey(String),
+    /// A valid token with `events:ingest`.
+    Token(crate::auth::Principal),
+    /// RFC 9421 signatures, well formed and fresh.
+    Rsa(Vec<httpsig::Candidate>),
+}
+
+/// The one answer to every push credential that fails against the connector
+/// (see [`Ingest::check`]).
+const NO_SUCH_SENDER: &str = "no push connector with this id accepts this credential: check the \
+     connector id, its tenant, and the secret, key or token the request carries";
 
 /// Which connector a request names.
 #[derive(Debug, Clone, Copy)]
@@ -405,57 +415,25 @@ impl Ingest {
                 connector_id,
             } => (connector_id, Some(tenant_id)),
         };
-        // Before the sender is authenticated, an unknown connector, another
-        // tenant's, a request with no credential and one with another method's all
-        // answer alike: nothing tells an unauthenticated caller whether the id
-        // exists or which method it uses. (Still 401, still before the body.)
-        let unknown = || {
-            unauthorized(
-                "bad_credential",
-                "no push connector with this id accepts this credential",
-            )
-        };
-        let mut known = self.known(connector_id, false).await?.ok_or_else(unknown)?;
-        if tenant.is_some_and(|t| t != known.connector.tenant_id) {
-            return Err(unknown());
-        }
-        let Some(expected) = known
-            .connector
-            .auth_method
-            .as_deref()
-            .and_then(|m| m.parse::<AuthMethod>().ok())
-        else {
-            return Err(unknown());
-        };
+        // What the request alone shows is checked first — its credential's form,
+        // its timestamps, its token — so those answers are the same whatever the
+        // id names. Everything that needs the connector comes after, and every
+        // failure there answers alike (`unknown`): an unknown connector, another
+        // tenant's, another method's, a wrong secret, key or signature. Nothing
+        // tells an unauthenticated caller whether the id exists or which method
+        // it uses. (Still 401, still before the body where the method allows.)
+        let unknown = || unauthorized("bad_credential", NO_SUCH_SENDER);
         let used = method_of(headers).ok_or_else(unknown)?;
-        if used != expected {
-            return Err(unknown());
-        }
         let now = now_ms();
-        match used {
+        let presented = match used {
             AuthMethod::HmacSha256 => {
                 push::check_webhook_headers(webhook_headers(headers), now / 1000)?;
-                Ok(Pending {
-                    keys: known.hmac_keys(now),
-                    from_cache: known.from_cache,
-                    ..Pending::verified(known.connector)
-                })
+                Presented::Hmac
             }
             AuthMethod::ApiKey => {
                 let key = header(headers, "x-api-key").unwrap_or_default();
                 push::check_api_key_format(key)?;
-                let hash = crate::auth::hash_secret(key);
-                if !known.knows_key(&hash, now) && known.from_cache {
-                    // Perhaps issued since the cache was filled: look again.
-                    known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
-                }
-                if !known.knows_key(&hash, now) {
-                    return Err(unauthorized(
-                        "bad_credential",
-                        "the API key is not valid for this connector",
-                    ));
-                }
-                Ok(Pending::verified(known.connector))
+                Presented::ApiKey(crate::auth::hash_secret(key))
             }
             AuthMethod::Oauth2 => {
                 let token = header(headers, "authorization")
@@ -465,20 +443,63 @@ impl Ingest {
                     .tokens
                     .verify(token)
                     .map_err(|e| unauthorized("bad_token", e.to_string()))?;
-                if principal.tenant_id != known.connector.tenant_id {
-                    // Another tenant's token learns nothing of this connector.
-                    return Err(unknown());
-                }
                 if !principal.has(Scope::EventsIngest) {
                     return Err(unauthorized(
                         "insufficient_scope",
                         "the token lacks the `events:ingest` scope",
                     ));
                 }
+                Presented::Token(principal)
+            }
+            AuthMethod::Rsa => Presented::Rsa(httpsig::candidates(
+                &httpsig::Request {
+                    method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    query: parts.uri.query(),
+                    scheme: parts.uri.scheme_str().unwrap_or("http"),
+                    headers,
+                },
+                now / 1000,
+            )?),
+        };
+        let mut known = self.known(connector_id, false).await?.ok_or_else(unknown)?;
+        if tenant.is_some_and(|t| t != known.connector.tenant_id) {
+            return Err(unknown());
+        }
+        let expected = known
+            .connector
+            .auth_method
+            .as_deref()
+            .and_then(|m| m.parse::<AuthMethod>().ok());
+        if expected != Some(used) {
+            return Err(unknown());
+        }
+        match presented {
+            Presented::Hmac => Ok(Pending {
+                keys: known.hmac_keys(now),
+                from_cache: known.from_cache,
+                ..Pending::verified(known.connector)
+            }),
+            Presented::ApiKey(hash) => {
+                if !known.knows_key(&hash, now) && known.from_cache {
+                    // Perhaps issued since the cache was filled: look again.
+                    known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
+                }
+                if !known.knows_key(&hash, now) {
+                    return Err(unknown());
+                }
+                Ok(Pending::verified(known.connector))
+            }
+            Presented::Token(principal) => {
+                if principal.tenant_id != known.connector.tenant_id {
+                    return Err(unknown());
+                }
                 if !known.knows_client(&principal.client_id, now) && known.from_cache {
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
                 }
                 if !known.knows_client(&principal.client_id, now) {
+                    // The caller is authenticated in this tenant: it may learn
+                    // that its client is not this connector's sender.
                     return Err(unauthorized(
                         "wrong_client",
                         "the token was issued to a client that does not push for this connector",
@@ -486,15 +507,15 @@ impl Ingest {
                 }
                 Ok(Pending::verified(known.connector))
             }
-            AuthMethod::Rsa => {
-                let mut verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
+            Presented::Rsa(candidates) => {
+                let mut verdict = verify_rsa(candidates.clone(), known.rsa_keys(now)).await?;
                 if matches!(verdict, Err(HttpSigError::UnknownKey)) && known.from_cache {
                     // Perhaps a key registered since the cache was filled (a new key
                     // has a new key id): look again. A bad signature under a known
                     // key id is not retried — that would let a forger double the RSA
                     // work and force a reload with every request.
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
-                    verdict = verify_rsa(parts, known.rsa_keys(now), now / 1000).await?;
+                    verdict = verify_rsa(candidates, known.rsa_keys(now)).await?;
                 }
                 let accepted = verdict?;
                 if headers.contains_key("idempotency-key") && !accepted.covers("idempotency-key") {

@@ -717,7 +717,16 @@ pub fn verify(
     keys: &[(&str, &RsaPublicKey)],
     now_secs: i64,
 ) -> Result<Candidate, HttpSigError> {
-    let candidates = candidates(req, now_secs)?;
+    verify_candidates(candidates(req, now_secs)?, keys)
+}
+
+/// [`verify`] over signatures already read by [`candidates`]: the part that
+/// needs the connector's keys (and RSA time), separate from the part that reads
+/// only the request.
+pub fn verify_candidates(
+    candidates: Vec<Candidate>,
+    keys: &[(&str, &RsaPublicKey)],
+) -> Result<Candidate, HttpSigError> {
     for c in candidates {
         let named = keys.iter().find(|(id, _)| {
             bool::from(subtle::ConstantTimeEq::ct_eq(

@@ -166,16 +166,17 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
         }
     };
     let other = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    // A wrong secret or an altered body answers as an unknown connector would.
     refused(
         signed(other, "evt_3", now(), &body),
         body.clone(),
-        "bad_signature",
+        "bad_credential",
     )
     .await;
     refused(
         signed(&secret, "evt_3", now(), &body),
         br#"{"reading": 99}"#.to_vec(),
-        "bad_signature",
+        "bad_credential",
     )
     .await;
     refused(
@@ -616,7 +617,7 @@ async fn airlock_push_signs_with_each_method(db: Db) {
     assert_eq!(out.status.code(), Some(1));
     let line: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(line["status"], 401);
-    assert_eq!(line["error"]["code"], "bad_signature");
+    assert_eq!(line["error"]["code"], "bad_credential");
     env.stop().await;
 }
 both!(airlock_push_signs_with_each_method);
@@ -738,11 +739,12 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
             }
         };
     let signed = || rsa_signed(&key, &key_id, Alg::RsaPssSha512, &path, &body, now());
-    // A tampered body no longer matches the signed Content-Digest.
+    // A tampered body no longer matches the signed Content-Digest (told: the
+    // signature verified, so the sender is authenticated).
     refused(
         signed(),
         br#"{"reading": 8}"#.to_vec(),
-        "bad_signature",
+        "digest_mismatch",
         "tampered body",
     )
     .await;
@@ -750,7 +752,7 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
     refused(
         rsa_signed(&other, &key_id, Alg::RsaPssSha512, &path, &body, now()),
         body.clone(),
-        "bad_signature",
+        "bad_credential",
         "wrong key",
     )
     .await;
@@ -783,7 +785,7 @@ async fn rsa_events_are_verified_per_rfc_9421(db: Db) {
             now(),
         ),
         body.clone(),
-        "bad_signature",
+        "bad_credential",
         "other path",
     )
     .await;
@@ -947,29 +949,51 @@ async fn svix_header_names_are_accepted_as_standard_webhooks(db: Db) {
     let (s, e) = post(&env, &path, &bad, body.clone()).await;
     assert_eq!(
         error_code(s, &e, 401, "bad svix signature"),
-        "bad_signature"
+        "bad_credential"
     );
     env.stop().await;
 }
 both!(svix_header_names_are_accepted_as_standard_webhooks);
 
 /// On the header route, an unauthenticated caller cannot tell another tenant's
-/// connector, or its method, from an id that does not exist: same status, same body.
+/// connector, or its method, from an id that does not exist: same status, same
+/// body — whether it sends no credential, another method's, or a well-formed and
+/// fresh credential of the right method that is not the connector's (a guess of
+/// the method tells nothing either).
 async fn the_header_route_does_not_tell_existence_or_method(db: Db) {
     let env = Env::start(db).await;
     let c = register(&env, "quiet-sender", "hmac-sha256").await;
     let id = c["id"].as_str().unwrap().to_string();
+    let keyed = register(&env, "keyed-sender", "api-key").await;
+    let api_key = keyed["credential"]["key"].as_str().unwrap().to_string();
+    let rsa = register_rsa(&env, "signing-sender", &rsa_fixture("sender.pub.pem")).await;
+    let rsa_id = rsa["id"].as_str().unwrap().to_string();
+    let key_id = rsa["credential"]["key_id"].as_str().unwrap().to_string();
     let body = br#"{"n": 1}"#.to_vec();
-    let probe = |connector: String, extra: Vec<(&'static str, String)>| {
-        let env = &env;
-        let body = body.clone();
-        async move {
-            let mut h = vec![("x-connector-id", connector)];
-            h.extend(extra);
-            post(env, "/api/events/ingest", &h, body).await
-        }
-    };
+    // RSA headers signed with a key that is not the connector's, under its key id.
+    let forged_rsa = rsa_signed(
+        &rsa_private("rotated.pem"),
+        &key_id,
+        Alg::RsaPssSha512,
+        "/api/events/ingest",
+        &body,
+        now(),
+    );
+    let wrong_secret = signed_hmac_headers(&body);
     let random = uuid::Uuid::new_v4().to_string();
+    for (connector, extra) in [
+        (&rsa_id, forged_rsa.clone()),
+        (&id, forged_rsa),
+        (&id, wrong_secret.clone()),
+        (&rsa_id, wrong_secret),
+        // Another connector's valid key, on a connector of another method.
+        (&id, vec![("x-api-key", api_key.clone())]),
+    ] {
+        let real = probe_header_route(&env, connector, extra.clone(), &body).await;
+        let none = probe_header_route(&env, &random, extra.clone(), &body).await;
+        assert_eq!(real.0, 401, "{:?}", real.1);
+        assert_eq!(real, none, "existence or method told apart with {extra:?}");
+    }
     for extra in [
         vec![],
         vec![("x-api-key", "alk_whatever".to_string())],
@@ -978,8 +1002,8 @@ async fn the_header_route_does_not_tell_existence_or_method(db: Db) {
             format!("Bearer {}", env.other_tenant_token().await),
         )],
     ] {
-        let real = probe(id.clone(), extra.clone()).await;
-        let none = probe(random.clone(), extra.clone()).await;
+        let real = probe_header_route(&env, &id, extra.clone(), &body).await;
+        let none = probe_header_route(&env, &random, extra.clone(), &body).await;
         assert_eq!(real.0, 401, "{:?}", real.1);
         assert_eq!(real, none, "existence or method told apart with {extra:?}");
         assert!(!real.1.to_string().contains("hmac"), "{}", real.1);
@@ -987,3 +1011,15 @@ async fn the_header_route_does_not_tell_existence_or_method(db: Db) {
     env.stop().await;
 }
 both!(the_header_route_does_not_tell_existence_or_method);
+
+/// One push to the header route naming `connector`, with `extra` headers.
+async fn probe_header_route(
+    env: &Env,
+    connector: &str,
+    extra: Vec<(&'static str, String)>,
+    body: &[u8],
+) -> (u16, Value) {
+    let mut h = vec![("x-connector-id", connector.to_string())];
+    h.extend(extra);
+    post(env, "/api/events/ingest", &h, body.to_vec()).await
+}
