@@ -9,6 +9,10 @@
 //!   and breaks the next row's link; inserting one needs the key. Cutting rows off
 //!   the end leaves a valid shorter chain: `airlock audit verify` prints the head
 //!   (seq and hash) so an operator can compare it with one recorded earlier.
+//! - Each row also has its tenant's own number, `tenant_seq`, from 1 without gaps
+//!   in chain order: tenants page by it and never see the chain's `seq`, whose gaps
+//!   would tell them how much other tenants did. It is derived from the chain, so
+//!   verification recomputes it rather than the MAC covering it.
 
 use sqlx::AnyConnection;
 
@@ -45,8 +49,10 @@ pub async fn append(
         Some((seq, hash)) => (seq + 1, hash),
         None => (1, GENESIS.to_string()),
     };
+    let tenant_seq = Store::audit_tenant_tail(tx, &entry.tenant_id).await? + 1;
     let mut row = AuditRow {
         seq,
+        tenant_seq,
         tenant_id: entry.tenant_id,
         actor: entry.actor,
         action: entry.action,
@@ -76,6 +82,10 @@ pub fn verify(rows: &[AuditRow], keys: &Keys) -> Vec<Finding> {
     let mut findings = Vec::new();
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS.to_string();
+    // Per tenant: rows counted so far, and how far the numbers were off at the
+    // last row (reported when that changes, so one edit or deletion is one finding).
+    let mut per_tenant: std::collections::HashMap<&str, (i64, i64)> =
+        std::collections::HashMap::new();
     for r in rows {
         if r.seq > expected_seq {
             findings.push(Finding {
@@ -104,6 +114,20 @@ pub fn verify(rows: &[AuditRow], keys: &Keys) -> Vec<Finding> {
                 ),
             });
         }
+        let (counted, last_offset) = per_tenant.entry(r.tenant_id.as_str()).or_insert((0, 0));
+        *counted += 1;
+        let offset = r.tenant_seq - *counted;
+        if offset != 0 && offset != *last_offset {
+            findings.push(Finding {
+                seq: r.seq,
+                problem: format!(
+                    "row {} carries tenant number {} but is number {} of its tenant's rows \
+                     (a row was edited, removed or inserted)",
+                    r.seq, r.tenant_seq, counted
+                ),
+            });
+        }
+        *last_offset = offset;
         expected_seq = r.seq + 1;
         prev_hash = r.hash.clone();
     }

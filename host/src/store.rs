@@ -146,6 +146,7 @@ migrations![
     "0007_push_rsa_keys",
     "0008_scheduled_polls",
     "0009_heartbeat_rollups",
+    "0010_audit_tenant_seq",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

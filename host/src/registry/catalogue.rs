@@ -253,7 +253,7 @@ impl Registry {
             .audit_rows(tenant, after, limit.clamp(1, 1000))
             .await?;
         Ok(AuditPage {
-            next_after: rows.last().map(|r| r.seq),
+            next_after: rows.last().map(|r| r.tenant_seq),
             items: rows.iter().map(AuditView::of).collect(),
         })
     }

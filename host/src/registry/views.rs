@@ -616,10 +616,11 @@ pub struct QuarantinePage {
     pub total: i64,
 }
 
-/// An audit row, with its place in the hash chain.
+/// An audit row as its tenant sees it.
 #[derive(Debug, Clone, Serialize)]
 pub struct AuditView {
-    /// Its position in the chain.
+    /// Its position among the tenant's own rows, from 1 without gaps (the chain's
+    /// cross-tenant position is the operator's, shown by `airlock audit verify`).
     pub seq: i64,
     /// The tenant.
     pub tenant_id: String,
@@ -643,7 +644,7 @@ impl AuditView {
     /// The view of an audit row.
     pub fn of(a: &AuditRow) -> AuditView {
         AuditView {
-            seq: a.seq,
+            seq: a.tenant_seq,
             tenant_id: a.tenant_id.clone(),
             actor: a.actor.clone(),
             action: a.action.clone(),

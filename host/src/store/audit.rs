@@ -27,6 +27,9 @@ pub struct AuditEntry {
 pub struct AuditRow {
     /// Position in the chain, from 1, without gaps.
     pub seq: i64,
+    /// Position among its tenant's rows, from 1, without gaps (derived from the
+    /// chain's order; not covered by the MAC, checked by verification).
+    pub tenant_seq: i64,
     /// See [`AuditEntry`].
     pub tenant_id: String,
     /// See [`AuditEntry`].
@@ -47,7 +50,8 @@ pub struct AuditRow {
     pub hash: String,
 }
 
-const COLUMNS: &str = "seq, tenant_id, actor, action, target, reason, detail, at, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, tenant_id, actor, action, target, reason, detail, at, prev_hash, hash, tenant_seq";
 
 fn row(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
     Ok(AuditRow {
@@ -61,6 +65,8 @@ fn row(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
         at: r.try_get(7)?,
         prev_hash: r.try_get(8)?,
         hash: r.try_get(9)?,
+        // Rows written before migration 0010 were numbered by it.
+        tenant_seq: r.try_get::<Option<i64>, _>(10)?.unwrap_or(0),
     })
 }
 
@@ -86,11 +92,24 @@ impl Store {
         )
     }
 
+    /// The last `tenant_seq` of `tenant_id` inside `tx` (0 when none); call after
+    /// [`Store::audit_tail`], whose lock serialises appenders.
+    pub async fn audit_tenant_tail(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+    ) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT MAX(tenant_seq) FROM audit WHERE tenant_id = $1")
+            .bind(tenant_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+    }
+
     /// Appends a row inside `tx`.
     pub async fn insert_audit(tx: &mut AnyConnection, a: &AuditRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO audit (seq, tenant_id, actor, action, target, reason, detail, at, \
-             prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+             prev_hash, hash, tenant_seq) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         )
         .persistent(false)
         .bind(a.seq)
@@ -103,24 +122,27 @@ impl Store {
         .bind(&a.at)
         .bind(&a.prev_hash)
         .bind(&a.hash)
+        .bind(a.tenant_seq)
         .execute(&mut *tx)
         .await?;
         Ok(())
     }
 
-    /// A tenant's rows after `after_seq`, oldest first, at most `limit`.
+    /// A tenant's rows after its own sequence number `after`, oldest first, at
+    /// most `limit`.
     pub async fn audit_rows(
         &self,
         tenant_id: &str,
-        after_seq: i64,
+        after: i64,
         limit: i64,
     ) -> Result<Vec<AuditRow>, StoreError> {
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq > $2 \
+             ORDER BY tenant_seq LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
-            .bind(after_seq)
+            .bind(after)
             .bind(limit)
             .fetch_all(&self.pool)
             .await?;

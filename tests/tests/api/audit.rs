@@ -1,0 +1,107 @@
+//! The audit trail as tenants read it and as the operator verifies it.
+
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::harness::{Db, Env};
+
+/// Every `seq` a tenant's audit pages show, paging by `next_after` two at a time.
+async fn audit_seqs(env: &Env, token: &str) -> Vec<i64> {
+    let mut seqs = Vec::new();
+    let mut after = 0;
+    loop {
+        let (s, page) = env
+            .call(
+                "GET",
+                &format!("/api/audit?after={after}&limit=2"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        if items.is_empty() {
+            assert_eq!(page["next_after"], Value::Null);
+            return seqs;
+        }
+        seqs.extend(items.iter().map(|r| r["seq"].as_i64().unwrap()));
+        after = page["next_after"].as_i64().unwrap();
+    }
+}
+
+/// `airlock audit verify` on the env's database: exit code and stdout.
+async fn verify(env: &Env) -> (i32, String) {
+    let mut cmd = airlock_tests::airlock_bin();
+    cmd.args(["audit", "verify", "--data-dir"])
+        .arg(&env.data_dir)
+        .env("NO_COLOR", "1");
+    if let Some(url) = &env.database {
+        cmd.args(["--database", url]);
+    }
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+/// A tenant's audit rows are numbered 1, 2, 3… among its own rows: another
+/// tenant's activity in between leaves no gap (a gap would tell how much the other
+/// did), and `after` pages by that number. The operator's chain verification
+/// still sees one chain, and notices a tenant number that was changed.
+async fn each_tenant_numbers_its_own_audit_rows_without_gaps(db: Db) {
+    let env = Env::start(db).await;
+    let other = env.other_tenant_token().await;
+    let before = audit_seqs(&env, &env.token).await;
+    assert_eq!(before, (1..=before.len() as i64).collect::<Vec<_>>());
+    let theirs_before = audit_seqs(&env, &other).await.len() as i64;
+    // Interleaved: three of ours, each followed by two of the other tenant's.
+    for i in 0..3 {
+        env.register(&format!("ours-{i}"), "custom").await;
+        for j in 0..2 {
+            let (s, c) = env
+                .call(
+                    "POST",
+                    "/api/connectors/register",
+                    Some(&other),
+                    Some(&json!({"name": format!("theirs-{i}-{j}"), "category": "custom"})),
+                )
+                .await;
+            assert_eq!(s, 201, "{c}");
+        }
+    }
+    let ours = audit_seqs(&env, &env.token).await;
+    assert_eq!(ours, (1..=before.len() as i64 + 3).collect::<Vec<_>>());
+    assert_eq!(
+        audit_seqs(&env, &other).await,
+        (1..=theirs_before + 6).collect::<Vec<_>>()
+    );
+
+    let (code, out) = verify(&env).await;
+    assert_eq!(code, 0, "{out}");
+    // Renumbering one of our rows is noticed, though the MAC does not cover it.
+    let node = env.node().await;
+    sqlx::query("UPDATE audit SET tenant_seq = 99 WHERE tenant_id = $1 AND tenant_seq = 2")
+        .bind(&env.tenant)
+        .execute(node.store.pool())
+        .await
+        .unwrap();
+    let (code, out) = verify(&env).await;
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("tenant number 99"), "{out}");
+    // Changing a row's content breaks its MAC.
+    sqlx::query("UPDATE audit SET reason = 'nothing to see' WHERE seq = 3")
+        .execute(node.store.pool())
+        .await
+        .unwrap();
+    let (_, out) = verify(&env).await;
+    assert!(out.contains("row 3 was edited"), "{out}");
+    env.stop().await;
+}
+both!(each_tenant_numbers_its_own_audit_rows_without_gaps);
