@@ -18,7 +18,7 @@ pub mod limiter;
 pub mod push;
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -170,17 +170,88 @@ fn token_refusal(e: &jsonwebtoken::errors::Error) -> AuthError {
 /// Issues and verifies access tokens.
 #[derive(Clone)]
 pub struct Tokens {
-    encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// The signing key and every key that verifies; replaced whole on a rotation.
+    keys: Arc<RwLock<Arc<KeySet>>>,
     issuer: String,
-    /// The public key as a JWK (RFC 8037), with its RFC 7638 thumbprint as `kid`.
-    jwk: serde_json::Value,
-    kid: String,
     validation: Validation,
     /// Tokens already verified, with their expiry: a token's validity depends only on
     /// its bytes and the clock, so a hit skips the signature check (the expiry is
     /// still checked). Bounded; cleared when full.
     verified: Arc<Mutex<HashMap<String, (Principal, u64)>>>,
+}
+
+/// The keys of [`Tokens`] at one time.
+struct KeySet {
+    signing: EncodingKey,
+    /// The signing key's `kid`.
+    kid: String,
+    /// The current key first, then retired ones still within their tokens' life.
+    verifying: Vec<VerifyingKey>,
+}
+
+/// A key that verifies tokens.
+struct VerifyingKey {
+    kid: String,
+    decoding: DecodingKey,
+    /// As a JWK (RFC 8037), with its RFC 7638 thumbprint as `kid`.
+    jwk: serde_json::Value,
+    /// Unix seconds after which no token it signed can be valid (`None`: current).
+    until: Option<u64>,
+}
+
+/// An Ed25519 key from its seed: the signing key and the verifying key.
+fn ed25519(seed: &[u8; 32]) -> Result<(EncodingKey, VerifyingKey), AuthError> {
+    use ed25519_dalek::pkcs8::EncodePrivateKey as _;
+    let signing = ed25519_dalek::SigningKey::from_bytes(seed);
+    let der = signing
+        .to_pkcs8_der()
+        .map_err(|e| AuthError::Internal(e.to_string()))?;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let x = base64::Engine::encode(&b64, signing.verifying_key().as_bytes());
+    // RFC 7638: the thumbprint is over the required members, in this order.
+    let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
+    let kid = base64::Engine::encode(&b64, Sha256::digest(thumbprint.as_bytes()));
+    let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid,
+        "alg": "EdDSA", "use": "sig"});
+    Ok((
+        EncodingKey::from_ed_der(der.as_bytes()),
+        VerifyingKey {
+            kid,
+            decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
+            jwk,
+            until: None,
+        },
+    ))
+}
+
+impl KeySet {
+    fn of(keys: &Keys) -> Result<KeySet, AuthError> {
+        let (signing, current) = ed25519(&keys.jwt_seed)?;
+        let kid = current.kid.clone();
+        let mut verifying = vec![current];
+        // Newest first; a key listed twice (a rotation cut short) is kept once.
+        for retired in keys.retired_jwt.iter().rev() {
+            let Some(seed) = retired.seed() else { continue };
+            let (_, mut key) = ed25519(&seed)?;
+            if verifying.iter().any(|k| k.kid == key.kid) {
+                continue;
+            }
+            key.until = Some(retired.retired_at + TOKEN_TTL_SECS + LEEWAY_SECS);
+            verifying.push(key);
+        }
+        Ok(KeySet {
+            signing,
+            kid,
+            verifying,
+        })
+    }
+
+    /// The keys that may still verify a token at `now`.
+    fn live(&self, now: u64) -> impl Iterator<Item = &VerifyingKey> {
+        self.verifying
+            .iter()
+            .filter(move |k| k.until.is_none_or(|until| now <= until))
+    }
 }
 
 /// How many verified tokens [`Tokens`] remembers.
@@ -212,35 +283,40 @@ pub fn hash_secret_bytes(bytes: &[u8]) -> String {
 }
 
 impl Tokens {
-    /// Tokens signed with the node's Ed25519 key, issued as `issuer`.
+    /// Tokens signed with the node's current Ed25519 key (retired keys verify until
+    /// their tokens have expired), issued as `issuer`.
     pub fn new(keys: &Keys, issuer: &str) -> Result<Tokens, AuthError> {
-        use ed25519_dalek::pkcs8::EncodePrivateKey as _;
-        let signing = ed25519_dalek::SigningKey::from_bytes(&keys.jwt_seed);
-        let der = signing
-            .to_pkcs8_der()
-            .map_err(|e| AuthError::Internal(e.to_string()))?;
         let mut validation = Validation::new(Algorithm::EdDSA);
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[AUDIENCE]);
         validation.leeway = LEEWAY_SECS;
         validation.validate_nbf = true;
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-        let x = base64::Engine::encode(&b64, signing.verifying_key().as_bytes());
-        // RFC 7638: the thumbprint is over the required members, in this order.
-        let thumbprint = format!(r#"{{"crv":"Ed25519","kty":"OKP","x":"{x}"}}"#);
-        let kid = base64::Engine::encode(&b64, Sha256::digest(thumbprint.as_bytes()));
-        let jwk = serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": x, "kid": kid,
-            "alg": "EdDSA", "use": "sig"});
         Ok(Tokens {
-            encoding: EncodingKey::from_ed_der(der.as_bytes()),
-            decoding: DecodingKey::from_ed_der(signing.verifying_key().as_bytes()),
+            keys: Arc::new(RwLock::new(Arc::new(KeySet::of(keys)?))),
             issuer: issuer.to_string(),
-            jwk,
-            kid,
             validation,
             verified: Arc::new(Mutex::new(HashMap::new())),
         })
+    }
+
+    /// Takes up `keys` after a rotation: their current key signs from now on, and
+    /// the keys it replaced verify until their tokens have expired.
+    pub fn install(&self, keys: &Keys) -> Result<(), AuthError> {
+        let set = Arc::new(KeySet::of(keys)?);
+        let mut slot = self
+            .keys
+            .write()
+            .map_err(|_| AuthError::Internal("token keys poisoned".into()))?;
+        *slot = set;
+        Ok(())
+    }
+
+    fn key_set(&self) -> Result<Arc<KeySet>, AuthError> {
+        self.keys
+            .read()
+            .map(|k| Arc::clone(&k))
+            .map_err(|_| AuthError::Internal("token keys poisoned".into()))
     }
 
     /// The issuer name tokens carry.
@@ -248,18 +324,26 @@ impl Tokens {
         &self.issuer
     }
 
-    /// The verification key as a JWK (`kty` OKP, `crv` Ed25519), `kid` its RFC 7638
-    /// thumbprint: what `/.well-known/jwks.json` lists and every token's header names.
-    pub fn jwk(&self) -> &serde_json::Value {
-        &self.jwk
+    /// The keys that verify tokens now, as JWKs (`kty` OKP, `crv` Ed25519, `kid`
+    /// the RFC 7638 thumbprint): the signing key first, then retired keys until
+    /// every token they signed has expired. What `/.well-known/jwks.json` lists.
+    pub fn jwks(&self) -> Result<Vec<serde_json::Value>, AuthError> {
+        let now = now_secs();
+        Ok(self.key_set()?.live(now).map(|k| k.jwk.clone()).collect())
+    }
+
+    /// The `kid` of the key that signs now.
+    pub fn signing_kid(&self) -> Result<String, AuthError> {
+        Ok(self.key_set()?.kid.clone())
     }
 
     /// Signs `claims` as an RFC 9068 access token.
     pub fn sign(&self, claims: &Claims) -> Result<String, AuthError> {
+        let keys = self.key_set()?;
         let mut header = Header::new(Algorithm::EdDSA);
         header.typ = Some("at+jwt".into());
-        header.kid = Some(self.kid.clone());
-        jsonwebtoken::encode(&header, claims, &self.encoding)
+        header.kid = Some(keys.kid.clone());
+        jsonwebtoken::encode(&header, claims, &keys.signing)
             .map_err(|e| AuthError::Internal(e.to_string()))
     }
 
@@ -304,7 +388,20 @@ impl Tokens {
                 "the token's type must be at+jwt".into(),
             ));
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let keys = self.key_set()?;
+        // The key the token names (the current one when it names none).
+        let key = match header.kid.as_deref() {
+            None => keys.live(now_secs()).next(),
+            Some(kid) => keys.live(now_secs()).find(|k| k.kid == kid),
+        }
+        .ok_or_else(|| {
+            AuthError::InvalidToken(
+                "the token was signed by a key this server does not accept (unknown, or \
+                 retired longer ago than a token lives); get a new token"
+                    .into(),
+            )
+        })?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)
             .map_err(|e| token_refusal(&e))?;
         let c = data.claims;
         let principal = Principal {
@@ -429,4 +526,72 @@ pub async fn create_client(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((client, secret))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(now: u64) -> Claims {
+        Claims {
+            iss: "urn:airlock".into(),
+            aud: AUDIENCE.into(),
+            sub: "cli_a".into(),
+            client_id: "cli_a".into(),
+            tenant_id: "t".into(),
+            scope: "connectors:read".into(),
+            exp: now + TOKEN_TTL_SECS,
+            iat: now,
+            nbf: now,
+            jti: "j".into(),
+        }
+    }
+
+    /// A retired key verifies its tokens while they may live, then is dropped from
+    /// the JWKS and refused; rotating twice keeps both older keys listed.
+    #[test]
+    fn retired_keys_verify_until_their_tokens_have_expired() {
+        let dir = std::env::temp_dir().join(format!("airlock-auth-{}", uuid::Uuid::new_v4()));
+        let now = now_secs();
+        let keep = TOKEN_TTL_SECS + LEEWAY_SECS;
+        let first = Tokens::new(&Keys::load_or_create(&dir).unwrap(), "urn:airlock").unwrap();
+        let token = first.sign(&claims(now)).unwrap();
+
+        // Retired just now: still listed and accepted, behind the new key.
+        crate::keys::rotate_token_key(&dir, now, keep).unwrap();
+        let second = Tokens::new(&Keys::load_or_create(&dir).unwrap(), "urn:airlock").unwrap();
+        let kids = |t: &Tokens| -> Vec<String> {
+            t.jwks()
+                .unwrap()
+                .iter()
+                .map(|k| k["kid"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let old = first.signing_kid().unwrap();
+        let new = second.signing_kid().unwrap();
+        assert_eq!(kids(&second), vec![new.clone(), old.clone()]);
+        second.verify(&token).unwrap();
+
+        // Installing the same keys into the first server has the same effect.
+        first.install(&Keys::load_or_create(&dir).unwrap()).unwrap();
+        assert_eq!(kids(&first), kids(&second));
+
+        // A second rotation: both retired keys listed, newest first.
+        crate::keys::rotate_token_key(&dir, now, keep).unwrap();
+        let third = Tokens::new(&Keys::load_or_create(&dir).unwrap(), "urn:airlock").unwrap();
+        assert_eq!(kids(&third)[1..], [new, old.clone()]);
+
+        // Retired longer ago than a token lives: gone from the JWKS, and refused.
+        let later = std::env::temp_dir().join(format!("airlock-auth-{}", uuid::Uuid::new_v4()));
+        let before = Keys::load_or_create(&later).unwrap();
+        let stale = Tokens::new(&before, "urn:airlock").unwrap();
+        let stale_token = stale.sign(&claims(now)).unwrap();
+        crate::keys::rotate_token_key(&later, now - keep - 1, keep).unwrap();
+        let after = Tokens::new(&Keys::load_or_create(&later).unwrap(), "urn:airlock").unwrap();
+        assert_eq!(kids(&after).len(), 1);
+        let refused = after.verify(&stale_token).unwrap_err().to_string();
+        assert!(refused.contains("does not accept"), "{refused}");
+        std::fs::remove_dir_all(&dir).unwrap();
+        std::fs::remove_dir_all(&later).unwrap();
+    }
 }

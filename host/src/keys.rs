@@ -7,6 +7,12 @@
 //! verify the tokens and audit chain the others wrote. The compile cache's key
 //! (`compile-cache.key`) authenticates this node's compiled artifacts (see
 //! `runtime::CompileCache`) and need not be shared.
+//!
+//! The token-signing key rotates (`airlock token-key rotate`): the new key signs
+//! from then on, and the old one moves to `jwt-ed25519.retired.json` with the time
+//! it retired, so tokens it signed still verify (and `/.well-known/jwks.json` still
+//! lists it) until they have all expired. A running server notices the change
+//! within [`TOKEN_KEY_RELOAD_SECS`].
 
 use std::path::Path;
 
@@ -28,11 +34,40 @@ pub fn random_token() -> std::io::Result<String> {
     Ok(base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(random_bytes()?))
 }
 
+/// The file holding the seed of the current token-signing key.
+pub const TOKEN_KEY_FILE: &str = "jwt-ed25519.key";
+/// The file listing retired token-signing keys (JSON).
+pub const RETIRED_TOKEN_KEYS_FILE: &str = "jwt-ed25519.retired.json";
+/// How often a running server looks for a rotated token-signing key.
+pub const TOKEN_KEY_RELOAD_SECS: u64 = 5;
+
+/// A token-signing key that signs no more but still verifies what it signed.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+pub struct RetiredKey {
+    /// Its Ed25519 seed, base64.
+    seed: String,
+    /// When it stopped signing (unix seconds).
+    pub retired_at: u64,
+}
+
+impl RetiredKey {
+    /// Its seed.
+    pub fn seed(&self) -> Option<[u8; 32]> {
+        base64::engine::general_purpose::STANDARD
+            .decode(&self.seed)
+            .ok()?
+            .try_into()
+            .ok()
+    }
+}
+
 /// The node's keys.
 #[derive(Clone)]
 pub struct Keys {
     /// Seed of the Ed25519 token-signing key.
     pub jwt_seed: [u8; 32],
+    /// Token-signing keys retired by a rotation, oldest first.
+    pub retired_jwt: Vec<RetiredKey>,
     secrets: [u8; 32],
     audit: [u8; 32],
     /// Key of the compile cache's MACs.
@@ -109,6 +144,46 @@ fn load_or_create(dir: &Path, name: &str) -> std::io::Result<[u8; 32]> {
     }
 }
 
+/// The retired token-signing keys listed in `dir` (none when the file is absent).
+pub fn retired_token_keys(dir: &Path) -> std::io::Result<Vec<RetiredKey>> {
+    let path = dir.join(RETIRED_TOKEN_KEYS_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display()))),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces the token-signing key in `dir` with a new one, listing the old one as
+/// retired at `now` (unix seconds). Keys retired more than `keep_secs` ago are
+/// dropped from the list: every token they signed has expired. The list is written
+/// before the new key, each by an atomic rename, so a crash between the two leaves
+/// the old key current (and also listed, which is harmless).
+pub fn rotate_token_key(dir: &Path, now: u64, keep_secs: u64) -> std::io::Result<()> {
+    let current = load_or_create(dir, TOKEN_KEY_FILE)?;
+    let mut retired = retired_token_keys(dir)?;
+    retired.retain(|k| k.retired_at + keep_secs > now);
+    retired.push(RetiredKey {
+        seed: base64::engine::general_purpose::STANDARD.encode(current),
+        retired_at: now,
+    });
+    let list = serde_json::to_vec_pretty(&retired).map_err(std::io::Error::other)?;
+    replace_private(&dir.join(RETIRED_TOKEN_KEYS_FILE), &list)?;
+    let fresh = base64::engine::general_purpose::STANDARD.encode(random_bytes()?);
+    replace_private(&dir.join(TOKEN_KEY_FILE), fresh.as_bytes())
+}
+
+/// Writes `path` (mode 0600) through a temporary file and a rename: a reader sees
+/// the old contents or the new, never a part.
+fn replace_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    write_private(&tmp, contents)?;
+    std::fs::rename(&tmp, path)
+}
+
 /// Writes a file only its owner can read.
 pub fn write_private(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     use std::io::Write as _;
@@ -129,7 +204,8 @@ impl Keys {
     pub fn load_or_create(dir: &Path) -> std::io::Result<Keys> {
         private_dir(dir)?;
         Ok(Keys {
-            jwt_seed: load_or_create(dir, "jwt-ed25519.key")?,
+            jwt_seed: load_or_create(dir, TOKEN_KEY_FILE)?,
+            retired_jwt: retired_token_keys(dir)?,
             secrets: load_or_create(dir, "secrets.key")?,
             audit: load_or_create(dir, "audit.key")?,
             compile_cache: load_or_create(dir, "compile-cache.key")?,

@@ -66,6 +66,11 @@ enum Command {
         #[command(subcommand)]
         command: cli::operator::AuditCommand,
     },
+    /// Rotates the key that signs access tokens.
+    TokenKey {
+        #[command(subcommand)]
+        command: cli::operator::TokenKeyCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -97,6 +102,7 @@ fn main() -> ExitCode {
         Command::Tenant { command } => cli::operator::tenant(command),
         Command::Client { command } => cli::operator::client(command),
         Command::Audit { command } => cli::operator::audit(command),
+        Command::TokenKey { command } => cli::operator::token_key(command),
     };
     match outcome {
         Ok(code) => code,

@@ -139,6 +139,7 @@ pub struct Server {
     pipeline: crate::ingest::Pipeline,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
+    key_watch: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
@@ -149,6 +150,7 @@ impl Server {
         }
         self.bus.close();
         self.scheduler.stop();
+        self.key_watch.abort();
         (&mut self.task).await??;
         self.pipeline.stop();
         self.recorder.flush().await;
@@ -206,6 +208,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         );
     }
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
+    let key_watch = watch_token_keys(opts.data_dir.clone(), tokens.clone());
 
     let bootstrap = if node.store.count_tenants().await? == 0 {
         Some(write_bootstrap(&node, &opts.data_dir, &public_base).await?)
@@ -256,6 +259,36 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         pipeline,
         shutdown: Some(tx),
         task,
+        key_watch,
+    })
+}
+
+/// Takes up a rotated token-signing key (`airlock token-key rotate`) within
+/// [`crate::keys::TOKEN_KEY_RELOAD_SECS`], without a restart.
+fn watch_token_keys(data_dir: PathBuf, tokens: Arc<Tokens>) -> tokio::task::JoinHandle<()> {
+    let key_file = data_dir.join(crate::keys::TOKEN_KEY_FILE);
+    tokio::spawn(async move {
+        let mut seen = tokio::fs::read(&key_file).await.ok();
+        let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+            crate::keys::TOKEN_KEY_RELOAD_SECS,
+        ));
+        loop {
+            tick.tick().await;
+            let now = tokio::fs::read(&key_file).await.ok();
+            if now.is_none() || now == seen {
+                continue;
+            }
+            let loaded = Keys::load_or_create(&data_dir)
+                .map_err(|e| e.to_string())
+                .and_then(|keys| tokens.install(&keys).map_err(|e| e.to_string()));
+            match loaded {
+                Ok(()) => {
+                    tracing::info!(kid = ?tokens.signing_kid().ok(), "took up a new token-signing key");
+                    seen = now;
+                }
+                Err(e) => tracing::warn!(error = %e, "a new token-signing key could not be loaded"),
+            }
+        }
     })
 }
 

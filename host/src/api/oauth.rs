@@ -19,6 +19,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::ApiError;
 use super::AppState;
 use crate::auth::{AuthError, Scope, TOKEN_TTL_SECS};
 
@@ -110,9 +111,11 @@ async fn metadata(State(state): State<AppState>) -> Json<Value> {
     }))
 }
 
-/// `GET /.well-known/jwks.json`: the public key the access tokens are signed with.
-async fn jwks(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({"keys": [state.tokens.jwk()]}))
+/// `GET /.well-known/jwks.json`: the public keys access tokens are verified with —
+/// the signing key, and keys retired by a rotation until their tokens expire. A
+/// verifier that meets an unknown `kid` fetches this again.
+async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({"keys": state.tokens.jwks()?})))
 }
 
 fn basic_credentials(req: &Request) -> Option<(String, String)> {

@@ -50,6 +50,45 @@ pub enum ClientCommand {
     },
 }
 
+/// `airlock token-key`'s subcommands.
+#[derive(Subcommand)]
+pub enum TokenKeyCommand {
+    /// Replaces the key that signs access tokens. The old key keeps verifying the
+    /// tokens it signed (and stays in the JWKS) until they have expired; a running
+    /// server takes up the new key within seconds.
+    Rotate {
+        /// The data directory holding the keys.
+        #[arg(long, default_value = "./airlock-data")]
+        data_dir: std::path::PathBuf,
+    },
+}
+
+/// `airlock token-key rotate`: prints the new and the retired key ids as JSON.
+pub fn token_key(command: TokenKeyCommand) -> anyhow::Result<ExitCode> {
+    let TokenKeyCommand::Rotate { data_dir } = command;
+    let kid = |keys: &airlock_host::keys::Keys| {
+        airlock_host::auth::Tokens::new(keys, "urn:airlock")?.signing_kid()
+    };
+    let before = airlock_host::keys::Keys::load_or_create(&data_dir)?;
+    let now = airlock_host::time::now_ms() / 1000;
+    let now = u64::try_from(now).unwrap_or(0);
+    // A retired key is listed for as long as a token it signed may live.
+    let keep = airlock_host::auth::TOKEN_TTL_SECS + airlock_host::auth::LEEWAY_SECS;
+    airlock_host::keys::rotate_token_key(&data_dir, now, keep)?;
+    let after = airlock_host::keys::Keys::load_or_create(&data_dir)?;
+    println!(
+        "{}",
+        serde_json::json!({
+            "kid": kid(&after)?,
+            "retired_kid": kid(&before)?,
+            "retired_key_verifies_until": airlock_host::time::rfc3339(
+                i64::try_from((now + keep) * 1000).unwrap_or(i64::MAX)
+            ),
+        })
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `airlock audit`'s subcommands.
 #[derive(Subcommand)]
 pub enum AuditCommand {

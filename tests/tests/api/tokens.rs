@@ -244,6 +244,80 @@ async fn the_metadata_and_the_jwks_let_a_service_verify_tokens_alone(db: Db) {
 }
 both!(the_metadata_and_the_jwks_let_a_service_verify_tokens_alone);
 
+/// The `kid` values the JWKS lists.
+async fn jwks_kids(env: &Env) -> Vec<String> {
+    let (s, jwks) = env.call("GET", "/.well-known/jwks.json", None, None).await;
+    assert_eq!(s, 200, "{jwks}");
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `airlock token-key rotate` on a running server's data directory: the server
+/// signs with the new key within seconds, the JWKS lists both (new first), and a
+/// token signed with the old key keeps working until it expires.
+async fn a_rotated_signing_key_keeps_its_tokens_valid_until_they_expire(db: Db) {
+    let env = Env::start(db).await;
+    let old_kid = jsonwebtoken::decode_header(&env.token)
+        .unwrap()
+        .kid
+        .unwrap();
+    assert_eq!(jwks_kids(&env).await, vec![old_kid.clone()]);
+    let dir = env.data_dir.clone();
+    let out = tokio::task::spawn_blocking(move || {
+        airlock_tests::airlock_bin()
+            .args(["token-key", "rotate", "--data-dir"])
+            .arg(&dir)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rotated: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rotated["retired_kid"], old_kid.as_str());
+    let new_kid = rotated["kid"].as_str().unwrap().to_string();
+    assert_ne!(new_kid, old_kid);
+    // Taken up without a restart.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while jwks_kids(&env).await != vec![new_kid.clone(), old_kid.clone()] {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the server did not take up the new key: {:?}",
+            jwks_kids(&env).await
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let bootstrap: Value =
+        serde_json::from_slice(&std::fs::read(env.data_dir.join("bootstrap.json")).unwrap())
+            .unwrap();
+    let fresh = crate::harness::token_for(
+        &env.http,
+        &env.base,
+        bootstrap["client_id"].as_str().unwrap(),
+        bootstrap["client_secret"].as_str().unwrap(),
+        None,
+    )
+    .await;
+    assert_eq!(
+        jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(),
+        Some(new_kid.as_str())
+    );
+    for token in [&env.token, &fresh] {
+        let (s, v) = env.call("GET", "/api/connectors", Some(token), None).await;
+        assert_eq!(s, 200, "{v}");
+    }
+    env.stop().await;
+}
+both!(a_rotated_signing_key_keeps_its_tokens_valid_until_they_expire);
+
 async fn forged_expired_and_foreign_tokens_are_refused(db: Db) {
     let env = Env::start(db).await;
     let keys = Keys::load_or_create(&env.data_dir).unwrap();
