@@ -25,12 +25,14 @@
 //! [`crate::auth::httpsig`]).
 
 pub mod pipeline;
+pub mod rsa_pool;
 
 use axum::http::HeaderMap;
 use base64::Engine as _;
 use tokio::sync::{mpsc, oneshot};
 
 pub use pipeline::Pipeline;
+pub use rsa_pool::RsaPool;
 
 use crate::auth::httpsig::{self, HttpSigError};
 use crate::auth::push::{self, PushAuthError, WebhookHeaders};
@@ -62,6 +64,9 @@ pub enum IngestError {
     /// The event's id was already used for an event with another body.
     #[error("event id {0:?} was already accepted with a different body; nothing was stored")]
     KeyReused(String),
+    /// Too many RSA verifications are waiting ([`rsa_pool::Busy`]): retry shortly.
+    #[error(transparent)]
+    Busy(#[from] rsa_pool::Busy),
     /// Authentication failed: `code` and a sentence for the sender.
     #[error("{message}")]
     Unauthorized {
@@ -126,25 +131,6 @@ impl From<HttpSigError> for IngestError {
         };
         unauthorized(code, e.to_string())
     }
-}
-
-/// Verifies a request's RFC 9421 signatures (already read by
-/// [`httpsig::candidates`]) on the blocking pool: RSA is milliseconds of CPU that
-/// must not hold an async worker (other requests, `/healthz` included, would
-/// wait behind it). The outer error is the pool's.
-async fn verify_rsa(
-    candidates: Vec<httpsig::Candidate>,
-    keys: Vec<(String, std::sync::Arc<rsa::RsaPublicKey>)>,
-) -> Result<Result<httpsig::Candidate, HttpSigError>, IngestError> {
-    tokio::task::spawn_blocking(move || {
-        let keys: Vec<(&str, &rsa::RsaPublicKey)> = keys
-            .iter()
-            .map(|(id, k)| (id.as_str(), k.as_ref()))
-            .collect();
-        httpsig::verify_candidates(candidates, &keys)
-    })
-    .await
-    .map_err(|e| IngestError::Commit(format!("signature verification did not finish: {e}")))
 }
 
 /// What a request presents as its credential, read from its headers alone.
@@ -294,6 +280,8 @@ pub struct Ingest {
     cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
     /// Connector ids recently looked up and not found, and when.
     absent: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, std::time::Instant>>>,
+    /// Where RSA signatures are verified (never on an async worker).
+    rsa: RsaPool,
 }
 
 /// Events committed in one transaction at most (group commit).
@@ -363,7 +351,8 @@ fn method_of(headers: &HeaderMap) -> Option<AuthMethod> {
 }
 
 impl Ingest {
-    /// The service over `store`, opening HMAC secrets with `keys`; starts its group
+    /// The service over `store`, opening HMAC secrets with `keys` and verifying RSA
+    /// signatures on `rsa`; starts its group
     /// committer on the current tokio runtime, which wakes `pipeline` after each
     /// commit.
     pub fn new(
@@ -371,6 +360,7 @@ impl Ingest {
         keys: Keys,
         tokens: std::sync::Arc<Tokens>,
         pipeline: Pipeline,
+        rsa: RsaPool,
     ) -> Ingest {
         let (committer, rx) = mpsc::channel(4 * MAX_BATCH);
         tokio::spawn(commit_loop(store.clone(), rx, pipeline));
@@ -381,6 +371,7 @@ impl Ingest {
             committer,
             cache: Default::default(),
             absent: Default::default(),
+            rsa,
         }
     }
 
@@ -508,14 +499,17 @@ impl Ingest {
                 Ok(Pending::verified(known.connector))
             }
             Presented::Rsa(candidates) => {
-                let mut verdict = verify_rsa(candidates.clone(), known.rsa_keys(now)).await?;
+                let mut verdict = self
+                    .rsa
+                    .verify(candidates.clone(), known.rsa_keys(now))
+                    .await?;
                 if matches!(verdict, Err(HttpSigError::UnknownKey)) && known.from_cache {
                     // Perhaps a key registered since the cache was filled (a new key
                     // has a new key id): look again. A bad signature under a known
                     // key id is not retried — that would let a forger double the RSA
                     // work and force a reload with every request.
                     known = self.known(connector_id, true).await?.ok_or_else(unknown)?;
-                    verdict = verify_rsa(candidates, known.rsa_keys(now)).await?;
+                    verdict = self.rsa.verify(candidates, known.rsa_keys(now)).await?;
                 }
                 let accepted = verdict?;
                 if headers.contains_key("idempotency-key") && !accepted.covers("idempotency-key") {

@@ -226,6 +226,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         node.keys.clone(),
         tokens.clone(),
         pipeline.clone(),
+        crate::ingest::RsaPool::start()?,
     ));
     // Rotations, disables and enables take effect at ingest at once.
     registry.watch(ingest.clone());

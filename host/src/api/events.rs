@@ -166,6 +166,10 @@ impl From<IngestError> for ApiError {
                 ApiError::new(StatusCode::UNAUTHORIZED, code, &message)
             }
             IngestError::TooLarge => too_large(),
+            e @ IngestError::Busy(_) => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "busy", &e.to_string())
+                    .retry_after(1)
+            }
             e @ IngestError::HeadersTooLarge => ApiError::new(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "headers_too_large",
