@@ -162,7 +162,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             );
         }
         eprintln!("airlock listening on http://{}", server.addr);
-        tokio::signal::ctrl_c().await?;
+        // SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and Kubernetes send):
+        // both stop gracefully, flushing held heartbeats and in-flight commits.
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r?,
+            _ = term.recv() => {}
+        }
         eprintln!("shutting down");
         server.stop().await?;
         Ok(ExitCode::SUCCESS)
