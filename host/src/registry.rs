@@ -162,7 +162,25 @@ pub struct Registry {
     known: Mutex<HashSet<(String, String)>>,
     /// (connector, version) → digest. Versions are immutable once stored.
     digests: Mutex<HashMap<(String, String), String>>,
+    /// (tenant, connector) → the connector and its deployments as an invoke last
+    /// read them, and when: reused for [`LOOKUP_TTL`], dropped at once by any
+    /// mutation on this node.
+    lookups: Mutex<HashMap<(String, String), Lookup>>,
 }
+
+/// A connector with its deployments, read at a time.
+type Lookup = (
+    std::time::Instant,
+    Arc<(ConnectorRow, Vec<crate::store::DeploymentRow>)>,
+);
+
+/// How long an invoke may reuse a connector and its deployments as read before.
+/// A change made on this node is seen at once (every mutation clears the cache);
+/// one made on another node sharing the database, within this time.
+pub const LOOKUP_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Lookups remembered at most (the cache is cleared when full).
+const LOOKUPS: usize = 10_000;
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -201,6 +219,7 @@ impl Registry {
             inputs: Mutex::new(HashMap::new()),
             known: Mutex::new(HashSet::new()),
             digests: Mutex::new(HashMap::new()),
+            lookups: Mutex::new(HashMap::new()),
         }
     }
 
@@ -268,7 +287,39 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         audit::append(&self.store, &mut tx, &self.keys, entry).await?;
         tx.commit().await.map_err(StoreError::from)?;
+        // Whatever changed, no invoke reuses what it read before.
+        self.lookups.lock().map_err(internal)?.clear();
         Ok(())
+    }
+
+    /// The connector with its deployments, for an invoke: from the cache when read
+    /// less than [`LOOKUP_TTL`] ago and nothing changed since on this node.
+    pub(crate) async fn connector_and_deployments(
+        &self,
+        tenant: &str,
+        id: &str,
+    ) -> Result<Arc<(ConnectorRow, Vec<crate::store::DeploymentRow>)>, RegistryError> {
+        let key = (tenant.to_string(), id.to_string());
+        if let Some((at, found)) = self.lookups.lock().map_err(internal)?.get(&key)
+            && at.elapsed() < LOOKUP_TTL
+        {
+            return Ok(found.clone());
+        }
+        // Stamped before the query, so an entry is never taken for fresher than
+        // its rows.
+        let started = std::time::Instant::now();
+        let found = Arc::new(
+            self.store
+                .connector_with_deployments(tenant, id)
+                .await?
+                .ok_or_else(|| RegistryError::NotFound(format!("no connector `{id}`")))?,
+        );
+        let mut lookups = self.lookups.lock().map_err(internal)?;
+        if lookups.len() >= LOOKUPS {
+            lookups.clear();
+        }
+        lookups.insert(key, (started, found.clone()));
+        Ok(found)
     }
 
     /// The connector, or NotFound.

@@ -68,7 +68,7 @@ pub use egress::parse_url as read_outbound_url;
 pub use egress::special_range as address_kind;
 pub use error::{CallError, connector_error_text};
 pub use host::{Captured, LogLine, StoreData};
-pub use kv::{FileKv, KvError, KvMap, KvStore};
+pub use kv::{FileKv, KvChange, KvError, KvLoader, KvMap, KvState, KvStore};
 pub use limits::{
     EPOCH_TICK, LOG_LINE_OVERHEAD, LimitOverrides, Limits, MAX_WASM_STACK, OUTPUT_OVERHEAD,
 };

@@ -346,28 +346,30 @@ impl ServerProcess {
     /// for `connector` (rows, and those summarised while the writer was behind).
     fn stop_and_count_heartbeats(mut self, connector: &str) -> i64 {
         let pid = self.child.id().to_string();
-        let status = Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap();
+        let status = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
         assert!(status.success());
-        assert!(self.child.wait().unwrap().success(), "airlock serve failed to stop");
+        assert!(
+            self.child.wait().unwrap().success(),
+            "airlock serve failed to stop"
+        );
         let dir = self.dir.clone();
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let store = airlock_host::store::Store::open(&airlock_host::store::Store::sqlite_url(
-                &dir,
-            ))
-            .await
-            .unwrap();
-            let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM heartbeats WHERE connector_id = $1")
-                .bind(connector)
-                .fetch_one(store.pool())
-                .await
-                .unwrap();
-            let (summarised, _) = store.summarised_heartbeats(connector).await.unwrap();
-            store.close().await;
-            rows + summarised
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let store =
+                    airlock_host::store::Store::open(&airlock_host::store::Store::sqlite_url(&dir))
+                        .await
+                        .unwrap();
+                let rows: i64 =
+                    sqlx::query_scalar("SELECT COUNT(*) FROM heartbeats WHERE connector_id = $1")
+                        .bind(connector)
+                        .fetch_one(store.pool())
+                        .await
+                        .unwrap();
+                let (summarised, _) = store.summarised_heartbeats(connector).await.unwrap();
+                store.close().await;
+                rows + summarised
+            })
     }
 }
 
@@ -553,6 +555,31 @@ fn orchestrate() {
         seconds: secs,
     };
     let legit = plan(&s.hmac, PACED_CONNECTIONS, Some(PACED_RATE), false);
+
+    if let Ok(what) = std::env::var("AIRLOCK_LOAD_PROFILE") {
+        // One closed-loop run (`invoke` or `ingest`) with `perf record -g` on the
+        // server process, written to target/perf-<what>.data.
+        let kind = if what == "ingest" { &s.hmac } else { &s.invoke };
+        let generator = spawn_generator(&plan(kind, INVOKE_CONNECTIONS, None, false));
+        let data = std::env::current_exe()
+            .unwrap()
+            .ancestors()
+            .nth(3)
+            .unwrap()
+            .join(format!("perf-{what}.data"));
+        let perf = Command::new("perf")
+            .args(["record", "-g", "-o"])
+            .arg(&data)
+            .args(["-p", &server.child.id().to_string(), "--", "sleep"])
+            .arg((secs.saturating_sub(1)).max(1).to_string())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        let r = result_of(generator);
+        println!("{what}: {r} (perf: {perf}, {})", data.display());
+        return;
+    }
 
     let invoke = result_of(spawn_generator(&plan(
         &s.invoke,

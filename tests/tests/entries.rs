@@ -97,3 +97,58 @@ fn ingest_transforms_a_pushed_event() {
         "{err:?}"
     );
 }
+
+/// A lazily loaded kv state costs nothing to a call that never touches kv, is read
+/// once by a call that does (and reported before and after), and a failed read is
+/// an error the guest sees, not a trap.
+#[test]
+fn kv_state_is_read_only_when_the_guest_uses_kv() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use airlock_host::runtime::{KvError, KvMap, KvState};
+
+    let probe = load(guests::PROBE);
+    let reads = Arc::new(AtomicUsize::new(0));
+    let lazy = |state: Result<KvMap, String>| {
+        let reads = reads.clone();
+        KvState::Lazy(Box::new(move || {
+            reads.fetch_add(1, Ordering::SeqCst);
+            state.map_err(KvError)
+        }))
+    };
+    let stored: KvMap = [("count".to_string(), b"41".to_vec())].into();
+    let run = |action: &str, kv: KvState| {
+        probe.call(CallRequest {
+            kv,
+            ..CallRequest::local(
+                Entry::Invoke {
+                    action,
+                    input: "{}",
+                },
+                "{}",
+            )
+        })
+    };
+
+    let done = run("work", lazy(Ok(stored.clone()))).unwrap();
+    assert_eq!(reads.load(Ordering::SeqCst), 0, "work touches no kv");
+    assert!(done.kv.is_none());
+
+    let done = run("count", lazy(Ok(stored.clone()))).unwrap();
+    assert_eq!(reads.load(Ordering::SeqCst), 1);
+    assert_eq!(body(&done, 0), json!({"count": 42}));
+    let kv = done.kv.unwrap();
+    assert_eq!(kv.before, stored);
+    assert_eq!(kv.after["count"], b"42");
+
+    let failed = run("count", lazy(Err("the database is away".into())));
+    assert!(
+        matches!(&failed, Err(CallError::Connector(_))),
+        "{failed:?}"
+    );
+    assert!(
+        format!("{failed:?}").contains("the database is away"),
+        "{failed:?}"
+    );
+}

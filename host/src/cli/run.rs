@@ -177,7 +177,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         grants,
         tenant_id: LOCAL_TENANT,
         call_id: "cli",
-        kv: before.clone(),
+        kv: before.clone().into(),
         limits: None,
     });
     match outcome {
@@ -187,8 +187,13 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
             kv: after,
             poll: polled,
         }) => {
-            if let Some(s) = &store {
-                block_on(async { Ok(s.save(LOCAL_TENANT, &connector, &before, &after).await?) })?;
+            if let (Some(s), Some(after)) = (&store, after) {
+                block_on(async {
+                    Ok(
+                        s.save(LOCAL_TENANT, &connector, &after.before, &after.after)
+                            .await?,
+                    )
+                })?;
             }
             let outputs: Vec<_> = outputs
                 .iter()

@@ -9,7 +9,7 @@ use std::time::Instant;
 use super::outputs::{self, Screened};
 use super::{Registry, RegistryError, internal};
 use crate::runtime::{
-    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvMap, KvStore,
+    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvState, KvStore,
 };
 use crate::store::{DeploymentRow, HeartbeatRow};
 use crate::time::now_ms;
@@ -21,7 +21,7 @@ pub(super) enum Call {
     Invoke { action: String, input: String },
     /// `ingest(event)`.
     Ingest { event: InboundEvent },
-    /// `poll(cursor)`; the caller saves its kv changes (`Ran::kv_before`).
+    /// `poll(cursor)`; the caller saves its kv changes (`CallDone::kv`).
     Poll { cursor: Option<String> },
 }
 
@@ -30,9 +30,6 @@ pub(super) enum Call {
 pub(super) struct Ran {
     pub(super) result: Result<(CallDone, Screened), CallError>,
     pub(super) latency_ms: f64,
-    /// The kv state before the call, when the caller saves the difference itself
-    /// (a poll, in the transaction that commits its cursor).
-    pub(super) kv_before: Option<KvMap>,
 }
 
 impl Registry {
@@ -50,22 +47,26 @@ impl Registry {
         call_id: &str,
     ) -> Result<Ran, RegistryError> {
         // A poll's kv changes commit with its cursor (`Store::finish_poll`); the
-        // other calls' right away.
+        // other calls' right away. The state is read only if the guest touches kv:
+        // on the call's blocking thread, at its first kv call.
         let caller_saves_kv = matches!(call, Call::Poll { .. });
-        let kv = KvStore::load(&self.store, tenant, connector_id)
-            .await
-            .map_err(internal)?;
+        let kv = {
+            let (store, handle) = (self.store.clone(), tokio::runtime::Handle::current());
+            let (tenant, connector) = (tenant.to_string(), connector_id.to_string());
+            KvState::Lazy(Box::new(move || {
+                handle.block_on(KvStore::load(&store, &tenant, &connector))
+            }))
+        };
         let grants = self.grants(deployment)?;
         // Stored overrides were checked at deploy; a bad row falls back to defaults.
         let limits = serde_json::from_str::<crate::runtime::LimitOverrides>(&deployment.limits)
             .ok()
             .and_then(|o| component.limits().with_overrides(&o).ok());
         let started = Instant::now();
-        let (result, kv_before) = {
+        let result = {
             let (tenant, call_id) = (tenant.to_string(), call_id.to_string());
             let config = deployment.config.clone();
             tokio::task::spawn_blocking(move || {
-                let before = kv.clone();
                 let entry = match &call {
                     Call::Invoke { action, input } => Entry::Invoke { action, input },
                     Call::Ingest { event } => Entry::Ingest {
@@ -75,7 +76,7 @@ impl Registry {
                         cursor: cursor.as_deref(),
                     },
                 };
-                let result = component
+                component
                     .call(CallRequest {
                         entry,
                         config: &config,
@@ -89,8 +90,7 @@ impl Registry {
                         // Validation is CPU work: here, on the blocking pool, too.
                         let screened = outputs::screen(std::mem::take(&mut done.outputs));
                         (done, screened)
-                    });
-                (result, before)
+                    })
             })
             .await
             .map_err(internal)?
@@ -125,22 +125,14 @@ impl Registry {
             detail,
             source: "call".into(),
         });
-        if caller_saves_kv {
-            return Ok(Ran {
-                result,
-                latency_ms,
-                kv_before: Some(kv_before),
-            });
-        }
-        if let Ok((done, _)) = &result {
-            KvStore::save(&self.store, tenant, connector_id, &kv_before, &done.kv)
+        if !caller_saves_kv
+            && let Ok((done, _)) = &result
+            && let Some(kv) = &done.kv
+        {
+            KvStore::save(&self.store, tenant, connector_id, &kv.before, &kv.after)
                 .await
                 .map_err(internal)?;
         }
-        Ok(Ran {
-            result,
-            latency_ms,
-            kv_before: None,
-        })
+        Ok(Ran { result, latency_ms })
     }
 }

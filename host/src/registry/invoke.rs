@@ -23,11 +23,8 @@ impl Registry {
         target: Option<&str>,
         input: Value,
     ) -> Result<Invocation, RegistryError> {
-        let (connector, deployments) = self
-            .store
-            .connector_with_deployments(tenant, connector_id)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("no connector `{connector_id}`")))?;
+        let found = self.connector_and_deployments(tenant, connector_id).await?;
+        let (connector, deployments) = (&found.0, found.1.iter());
         if let Some(reason) = &connector.disabled_reason {
             return Err(RegistryError::Conflict {
                 code: "connector_disabled",
@@ -36,11 +33,11 @@ impl Registry {
         }
         let deployment = match target {
             Some(t) => deployments
-                .into_iter()
+                .clone()
                 .find(|d| d.target == t)
                 .ok_or_else(|| RegistryError::NotFound(format!("no deployment to target `{t}`")))?,
             None => {
-                let mut it = deployments.into_iter();
+                let mut it = deployments.clone();
                 match (it.next(), it.next()) {
                     (Some(d), None) => d,
                     (None, _) => {
@@ -88,7 +85,7 @@ impl Registry {
             input: input.to_string(),
         };
         let ran = self
-            .run(tenant, connector_id, &deployment, component, call, &call_id)
+            .run(tenant, connector_id, deployment, component, call, &call_id)
             .await?;
         match ran.result {
             Ok((done, screened)) => {
@@ -101,8 +98,8 @@ impl Registry {
                 let quarantined = self.record_outputs(source, &screened).await?;
                 Ok(Invocation {
                     call_id,
-                    target: deployment.target,
-                    version: deployment.version,
+                    target: deployment.target.clone(),
+                    version: deployment.version.clone(),
                     outputs: screened
                         .passed
                         .iter()

@@ -472,7 +472,7 @@ impl Registry {
                     failures: 0,
                     next_poll_ms: None,
                     paused_reason: None,
-                    kv: ran.kv_before.map(|before| (before, done.kv)),
+                    kv: done.kv.map(|kv| (kv.before, kv.after)),
                 }
             }
             Err(CallError::Connector(ConnectorError::RateLimited(r))) => {

@@ -25,6 +25,7 @@ use super::bindings::{Connector, ConnectorPre};
 use super::egress::{Egress, Grants};
 use super::error::CallError;
 use super::host::{CallTags, Captured, OutputOverrun, Overrun, StoreData};
+use super::kv::{KvChange, KvState};
 use super::limits::{EPOCH_TICK, Limits, OUTPUT_OVERHEAD};
 use super::loader::Component;
 
@@ -87,8 +88,9 @@ pub struct CallRequest<'a> {
     pub tenant_id: &'a str,
     /// An id for logs and heartbeats.
     pub call_id: &'a str,
-    /// The connector's kv state for this tenant before the call.
-    pub kv: BTreeMap<String, Vec<u8>>,
+    /// The connector's kv state for this tenant before the call (or how to load it
+    /// if the guest uses kv).
+    pub kv: KvState,
     /// Limits for this call instead of the component's (a deployment's overrides,
     /// see [`Limits::with_overrides`]); memory is capped at the runtime's.
     pub limits: Option<Limits>,
@@ -104,7 +106,7 @@ impl<'a> CallRequest<'a> {
             grants: Grants::default(),
             tenant_id: "local",
             call_id: "local",
-            kv: BTreeMap::new(),
+            kv: KvState::Loaded(BTreeMap::new()),
             limits: None,
         }
     }
@@ -117,8 +119,9 @@ pub struct CallDone {
     pub outputs: Vec<types::Output>,
     /// Logs and progress.
     pub captured: Captured,
-    /// The kv state after the call (the caller saves what changed).
-    pub kv: BTreeMap<String, Vec<u8>>,
+    /// The kv state before and after the call (the caller saves what changed);
+    /// `None` when a lazily loaded state was never touched.
+    pub kv: Option<KvChange>,
     /// For a poll: the next cursor and whether more is ready.
     pub poll: Option<PollState>,
 }
@@ -164,7 +167,7 @@ impl Component {
             tenant_id: request.tenant_id.to_string(),
             config: request.config.to_string(),
         };
-        let mut kv_after = BTreeMap::new();
+        let mut kv_after = None;
         let mut poll = None;
         let entry = request.entry;
         let (mut outputs, mut captured) = call_in_fresh_store(
@@ -217,7 +220,7 @@ impl Component {
                     Ok(outputs) => Ok(charge_returned(outputs, s)?),
                     Err(e) => Err(e),
                 };
-                kv_after = std::mem::take(&mut s.data_mut().kv);
+                kv_after = s.data_mut().take_kv();
                 Ok(r)
             },
         )?;
@@ -287,7 +290,7 @@ fn call_in_fresh_store<R>(
     limits: &Limits,
     egress: Egress,
     tags: Option<CallTags>,
-    kv: BTreeMap<String, Vec<u8>>,
+    kv: KvState,
     f: impl FnOnce(&Instance, &mut Store<StoreData>) -> wasmtime::Result<Result<R, ConnectorError>>,
 ) -> Result<(R, Captured), CallError> {
     let mut store = Store::new(engine, StoreData::new(egress, kv, limits));
@@ -343,7 +346,7 @@ pub(super) fn call_guest<R>(
         limits,
         Egress::none(),
         None,
-        BTreeMap::new(),
+        KvState::Loaded(BTreeMap::new()),
         |i, s| f(Connector::new(&mut *s, i)?.airlock_connector_guest(), s),
     )
     .map(|(r, _)| r)

@@ -49,8 +49,15 @@ pub struct StoreData {
     table: ResourceTable,
     /// The call's captured effects.
     pub captured: Captured,
-    /// The kv state the call sees (loaded by the caller, saved after).
+    /// The kv state the call sees (loaded by the caller or on first use, saved
+    /// after). Read it through [`StoreData::kv_ready`].
     pub kv: BTreeMap<String, Vec<u8>>,
+    /// The state as loaded (`None` until it is).
+    kv_before: Option<BTreeMap<String, Vec<u8>>>,
+    /// Loads the state on the guest's first kv call ([`super::KvState::Lazy`]).
+    kv_loader: Option<super::KvLoader>,
+    /// Why loading failed (every kv call then fails with it).
+    kv_failed: Option<String>,
     egress: Egress,
     tags: CallTags,
     clock: CallClock,
@@ -174,7 +181,11 @@ impl CallClock {
 
 impl StoreData {
     /// State with an empty WASI context: no files, env, args or network.
-    pub fn new(egress: Egress, kv: BTreeMap<String, Vec<u8>>, limits: &super::Limits) -> Self {
+    pub fn new(egress: Egress, kv: super::KvState, limits: &super::Limits) -> Self {
+        let (kv, kv_before, kv_loader) = match kv {
+            super::KvState::Loaded(map) => (map.clone(), Some(map), None),
+            super::KvState::Lazy(loader) => (BTreeMap::new(), None, Some(loader)),
+        };
         let kv_used = StoreData::kv_bytes(&kv);
         let stdout = super::stdio::CapturedOutput::default();
         let stderr = super::stdio::CapturedOutput::default();
@@ -188,6 +199,9 @@ impl StoreData {
             table: ResourceTable::new(),
             captured: Captured::default(),
             kv,
+            kv_before,
+            kv_loader,
+            kv_failed: None,
             egress,
             tags: CallTags::default(),
             clock: CallClock::new(limits),
@@ -412,12 +426,46 @@ impl http::Host for StoreData {
     }
 }
 
+impl StoreData {
+    /// Loads the kv state if it is not yet (its time counts as blocked in the host,
+    /// not against the CPU deadline); a failed load fails every kv call after it.
+    fn kv_ready(&mut self) -> Result<(), HostError> {
+        if let Some(loader) = self.kv_loader.take() {
+            match self.clock.blocked_in(loader) {
+                Ok(map) => {
+                    self.kv_used = StoreData::kv_bytes(&map);
+                    self.kv_before = Some(map.clone());
+                    self.kv = map;
+                }
+                Err(e) => self.kv_failed = Some(e.to_string()),
+            }
+        }
+        match &self.kv_failed {
+            Some(why) => Err(HostError::Failed(format!(
+                "the kv state could not be loaded: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// The state before and after the call; `None` when it was never loaded.
+    pub fn take_kv(&mut self) -> Option<super::KvChange> {
+        let before = self.kv_before.take()?;
+        Some(super::KvChange {
+            before,
+            after: std::mem::take(&mut self.kv),
+        })
+    }
+}
+
 impl kv::Host for StoreData {
     fn get(&mut self, key: String) -> Result<Option<Vec<u8>>, HostError> {
+        self.kv_ready()?;
         Ok(self.kv.get(&key).cloned())
     }
 
     fn set(&mut self, key: String, value: Vec<u8>) -> Result<(), HostError> {
+        self.kv_ready()?;
         if key.len() > MAX_KV_KEY {
             return Err(HostError::LimitExceeded(format!(
                 "kv keys are at most {MAX_KV_KEY} bytes"
@@ -449,6 +497,7 @@ impl kv::Host for StoreData {
     }
 
     fn delete(&mut self, key: String) -> Result<(), HostError> {
+        self.kv_ready()?;
         if let Some(v) = self.kv.remove(&key) {
             self.kv_used -= key.len() + v.len();
         }
@@ -509,7 +558,7 @@ mod tests {
     fn data() -> StoreData {
         StoreData::new(
             Egress::none(),
-            BTreeMap::new(),
+            BTreeMap::new().into(),
             &super::super::Limits::default(),
         )
     }
@@ -628,7 +677,7 @@ mod tests {
     fn emit_refuses_past_the_output_count() {
         let mut d = StoreData::new(
             Egress::none(),
-            BTreeMap::new(),
+            BTreeMap::new().into(),
             &super::super::Limits {
                 max_outputs: 3,
                 ..Default::default()
@@ -655,7 +704,7 @@ mod tests {
             max_kv_bytes: 100,
             ..Default::default()
         };
-        let mut d = StoreData::new(Egress::none(), BTreeMap::new(), &limits);
+        let mut d = StoreData::new(Egress::none(), BTreeMap::new().into(), &limits);
         assert!(kv::Host::set(&mut d, "a".into(), vec![0; 59]).is_ok()); // 60
         assert!(kv::Host::set(&mut d, "b".into(), vec![0; 40]).is_err()); // 101
         assert!(kv::Host::set(&mut d, "b".into(), vec![0; 39]).is_ok()); // 100

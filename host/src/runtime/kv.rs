@@ -1,7 +1,9 @@
 //! Where a connector's kv state lives between calls.
 //!
-//! A call sees its state as a map: the caller loads it before the call (hands it in
-//! through `CallRequest::kv`) and saves what changed after (from `CallDone::kv`).
+//! A call sees its state as a map: the caller hands it in through
+//! `CallRequest::kv` — loaded, or as a loader the call runs the first time the guest
+//! touches kv ([`KvState::Lazy`], so a call that never uses kv costs no read) — and
+//! saves what changed after (from `CallDone::kv`, absent when kv was never loaded).
 //! State is scoped to one tenant × connector; the caps on keys, values and entries
 //! are enforced by the `kv` import during the call. [`KvStore`] is the storage
 //! behind that: the server's database implements it (`store::Store`), and
@@ -19,6 +21,41 @@ use base64::Engine as _;
 
 /// A connector's kv state.
 pub type KvMap = BTreeMap<String, Vec<u8>>;
+
+/// Reads a connector's kv state (on the call's thread, which may block).
+pub type KvLoader = Box<dyn FnOnce() -> Result<KvMap, KvError> + Send>;
+
+/// Where a call's kv state comes from.
+pub enum KvState {
+    /// Already loaded.
+    Loaded(KvMap),
+    /// Loaded the first time the guest calls a kv function.
+    Lazy(KvLoader),
+}
+
+impl std::fmt::Debug for KvState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KvState::Loaded(m) => write!(f, "Loaded({} entries)", m.len()),
+            KvState::Lazy(_) => f.write_str("Lazy"),
+        }
+    }
+}
+
+impl From<KvMap> for KvState {
+    fn from(map: KvMap) -> Self {
+        KvState::Loaded(map)
+    }
+}
+
+/// A call's kv state before and after it (the caller saves the difference).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvChange {
+    /// As loaded.
+    pub before: KvMap,
+    /// As the call left it.
+    pub after: KvMap,
+}
 
 /// Why kv state could not be loaded or saved.
 #[derive(Debug, thiserror::Error)]
