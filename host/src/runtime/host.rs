@@ -50,7 +50,7 @@ pub struct StoreData {
     /// The call's captured effects.
     pub captured: Captured,
     /// The kv state the call sees (loaded by the caller or on first use, saved
-    /// after). Read it through [`StoreData::kv_ready`].
+    /// after); a guest kv call loads it first when it is lazy.
     pub kv: BTreeMap<String, Vec<u8>>,
     /// The state as loaded (`None` until it is).
     kv_before: Option<BTreeMap<String, Vec<u8>>>,
