@@ -105,6 +105,19 @@ impl Error {
     pub fn invalid_input(message: impl Into<String>) -> Self {
         Error::InvalidInput(message.into())
     }
+    /// The config field at `pointer` (a JSON Pointer such as `/feed_url`) is wrong.
+    ///
+    /// The message starts with the pointer and `: `; the host reads it back and
+    /// reports the field as the error's `path`, so an API client or a form can
+    /// show the error beside the field.
+    pub fn invalid_config_at(pointer: &str, message: impl Into<String>) -> Self {
+        Error::InvalidConfig(format!("{pointer}: {}", message.into()))
+    }
+    /// The input field at `pointer` (a JSON Pointer) is wrong; as
+    /// [`Error::invalid_config_at`].
+    pub fn invalid_input_at(pointer: &str, message: impl Into<String>) -> Self {
+        Error::InvalidInput(format!("{pointer}: {}", message.into()))
+    }
     /// The upstream system failed, with its HTTP status if there was one.
     pub fn upstream(status: Option<u16>, message: impl Into<String>) -> Self {
         Error::Upstream(UpstreamError {

@@ -35,6 +35,17 @@ pub const TOKEN_TTL_SECS: u64 = 900;
 /// Clock skew tolerated on `exp` and `nbf`.
 pub const LEEWAY_SECS: u64 = 5;
 
+/// How long after its rotation a retired token-signing key may still have signed:
+/// a running node takes up the new key within
+/// [`crate::keys::TOKEN_KEY_RELOAD_SECS`], and other nodes once the files are
+/// copied to them. Five minutes covers both; a copy later than that makes tokens
+/// signed meanwhile fail early.
+pub const RETIRED_KEY_MARGIN_SECS: u64 = 300;
+
+/// How long a retired token-signing key verifies after its rotation: the margin,
+/// then a token's lifetime and leeway.
+pub const RETIRED_KEY_LIFETIME_SECS: u64 = RETIRED_KEY_MARGIN_SECS + TOKEN_TTL_SECS + LEEWAY_SECS;
+
 /// The `aud` of every access token.
 pub const AUDIENCE: &str = "airlock-api";
 
@@ -236,7 +247,7 @@ impl KeySet {
             if verifying.iter().any(|k| k.kid == key.kid) {
                 continue;
             }
-            key.until = Some(retired.retired_at + TOKEN_TTL_SECS + LEEWAY_SECS);
+            key.until = Some(retired.retired_at + RETIRED_KEY_LIFETIME_SECS);
             verifying.push(key);
         }
         Ok(KeySet {
@@ -553,7 +564,7 @@ mod tests {
     fn retired_keys_verify_until_their_tokens_have_expired() {
         let dir = std::env::temp_dir().join(format!("airlock-auth-{}", uuid::Uuid::new_v4()));
         let now = now_secs();
-        let keep = TOKEN_TTL_SECS + LEEWAY_SECS;
+        let keep = RETIRED_KEY_LIFETIME_SECS;
         let first = Tokens::new(&Keys::load_or_create(&dir).unwrap(), "urn:airlock").unwrap();
         let token = first.sign(&claims(now)).unwrap();
 
@@ -581,7 +592,8 @@ mod tests {
         let third = Tokens::new(&Keys::load_or_create(&dir).unwrap(), "urn:airlock").unwrap();
         assert_eq!(kids(&third)[1..], [new, old.clone()]);
 
-        // Retired longer ago than a token lives: gone from the JWKS, and refused.
+        // Retired longer ago than a token it signed in the margin lives: gone from
+        // the JWKS, and refused.
         let later = std::env::temp_dir().join(format!("airlock-auth-{}", uuid::Uuid::new_v4()));
         let before = Keys::load_or_create(&later).unwrap();
         let stale = Tokens::new(&before, "urn:airlock").unwrap();

@@ -410,9 +410,12 @@ impl Ingest {
         // its timestamps, its token — so those answers are the same whatever the
         // id names. Everything that needs the connector comes after, and every
         // failure there answers alike (`unknown`): an unknown connector, another
-        // tenant's, another method's, a wrong secret, key or signature. Nothing
-        // tells an unauthenticated caller whether the id exists or which method
-        // it uses. (Still 401, still before the body where the method allows.)
+        // tenant's, another method's, a wrong secret, key or signature. No
+        // answer tells an unauthenticated caller whether the id exists or which method
+        // it uses. (Still 401, still before the body where the method allows;
+        // an HMAC signature is judged after the body, so *when* the refusal
+        // comes tells an HMAC connector apart — the price of refusing a
+        // mismatched method before its body, which the product requires.)
         let unknown = || unauthorized("bad_credential", NO_SUCH_SENDER);
         let used = method_of(headers).ok_or_else(unknown)?;
         let now = now_ms();
@@ -453,18 +456,20 @@ impl Ingest {
                 now / 1000,
             )?),
         };
-        let mut known = self.known(connector_id, false).await?.ok_or_else(unknown)?;
-        if tenant.is_some_and(|t| t != known.connector.tenant_id) {
+        let found = self.known(connector_id, false).await?.filter(|k| {
+            let method = k.connector.auth_method.as_deref();
+            tenant.is_none_or(|t| t == k.connector.tenant_id)
+                && method.and_then(|m| m.parse::<AuthMethod>().ok()) == Some(used)
+        });
+        let Some(mut known) = found else {
+            // RSA headers go through the pool all the same (which then verifies
+            // nothing): a full pool answers `busy` whatever the id names, so a
+            // 503 does not single out the real RSA connectors.
+            if let Presented::Rsa(candidates) = presented {
+                self.rsa.verify(candidates, Vec::new()).await??;
+            }
             return Err(unknown());
-        }
-        let expected = known
-            .connector
-            .auth_method
-            .as_deref()
-            .and_then(|m| m.parse::<AuthMethod>().ok());
-        if expected != Some(used) {
-            return Err(unknown());
-        }
+        };
         match presented {
             Presented::Hmac => Ok(Pending {
                 keys: known.hmac_keys(now),

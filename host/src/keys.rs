@@ -119,17 +119,20 @@ pub fn private_file(file: &Path) -> std::io::Result<()> {
     }
 }
 
+/// A key file's 32 bytes, from its base64 text.
+fn parse_key(path: &Path, text: &str) -> std::io::Result<[u8; 32]> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
+    bytes.try_into().map_err(|_| {
+        std::io::Error::other(format!("{}: expected 32 bytes of base64", path.display()))
+    })
+}
+
 fn load_or_create(dir: &Path, name: &str) -> std::io::Result<[u8; 32]> {
     let path = dir.join(name);
     match std::fs::read_to_string(&path) {
-        Ok(text) => {
-            let bytes = base64::engine::general_purpose::STANDARD
-                .decode(text.trim())
-                .map_err(|e| std::io::Error::other(format!("{}: {e}", path.display())))?;
-            bytes.try_into().map_err(|_| {
-                std::io::Error::other(format!("{}: expected 32 bytes of base64", path.display()))
-            })
-        }
+        Ok(text) => parse_key(&path, &text),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = random_bytes()?;
             write_private(
@@ -209,6 +212,30 @@ impl Keys {
             secrets: load_or_create(dir, "secrets.key")?,
             audit: load_or_create(dir, "audit.key")?,
             compile_cache: load_or_create(dir, "compile-cache.key")?,
+        })
+    }
+
+    /// These keys with the token-signing key and the retired list as they are now
+    /// in `dir`, read as given (`key`, `retired`: the two files' bytes) and never
+    /// created: what a running server takes up after a rotation.
+    pub fn with_token_keys(&self, dir: &Path, key: &[u8], retired: &[u8]) -> std::io::Result<Keys> {
+        let key_path = dir.join(TOKEN_KEY_FILE);
+        let text = std::str::from_utf8(key)
+            .map_err(|e| std::io::Error::other(format!("{}: {e}", key_path.display())))?;
+        let retired_jwt = if retired.is_empty() {
+            Vec::new()
+        } else {
+            serde_json::from_slice(retired).map_err(|e| {
+                std::io::Error::other(format!(
+                    "{}: {e}",
+                    dir.join(RETIRED_TOKEN_KEYS_FILE).display()
+                ))
+            })?
+        };
+        Ok(Keys {
+            jwt_seed: parse_key(&key_path, text)?,
+            retired_jwt,
+            ..self.clone()
         })
     }
 

@@ -166,6 +166,10 @@ pub struct Registry {
     /// read them, and when: reused for [`LOOKUP_TTL`], dropped at once by any
     /// mutation on this node.
     lookups: Mutex<HashMap<(String, String), Lookup>>,
+    /// Bumped by every mutation on this node, after its commit: a lookup whose
+    /// query began before a mutation committed is not kept (it may hold the
+    /// rows from before).
+    generation: std::sync::atomic::AtomicU64,
 }
 
 /// A connector with its deployments, read at a time.
@@ -220,6 +224,7 @@ impl Registry {
             known: Mutex::new(HashSet::new()),
             digests: Mutex::new(HashMap::new()),
             lookups: Mutex::new(HashMap::new()),
+            generation: std::sync::atomic::AtomicU64::new(0),
         }
     }
 
@@ -287,7 +292,10 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         audit::append(&self.store, &mut tx, &self.keys, entry).await?;
         tx.commit().await.map_err(StoreError::from)?;
-        // Whatever changed, no invoke reuses what it read before.
+        // Whatever changed, no invoke reuses what it read before, nor keeps what
+        // a query still running reads of the rows before.
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.lookups.lock().map_err(internal)?.clear();
         Ok(())
     }
@@ -306,8 +314,9 @@ impl Registry {
             return Ok(found.clone());
         }
         // Stamped before the query, so an entry is never taken for fresher than
-        // its rows.
+        // its rows; kept only if no mutation committed meanwhile.
         let started = std::time::Instant::now();
+        let generation = self.generation.load(std::sync::atomic::Ordering::SeqCst);
         let found = Arc::new(
             self.store
                 .connector_with_deployments(tenant, id)
@@ -315,6 +324,9 @@ impl Registry {
                 .ok_or_else(|| RegistryError::NotFound(format!("no connector `{id}`")))?,
         );
         let mut lookups = self.lookups.lock().map_err(internal)?;
+        if self.generation.load(std::sync::atomic::Ordering::SeqCst) != generation {
+            return Ok(found);
+        }
         if lookups.len() >= LOOKUPS {
             lookups.clear();
         }

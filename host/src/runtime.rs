@@ -66,7 +66,7 @@ pub use egress::parse_url as read_outbound_url;
 /// The kind of non-public range an address is in (`loopback`, `private`,
 /// `link-local`, …), or `None` for a public one: the egress policy's own judgement.
 pub use egress::special_range as address_kind;
-pub use error::{CallError, connector_error_text};
+pub use error::{CallError, connector_error_field, connector_error_text};
 pub use host::{Captured, LogLine, StoreData};
 pub use kv::{FileKv, KvChange, KvError, KvLoader, KvMap, KvState, KvStore};
 pub use limits::{

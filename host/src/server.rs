@@ -208,7 +208,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         );
     }
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
-    let key_watch = watch_token_keys(opts.data_dir.clone(), tokens.clone());
+    let key_watch = watch_token_keys(opts.data_dir.clone(), node.keys.clone(), tokens.clone());
 
     let bootstrap = if node.store.count_tenants().await? == 0 {
         Some(write_bootstrap(&node, &opts.data_dir, &public_base).await?)
@@ -266,28 +266,52 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
 
 /// Takes up a rotated token-signing key (`airlock token-key rotate`) within
 /// [`crate::keys::TOKEN_KEY_RELOAD_SECS`], without a restart.
-fn watch_token_keys(data_dir: PathBuf, tokens: Arc<Tokens>) -> tokio::task::JoinHandle<()> {
+fn watch_token_keys(
+    data_dir: PathBuf,
+    keys: Keys,
+    tokens: Arc<Tokens>,
+) -> tokio::task::JoinHandle<()> {
     let key_file = data_dir.join(crate::keys::TOKEN_KEY_FILE);
+    let retired_file = data_dir.join(crate::keys::RETIRED_TOKEN_KEYS_FILE);
+    // Both files, as bytes (an absent retired list reads as empty): a change to
+    // either is taken up, so a retired list copied after its key still counts.
+    let read = move || {
+        let (key_file, retired_file) = (key_file.clone(), retired_file.clone());
+        async move {
+            let key = tokio::fs::read(&key_file).await.ok()?;
+            let retired = match tokio::fs::read(&retired_file).await {
+                Ok(bytes) => bytes,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(_) => return None,
+            };
+            Some((key, retired))
+        }
+    };
     tokio::spawn(async move {
-        let mut seen = tokio::fs::read(&key_file).await.ok();
+        let mut seen = read().await;
         let mut tick = tokio::time::interval(std::time::Duration::from_secs(
             crate::keys::TOKEN_KEY_RELOAD_SECS,
         ));
         loop {
             tick.tick().await;
-            let now = tokio::fs::read(&key_file).await.ok();
-            if now.is_none() || now == seen {
+            // A file missing or unreadable (being copied): look again next time;
+            // nothing is ever created here.
+            let Some(now) = read().await else { continue };
+            if seen.as_ref() == Some(&now) {
                 continue;
             }
-            let loaded = Keys::load_or_create(&data_dir)
+            let loaded = keys
+                .with_token_keys(&data_dir, &now.0, &now.1)
                 .map_err(|e| e.to_string())
                 .and_then(|keys| tokens.install(&keys).map_err(|e| e.to_string()));
             match loaded {
                 Ok(()) => {
-                    tracing::info!(kid = ?tokens.signing_kid().ok(), "took up a new token-signing key");
-                    seen = now;
+                    tracing::info!(kid = ?tokens.signing_kid().ok(), "took up the token-signing keys as changed on disk");
+                    seen = Some(now);
                 }
-                Err(e) => tracing::warn!(error = %e, "a new token-signing key could not be loaded"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "changed token-signing keys could not be loaded")
+                }
             }
         }
     })

@@ -29,7 +29,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRow};
-pub use bus::{Finish, MessageFilter, MessageRow, PendingEvent};
+pub use bus::{EventStatusRow, Finish, MessageFilter, MessageRow, PendingEvent};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, Polling, VersionRow};
 pub use health::{HealthRow, HeartbeatRollup, HeartbeatRow};
 pub use polls::{Claim, PollFinish, PollRow};
@@ -330,6 +330,54 @@ mod tests {
         for (i, (stem, ..)) in super::MIGRATIONS.iter().enumerate() {
             assert_eq!(stem[..4].parse::<usize>().unwrap(), i + 1, "{stem}");
         }
+    }
+
+    /// Migration 0010 numbers the audit rows already there, per tenant, in the
+    /// chain's order (the same statement runs on PostgreSQL).
+    #[tokio::test]
+    async fn the_tenant_seq_backfill_numbers_each_tenants_rows_in_chain_order() {
+        use sqlx::Row as _;
+        sqlx::any::install_default_drivers();
+        let path =
+            std::env::temp_dir().join(format!("airlock-backfill-{}.db", uuid::Uuid::new_v4()));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        let pool = sqlx::any::AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(&url)
+            .await
+            .unwrap();
+        let all = super::migrator(super::Backend::Sqlite);
+        let before = sqlx::migrate::Migrator::with_migrations(
+            all.migrations
+                .iter()
+                .filter(|m| m.version < 10)
+                .cloned()
+                .collect(),
+        );
+        before.run(&pool).await.unwrap();
+        for (seq, tenant) in [(1, "a"), (2, "b"), (3, "a"), (5, "a"), (8, "b"), (9, "c")] {
+            sqlx::query(
+                "INSERT INTO audit (seq, tenant_id, actor, action, target, detail, at, prev_hash, hash) \
+                 VALUES ($1, $2, 'x', 'x', 'x', '{}', 'x', 'x', 'x')",
+            )
+            .bind(seq)
+            .bind(tenant)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+        all.run(&pool).await.unwrap();
+        let rows = sqlx::query("SELECT seq, tenant_seq FROM audit ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let got: Vec<(i64, i64)> = rows
+            .iter()
+            .map(|r| (r.try_get(0).unwrap(), r.try_get(1).unwrap()))
+            .collect();
+        assert_eq!(got, [(1, 1), (2, 1), (3, 2), (5, 3), (8, 2), (9, 1)]);
+        pool.close().await;
+        let _ = std::fs::remove_file(&path);
     }
 
     #[test]

@@ -420,7 +420,8 @@ struct Setup {
     beater: String,
     hmac: Kind,
     forged: Kind,
-    rsa_attack: Kind,
+    rsa_path: String,
+    rsa_key_id: String,
 }
 
 async fn setup(base: &str, dir: &Path) -> Setup {
@@ -477,39 +478,7 @@ async fn setup(base: &str, dir: &Path) -> Setup {
         "auth_method": "rsa", "public_key": fixture("large.pub.pem")}))
     .await;
     let rsa_path = rsa["webhook_path"].as_str().unwrap().to_string();
-    // A label naming the connector's key id, signed by another key, without `alg`:
-    // the server tries both algorithms under the connector's 6144-bit key.
-    let forger = {
-        use rsa::pkcs8::DecodePrivateKey as _;
-        rsa::RsaPrivateKey::from_pkcs8_pem(&fixture("rotated.pem")).unwrap()
-    };
-    let headers = httpsig::sign(
-        &forger,
-        rsa["credential"]["key_id"].as_str().unwrap(),
-        Alg::RsaPssSha512,
-        "POST",
-        &rsa_path,
-        br#"{"reading": 1}"#,
-        unix_now() + 60,
-        None,
-    )
-    .unwrap()
-    .into_iter()
-    .map(|(k, v)| {
-        let v = match k {
-            // As long as the connector's modulus (768 bytes), so the verifier
-            // cannot refuse it by its length and must do the arithmetic.
-            "signature" => {
-                let (label, _) = v.split_once('=').unwrap();
-                let garbage =
-                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [1u8; 768]);
-                format!("{label}=:{garbage}:")
-            }
-            _ => v.replace(r#";alg="rsa-pss-sha512""#, ""),
-        };
-        (k.to_string(), v)
-    })
-    .collect();
+    let rsa_key_id = rsa["credential"]["key_id"].as_str().unwrap().to_string();
     let hmac_path = hmac["webhook_path"].as_str().unwrap().to_string();
     Setup {
         invoke: Kind::Invoke {
@@ -531,10 +500,58 @@ async fn setup(base: &str, dir: &Path) -> Setup {
             path: hmac_path,
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
         },
-        rsa_attack: Kind::Rsa {
-            path: rsa_path,
-            headers,
-        },
+        rsa_path,
+        rsa_key_id,
+    }
+}
+
+/// The RSA-header attack's request, signed now: built right before the attack,
+/// so its `created` is inside the server's tolerance however long the runs
+/// before it took (a stale one is refused before any RSA work).
+fn rsa_attack(path: &str, key_id: &str) -> Kind {
+    let fixture = |name: &str| {
+        std::fs::read_to_string(format!(
+            "{}/fixtures/rsa/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
+    };
+    // A label naming the connector's key id, signed by another key, without `alg`:
+    // the server tries both algorithms under the connector's 6144-bit key.
+    let forger = {
+        use rsa::pkcs8::DecodePrivateKey as _;
+        rsa::RsaPrivateKey::from_pkcs8_pem(&fixture("rotated.pem")).unwrap()
+    };
+    let headers = httpsig::sign(
+        &forger,
+        key_id,
+        Alg::RsaPssSha512,
+        "POST",
+        path,
+        br#"{"reading": 1}"#,
+        unix_now(),
+        None,
+    )
+    .unwrap()
+    .into_iter()
+    .map(|(k, v)| {
+        let v = match k {
+            // As long as the connector's modulus (768 bytes), so the verifier
+            // cannot refuse it by its length and must do the arithmetic.
+            "signature" => {
+                let (label, _) = v.split_once('=').unwrap();
+                let garbage =
+                    base64::Engine::encode(&base64::engine::general_purpose::STANDARD, [1u8; 768]);
+                format!("{label}=:{garbage}:")
+            }
+            _ => v.replace(r#";alg="rsa-pss-sha512""#, ""),
+        };
+        (k.to_string(), v)
+    })
+    .collect();
+    Kind::Rsa {
+        path: path.to_string(),
+        headers,
     }
 }
 
@@ -603,7 +620,8 @@ fn orchestrate() {
     let flood = spawn_generator(&plan(&s.forged, FLOOD_CONNECTIONS, Some(FLOOD_RATE), true));
     let during_flood = result_of(spawn_generator(&legit));
     let flood = result_of(flood);
-    let attack = spawn_generator(&plan(&s.rsa_attack, ATTACK_CONNECTIONS, None, true));
+    let attack = rsa_attack(&s.rsa_path, &s.rsa_key_id);
+    let attack = spawn_generator(&plan(&attack, ATTACK_CONNECTIONS, None, true));
     let during_attack = result_of(spawn_generator(&legit));
     let attack = result_of(attack);
     // Every accepted heartbeat is a row or counted in a summary once the server

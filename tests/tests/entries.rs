@@ -142,9 +142,11 @@ fn kv_state_is_read_only_when_the_guest_uses_kv() {
     assert_eq!(kv.before, stored);
     assert_eq!(kv.after["count"], b"42");
 
+    // A state that cannot be read fails the call as the host's fault, whatever
+    // the guest made of its failed kv call: nothing it did is kept without it.
     let failed = run("count", lazy(Err("the database is away".into())));
     assert!(
-        matches!(&failed, Err(CallError::Connector(_))),
+        matches!(&failed, Err(CallError::HostUnavailable(_))),
         "{failed:?}"
     );
     assert!(

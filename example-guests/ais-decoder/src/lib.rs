@@ -42,6 +42,9 @@ impl AisDecoder {
             .unwrap_or(true);
         let mut outputs = Vec::new();
         let mut failures = 0usize;
+        // The first failure's line and reason go in the answer, so a caller
+        // learns why without reading the server's log.
+        let mut first_failure: Option<(usize, String)> = None;
         let mut decoder = decode::Decoder::new();
         for (number, line) in text.lines().enumerate() {
             let line = line.trim();
@@ -53,6 +56,9 @@ impl AisDecoder {
                 Some(Ok(report)) => outputs.push(Output::of(OutputStandard::Ais, &report)?),
                 Some(Err(e)) => {
                     failures += 1;
+                    if first_failure.is_none() {
+                        first_failure = Some((number + 1, e.to_string()));
+                    }
                     if include_errors {
                         log::log_with(
                             log::Level::Warn,
@@ -70,8 +76,10 @@ impl AisDecoder {
             }
         }
         if outputs.is_empty() && failures > 0 {
+            let (line, reason) = first_failure.unwrap_or_default();
             return Err(Error::invalid_input(format!(
-                "none of the {failures} AIS sentence(s) in the event could be decoded"
+                "none of the {failures} AIS sentence(s) in the event could be decoded \
+                 (first, line {line}: {reason})"
             )));
         }
         Ok(outputs)

@@ -134,21 +134,24 @@ impl Config {
     fn check(&self) -> Result<()> {
         check_feed_url(&self.feed_url)?;
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
-            return Err(Error::invalid_config(format!(
-                "page_size must be between 1 and {MAX_PAGE_SIZE}, not {}",
+            return Err(Error::invalid_config_at(
+                "/page_size",
+                format!("must be between 1 and {MAX_PAGE_SIZE}, not {}",
                 self.page_size
             )));
         }
         let name = self.source_name.trim();
         if name.is_empty() || name.len() > 256 {
-            return Err(Error::invalid_config(
-                "source_name must be between 1 and 256 characters",
+            return Err(Error::invalid_config_at(
+                "/source_name",
+                "must be between 1 and 256 characters",
             ));
         }
         // STIX reserves these two source names for CVE and CAPEC references.
         if name.eq_ignore_ascii_case("cve") || name.eq_ignore_ascii_case("capec") {
-            return Err(Error::invalid_config(
-                "source_name cannot be `cve` or `capec`: STIX reserves them",
+            return Err(Error::invalid_config_at(
+                "/source_name",
+                "cannot be `cve` or `capec`: STIX reserves them",
             ));
         }
         if self
@@ -156,8 +159,9 @@ impl Config {
             .as_deref()
             .is_some_and(|f| f.trim().is_empty())
         {
-            return Err(Error::invalid_config(
-                "malware_family_field, when given, must name a column",
+            return Err(Error::invalid_config_at(
+                "/malware_family_field",
+                "when given, must name a column",
             ));
         }
         Ok(())
@@ -178,36 +182,43 @@ impl Config {
 /// and without the paging parameters the connector adds itself.
 pub fn check_feed_url(url: &str) -> Result<()> {
     let origin = Origin::of_url(url).ok_or_else(|| {
-        Error::invalid_config(format!(
-            "feed_url `{url}` is not an absolute https URL such as https://feeds.example.org/indicators.csv"
-        ))
+        Error::invalid_config_at(
+            "/feed_url",
+            format!("`{url}` is not an absolute https URL such as https://feeds.example.org/indicators.csv"),
+        )
     })?;
     if origin.scheme != "https" {
-        return Err(Error::invalid_config(format!(
-            "feed_url `{url}` must use https"
-        )));
+        return Err(Error::invalid_config_at(
+            "/feed_url",
+            format!("`{url}` must use https"),
+        ));
     }
     if declared_pattern(&origin).is_none() {
-        return Err(Error::invalid_config(format!(
-            "feed_url's host `{}` is not one this connector declares ({}); host a feed there, \
-             or build a variant of the connector that declares the host",
-            origin.host,
-            OUTBOUND_HOSTS.join(", ")
-        )));
+        return Err(Error::invalid_config_at(
+            "/feed_url",
+            format!(
+                "host `{}` is not one this connector declares ({}); host a feed there, \
+                 or build a variant of the connector that declares the host",
+                origin.host,
+                OUTBOUND_HOSTS.join(", ")
+            ),
+        ));
     }
     if url.contains('#') || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(Error::invalid_config(format!(
-            "feed_url `{url}` must not contain a fragment (#) or whitespace"
-        )));
+        return Err(Error::invalid_config_at(
+            "/feed_url",
+            format!("`{url}` must not contain a fragment (#) or whitespace"),
+        ));
     }
     let query = url.split_once('?').map_or("", |(_, q)| q);
     if let Some(param) = query.split('&').find_map(|pair| {
         let name = pair.split('=').next().unwrap_or(pair);
         ["offset", "limit"].contains(&name).then_some(name)
     }) {
-        return Err(Error::invalid_config(format!(
-            "feed_url must not set `{param}`: the connector adds offset and limit itself"
-        )));
+        return Err(Error::invalid_config_at(
+            "/feed_url",
+            format!("must not set `{param}`: the connector adds offset and limit itself"),
+        ));
     }
     Ok(())
 }

@@ -8,11 +8,13 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{ApiError, AppState, AuditRead, Authed, Heartbeat, JsonBody, Manage, QueryArgs, Read};
+use super::{
+    ApiError, AppState, AuditRead, Authed, EventsRead, Heartbeat, JsonBody, Manage, QueryArgs, Read,
+};
 use crate::registry::{
     AuditPage, ConnectorDetail, ConnectorPage, ConnectorView, Deployment, DeploymentView,
-    Heartbeats, Invocation, Items, ListQuery, PollRecord, QuarantinePage, Registered, Registration,
-    Rotated, SdkManifest, Summary, Uploaded,
+    EventStatusView, Heartbeats, Invocation, Items, ListQuery, PollRecord, QuarantinePage,
+    Registered, Registration, Rotated, SdkManifest, Summary, Uploaded,
 };
 use crate::runtime::MAX_COMPONENT_BYTES;
 
@@ -51,6 +53,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/connectors/{id}/heartbeat", post(heartbeat))
         .route("/api/connectors/{id}/heartbeats", get(heartbeats))
         .route("/api/connectors/{id}/quarantine", get(quarantine))
+        .route("/api/connectors/{id}/events/{event_id}", get(event_status))
         .route(
             "/api/connectors/{id}/credentials/rotate",
             post(rotate_credentials),
@@ -329,6 +332,18 @@ async fn quarantine(
             q.limit.unwrap_or(50),
             q.offset.unwrap_or(0),
         )
+        .await?;
+    Ok(Json(out))
+}
+
+async fn event_status(
+    auth: Authed<EventsRead>,
+    State(s): State<AppState>,
+    Path((id, event_id)): Path<(String, String)>,
+) -> ApiResult<Json<EventStatusView>> {
+    let out = s
+        .registry
+        .event_status(&auth.principal.tenant_id, &id, &event_id)
         .await?;
     Ok(Json(out))
 }

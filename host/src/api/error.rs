@@ -158,6 +158,7 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
             (StatusCode::BAD_GATEWAY, "connector_output_too_large")
         }
         CallError::ContractViolation(_) => (StatusCode::BAD_GATEWAY, "connector_broke_contract"),
+        CallError::HostUnavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
         CallError::Connector(e) => match e {
             ConnectorError::InvalidInput(_) => {
                 (StatusCode::UNPROCESSABLE_ENTITY, "connector_rejected_input")
@@ -172,6 +173,17 @@ fn call_error(error: &CallError, call_id: &str) -> ApiError {
     let mut e = ApiError::new(status, code, &message)
         .with("call_id", call_id.into())
         .with("kind", error.kind().into());
+    if let CallError::Connector(c) = error
+        && let Some((path, rest)) = crate::runtime::connector_error_field(c)
+    {
+        e = e.with(
+            "details",
+            json!([{ "path": crate::text::bounded(path, 256), "message": crate::text::bounded(rest, 300) }]),
+        );
+    }
+    if error.is_hosts_fault() {
+        e.retry_after_secs = Some(1);
+    }
     if let CallError::Connector(ConnectorError::RateLimited(r)) = error {
         e.retry_after_secs = Some(r.retry_after_ms.div_ceil(1000));
     }

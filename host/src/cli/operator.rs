@@ -73,7 +73,7 @@ pub fn token_key(command: TokenKeyCommand) -> anyhow::Result<ExitCode> {
     let now = airlock_host::time::now_ms() / 1000;
     let now = u64::try_from(now).unwrap_or(0);
     // A retired key is listed for as long as a token it signed may live.
-    let keep = airlock_host::auth::TOKEN_TTL_SECS + airlock_host::auth::LEEWAY_SECS;
+    let keep = airlock_host::auth::RETIRED_KEY_LIFETIME_SECS;
     airlock_host::keys::rotate_token_key(&data_dir, now, keep)?;
     let after = airlock_host::keys::Keys::load_or_create(&data_dir)?;
     println!(

@@ -1,12 +1,14 @@
-//! `airlock serve`: runs the registry server until Ctrl-C.
+//! `airlock serve`: runs the registry server until Ctrl-C or SIGTERM.
 //!
 //! Invariants:
 //! - The server is built and connected by the library's composition root
 //!   (`airlock_host::server::start`); this module only turns flags into
 //!   `ServeOptions`, refusing what this build cannot do (a bus other than the
 //!   embedded one) before anything starts.
-//! - Ctrl-C stops the server through `Server::stop`, which stops accepting, lets
-//!   in-flight requests finish and flushes heartbeats, rather than cutting it off.
+//! - Ctrl-C or SIGTERM stops the server through `Server::stop`, which stops
+//!   accepting, lets in-flight requests finish and flushes heartbeats, rather than
+//!   cutting it off. A second signal while it stops ends the process at once
+//!   (exit 1), as an operator pressing Ctrl-C twice expects.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -169,8 +171,19 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             r = tokio::signal::ctrl_c() => r?,
             _ = term.recv() => {}
         }
-        eprintln!("shutting down");
-        server.stop().await?;
+        eprintln!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
+        tokio::select! {
+            r = server.stop() => r?,
+            _ = tokio::signal::ctrl_c() => {
+                eprintln!("stopped before the shutdown finished");
+                return Ok(ExitCode::FAILURE);
+            }
+            _ = term.recv() => {
+                eprintln!("stopped before the shutdown finished");
+                return Ok(ExitCode::FAILURE);
+            }
+        }
+        eprintln!("airlock stopped");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -67,11 +67,21 @@ impl RsaPool {
                         let Ok((candidates, keys, reply)) = job else {
                             return;
                         };
+                        if reply.is_closed() {
+                            continue; // the request went away while it waited
+                        }
                         let keys: Vec<(&str, &RsaPublicKey)> = keys
                             .iter()
                             .map(|(id, k)| (id.as_str(), k.as_ref()))
                             .collect();
-                        let _ = reply.send(httpsig::verify_candidates(candidates, &keys));
+                        // A panic in the verifier refuses that request and keeps
+                        // the thread: the pool never shrinks.
+                        let verdict =
+                            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                httpsig::verify_candidates(candidates, &keys)
+                            }))
+                            .unwrap_or(Err(HttpSigError::BadSignature));
+                        let _ = reply.send(verdict);
                     }
                 })?;
         }

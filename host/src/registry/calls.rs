@@ -9,10 +9,14 @@ use std::time::Instant;
 use super::outputs::{self, Screened};
 use super::{Registry, RegistryError, internal};
 use crate::runtime::{
-    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvState, KvStore,
+    CallDone, CallError, CallRequest, Component, Entry, InboundEvent, KvError, KvState, KvStore,
 };
 use crate::store::{DeploymentRow, HeartbeatRow};
 use crate::time::now_ms;
+
+/// How long a call waits for its kv state before it fails (`host_unavailable`):
+/// the read happens on the call's thread, outside the guest's deadlines.
+const KV_LOAD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// Which export to enter, with owned arguments (the call runs on another thread).
 #[derive(Debug)]
@@ -54,7 +58,19 @@ impl Registry {
             let (store, handle) = (self.store.clone(), tokio::runtime::Handle::current());
             let (tenant, connector) = (tenant.to_string(), connector_id.to_string());
             KvState::Lazy(Box::new(move || {
-                handle.block_on(KvStore::load(&store, &tenant, &connector))
+                handle.block_on(async {
+                    tokio::time::timeout(
+                        KV_LOAD_TIMEOUT,
+                        KvStore::load(&store, &tenant, &connector),
+                    )
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(KvError(format!(
+                            "the database gave no answer within {} s",
+                            KV_LOAD_TIMEOUT.as_secs()
+                        )))
+                    })
+                })
             }))
         };
         let grants = self.grants(deployment)?;
@@ -110,7 +126,7 @@ impl Registry {
                 )
             }
             Err(error) => (
-                error.is_callers_fault(),
+                error.is_callers_fault() || error.is_hosts_fault(),
                 Some(error.kind()),
                 Some(error.to_string()),
             ),

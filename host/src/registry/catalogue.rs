@@ -3,17 +3,18 @@
 //! configurations for the SDK manifest. Reads that must see recent calls flush the
 //! heartbeat recorder first.
 
+use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
 use super::views::{
     AuditPage, AuditView, ConnectorDetail, ConnectorPage, ConnectorView, DeploymentView,
-    ExampleConfig, HeartbeatStats, HeartbeatView, Heartbeats, ListQuery, QuarantinePage,
-    QuarantinedView, StatusCounts, Summary, VersionView,
+    EventStatusView, ExampleConfig, HeartbeatStats, HeartbeatView, Heartbeats, ListQuery,
+    QuarantinePage, QuarantinedFindings, QuarantinedView, StatusCounts, Summary, VersionView,
 };
 use super::{Registry, RegistryError};
 use crate::runtime::ManifestJson;
 use crate::store::{ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, StoreError, VersionRow};
-use crate::time::now_ms;
+use crate::time::{now_ms, rfc3339};
 use crate::vocab::Category;
 
 impl Registry {
@@ -219,6 +220,54 @@ impl Registry {
         Ok(QuarantinePage {
             items: rows.iter().map(QuarantinedView::of).collect(),
             total,
+        })
+    }
+
+    /// One pushed event's state and what processing it gave.
+    pub async fn event_status(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        event_id: &str,
+    ) -> Result<EventStatusView, RegistryError> {
+        self.connector(tenant, connector_id).await?;
+        let Some(e) = self
+            .store
+            .event_status(tenant, connector_id, event_id)
+            .await?
+        else {
+            return Err(RegistryError::NotFound(
+                "this connector has no event with that id".into(),
+            ));
+        };
+        let quarantined = self
+            .store
+            .quarantined_by_call(
+                tenant,
+                connector_id,
+                event_id,
+                EventStatusView::MAX_QUARANTINED,
+            )
+            .await?;
+        Ok(EventStatusView {
+            id: e.id,
+            connector: e.connector_id,
+            content_type: e.content_type,
+            size: e.size,
+            received_at: rfc3339(e.received_ms),
+            state: match e.state.as_str() {
+                "processed" => "processed",
+                "failed" => "failed",
+                _ => "pending",
+            },
+            attempts: e.attempts,
+            processed_at: e.processed_ms.map(rfc3339),
+            outcome: e
+                .outcome
+                .as_deref()
+                .and_then(|o| serde_json::from_str(o).ok())
+                .unwrap_or(Value::Null),
+            quarantined: quarantined.iter().map(QuarantinedFindings::of).collect(),
         })
     }
 

@@ -50,17 +50,74 @@ pub(super) fn compile_schema(schema: &serde_json::Value) -> Result<jsonschema::V
 }
 
 /// Validates `doc` against `schema`; the errors name each failing field.
+///
+/// A missing required property is reported at the property's own path
+/// (`/feed_url`), and an unexpected one at its key (`/user_agent`), one finding
+/// per key, rather than at the object that holds them, so a form can show each
+/// error beside its field.
 pub(super) fn schema_errors(
     validator: &jsonschema::Validator,
     doc: &serde_json::Value,
 ) -> Vec<FieldError> {
-    validator
-        .iter_errors(doc)
-        .map(|e| FieldError {
-            path: e.instance_path().to_string(),
-            message: e.to_string(),
-        })
-        .collect()
+    field_errors(validator, doc, true)
+}
+
+/// As [`schema_errors`], for secrets: the findings name fields and the rule
+/// that failed, never a value (a validator's message quotes the instance).
+pub(super) fn secret_schema_errors(
+    validator: &jsonschema::Validator,
+    doc: &serde_json::Value,
+) -> Vec<FieldError> {
+    field_errors(validator, doc, false)
+}
+
+fn field_errors(
+    validator: &jsonschema::Validator,
+    doc: &serde_json::Value,
+    show_values: bool,
+) -> Vec<FieldError> {
+    use jsonschema::error::ValidationErrorKind as Kind;
+    let mut out = Vec::new();
+    for e in validator.iter_errors(doc) {
+        let parent = e.instance_path().to_string();
+        match e.kind() {
+            Kind::Required { property } => {
+                let name = property
+                    .as_str()
+                    .map_or_else(|| property.to_string(), str::to_owned);
+                out.push(FieldError {
+                    path: format!("{parent}/{}", pointer_token(&name)),
+                    message: "is required".into(),
+                });
+            }
+            Kind::AdditionalProperties { unexpected }
+            | Kind::UnevaluatedProperties { unexpected } => {
+                for key in unexpected {
+                    out.push(FieldError {
+                        path: format!("{parent}/{}", pointer_token(key)),
+                        message: "is not a property the schema declares".into(),
+                    });
+                }
+            }
+            _ if show_values => out.push(FieldError {
+                path: parent,
+                message: e.to_string(),
+            }),
+            kind => out.push(FieldError {
+                path: parent,
+                message: format!(
+                    "does not satisfy `{}` of the secrets schema",
+                    kind.keyword()
+                ),
+            }),
+        }
+    }
+    out
+}
+
+/// One reference token of a JSON Pointer (RFC 6901): `~` and `/` escaped.
+fn pointer_token(key: &str) -> String {
+    key.replace('~', "~0").replace('/', "~1")
 }
 
 /// 422 `code`: `what` is invalid, each field named in the message and listed.

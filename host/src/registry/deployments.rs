@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::checks::{
     compile_schema, duration_ms, grant_is_declared, name_ok, schedule_ok, schema_errors,
-    unprocessable,
+    secret_schema_errors, unprocessable,
 };
 use super::views::{DeploymentView, Items};
 use super::{FieldError, Registry, RegistryError, audit_entry, internal};
@@ -118,13 +118,14 @@ impl Registry {
             Ok(()) => {}
             Err(CallError::Connector(e)) => {
                 let why = crate::runtime::connector_error_text(&e);
+                let (path, message) = match crate::runtime::connector_error_field(&e) {
+                    Some((path, rest)) => (path.to_string(), rest.to_string()),
+                    None => (String::new(), why.clone()),
+                };
                 return Err(RegistryError::Unprocessable {
                     code: "invalid_config",
                     message: format!("the connector refused the config: {why}"),
-                    details: vec![FieldError {
-                        path: String::new(),
-                        message: why,
-                    }],
+                    details: vec![FieldError { path, message }],
                 });
             }
             Err(error) => {
@@ -137,17 +138,8 @@ impl Registry {
         let secrets = match &d.secrets {
             Some(s) => {
                 let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
-                // The messages quote the instance: name only the fields, never values.
-                let errors: Vec<FieldError> = validator
-                    .iter_errors(s)
-                    .map(|e| FieldError {
-                        path: e.instance_path().to_string(),
-                        message: format!(
-                            "does not satisfy `{}` of the secrets schema",
-                            e.kind().keyword()
-                        ),
-                    })
-                    .collect();
+                // Fields and rules only: a validator's message quotes the value.
+                let errors = secret_schema_errors(&validator, s);
                 if !errors.is_empty() {
                     return Err(unprocessable("invalid_secrets", "the secrets", errors));
                 }

@@ -607,6 +607,82 @@ impl QuarantinedView {
     }
 }
 
+/// A pushed event as it stands (`GET /api/connectors/{id}/events/{event_id}`):
+/// whether the pipeline has run it and what it gave, with the validator's
+/// findings for each output it quarantined, so the sender of a bad event learns
+/// why without reading the server's log.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventStatusView {
+    /// The event's id (the ingest answer's `id`).
+    pub id: String,
+    /// The connector it was pushed to.
+    pub connector: String,
+    /// Its `Content-Type`.
+    pub content_type: String,
+    /// Its body's size in bytes.
+    pub size: i64,
+    /// When it was acknowledged.
+    pub received_at: String,
+    /// `pending` (not run yet, or waiting for another try), `processed` or `failed`.
+    pub state: &'static str,
+    /// How many times processing it failed so far.
+    pub attempts: i64,
+    /// When processing last finished or failed.
+    pub processed_at: Option<String>,
+    /// What processing gave: `{"published","quarantined"}`, `{"error"}` (why it
+    /// failed or will be tried again) or `{"waiting"}`; null before it ran.
+    pub outcome: Value,
+    /// The outputs it had quarantined (at most [`EventStatusView::MAX_QUARANTINED`]),
+    /// each with the validator's findings (at most
+    /// [`EventStatusView::MAX_FINDINGS`] of each kind).
+    pub quarantined: Vec<QuarantinedFindings>,
+}
+
+impl EventStatusView {
+    /// Quarantined outputs shown at most.
+    pub const MAX_QUARANTINED: i64 = 20;
+    /// Errors (and warnings) shown per output at most.
+    pub const MAX_FINDINGS: usize = 20;
+}
+
+/// A quarantined output, as an event's status shows it: the findings, not the body.
+#[derive(Debug, Clone, Serialize)]
+pub struct QuarantinedFindings {
+    /// Its quarantine id.
+    pub id: String,
+    /// The standard it failed.
+    pub standard: String,
+    /// What made it invalid: `{"path","rule","message"}`.
+    pub errors: Vec<Value>,
+    /// What the validator warned of.
+    pub warnings: Vec<Value>,
+}
+
+impl QuarantinedFindings {
+    /// The findings of a quarantine row, bounded.
+    pub fn of(q: &QuarantineRow) -> QuarantinedFindings {
+        let report: Value = serde_json::from_str(&q.report).unwrap_or(Value::Null);
+        let list = |key: &str| -> Vec<Value> {
+            report
+                .get(key)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .take(EventStatusView::MAX_FINDINGS)
+                        .cloned()
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        QuarantinedFindings {
+            id: q.id.clone(),
+            standard: q.standard.clone(),
+            errors: list("errors"),
+            warnings: list("warnings"),
+        }
+    }
+}
+
 /// A page of quarantined outputs, newest first.
 #[derive(Debug, Clone, Serialize)]
 pub struct QuarantinePage {

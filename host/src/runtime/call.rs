@@ -221,6 +221,9 @@ impl Component {
                     Err(e) => Err(e),
                 };
                 kv_after = s.data_mut().take_kv();
+                if s.data().kv_failure().is_some() {
+                    wasmtime::bail!("the kv state could not be loaded");
+                }
                 Ok(r)
             },
         )?;
@@ -361,6 +364,9 @@ fn ticks(d: Duration) -> u64 {
 /// first: a denied memory growth surfaces as whatever trap the guest hits next, and
 /// both time budgets end in the same interrupt, so the trap alone would misname them.
 fn classify(e: &wasmtime::Error, data: &StoreData, limits: &Limits) -> CallError {
+    if let Some(why) = data.kv_failure() {
+        return CallError::HostUnavailable(format!("the kv state could not be read: {why}"));
+    }
     match data.output_overrun {
         Some(OutputOverrun::Count(returned)) => {
             return CallError::TooManyOutputs {

@@ -36,6 +36,10 @@ pub enum CallError {
     /// output whose media type says JSON but whose body is not JSON).
     #[error("the connector broke the contract: {0}")]
     ContractViolation(String),
+    /// The host could not give the call what it needed (the connector's kv state
+    /// could not be read): not the connector's fault, and worth another try.
+    #[error("the host could not complete the call: {0}")]
+    HostUnavailable(String),
     /// The guest tried to grow its memory past the limit.
     #[error("the connector exceeded its memory limit of {limit} bytes")]
     MemoryExceeded {
@@ -99,6 +103,7 @@ impl CallError {
             CallError::Timeout { .. } => "timeout",
             CallError::WallClockTimeout { .. } => "wall_clock_timeout",
             CallError::ContractViolation(_) => "contract_violation",
+            CallError::HostUnavailable(_) => "host_unavailable",
             CallError::MemoryExceeded { .. } => "memory_exceeded",
             CallError::StackOverflow => "stack_overflow",
             CallError::OutputTooLarge { .. } => "output_too_large",
@@ -119,7 +124,16 @@ impl CallError {
 
     /// Whether the guest itself misbehaved (as opposed to returning a typed error).
     pub fn is_sandbox_failure(&self) -> bool {
-        !matches!(self, CallError::Connector(_))
+        !matches!(
+            self,
+            CallError::Connector(_) | CallError::HostUnavailable(_)
+        )
+    }
+
+    /// Whether the host, not the connector, failed the call
+    /// ([`CallError::HostUnavailable`]): it says nothing about the connector's health.
+    pub fn is_hosts_fault(&self) -> bool {
+        matches!(self, CallError::HostUnavailable(_))
     }
 
     /// Whether the same call is worth another try. False only for the failures a
@@ -137,7 +151,8 @@ impl CallError {
             | CallError::MemoryExceeded { .. }
             | CallError::OutOfFuel { .. }
             | CallError::StackOverflow
-            | CallError::Trapped(_) => true,
+            | CallError::Trapped(_)
+            | CallError::HostUnavailable(_) => true,
             CallError::ContractViolation(_)
             | CallError::OutputTooLarge { .. }
             | CallError::TooManyOutputs { .. }
@@ -182,10 +197,52 @@ pub fn connector_error_text(e: &ConnectorError) -> String {
     }
 }
 
+/// The field an `invalid-config` or `invalid-input` message names, and the rest of
+/// the message.
+///
+/// Connectors name a field by starting the message with a JSON Pointer and `: `
+/// (the SDK's `Error::invalid_config_at` writes it), e.g. `/feed_url: must use
+/// https`. Anything else names no field.
+pub fn connector_error_field(e: &ConnectorError) -> Option<(&str, &str)> {
+    let (ConnectorError::InvalidConfig(m) | ConnectorError::InvalidInput(m)) = e else {
+        return None;
+    };
+    let (pointer, rest) = m.split_once(": ")?;
+    let plausible = pointer.starts_with('/')
+        && pointer.len() <= 256
+        && !pointer.chars().any(|c| c.is_whitespace() || c.is_control());
+    plausible.then_some((pointer, rest))
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::bindings::airlock::connector::types::{RateLimit, UpstreamError};
     use super::*;
+
+    #[test]
+    fn a_message_that_starts_with_a_pointer_names_the_field() {
+        let field = |e: ConnectorError| {
+            connector_error_field(&e).map(|(p, m)| (p.to_string(), m.to_string()))
+        };
+        assert_eq!(
+            field(ConnectorError::InvalidConfig(
+                "/feed_url: must use https".into()
+            )),
+            Some(("/feed_url".into(), "must use https".into()))
+        );
+        assert_eq!(
+            field(ConnectorError::InvalidInput("/a/0: bad".into())),
+            Some(("/a/0".into(), "bad".into()))
+        );
+        for no in ["feed_url: bad", "/with space: bad", "/no-separator", ""] {
+            assert_eq!(
+                field(ConnectorError::InvalidConfig(no.into())),
+                None,
+                "{no}"
+            );
+        }
+        assert_eq!(field(ConnectorError::Internal("/x: y".into())), None);
+    }
 
     /// What the predicates must say of an error.
     #[derive(Debug, Clone, Copy, PartialEq, Eq)]

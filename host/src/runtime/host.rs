@@ -448,6 +448,13 @@ impl StoreData {
         }
     }
 
+    /// Why the kv state could not be loaded, if it could not: the call then
+    /// fails ([`super::CallError::HostUnavailable`]), whatever the guest made of
+    /// its failed kv calls, so nothing it did is committed without its state.
+    pub fn kv_failure(&self) -> Option<&str> {
+        self.kv_failed.as_deref()
+    }
+
     /// The state before and after the call; `None` when it was never loaded.
     pub fn take_kv(&mut self) -> Option<super::KvChange> {
         let before = self.kv_before.take()?;

@@ -62,6 +62,29 @@ pub struct PendingEvent {
     pub attempts: i64,
 }
 
+/// A pushed event as it stands: its state and what processing it gave.
+#[derive(Debug, Clone)]
+pub struct EventStatusRow {
+    /// Its id.
+    pub id: String,
+    /// The connector that pushed it.
+    pub connector_id: String,
+    /// The request's `Content-Type`.
+    pub content_type: String,
+    /// The body's size in bytes.
+    pub size: i64,
+    /// When it was accepted.
+    pub received_ms: i64,
+    /// `received` (waiting or to be retried), `processed` or `failed`.
+    pub state: String,
+    /// How many times processing it failed so far.
+    pub attempts: i64,
+    /// When processing last finished or failed.
+    pub processed_ms: Option<i64>,
+    /// What processing gave (JSON), once it ran.
+    pub outcome: Option<String>,
+}
+
 /// How the pipeline finished with an event.
 #[derive(Debug, Clone)]
 pub enum Finish {
@@ -349,6 +372,37 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
+    }
+
+    /// One of a connector's pushed events, without its body.
+    pub async fn event_status(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+        event_id: &str,
+    ) -> Result<Option<EventStatusRow>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, connector_id, content_type, CAST(LENGTH(body) AS BIGINT), received_ms, state, attempts, \
+             processed_ms, outcome FROM events \
+             WHERE tenant_id = $1 AND connector_id = $2 AND id = $3",
+        )
+        .bind(tenant_id)
+        .bind(connector_id)
+        .bind(event_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(r) = row else { return Ok(None) };
+        Ok(Some(EventStatusRow {
+            id: r.try_get(0)?,
+            connector_id: r.try_get(1)?,
+            content_type: r.try_get(2)?,
+            size: r.try_get(3)?,
+            received_ms: r.try_get(4)?,
+            state: r.try_get(5)?,
+            attempts: r.try_get(6)?,
+            processed_ms: r.try_get(7)?,
+            outcome: r.try_get(8)?,
+        }))
     }
 
     /// How many of a connector's events are in each state (for tests and health).

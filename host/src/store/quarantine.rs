@@ -99,4 +99,26 @@ impl Store {
         .try_get(0)?;
         Ok((rows.iter().map(row).collect::<Result<_, _>>()?, total))
     }
+
+    /// What one call or event had quarantined, oldest first, at most `limit`.
+    pub async fn quarantined_by_call(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+        call_id: &str,
+        limit: i64,
+    ) -> Result<Vec<QuarantineRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM quarantine \
+             WHERE tenant_id = $1 AND connector_id = $2 AND call_id = $3 \
+             ORDER BY created_ms, id LIMIT $4"
+        )))
+        .bind(tenant_id)
+        .bind(connector_id)
+        .bind(call_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
+    }
 }

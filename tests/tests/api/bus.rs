@@ -90,7 +90,7 @@ async fn history(env: &Env, token: &str, query: &str, n: usize) -> Vec<Value> {
 }
 
 /// Pushes `body` signed with `secret` under `id`; asserts 202; returns the event id.
-async fn push(env: &Env, c: &Value, id: &str, body: &[u8]) -> String {
+pub(crate) async fn push(env: &Env, c: &Value, id: &str, body: &[u8]) -> String {
     let secret = c["credential"]["secret"].as_str().unwrap();
     let (s, a) = post(
         env,
@@ -153,6 +153,49 @@ async fn pushed_events_are_validated_then_published_once_or_quarantined(db: Db) 
         q["items"][0]["report"]["errors"][0]["rule"],
         "timestamp-order"
     );
+    // The sender's event, looked up by the id its push was answered with, shows
+    // the same findings (without the body).
+    let (s, status) = env
+        .admin("GET", &format!("/api/connectors/{cid}/events/{bad}"), None)
+        .await;
+    assert_eq!(s, 200, "{status}");
+    assert_eq!(status["state"], "processed", "{status}");
+    assert_eq!(status["outcome"], json!({"published": 0, "quarantined": 1}));
+    assert_eq!(
+        status["quarantined"][0]["errors"][0]["rule"], "timestamp-order",
+        "{status}"
+    );
+    assert!(status["quarantined"][0].get("body").is_none(), "{status}");
+    let (s, status) = env
+        .admin(
+            "GET",
+            &format!("/api/connectors/{cid}/events/{first}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{status}");
+    assert_eq!(status["outcome"], json!({"published": 1, "quarantined": 0}));
+    assert_eq!(status["quarantined"], json!([]));
+    // Another tenant's reader, or an id that is not this connector's: not found.
+    let other = env.other_tenant_token().await;
+    let (s, e) = env
+        .call(
+            "GET",
+            &format!("/api/connectors/{cid}/events/{bad}"),
+            Some(&other),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(s, &e, 404, "a foreign event"), "not_found");
+    let (s, e) = env
+        .admin(
+            "GET",
+            &format!("/api/connectors/{cid}/events/evt-nope"),
+            None,
+        )
+        .await;
+    assert_eq!(error_code(s, &e, 404, "an unknown event"), "not_found");
+
     // ...and counts against the connector's health.
     let (_, beats) = env
         .admin("GET", &format!("/api/connectors/{cid}/heartbeats"), None)

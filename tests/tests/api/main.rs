@@ -7,6 +7,7 @@ mod audit;
 mod bus;
 mod door;
 mod egress;
+mod fields;
 mod front;
 mod harness;
 mod hostile;

@@ -89,6 +89,12 @@ fn routes() -> Vec<(&'static str, &'static str, Scope, Option<Value>)> {
             Scope::ConnectorsRead,
             None,
         ),
+        (
+            "GET",
+            "/api/connectors/{id}/events/evt-1",
+            Scope::EventsRead,
+            None,
+        ),
         ("GET", "/api/events?connector={id}", Scope::EventsRead, None),
         (
             "GET",
