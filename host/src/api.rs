@@ -49,6 +49,8 @@ pub struct AppState {
     pub topics: Topics,
     /// Failed authentications, counted per client and address.
     pub failures: Arc<crate::auth::limiter::Failures>,
+    /// Whether a token's client was revoked.
+    pub clients: Arc<crate::auth::clients::ClientStatus>,
 }
 
 /// The client's address, as the connection loop (`front.rs`) records it; `None` for
@@ -127,6 +129,16 @@ impl<S: RequiredScope + Send> FromRequestParts<AppState> for Authed<S> {
             .map_err(|e| ApiError::unauthorized(&e.to_string()))?;
         if !principal.has(S::SCOPE) {
             return Err(ApiError::forbidden(S::SCOPE));
+        }
+        let active = state
+            .clients
+            .is_active(&principal.client_id)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        if !active {
+            return Err(ApiError::unauthorized(
+                "the client this token was issued to was revoked",
+            ));
         }
         Ok(Authed {
             principal,

@@ -13,6 +13,7 @@
 //!   constant time; a secret is shown once, when created.
 //! - Creating a tenant or a client appends an audit row in the same transaction.
 
+pub mod clients;
 pub mod httpsig;
 pub mod limiter;
 pub mod push;
@@ -537,6 +538,40 @@ pub async fn create_client(
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
     Ok((client, secret))
+}
+
+/// Revokes a client of `tenant_id`, audited (with `reason`): it gets no new token,
+/// and the tokens it holds stop working within
+/// [`clients::CLIENT_STATUS_TTL`] on every node. False when the tenant has no such
+/// client or it was revoked already.
+pub async fn revoke_client(
+    store: &Store,
+    keys: &Keys,
+    tenant_id: &str,
+    client_id: &str,
+    reason: Option<&str>,
+    actor: &str,
+) -> Result<bool, AuthError> {
+    let mut tx = store.begin().await?;
+    if !Store::revoke_client(&mut tx, tenant_id, client_id).await? {
+        return Ok(false);
+    }
+    crate::audit::append(
+        store,
+        &mut tx,
+        keys,
+        AuditEntry {
+            tenant_id: tenant_id.to_string(),
+            actor: actor.to_string(),
+            action: "client.revoke".into(),
+            target: client_id.to_string(),
+            reason: reason.map(str::to_string),
+            detail: serde_json::json!({}),
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(true)
 }
 
 #[cfg(test)]

@@ -157,10 +157,12 @@ pub struct Registry {
     components: Mutex<HashMap<String, Arc<Component>>>,
     /// Compiled input schemas by (digest, action).
     inputs: Mutex<HashMap<(String, String), Arc<jsonschema::Validator>>>,
-    /// (tenant, connector) pairs known to exist. Connectors are never deleted, so a
-    /// positive answer never goes stale, on this node or another.
+    /// (tenant, connector) pairs known to exist. A deletion on this node removes
+    /// its pair; on another node a stale pair only turns a 404 into an empty list
+    /// (heartbeats, events of a connector that is gone).
     known: Mutex<HashSet<(String, String)>>,
-    /// (connector, version) → digest. Versions are immutable once stored.
+    /// (connector, version) → digest. Versions are immutable once stored, and a
+    /// deleted version's number is never reused for another component.
     digests: Mutex<HashMap<(String, String), String>>,
     /// (tenant, connector) → the connector and its deployments as an invoke last
     /// read them, and when: reused for [`LOOKUP_TTL`], dropped at once by any
@@ -271,6 +273,19 @@ impl Registry {
     pub fn watch(&self, cache: Arc<dyn ConnectorCache>) {
         if let Ok(mut caches) = self.caches.write() {
             caches.push(cache);
+        }
+    }
+
+    /// After a deletion: this node's memories of the connector go (another node
+    /// keeps at most a positive [`Registry::exists`], which only lets it answer
+    /// an empty list where this one answers 404).
+    fn forget_connector(&self, tenant: &str, connector_id: &str) {
+        self.changed(connector_id);
+        if let Ok(mut known) = self.known.lock() {
+            known.remove(&(tenant.to_string(), connector_id.to_string()));
+        }
+        if let Ok(mut digests) = self.digests.lock() {
+            digests.retain(|(c, _), _| c != connector_id);
         }
     }
 

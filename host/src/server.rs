@@ -239,6 +239,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         bus: bus.clone(),
         topics: opts.topics.clone(),
         failures: Arc::default(),
+        clients: Arc::new(crate::auth::clients::ClientStatus::new(node.store.clone())),
     });
     let (tx, rx) = oneshot::channel::<()>();
     let front = opts.front;

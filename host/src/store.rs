@@ -35,7 +35,7 @@ pub use health::{HealthRow, HeartbeatRollup, HeartbeatRow};
 pub use polls::{Claim, PollFinish, PollRow};
 pub use push::{EventOutcome, NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
-pub use tenants::{ClientRow, TenantRow};
+pub use tenants::{ClientListing, ClientRow, TenantListing, TenantRow};
 
 /// Which database the pool talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -147,6 +147,7 @@ migrations![
     "0008_scheduled_polls",
     "0009_heartbeat_rollups",
     "0010_audit_tenant_seq",
+    "0011_deletion_and_revocation",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -27,11 +27,18 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/audit", get(audit))
         .route("/api/connectors/register", post(register))
         .route("/api/connectors", get(list))
-        .route("/api/connectors/{id}", get(get_one))
+        .route(
+            "/api/connectors/{id}",
+            get(get_one).delete(delete_connector),
+        )
         .route(
             "/api/connectors/{id}/versions",
             // One byte over the cap reaches the loader, which answers 413 with the cap.
             post(upload).layer(DefaultBodyLimit::max(MAX_COMPONENT_BYTES + 1)),
+        )
+        .route(
+            "/api/connectors/{id}/versions/{version}",
+            delete(delete_version),
         )
         .route(
             "/api/connectors/{id}/deployments",
@@ -177,6 +184,37 @@ async fn deploy(
         .deploy(&p.tenant_id, &p.client_id, &id, d)
         .await?;
     Ok((StatusCode::CREATED, Json(out)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Force {
+    force: Option<bool>,
+}
+
+async fn delete_connector(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path(id): Path<String>,
+    QueryArgs(q): QueryArgs<Force>,
+) -> ApiResult<StatusCode> {
+    let p = &auth.principal;
+    s.registry
+        .delete_connector(&p.tenant_id, &p.client_id, &id, q.force.unwrap_or(false))
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_version(
+    auth: Authed<Manage>,
+    State(s): State<AppState>,
+    Path((id, version)): Path<(String, String)>,
+) -> ApiResult<StatusCode> {
+    let p = &auth.principal;
+    s.registry
+        .delete_version(&p.tenant_id, &p.client_id, &id, &version)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn undeploy(

@@ -1,5 +1,6 @@
-//! The operator's commands on a node's data directory: `airlock tenant create`,
-//! `airlock client create` and `airlock audit verify`.
+//! The operator's commands on a node's data directory: `airlock tenant
+//! create|list`, `airlock client create|list|revoke`, `airlock token-key rotate`
+//! and `airlock audit verify`.
 //!
 //! Invariants:
 //! - They open the node as the server does (`Node::open`: its keys and database) and
@@ -7,7 +8,9 @@
 //!   the server's bootstrap uses, so what they create is audited like the rest, with
 //!   `operator` as the actor.
 //! - A client secret is printed once, on creation: it is not stored, so it cannot be
-//!   shown again.
+//!   shown again. Lists print one JSON object per line and never a secret's hash.
+//! - A revoked client's tokens stop working on every running node within a second
+//!   (`auth::clients`), without a restart.
 //! - `audit verify` only reads: it prints every finding (one JSON line each) and
 //!   exits 1 when the chain was tampered with.
 
@@ -29,6 +32,12 @@ pub enum TenantCommand {
         #[command(flatten)]
         data: DataArgs,
     },
+    /// Lists the tenants, one JSON object per line: id, name, creation time, and
+    /// how many connectors and active clients each has.
+    List {
+        #[command(flatten)]
+        data: DataArgs,
+    },
 }
 
 /// `airlock client`'s subcommands.
@@ -45,6 +54,29 @@ pub enum ClientCommand {
         /// What it is for.
         #[arg(long, default_value = "")]
         label: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Lists a tenant's clients, one JSON object per line (revoked ones too, with
+    /// when); never a secret.
+    List {
+        /// The tenant's id or name.
+        #[arg(long)]
+        tenant: String,
+        #[command(flatten)]
+        data: DataArgs,
+    },
+    /// Revokes a client: it gets no new token, and the tokens it holds stop
+    /// working within a second on every running node.
+    Revoke {
+        /// The client's id.
+        client_id: String,
+        /// The tenant's id or name.
+        #[arg(long)]
+        tenant: String,
+        /// Why, for the audit trail.
+        #[arg(long)]
+        reason: Option<String>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -99,25 +131,110 @@ pub enum AuditCommand {
     },
 }
 
-/// `airlock tenant …`: prints the new tenant's id and name as JSON.
+/// `airlock tenant …`: prints the new tenant's id and name, or every tenant, as JSON.
 pub fn tenant(command: TenantCommand) -> anyhow::Result<ExitCode> {
-    let TenantCommand::Create { name, data } = command;
     tokio()?.block_on(async move {
-        let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
-        let t = create_tenant(&node.store, &node.keys, &name, "operator").await?;
-        println!("{}", serde_json::json!({"tenant_id": t.id, "name": t.name}));
+        match command {
+            TenantCommand::Create { name, data } => {
+                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let t = create_tenant(&node.store, &node.keys, &name, "operator").await?;
+                println!("{}", serde_json::json!({"tenant_id": t.id, "name": t.name}));
+            }
+            TenantCommand::List { data } => {
+                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                for t in node.store.tenants().await? {
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "tenant_id": t.tenant.id,
+                            "name": t.tenant.name,
+                            "created_at": airlock_host::time::rfc3339(t.tenant.created_ms),
+                            "connectors": t.connectors,
+                            "active_clients": t.active_clients,
+                        })
+                    );
+                }
+            }
+        }
         Ok(ExitCode::SUCCESS)
     })
 }
 
-/// `airlock client …`: prints the new client's id, secret, tenant and scopes as JSON.
+/// The tenant named by id or name, or an error saying there is none.
+async fn find_tenant(node: &Node, tenant: &str) -> anyhow::Result<airlock_host::store::TenantRow> {
+    node.store.find_tenant(tenant).await?.ok_or_else(|| {
+        anyhow::anyhow!("no tenant with id or name `{tenant}` (see `airlock tenant list`)")
+    })
+}
+
+/// `airlock client …`: creates (printing the id and the secret, once), lists or
+/// revokes clients.
 pub fn client(command: ClientCommand) -> anyhow::Result<ExitCode> {
-    let ClientCommand::Create {
-        tenant,
-        scopes,
-        label,
-        data,
-    } = command;
+    match command {
+        ClientCommand::Create {
+            tenant,
+            scopes,
+            label,
+            data,
+        } => create(tenant, scopes, label, data),
+        ClientCommand::List { tenant, data } => tokio()?.block_on(async move {
+            let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+            let t = find_tenant(&node, &tenant).await?;
+            for c in node.store.clients(&t.id).await? {
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "client_id": c.id,
+                        "tenant_id": c.tenant_id,
+                        "scopes": c.scopes,
+                        "label": c.label,
+                        "created_at": airlock_host::time::rfc3339(c.created_ms),
+                        "revoked_at": c.revoked_ms.map(airlock_host::time::rfc3339),
+                    })
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }),
+        ClientCommand::Revoke {
+            client_id,
+            tenant,
+            reason,
+            data,
+        } => tokio()?.block_on(async move {
+            let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+            let t = find_tenant(&node, &tenant).await?;
+            let revoked = airlock_host::auth::revoke_client(
+                &node.store,
+                &node.keys,
+                &t.id,
+                &client_id,
+                reason.as_deref(),
+                "operator",
+            )
+            .await?;
+            if !revoked {
+                anyhow::bail!(
+                    "tenant `{}` has no active client `{client_id}` (see `airlock client list --tenant {}`)",
+                    t.name,
+                    t.name
+                );
+            }
+            println!(
+                "{}",
+                serde_json::json!({"client_id": client_id, "tenant_id": t.id, "revoked": true})
+            );
+            eprintln!("its tokens stop working within a second on every running node");
+            Ok(ExitCode::SUCCESS)
+        }),
+    }
+}
+
+fn create(
+    tenant: String,
+    scopes: Vec<String>,
+    label: String,
+    data: DataArgs,
+) -> anyhow::Result<ExitCode> {
     tokio()?.block_on(async move {
         let parsed = scopes
             .iter()
@@ -131,11 +248,7 @@ pub fn client(command: ClientCommand) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
         let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
-        let t = node
-            .store
-            .find_tenant(&tenant)
-            .await?
-            .ok_or_else(|| anyhow::anyhow!("no tenant with id or name `{tenant}`"))?;
+        let t = find_tenant(&node, &tenant).await?;
         let (client, secret) =
             create_client(&node.store, &node.keys, &t.id, &parsed, &label, "operator").await?;
         println!(

@@ -112,6 +112,67 @@ impl Registry {
         })
     }
 
+    /// Deletes a connector and what only it needs ([`Store::delete_connector`]):
+    /// refused (409 `connector_deployed`) while it is deployed, unless `force`.
+    /// Audited; its name is free again; its events and audit rows stay.
+    pub async fn delete_connector(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        force: bool,
+    ) -> Result<(), RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let targets: Vec<String> = self
+            .store
+            .deployments(tenant, &connector.id)
+            .await?
+            .into_iter()
+            .map(|d| d.target)
+            .collect();
+        if !targets.is_empty() && !force {
+            return Err(RegistryError::Conflict {
+                code: "connector_deployed",
+                message: format!(
+                    "connector `{}` is deployed to {}; undeploy it first, or delete with \
+                     `?force=true` to remove the deployments too",
+                    connector.name,
+                    targets
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let versions: Vec<String> = self
+            .store
+            .versions(tenant, &connector.id)
+            .await?
+            .into_iter()
+            .map(|v| v.version)
+            .collect();
+        let mut tx = self.store.begin().await?;
+        if !Store::delete_connector(&mut tx, tenant, &connector.id).await? {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{connector_id}`"
+            )));
+        }
+        let detail = serde_json::json!({
+            "name": connector.name,
+            "versions": versions,
+            "deployments": targets,
+            "forced": force,
+        });
+        self.commit_audited(
+            tx,
+            audit_entry(tenant, actor, "connector.delete", &connector.id, detail),
+        )
+        .await?;
+        self.forget_connector(tenant, &connector.id);
+        Ok(())
+    }
+
     /// Disables (with a reason) or enables a connector. Enabling one that is not
     /// disabled is a no-op. Watching caches forget the connector.
     pub async fn set_enabled(

@@ -157,6 +157,24 @@ impl Registry {
             manifest: serde_json::to_string(&manifest).map_err(internal)?,
             created_ms: now_ms(),
         };
+        // A deleted version's number stays bound to what it was: the same
+        // component may come back, another may not (a node's memory of
+        // (connector, version) → digest is then never wrong).
+        if let Some(was) = self
+            .store
+            .retired_version_digest(&connector.id, &version.version)
+            .await?
+            && was != version.digest
+        {
+            return Err(RegistryError::Conflict {
+                code: "version_retired",
+                message: format!(
+                    "version {} of this connector was deleted, and a version number is never \
+                     reused for another component; bump the manifest's version",
+                    version.version
+                ),
+            });
+        }
         let mut tx = self.store.begin().await?;
         Store::put_component(&mut tx, &component.digest, bytes).await?;
         Store::insert_version(&mut tx, &version)
@@ -183,6 +201,60 @@ impl Registry {
             digest: version.digest,
             manifest,
         })
+    }
+
+    /// Deletes a version no deployment runs (409 `version_deployed` otherwise);
+    /// audited. Its number stays bound to its component (see
+    /// [`Store::delete_version`]).
+    pub async fn delete_version(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<(), RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let targets: Vec<String> = self
+            .store
+            .deployments(tenant, &connector.id)
+            .await?
+            .into_iter()
+            .filter(|d| d.version == version)
+            .map(|d| d.target)
+            .collect();
+        if !targets.is_empty() {
+            return Err(RegistryError::Conflict {
+                code: "version_deployed",
+                message: format!(
+                    "version {version} is deployed to {}; deploy another version there or \
+                     undeploy it first",
+                    targets
+                        .iter()
+                        .map(|t| format!("`{t}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            });
+        }
+        let mut tx = self.store.begin().await?;
+        if !Store::delete_version(&mut tx, &connector.id, version).await? {
+            return Err(RegistryError::NotFound(format!(
+                "this connector has no version `{}`",
+                crate::text::bounded(version, 100)
+            )));
+        }
+        let detail = serde_json::json!({ "version": version });
+        self.commit_audited(
+            tx,
+            audit_entry(
+                tenant,
+                actor,
+                "connector.version.delete",
+                &connector.id,
+                detail,
+            ),
+        )
+        .await
     }
 
     /// Loads a component into `tenant` at start-up: registers a connector named after

@@ -359,6 +359,114 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes a connector inside `tx`, with what only it needs: its versions
+    /// (and their tombstones), deployments, poll history, health, heartbeats, kv
+    /// state and push credentials; the clients of its `oauth2` credentials are
+    /// revoked. Its events, published messages, quarantine and audit rows stay
+    /// (they name the connector by id, which is never reused); component bytes
+    /// stay too (shared by digest). False when the tenant has no such connector.
+    pub async fn delete_connector(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<bool, StoreError> {
+        let owned = sqlx::query("SELECT 1 FROM connectors WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(connector_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if !owned {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE clients SET revoked_ms = $1 WHERE revoked_ms IS NULL AND id IN \
+             (SELECT client_id FROM push_credentials WHERE connector_id = $2)",
+        )
+        .bind(now_ms())
+        .bind(connector_id)
+        .execute(&mut *tx)
+        .await?;
+        // Children first: SQLite enforces the foreign keys.
+        for table in [
+            "deployments",
+            "polls",
+            "versions",
+            "deleted_versions",
+            "health",
+            "heartbeats",
+            "heartbeat_rollups",
+            "push_credentials",
+        ] {
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DELETE FROM {table} WHERE connector_id = $1"
+            )))
+            .bind(connector_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("DELETE FROM kv WHERE tenant_id = $1 AND connector_id = $2")
+            .bind(tenant_id)
+            .bind(connector_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM connectors WHERE tenant_id = $1 AND id = $2")
+            .bind(tenant_id)
+            .bind(connector_id)
+            .execute(&mut *tx)
+            .await?;
+        Ok(true)
+    }
+
+    /// Deletes a version inside `tx`, leaving a tombstone that keeps its number
+    /// bound to its digest ([`Store::retired_version_digest`]). False when there
+    /// was no such version.
+    pub async fn delete_version(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<bool, StoreError> {
+        let digest: Option<String> = sqlx::query(
+            "DELETE FROM versions WHERE connector_id = $1 AND version = $2 RETURNING digest",
+        )
+        .bind(connector_id)
+        .bind(version)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get(0))
+        .transpose()?;
+        let Some(digest) = digest else {
+            return Ok(false);
+        };
+        sqlx::query(
+            "INSERT INTO deleted_versions (connector_id, version, digest, deleted_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (connector_id, version) DO NOTHING",
+        )
+        .bind(connector_id)
+        .bind(version)
+        .bind(&digest)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        Ok(true)
+    }
+
+    /// The digest a deleted version was uploaded with, if the number was used.
+    pub async fn retired_version_digest(
+        &self,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query(
+            "SELECT digest FROM deleted_versions WHERE connector_id = $1 AND version = $2",
+        )
+        .bind(connector_id)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get(0)).transpose()?)
+    }
+
     /// The versions of a connector of `tenant_id`, oldest first.
     pub async fn versions(
         &self,

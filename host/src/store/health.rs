@@ -231,11 +231,14 @@ impl Store {
         Ok(rows.iter().map(health).collect::<Result<_, _>>()?)
     }
 
-    /// Writes a connector's health.
+    /// Writes a connector's health; nothing when the connector no longer exists
+    /// (deleted while its last heartbeats waited), so a late heartbeat never fails
+    /// the batch it came in.
     pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO health (connector_id, tenant_id, status, reason, last_at_ms, external) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (connector_id) DO UPDATE SET \
+             SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM connectors WHERE id = $1) \
+             ON CONFLICT (connector_id) DO UPDATE SET \
              status = excluded.status, reason = excluded.reason, \
              last_at_ms = excluded.last_at_ms, external = excluded.external",
         )

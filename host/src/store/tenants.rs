@@ -31,6 +31,34 @@ pub struct ClientRow {
     pub label: String,
 }
 
+/// A client as the operator lists it (never its secret's hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientListing {
+    /// The client id.
+    pub id: String,
+    /// Its tenant.
+    pub tenant_id: String,
+    /// The scopes it may ask for.
+    pub scopes: Vec<String>,
+    /// What the operator called it.
+    pub label: String,
+    /// Creation time, ms since the epoch.
+    pub created_ms: i64,
+    /// When it was revoked, if it was.
+    pub revoked_ms: Option<i64>,
+}
+
+/// A tenant with what it holds, as the operator lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantListing {
+    /// The tenant.
+    pub tenant: TenantRow,
+    /// Its connectors.
+    pub connectors: i64,
+    /// Its clients not revoked (push connectors' own clients included).
+    pub active_clients: i64,
+}
+
 impl Store {
     /// Inserts a tenant inside `tx`.
     pub async fn insert_tenant(
@@ -99,10 +127,93 @@ impl Store {
         Ok(())
     }
 
-    /// A client by id.
+    /// Every tenant, oldest first, with its counts.
+    pub async fn tenants(&self) -> Result<Vec<TenantListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.id, t.name, t.created_ms, \
+             (SELECT COUNT(*) FROM connectors c WHERE c.tenant_id = t.id), \
+             (SELECT COUNT(*) FROM clients k WHERE k.tenant_id = t.id AND k.revoked_ms IS NULL) \
+             FROM tenants t ORDER BY t.created_ms, t.id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TenantListing {
+                    tenant: TenantRow {
+                        id: r.try_get(0)?,
+                        name: r.try_get(1)?,
+                        created_ms: r.try_get(2)?,
+                    },
+                    connectors: r.try_get(3)?,
+                    active_clients: r.try_get(4)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// A tenant's clients, oldest first, revoked ones included.
+    pub async fn clients(&self, tenant_id: &str) -> Result<Vec<ClientListing>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, scopes, label, created_ms, revoked_ms FROM clients \
+             WHERE tenant_id = $1 ORDER BY created_ms, id",
+        )
+        .bind(tenant_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let scopes: String = r.try_get(2)?;
+                Ok(ClientListing {
+                    id: r.try_get(0)?,
+                    tenant_id: r.try_get(1)?,
+                    scopes: scopes.split_whitespace().map(str::to_string).collect(),
+                    label: r.try_get(3)?,
+                    created_ms: r.try_get(4)?,
+                    revoked_ms: r.try_get(5)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Revokes a client of `tenant_id` inside `tx`; false when it has no such
+    /// client, or the client was revoked already.
+    pub async fn revoke_client(
+        tx: &mut sqlx::AnyConnection,
+        tenant_id: &str,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE clients SET revoked_ms = $1 \
+             WHERE tenant_id = $2 AND id = $3 AND revoked_ms IS NULL",
+        )
+        .bind(now_ms())
+        .bind(tenant_id)
+        .bind(client_id)
+        .execute(&mut *tx)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// Whether a client may act now: it exists and was not revoked.
+    pub async fn client_is_active(&self, client_id: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT revoked_ms FROM clients WHERE id = $1")
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get::<Option<i64>, _>(0)?.is_none(),
+            None => false,
+        })
+    }
+
+    /// A client by id, unless it was revoked.
     pub async fn find_client(&self, id: &str) -> Result<Option<ClientRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, tenant_id, secret_hash, scopes, label FROM clients WHERE id = $1",
+            "SELECT id, tenant_id, secret_hash, scopes, label FROM clients \
+             WHERE id = $1 AND revoked_ms IS NULL",
         )
         .bind(id)
         .fetch_optional(&self.pool)

@@ -5,6 +5,7 @@
 
 mod audit;
 mod bus;
+mod deletion;
 mod door;
 mod egress;
 mod fields;

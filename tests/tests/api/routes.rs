@@ -80,6 +80,18 @@ fn routes() -> Vec<(&'static str, &'static str, Scope, Option<Value>)> {
             Scope::ConnectorsManage,
             None,
         ),
+        (
+            "DELETE",
+            "/api/connectors/{id}/versions/9.9.9",
+            Scope::ConnectorsManage,
+            None,
+        ),
+        (
+            "DELETE",
+            "/api/connectors/{id}?force=true",
+            Scope::ConnectorsManage,
+            None,
+        ),
         ("GET", "/api/registry/summary", Scope::ConnectorsRead, None),
         ("GET", "/api/sdk/manifest", Scope::ConnectorsRead, None),
         ("GET", "/api/audit", Scope::AuditRead, None),
