@@ -170,7 +170,19 @@ impl Server {
 /// tokens, pipeline, ingest) and connects them.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     let node = Node::open_with(&opts.data_dir, opts.database.as_deref(), opts.sqlite_sync).await?;
-    let listener = TcpListener::bind(opts.listen).await?;
+    let listener = TcpListener::bind(opts.listen).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => {
+                " — another process (perhaps another airlock) listens there; stop it, or \
+                 choose another address with --listen, e.g. --listen 127.0.0.1:8081"
+            }
+            std::io::ErrorKind::PermissionDenied => {
+                " — ports below 1024 need privileges; choose another with --listen"
+            }
+            _ => "",
+        };
+        anyhow::anyhow!("cannot listen on {}: {e}{hint}", opts.listen)
+    })?;
     let addr = listener.local_addr()?;
     let public_base = public_base(opts.public_url.as_deref(), addr);
     let runtime = Arc::new(

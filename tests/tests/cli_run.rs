@@ -363,3 +363,108 @@ fn push_says_which_flag_a_method_needs() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// The subcommands `airlock [path] --help` lists.
+fn subcommands(path: &[String]) -> Vec<String> {
+    let out = airlock().args(path).arg("--help").output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    text.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn help_never_shows_an_empty_environment_placeholder() {
+    // Every command and subcommand's help: `[env: NAME]`, never `[env: NAME=]`
+    // (nor a value from the environment, which may be a secret).
+    let mut queue: Vec<Vec<String>> = vec![vec![]];
+    let mut seen = 0;
+    while let Some(path) = queue.pop() {
+        let out = airlock()
+            .args(&path)
+            .arg("--help")
+            .env("AIRLOCK_PUSH_SECRET", "whsec_do-not-show")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{path:?}");
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(!help.contains("=]"), "airlock {path:?} --help: {help}");
+        assert!(
+            !help.contains("do-not-show"),
+            "airlock {path:?} --help: {help}"
+        );
+        seen += 1;
+        for sub in subcommands(&path) {
+            let mut next = path.clone();
+            next.push(sub);
+            queue.push(next);
+        }
+    }
+    assert!(seen > 10, "only {seen} help pages found");
+}
+
+#[test]
+fn serve_names_the_address_in_use_and_the_flag_to_change_it() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let dir = std::env::temp_dir().join(format!("airlock-inuse-{}", uuid::Uuid::new_v4()));
+    let out = airlock()
+        .args(["serve", "--listen", &addr, "--data-dir"])
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&addr) && stderr.contains("--listen"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in redirected output: {stderr}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn serve_says_when_it_has_stopped() {
+    let dir = std::env::temp_dir().join(format!("airlock-stop-{}", uuid::Uuid::new_v4()));
+    let mut child = airlock()
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait for it to listen, then stop it as systemd would.
+    let mut stderr = child.stderr.take().unwrap();
+    let mut seen = String::new();
+    let mut buf = [0u8; 4096];
+    while !seen.contains("airlock listening on") {
+        use std::io::Read as _;
+        let n = stderr.read(&mut buf).unwrap();
+        assert!(n > 0, "serve ended before listening: {seen}");
+        seen.push_str(&String::from_utf8_lossy(&buf[..n]));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    seen.push_str(&rest);
+    assert!(status.success(), "{seen}");
+    assert!(
+        seen.contains("shutting down") && seen.contains("airlock stopped"),
+        "{seen}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -48,7 +48,7 @@ pub struct PushArgs {
     #[arg(long)]
     key_id: Option<String>,
     /// RSA: a PEM file holding the private key whose public half was registered.
-    #[arg(long, env = "AIRLOCK_PUSH_PRIVATE_KEY_FILE")]
+    #[arg(long, env = "AIRLOCK_PUSH_PRIVATE_KEY_FILE", hide_env_values = true)]
     private_key: Option<PathBuf>,
     /// RSA: `rsa-pss-sha512` or `rsa-v1_5-sha256`.
     #[arg(long, default_value = "rsa-pss-sha512")]
