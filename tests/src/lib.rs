@@ -28,18 +28,20 @@ pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
 /// the workspace's tests), as a command to add arguments to.
 #[allow(clippy::panic, clippy::unwrap_used)] // a test fixture: fail loudly
 pub fn airlock_bin() -> std::process::Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("airlock");
+    let bin = airlock_bin_dir().join("airlock");
     assert!(
         bin.exists(),
         "{} is missing: run `cargo build -p airlock-host` first",
         bin.display()
     );
     std::process::Command::new(bin)
+}
+
+/// The directory holding this build's `airlock` binary (`target/<profile>`).
+#[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+pub fn airlock_bin_dir() -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|d| d.parent()).unwrap().to_path_buf()
 }
 
 /// A real `airlock serve` process on `127.0.0.1:port` with `dir` as its data

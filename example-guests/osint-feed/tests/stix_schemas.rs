@@ -13,11 +13,9 @@ use airlock_sdk::testing::{Harness, MockResponse};
 use jsonschema::Draft;
 use osint_feed::OsintFeed;
 
-/// The directory holding `schemas/` of STIX 2.1.
-const STANDARDS_DIR: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/standards/stix2.1"
-);
+/// The directory holding `schemas/` of STIX 2.1: the host's embedded copy of the
+/// official OASIS schemas, in this repository.
+const STANDARDS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../host/standards/stix2.1");
 
 const FEED: &str = "https://feeds.example.org/v1/indicators";
 
