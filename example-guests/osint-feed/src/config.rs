@@ -136,9 +136,11 @@ impl Config {
         if !(1..=MAX_PAGE_SIZE).contains(&self.page_size) {
             return Err(Error::invalid_config_at(
                 "/page_size",
-                format!("must be between 1 and {MAX_PAGE_SIZE}, not {}",
-                self.page_size
-            )));
+                format!(
+                    "must be between 1 and {MAX_PAGE_SIZE}, not {}",
+                    self.page_size
+                ),
+            ));
         }
         let name = self.source_name.trim();
         if name.is_empty() || name.len() > 256 {
