@@ -8,7 +8,10 @@
 //! rows of `bus_messages`, written by `store` in the transaction that finishes their
 //! source (so a message exists if and only if its source is done), read back as
 //! history and tailed by subscribers, who are woken in-process when a commit
-//! publishes and look again every second for other nodes' commits.
+//! publishes and look again every second for other nodes' commits (on PostgreSQL,
+//! a notification wakes them at once, `store::BUS_CHANNEL`). With NATS
+//! ([`NatsBus`]), the same outbox is also relayed to a JetStream stream, for
+//! downstream consumers.
 //!
 //! **Invariants:**
 //! - Every read is bounded to one tenant; a subscription names its tenant in the
@@ -18,6 +21,7 @@
 //! - Only validated output is published (`registry` and `ingest` screen first).
 
 mod embedded;
+mod nats;
 mod topic;
 
 use std::fmt;
@@ -26,6 +30,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 
 pub use embedded::EmbeddedBus;
+pub use nats::{DUPLICATE_WINDOW, LEASE as RELAY_LEASE, MAX_AGE, NatsBus, RelayError, stream_name};
 pub use topic::{TopicError, Topics};
 
 use crate::store::{MessageRow, StoreError};

@@ -289,6 +289,21 @@ impl Registry {
         }
     }
 
+    /// Another node committed a change to `target` (a connector's id, usually):
+    /// every cache of this node that may hold it forgets it, so the change is
+    /// seen here as soon as the notification arrives.
+    pub fn changed_elsewhere(&self, target: &str) {
+        self.generation
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if let Ok(mut lookups) = self.lookups.lock() {
+            lookups.clear();
+        }
+        if let Ok(mut known) = self.known.lock() {
+            known.retain(|(_, c)| c != target);
+        }
+        self.changed(target);
+    }
+
     /// Every watching cache forgets `connector_id` (after a committed change).
     fn changed(&self, connector_id: &str) {
         if let Ok(caches) = self.caches.read() {
@@ -305,6 +320,11 @@ impl Registry {
         mut tx: sqlx::Transaction<'static, sqlx::Any>,
         entry: AuditEntry,
     ) -> Result<(), RegistryError> {
+        // The other nodes on a shared database drop what they hold of the target
+        // when this commits (`Registry::changed_elsewhere`).
+        self.store
+            .notify_on_commit(&mut tx, crate::store::CHANGED_CHANNEL, &entry.target)
+            .await?;
         audit::append(&self.store, &mut tx, &self.keys, entry).await?;
         tx.commit().await.map_err(StoreError::from)?;
         // Whatever changed, no invoke reuses what it read before, nor keeps what

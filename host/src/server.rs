@@ -46,6 +46,9 @@ pub struct ServeOptions {
     pub rotation_grace: std::time::Duration,
     /// The bus's topics (`<prefix>.<tenant_id>.<event_type>`, prefix `airlock`).
     pub topics: crate::bus::Topics,
+    /// `nats://HOST:PORT`: relay the outbox to NATS JetStream ([`crate::bus::NatsBus`]);
+    /// `None`: the embedded bus alone.
+    pub nats: Option<String>,
     /// How long a poll's lease outlasts its call's wall clock: how long another
     /// node waits before taking over a dead node's deployments. Default 30 s.
     pub poll_lease: std::time::Duration,
@@ -75,6 +78,7 @@ impl ServeOptions {
             issuer: DEFAULT_ISSUER.into(),
             rotation_grace: std::time::Duration::from_secs(60),
             topics: crate::bus::Topics::default(),
+            nats: None,
             poll_lease: std::time::Duration::from_secs(30),
             scheduler: SchedulerOptions::default(),
             outbound: crate::runtime::Transport::default(),
@@ -140,6 +144,7 @@ pub struct Server {
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     key_watch: tokio::task::JoinHandle<()>,
+    notifications: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -151,6 +156,9 @@ impl Server {
         self.bus.close();
         self.scheduler.stop();
         self.key_watch.abort();
+        if let Some(n) = &self.notifications {
+            n.abort();
+        }
         (&mut self.task).await??;
         self.pipeline.stop();
         self.recorder.flush().await;
@@ -194,7 +202,19 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             .with_transport(opts.outbound.clone()),
     );
     let recorder = Recorder::start(node.store.clone(), opts.policy);
-    let bus: Arc<dyn Bus> = Arc::new(EmbeddedBus::new(node.store.clone()));
+    let node_id = node_id(&opts.data_dir)?;
+    let bus: Arc<dyn Bus> = match &opts.nats {
+        None => Arc::new(EmbeddedBus::new(node.store.clone())),
+        Some(url) => Arc::new(
+            crate::bus::NatsBus::start(
+                node.store.clone(),
+                url,
+                opts.topics.prefix(),
+                node_id.clone(),
+            )
+            .await?,
+        ),
+    };
     let registry = Arc::new(
         Registry::new(
             node.store.clone(),
@@ -208,7 +228,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         .with_rotation_grace(opts.rotation_grace)
         .with_topics(opts.topics.clone())
         .with_public_base(public_base.clone())
-        .with_node(node_id(&opts.data_dir)?)
+        .with_node(node_id)
         .with_poll_lease(opts.poll_lease),
     );
     // Leases this node held when it last stopped: none of those polls runs now.
@@ -219,6 +239,21 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             "released the poll leases of this node's previous run"
         );
     }
+    // Other nodes on a shared PostgreSQL: their bus commits wake this node's
+    // subscribers, their registry changes empty this node's caches, at once.
+    let notifications = node.store.listen(
+        &[crate::store::BUS_CHANNEL, crate::store::CHANGED_CHANNEL],
+        {
+            let (bus, registry) = (bus.clone(), registry.clone());
+            move |channel, payload| {
+                if channel == crate::store::BUS_CHANNEL {
+                    bus.published();
+                } else {
+                    registry.changed_elsewhere(payload);
+                }
+            }
+        },
+    );
     let tokens = Arc::new(Tokens::new(&node.keys, &opts.issuer)?);
     let key_watch = watch_token_keys(opts.data_dir.clone(), node.keys.clone(), tokens.clone());
 
@@ -274,6 +309,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         shutdown: Some(tx),
         task,
         key_watch,
+        notifications,
     })
 }
 

@@ -14,9 +14,11 @@ mod bus;
 mod connectors;
 mod health;
 mod kv;
+mod notify;
 mod polls;
 mod push;
 mod quarantine;
+mod relay;
 mod tenants;
 
 use std::borrow::Cow;
@@ -32,6 +34,7 @@ pub use audit::{AuditEntry, AuditRow};
 pub use bus::{EventStatusRow, Finish, MessageFilter, MessageRow, PendingEvent};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, Polling, VersionRow};
 pub use health::{HealthRow, HeartbeatRollup, HeartbeatRow};
+pub use notify::{BUS_CHANNEL, CHANGED_CHANNEL};
 pub use polls::{Claim, PollFinish, PollRow};
 pub use push::{EventOutcome, NewEvent, PushCredentialRow};
 pub use quarantine::QuarantineRow;
@@ -72,6 +75,8 @@ pub struct Store {
     /// call outputs) queue here instead of colliding on the write lock, where
     /// SQLite's busy handler would sleep (milliseconds each) before retrying.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
+    /// The URL it was opened with (a PostgreSQL listener opens its own connection).
+    url: std::sync::Arc<str>,
 }
 
 pub use crate::time::now_ms;
@@ -148,6 +153,7 @@ migrations![
     "0009_heartbeat_rollups",
     "0010_audit_tenant_seq",
     "0011_deletion_and_revocation",
+    "0012_jetstream_relay",
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -257,6 +263,7 @@ impl Store {
             pool,
             backend,
             writer: Default::default(),
+            url: url.as_str().into(),
         })
     }
 

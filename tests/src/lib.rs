@@ -198,6 +198,80 @@ pub mod postgres {
 
 pub mod feed;
 
+/// A real `nats-server -js` (Debian's package, which `scripts/system-deps`
+/// installs) on a free loopback port, its JetStream store in a temp dir; killed
+/// when dropped.
+#[allow(clippy::unwrap_used, clippy::panic)] // a test fixture: fail loudly
+pub mod nats {
+    use std::path::PathBuf;
+    use std::process::{Child, Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// A running nats-server.
+    pub struct NatsServer {
+        child: Child,
+        port: u16,
+        dir: PathBuf,
+    }
+
+    impl NatsServer {
+        /// Starts one and waits until it accepts connections.
+        pub fn start() -> NatsServer {
+            let dir = std::env::temp_dir().join(format!("airlock-nats-{}", uuid::Uuid::new_v4()));
+            std::fs::create_dir_all(&dir).unwrap();
+            let port = super::free_port();
+            let child = spawn(port, &dir);
+            let server = NatsServer { child, port, dir };
+            server.wait_ready();
+            server
+        }
+
+        /// `nats://127.0.0.1:PORT`.
+        pub fn url(&self) -> String {
+            format!("nats://127.0.0.1:{}", self.port)
+        }
+
+        /// Kills it (SIGKILL) and starts it again on the same port and store.
+        pub fn restart(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            self.child = spawn(self.port, &self.dir);
+            self.wait_ready();
+        }
+
+        fn wait_ready(&self) {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            while Instant::now() < deadline {
+                if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            panic!("nats-server did not come up on port {}", self.port);
+        }
+    }
+
+    fn spawn(port: u16, dir: &std::path::Path) -> Child {
+        Command::new("nats-server")
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot start nats-server ({e}): scripts/system-deps installs it")
+            })
+    }
+
+    impl Drop for NatsServer {
+        fn drop(&mut self) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
 /// An upstream for outbound-HTTP tests: a real HTTP/1.1 server on a loopback port.
 #[allow(clippy::unwrap_used)] // a test fixture: a broken socket should fail the test loudly
 pub mod upstream {

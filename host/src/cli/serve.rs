@@ -3,8 +3,7 @@
 //! Invariants:
 //! - The server is built and connected by the library's composition root
 //!   (`airlock_host::server::start`); this module only turns flags into
-//!   `ServeOptions`, refusing what this build cannot do (a bus other than the
-//!   embedded one) before anything starts.
+//!   `ServeOptions`, refusing a bus it does not know before anything starts.
 //! - Ctrl-C or SIGTERM stops the server through `Server::stop`, which stops
 //!   accepting, lets in-flight requests finish and flushes heartbeats, rather than
 //!   cutting it off. A second signal while it stops ends the process at once
@@ -58,8 +57,9 @@ pub struct ServeArgs {
     /// Seconds a push connector's previous credential stays valid after a rotation.
     #[arg(long, default_value_t = 60)]
     rotation_grace: u64,
-    /// The bus: `embedded` (the database's outbox, the default). NATS JetStream
-    /// (`nats://HOST:PORT`) is not available yet.
+    /// The bus: `embedded` (the database's outbox, the default), or
+    /// `nats://HOST:PORT` to relay the outbox to NATS JetStream as well (a stream
+    /// over `<prefix>.>`, created if missing).
     #[arg(long, default_value = "embedded")]
     bus: String,
     /// The first token(s) of every topic: `<prefix>.<tenant_id>.<event_type>`.
@@ -117,13 +117,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         outbound,
     } = args;
     tokio()?.block_on(async move {
-        if bus != "embedded" {
-            anyhow::bail!(
-                "--bus {bus}: only the embedded bus is available in this build \
-                 (the NATS JetStream backend is not written yet); omit --bus"
-            );
-        }
+        let nats = match bus.as_str() {
+            "embedded" => None,
+            url if url.starts_with("nats://") => Some(url.to_string()),
+            other => {
+                anyhow::bail!("--bus {other}: use `embedded` (the default) or `nats://HOST:PORT`")
+            }
+        };
         let mut opts = ServeOptions::new(data.data_dir);
+        opts.nats = nats;
         opts.listen = listen;
         opts.database = data.database;
         opts.preload = preload;

@@ -135,10 +135,10 @@ const UPDATE_CHUNK: usize = 32;
 /// Messages per `INSERT` (12 parameters each, well under SQLite's limit).
 pub(super) const INSERT_CHUNK: usize = 16;
 
-const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
+pub(super) const COLUMNS: &str = "seq, id, tenant_id, topic, event_type, connector_id, source_kind, \
                        source_id, source_index, standard, media_type, body, published_ms";
 
-fn message(r: &AnyRow) -> Result<MessageRow, sqlx::Error> {
+pub(super) fn message(r: &AnyRow) -> Result<MessageRow, sqlx::Error> {
     Ok(MessageRow {
         seq: r.try_get(0)?,
         id: r.try_get(1)?,
@@ -164,6 +164,9 @@ impl Store {
             sqlx::query("SELECT pg_advisory_xact_lock(7302)")
                 .execute(&mut *tx)
                 .await?;
+            // Whoever takes the outbox lock publishes: the other nodes' subscribers
+            // are woken when this commits.
+            self.notify_on_commit(tx, super::BUS_CHANNEL, "").await?;
         }
         Ok(())
     }

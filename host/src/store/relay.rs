@@ -1,0 +1,83 @@
+//! The JetStream relay's state: which outbox messages JetStream has acknowledged,
+//! and which node relays (one at a time, under a lease, so messages go out in
+//! `seq` order).
+
+use sqlx::Row;
+
+use super::bus::{COLUMNS, message};
+use super::{MessageRow, Store, StoreError};
+
+impl Store {
+    /// Takes or renews the relay lease for `node` until `now_ms + lease_ms`;
+    /// false when another node holds it.
+    pub async fn claim_relay(
+        &self,
+        node: &str,
+        now_ms: i64,
+        lease_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE relay_state SET lease_owner = $1, lease_until_ms = $2 \
+             WHERE id = 1 AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $3)",
+        )
+        .bind(node)
+        .bind(now_ms.saturating_add(lease_ms))
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives the relay lease up (a node stopping), so another takes over at once.
+    pub async fn release_relay(&self, node: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE relay_state SET lease_owner = NULL, lease_until_ms = 0 \
+             WHERE id = 1 AND lease_owner = $1",
+        )
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The newest `seq` JetStream has acknowledged.
+    pub async fn relayed_seq(&self) -> Result<i64, StoreError> {
+        let r = sqlx::query("SELECT last_seq FROM relay_state WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(r.try_get(0)?)
+    }
+
+    /// Records that every message up to `seq` was acknowledged, if `node` still
+    /// holds the lease (a node that lost it moves nothing) and it is progress.
+    pub async fn advance_relay(&self, node: &str, seq: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE relay_state SET last_seq = $1 \
+             WHERE id = 1 AND lease_owner = $2 AND last_seq < $1",
+        )
+        .bind(seq)
+        .bind(node)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Up to `limit` messages of every tenant after `after`, oldest first.
+    pub async fn outbox_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<MessageRow>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM bus_messages WHERE seq > $1 ORDER BY seq LIMIT $2"
+        )))
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(message)
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}

@@ -1,0 +1,240 @@
+//! Several nodes, one PostgreSQL, one NATS JetStream: two real `airlock serve`
+//! processes with `--bus nats://…` sharing a database (and their key files, as
+//! the operations guide says). Any node serves any request: a token from one
+//! works on the other; an event pushed to node A reaches a live subscriber on
+//! node B and lands in the JetStream stream exactly once, even when redelivered;
+//! a disable on A refuses ingest on B within a second.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use airlock_host::auth::push::{sign_webhook, webhook_key};
+use airlock_tests::nats::NatsServer;
+use futures_util::StreamExt as _;
+use serde_json::{Value, json};
+
+/// A node: its process, data directory and base URL.
+struct Node {
+    child: std::process::Child,
+    base: String,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_node(dir: &Path, database: &str, nats: &str, http: &reqwest::Client) -> Node {
+    std::fs::create_dir_all(dir).unwrap();
+    let port = airlock_tests::free_port();
+    let child = airlock_tests::serve_process(
+        dir,
+        port,
+        Some(database),
+        &["--bus".to_string(), nats.to_string()],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    airlock_tests::wait_healthy(http, &base).await;
+    Node { child, base }
+}
+
+/// The key files a second node must share with the first.
+fn share_keys(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.ends_with(".key") && name != "compile-cache.key" {
+            std::fs::copy(&path, to.join(&name)).unwrap();
+        }
+    }
+}
+
+fn signed(secret: &str, id: &str, body: &[u8]) -> Vec<(&'static str, String)> {
+    let ts = airlock_tests::unix_now();
+    let key = webhook_key(secret).unwrap();
+    vec![
+        ("webhook-id", id.to_string()),
+        ("webhook-timestamp", ts.to_string()),
+        ("webhook-signature", sign_webhook(&key, id, ts, body)),
+    ]
+}
+
+async fn push(
+    http: &reqwest::Client,
+    url: &str,
+    secret: &str,
+    id: &str,
+    body: &[u8],
+) -> (u16, Value) {
+    let mut req = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec());
+    for (k, v) in signed(secret, id, body) {
+        req = req.header(k, v);
+    }
+    let r = req.send().await.unwrap();
+    let status = r.status().as_u16();
+    (status, r.json().await.unwrap_or(Value::Null))
+}
+
+/// Every message in the stream, read by a plain pull consumer: (Nats-Msg-Id, subject, payload).
+async fn jetstream_messages(nats: &str, expect: usize) -> Vec<(String, String, Vec<u8>)> {
+    let client = async_nats::connect(nats).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    let stream = js.get_stream("AIRLOCK").await.unwrap();
+    let consumer = stream
+        .create_consumer(async_nats::jetstream::consumer::pull::Config::default())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while Instant::now() < deadline {
+        let mut batch = consumer
+            .fetch()
+            .max_messages(1000)
+            .expires(Duration::from_millis(500))
+            .messages()
+            .await
+            .unwrap();
+        let mut got = 0;
+        while let Some(m) = batch.next().await {
+            let m = m.unwrap();
+            let id = m
+                .headers
+                .as_ref()
+                .and_then(|h| h.get("Nats-Msg-Id"))
+                .map(|v| v.as_str().to_string())
+                .unwrap_or_default();
+            out.push((id, m.subject.to_string(), m.payload.to_vec()));
+            m.ack().await.unwrap();
+            got += 1;
+        }
+        if got == 0 && out.len() >= expect {
+            break;
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_event_once() {
+    let nats = NatsServer::start();
+    let database = airlock_tests::postgres::fresh_url().await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let root = std::env::temp_dir().join(format!("airlock-nats-nodes-{}", uuid::Uuid::new_v4()));
+    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
+    let a = start_node(&dir_a, &database, &nats.url(), &http).await;
+    share_keys(&dir_a, &dir_b);
+    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
+
+    // A token issued by A works on B.
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
+    let token = airlock_tests::bootstrap_token(&http, &a.base, &boot).await;
+    let tenant = boot["tenant_id"].as_str().unwrap().to_string();
+    let r = http
+        .get(format!("{}/api/connectors", b.base))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "a token from node A on node B");
+
+    // A push connector registered on A.
+    let c: Value = http
+        .post(format!("{}/api/connectors/register", a.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "sensor", "category": "telemetry", "auth_method": "hmac-sha256"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let cid = c["id"].as_str().unwrap().to_string();
+    let secret = c["credential"]["secret"].as_str().unwrap().to_string();
+    let hook = c["webhook_path"].as_str().unwrap().to_string();
+
+    // A live subscriber on B; the event pushed to A reaches it.
+    let mut stream = http
+        .get(format!(
+            "{}/api/events/stream?topic=airlock.{tenant}.json",
+            b.base
+        ))
+        .bearer_auth(&token)
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let body = br#"{"reading": 1}"#;
+    let pushed = Instant::now();
+    let (s, first) = push(&http, &format!("{}{hook}", a.base), &secret, "evt-1", body).await;
+    assert_eq!(s, 202, "{first}");
+    let mut buffer = String::new();
+    let data = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Some(line) = buffer.lines().find(|l| l.starts_with("data:")) {
+                return serde_json::from_str::<Value>(line[5..].trim()).unwrap();
+            }
+            let chunk = stream.chunk().await.unwrap().expect("the stream ended");
+            buffer.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    })
+    .await
+    .expect("the event never reached the subscriber on node B");
+    let latency = pushed.elapsed();
+    eprintln!("push to A → SSE on B: {latency:?}");
+    assert_eq!(data["body"], json!({"reading": 1}));
+    let message_id = data["id"].as_str().unwrap().to_string();
+
+    // A redelivery to B: the same event, not published again.
+    let (s, again) = push(&http, &format!("{}{hook}", b.base), &secret, "evt-1", body).await;
+    assert_eq!(s, 202, "{again}");
+    assert_eq!(again["duplicate"], true, "{again}");
+
+    // JetStream holds it exactly once, with its id, subject and body.
+    let messages = jetstream_messages(&nats.url(), 1).await;
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(messages[0].0, message_id);
+    assert_eq!(messages[0].1, format!("airlock.{tenant}.json"));
+    assert_eq!(messages[0].2, body.to_vec());
+
+    // A disable on A refuses ingest on B at once (not after B's cache expires).
+    let r = http
+        .post(format!("{}/api/connectors/{cid}/disable", a.base))
+        .bearer_auth(&token)
+        .json(&json!({"reason": "maintenance"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let disabled = Instant::now();
+    loop {
+        let id = format!("evt-{}", uuid::Uuid::new_v4());
+        let (s, e) = push(&http, &format!("{}{hook}", b.base), &secret, &id, body).await;
+        if s == 409 {
+            assert_eq!(e["error"]["code"], "connector_disabled", "{e}");
+            break;
+        }
+        assert_eq!(s, 202, "{e}");
+        assert!(
+            disabled.elapsed() < Duration::from_secs(3),
+            "node B still accepts events for a connector node A disabled"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    eprintln!("disable on A → refused on B: {:?}", disabled.elapsed());
+    drop(a);
+    drop(b);
+    let _ = std::fs::remove_dir_all(&root);
+}
