@@ -238,3 +238,152 @@ async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_even
     drop(b);
     let _ = std::fs::remove_dir_all(&root);
 }
+
+const EVENTS: usize = 10_000;
+const SENDERS: usize = 8;
+/// SIGKILL node A when this many events have been acknowledged (then restart it).
+const KILL_A_AT: [usize; 3] = [2_000, 4_500, 7_500];
+/// Restart NATS (SIGKILL, same store) when this many have been acknowledged.
+const RESTART_NATS_AT: usize = 6_000;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_acknowledged_event_is_in_jetstream_once_through_node_kills_and_a_nats_restart() {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let mut nats = NatsServer::start();
+    let database = airlock_tests::postgres::fresh_url().await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let root = std::env::temp_dir().join(format!("airlock-nats-crash-{}", uuid::Uuid::new_v4()));
+    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
+    let mut a = start_node(&dir_a, &database, &nats.url(), &http).await;
+    share_keys(&dir_a, &dir_b);
+    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
+    let token = airlock_tests::bootstrap_token(&http, &b.base, &boot).await;
+    let c: Value = http
+        .post(format!("{}/api/connectors/register", b.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "crash-feed", "category": "telemetry", "auth_method": "hmac-sha256"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let hook = c["webhook_path"].as_str().unwrap().to_string();
+    let secret = c["credential"]["secret"].as_str().unwrap().to_string();
+    let bases = [a.base.clone(), b.base.clone()];
+
+    // Senders behind a "load balancer": each event goes to one node, and a retry
+    // (same webhook-id) to the other.
+    let acked = Arc::new(AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for s in 0..SENDERS {
+        let (http, hook, secret, acked, bases) = (
+            http.clone(),
+            hook.clone(),
+            secret.clone(),
+            acked.clone(),
+            bases.clone(),
+        );
+        senders.push(tokio::spawn(async move {
+            let mut retries = 0usize;
+            for n in (s..EVENTS).step_by(SENDERS) {
+                let id = format!("evt-{n}");
+                let body = format!(r#"{{"n": {n}}}"#);
+                let mut node = n % 2;
+                loop {
+                    let url = format!("{}{hook}", bases[node]);
+                    let mut req = http
+                        .post(&url)
+                        .header("content-type", "application/json")
+                        .body(body.clone());
+                    for (k, v) in signed(&secret, &id, body.as_bytes()) {
+                        req = req.header(k, v);
+                    }
+                    match req.send().await {
+                        Ok(r) if r.status() == 202 => {
+                            acked.fetch_add(1, Ordering::SeqCst);
+                            break;
+                        }
+                        Ok(r) if r.status().is_client_error() => {
+                            panic!("event {n}: {} {}", r.status(), r.text().await.unwrap())
+                        }
+                        _ => {
+                            retries += 1;
+                            node = 1 - node;
+                            tokio::time::sleep(Duration::from_millis(20)).await;
+                        }
+                    }
+                }
+            }
+            retries
+        }));
+    }
+
+    let mut kills = 0;
+    let mut nats_restarted = false;
+    for mark in KILL_A_AT {
+        while acked.load(Ordering::SeqCst) < mark {
+            if !nats_restarted && acked.load(Ordering::SeqCst) >= RESTART_NATS_AT {
+                nats.restart();
+                nats_restarted = true;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        a.child.kill().unwrap(); // SIGKILL
+        a.child.wait().unwrap();
+        kills += 1;
+        a = start_node(&dir_a, &database, &nats.url(), &http).await;
+    }
+    let mut retries = 0;
+    for s in senders {
+        retries += s.await.unwrap();
+    }
+    assert_eq!(acked.load(Ordering::SeqCst), EVENTS);
+    assert!(nats_restarted && kills == KILL_A_AT.len());
+    assert!(
+        retries > 0,
+        "the kills interrupted no sender: the test proved nothing"
+    );
+
+    // JetStream catches up: every event exactly once, under a distinct message id.
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let client = async_nats::connect(nats.url()).await.unwrap();
+    let js = async_nats::jetstream::new(client);
+    loop {
+        let mut stream = js.get_stream("AIRLOCK").await.unwrap();
+        let count = stream.info().await.unwrap().state.messages;
+        if count >= EVENTS as u64 || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let messages = jetstream_messages(&nats.url(), EVENTS).await;
+    let ids: HashSet<&str> = messages.iter().map(|m| m.0.as_str()).collect();
+    let mut seen: HashMap<u64, usize> = HashMap::new();
+    for (_, _, payload) in &messages {
+        let v: Value = serde_json::from_slice(payload).unwrap();
+        *seen.entry(v["n"].as_u64().unwrap()).or_default() += 1;
+    }
+    eprintln!(
+        "{EVENTS} events over 2 nodes, {kills} SIGKILLs of node A, 1 NATS restart, {retries} \
+         retried sends: {} messages in JetStream, {} distinct ids",
+        messages.len(),
+        ids.len()
+    );
+    assert_eq!(messages.len(), EVENTS, "messages in the stream");
+    assert_eq!(ids.len(), EVENTS, "distinct Nats-Msg-Ids");
+    for n in 0..EVENTS as u64 {
+        assert_eq!(seen.get(&n), Some(&1), "event {n} in the stream once");
+    }
+    drop(a);
+    drop(b);
+    let _ = std::fs::remove_dir_all(&root);
+}
