@@ -21,6 +21,12 @@
 //!   each request's scheduled time, so a stall is not hidden by the pacing.
 //!
 //! `AIRLOCK_BENCH_SECONDS` (default 5) sets each run's length.
+//!
+//! `AIRLOCK_LOAD_SCENARIO=cluster` measures scale-out instead, on PostgreSQL (a
+//! throwaway one from `scripts/postgres`) and a real `nats-server -js`: signed
+//! HMAC events/s with one node and with two (the load split between them), and
+//! the latency from a push's send to its arrival at a plain NATS subscriber on
+//! the JetStream subject (paced at `CLUSTER_PACED_RATE`/s).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
@@ -49,6 +55,9 @@ const ATTACK_CONNECTIONS: usize = 32;
 const REQUESTS_PER_ADDRESS: u64 = 400;
 
 fn main() {
+    if std::env::var("AIRLOCK_LOAD_SCENARIO").as_deref() == Ok("cluster") {
+        return cluster();
+    }
     if let Ok(role) = std::env::var("AIRLOCK_LOAD_ROLE") {
         let plan: Plan = serde_json::from_str(&role).unwrap();
         let out = tokio::runtime::Builder::new_current_thread()
@@ -391,12 +400,24 @@ fn free_port() -> u16 {
 
 fn start_server(bin: &Path) -> (ServerProcess, SocketAddr) {
     let dir = std::env::temp_dir().join(format!("airlock-load-{}", uuid::Uuid::new_v4()));
+    start_server_in(bin, dir, &[], true)
+}
+
+/// `airlock serve` on a free port with `dir` as its data directory and `args`;
+/// waits for it to listen (and, if `bootstrap`, to have written bootstrap.json).
+fn start_server_in(
+    bin: &Path,
+    dir: PathBuf,
+    args: &[String],
+    bootstrap: bool,
+) -> (ServerProcess, SocketAddr) {
     std::fs::create_dir_all(&dir).unwrap();
     let addr: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
     let log = std::fs::File::create(dir.join("server.log")).unwrap();
     let child = Command::new(bin)
         .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
         .arg(&dir)
+        .args(args)
         .env("RUST_LOG", "warn")
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -404,7 +425,8 @@ fn start_server(bin: &Path) -> (ServerProcess, SocketAddr) {
         .unwrap();
     let server = ServerProcess { child, dir };
     let deadline = Instant::now() + Duration::from_secs(60);
-    while std::net::TcpStream::connect(addr).is_err() || !server.dir.join("bootstrap.json").exists()
+    while std::net::TcpStream::connect(addr).is_err()
+        || (bootstrap && !server.dir.join("bootstrap.json").exists())
     {
         assert!(Instant::now() < deadline, "airlock serve did not start");
         std::thread::sleep(Duration::from_millis(50));
@@ -688,4 +710,193 @@ fn orchestrate() {
 /// Responses/s of any status.
 fn r_total(r: &Value) -> f64 {
     r["sent"].as_f64().unwrap() / r["secs"].as_f64().unwrap()
+}
+
+/// Pushes/s of the latency run of the cluster scenario.
+const CLUSTER_PACED_RATE: u64 = 200;
+
+/// A throwaway PostgreSQL (`scripts/postgres`), stopped when dropped.
+struct Postgres {
+    dir: PathBuf,
+    url: String,
+}
+
+impl Postgres {
+    fn start() -> Postgres {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let dir = std::env::temp_dir().join(format!("airlock-bench-pg-{}", uuid::Uuid::new_v4()));
+        let out = Command::new(root.join("scripts/postgres"))
+            .arg("start")
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "scripts/postgres start failed");
+        let url = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        Postgres { dir, url }
+    }
+}
+
+impl Drop for Postgres {
+    fn drop(&mut self) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let _ = Command::new(root.join("scripts/postgres"))
+            .arg("stop")
+            .arg(&self.dir)
+            .status();
+    }
+}
+
+/// Scale-out figures (see the module's docs).
+fn cluster() {
+    let bin = release_airlock();
+    let pg = Postgres::start();
+    let nats = airlock_tests::nats::NatsServer::start();
+    let secs = seconds();
+    let args = vec![
+        "--database".to_string(),
+        pg.url.clone(),
+        "--bus".to_string(),
+        nats.url(),
+    ];
+    let root = std::env::temp_dir().join(format!("airlock-cluster-{}", uuid::Uuid::new_v4()));
+    let (a, addr_a) = start_server_in(&bin, root.join("a"), &args, true);
+    let base_a = format!("http://{addr_a}");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let s = rt.block_on(setup(&base_a, &a.dir));
+    let plan = |addr, connections| Plan {
+        addr,
+        kind: s.hmac.clone(),
+        connections,
+        rate: None,
+        rotate: false,
+        seconds: secs,
+    };
+
+    let one = result_of(spawn_generator(&plan(addr_a, INGEST_CONNECTIONS)));
+    rt.block_on(wait_for_jetstream_to_settle(&nats.url()));
+    let latency = rt.block_on(push_to_jetstream_latency(
+        &base_a,
+        &s.hmac,
+        &nats.url(),
+        secs,
+    ));
+
+    // A second node on the same database and NATS, holding node A's keys.
+    std::fs::create_dir_all(root.join("b")).unwrap();
+    for key in ["jwt-ed25519.key", "secrets.key", "audit.key"] {
+        std::fs::copy(a.dir.join(key), root.join("b").join(key)).unwrap();
+    }
+    let (_b, addr_b) = start_server_in(&bin, root.join("b"), &args, false);
+    let half = INGEST_CONNECTIONS / 2;
+    let on_a = spawn_generator(&plan(addr_a, half));
+    let on_b = spawn_generator(&plan(addr_b, half));
+    let (on_a, on_b) = (result_of(on_a), result_of(on_b));
+
+    let ms = |r: &Value, q: &str| r[q].as_f64().unwrap();
+    println!("| measure | result | goal |");
+    println!("| --- | --- | --- |");
+    println!(
+        "| signed HMAC events/s, one node on PostgreSQL + NATS ({INGEST_CONNECTIONS} connections) | {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; {}) | — |",
+        rate(&one, 202),
+        ms(&one, "p50"),
+        ms(&one, "p99"),
+        statuses(&one)
+    );
+    println!(
+        "| signed HMAC events/s, two nodes on PostgreSQL + NATS ({half} connections each) | {:.0}/s (A {:.0}/s p99 {:.2} ms, B {:.0}/s p99 {:.2} ms) | more than one node |",
+        rate(&on_a, 202) + rate(&on_b, 202),
+        rate(&on_a, 202),
+        ms(&on_a, "p99"),
+        rate(&on_b, 202),
+        ms(&on_b, "p99"),
+    );
+    println!(
+        "| push → JetStream subscriber latency at {CLUSTER_PACED_RATE}/s | p50 {:.2} ms, p99 {:.2} ms ({} of {} arrived) | — |",
+        latency.0, latency.1, latency.2, latency.3
+    );
+    drop(a);
+    let _ = std::fs::remove_dir_all(&root);
+}
+
+/// Waits until the stream has stopped growing for a second: the backlog of the
+/// throughput run is relayed, and does not count in the latency run.
+async fn wait_for_jetstream_to_settle(nats: &str) {
+    let js = async_nats::jetstream::new(async_nats::connect(nats).await.unwrap());
+    let mut last = u64::MAX;
+    loop {
+        let mut stream = js.get_stream("AIRLOCK").await.unwrap();
+        let now = stream.info().await.unwrap().state.messages;
+        if now == last {
+            return;
+        }
+        last = now;
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Pushes at `CLUSTER_PACED_RATE`/s for `secs` and times each from its send to its
+/// arrival at a core NATS subscription on `airlock.>`: (p50 ms, p99 ms, arrived, sent).
+async fn push_to_jetstream_latency(
+    base: &str,
+    hmac: &Kind,
+    nats: &str,
+    secs: u64,
+) -> (f64, f64, usize, usize) {
+    use futures_util::StreamExt as _;
+    let Kind::Hmac { path, secret } = hmac else {
+        unreachable!()
+    };
+    let client = async_nats::connect(nats).await.unwrap();
+    let mut sub = client.subscribe("airlock.>").await.unwrap();
+    let sent: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<u64, Instant>>> =
+        Default::default();
+    let arrived = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            while let Ok(Some(m)) = tokio::time::timeout(Duration::from_secs(5), sub.next()).await {
+                let v: Value = serde_json::from_slice(&m.payload).unwrap_or(Value::Null);
+                let Some(n) = v["probe"].as_u64() else {
+                    continue;
+                };
+                if let Some(at) = sent.lock().unwrap().get(&n) {
+                    latencies.push(at.elapsed().as_secs_f64() * 1000.0);
+                }
+            }
+            latencies
+        })
+    };
+    let http = reqwest::Client::new();
+    let key = webhook_key(secret).unwrap();
+    let total = (CLUSTER_PACED_RATE * secs) as usize;
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    for n in 0..total as u64 {
+        let due = start + Duration::from_micros(n * 1_000_000 / CLUSTER_PACED_RATE);
+        tokio::time::sleep_until(due.into()).await;
+        let body = format!(r#"{{"probe": {n}}}"#);
+        let id = format!("latency-{n}");
+        let ts = unix_now();
+        let req = http
+            .post(format!("{base}{path}"))
+            .header("content-type", "application/json")
+            .header("webhook-id", &id)
+            .header("webhook-timestamp", ts.to_string())
+            .header(
+                "webhook-signature",
+                sign_webhook(&key, &id, ts, body.as_bytes()),
+            )
+            .body(body);
+        sent.lock().unwrap().insert(n, due);
+        tasks.push(tokio::spawn(
+            async move { req.send().await.map(|r| r.status()) },
+        ));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut latencies = arrived.await.unwrap();
+    latencies.sort_by(f64::total_cmp);
+    let arrived = latencies.len();
+    (pct(&latencies, 0.50), pct(&latencies, 0.99), arrived, total)
 }

@@ -3,7 +3,8 @@
 //! the operations guide says). Any node serves any request: a token from one
 //! works on the other; an event pushed to node A reaches a live subscriber on
 //! node B and lands in the JetStream stream exactly once, even when redelivered;
-//! a disable on A refuses ingest on B within a second.
+//! a disable on A refuses ingest on B within a second; audited changes made on
+//! both at once form one valid chain.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -234,6 +235,39 @@ async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_even
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     eprintln!("disable on A → refused on B: {:?}", disabled.elapsed());
+
+    // Audited mutations on both nodes at once still form one valid chain.
+    let registrations = (0..20).map(|i| {
+        let (http, token) = (http.clone(), token.clone());
+        let base = if i % 2 == 0 {
+            a.base.clone()
+        } else {
+            b.base.clone()
+        };
+        async move {
+            let r = http
+                .post(format!("{base}/api/connectors/register"))
+                .bearer_auth(&token)
+                .json(&json!({"name": format!("c-{i}"), "category": "custom"}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+    });
+    futures_util::future::join_all(registrations).await;
+    let verify = airlock_tests::airlock_bin()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&dir_a)
+        .args(["--database", &database])
+        .output()
+        .unwrap();
+    assert!(
+        verify.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&verify.stdout),
+        String::from_utf8_lossy(&verify.stderr)
+    );
     drop(a);
     drop(b);
     let _ = std::fs::remove_dir_all(&root);
