@@ -19,12 +19,18 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// Claims as the server would sign them for the bootstrap client (a real,
+/// active client: a token naming a client that does not exist is refused).
 fn claims(env: &Env) -> Claims {
+    let bootstrap: Value =
+        serde_json::from_slice(&std::fs::read(env.data_dir.join("bootstrap.json")).unwrap())
+            .unwrap();
+    let client = bootstrap["client_id"].as_str().unwrap().to_string();
     Claims {
         iss: "urn:airlock".into(),
         aud: AUDIENCE.into(),
-        sub: "cli_forged".into(),
-        client_id: "cli_forged".into(),
+        sub: client.clone(),
+        client_id: client,
         tenant_id: env.tenant.clone(),
         scope: Scope::ALL.map(|s| s.as_str()).join(" "),
         exp: now() + 600,
