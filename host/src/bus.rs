@@ -145,6 +145,13 @@ pub trait Bus: Send + Sync + fmt::Debug {
     /// with their last id.
     fn close(&self);
 
+    /// Stops the backend for good (the node is shutting down): [`Bus::close`],
+    /// then whatever the backend runs in the background, awaited.
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        self.close();
+        Box::pin(async {})
+    }
+
     /// Up to `limit` selected messages after `after`, oldest first.
     fn history<'a>(
         &'a self,

@@ -276,6 +276,8 @@ pub struct Ingest {
     store: Store,
     keys: Keys,
     tokens: std::sync::Arc<Tokens>,
+    /// Whether a token's client was revoked (the `oauth2` method).
+    clients: std::sync::Arc<crate::auth::clients::ClientStatus>,
     committer: mpsc::Sender<Commit>,
     cache: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Known>>>,
     /// Connector ids recently looked up and not found, and when.
@@ -359,6 +361,7 @@ impl Ingest {
         store: Store,
         keys: Keys,
         tokens: std::sync::Arc<Tokens>,
+        clients: std::sync::Arc<crate::auth::clients::ClientStatus>,
         pipeline: Pipeline,
         rsa: RsaPool,
     ) -> Ingest {
@@ -368,6 +371,7 @@ impl Ingest {
             store,
             keys,
             tokens,
+            clients,
             committer,
             cache: Default::default(),
             absent: Default::default(),
@@ -441,6 +445,17 @@ impl Ingest {
                     return Err(unauthorized(
                         "insufficient_scope",
                         "the token lacks the `events:ingest` scope",
+                    ));
+                }
+                let active = self
+                    .clients
+                    .is_active(&principal.client_id)
+                    .await
+                    .map_err(|e| IngestError::Commit(e.to_string()))?;
+                if !active {
+                    return Err(unauthorized(
+                        "bad_token",
+                        "the client this token was issued to was revoked",
                     ));
                 }
                 Presented::Token(principal)

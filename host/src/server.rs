@@ -153,7 +153,7 @@ impl Server {
         if let Some(s) = self.shutdown.take() {
             let _ = s.send(());
         }
-        self.bus.close();
+        self.bus.stop().await;
         self.scheduler.stop();
         self.key_watch.abort();
         if let Some(n) = &self.notifications {
@@ -268,10 +268,12 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
 
     // Drains what an earlier run left `received`, then follows new commits.
     let pipeline = Pipeline::start(registry.clone(), node.store.clone(), bus.clone());
+    let clients = Arc::new(crate::auth::clients::ClientStatus::new(node.store.clone()));
     let ingest = Arc::new(Ingest::new(
         node.store.clone(),
         node.keys.clone(),
         tokens.clone(),
+        clients.clone(),
         pipeline.clone(),
         crate::ingest::RsaPool::start()?,
     ));
@@ -286,7 +288,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         bus: bus.clone(),
         topics: opts.topics.clone(),
         failures: Arc::default(),
-        clients: Arc::new(crate::auth::clients::ClientStatus::new(node.store.clone())),
+        clients,
     });
     let (tx, rx) = oneshot::channel::<()>();
     let front = opts.front;

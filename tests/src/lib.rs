@@ -217,9 +217,13 @@ pub mod nats {
     impl NatsServer {
         /// Starts one and waits until it accepts connections.
         pub fn start() -> NatsServer {
+            NatsServer::start_on(super::free_port())
+        }
+
+        /// Starts one on `port`.
+        pub fn start_on(port: u16) -> NatsServer {
             let dir = std::env::temp_dir().join(format!("airlock-nats-{}", uuid::Uuid::new_v4()));
             std::fs::create_dir_all(&dir).unwrap();
-            let port = super::free_port();
             let child = spawn(port, &dir);
             let server = NatsServer { child, port, dir };
             server.wait_ready();

@@ -88,7 +88,18 @@ async fn push(
 async fn jetstream_messages(nats: &str, expect: usize) -> Vec<(String, String, Vec<u8>)> {
     let client = async_nats::connect(nats).await.unwrap();
     let js = async_nats::jetstream::new(client);
-    let stream = js.get_stream("AIRLOCK").await.unwrap();
+    // The relay creates the stream when it first reaches NATS.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let stream = loop {
+        match js.get_stream("AIRLOCK").await {
+            Ok(s) => break s,
+            Err(e) if Instant::now() < deadline => {
+                let _ = e;
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            Err(e) => panic!("no stream: {e}"),
+        }
+    };
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config::default())
         .await
@@ -420,4 +431,42 @@ async fn every_acknowledged_event_is_in_jetstream_once_through_node_kills_and_a_
     drop(a);
     drop(b);
     let _ = std::fs::remove_dir_all(&root);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_started_while_nats_is_down_serves_and_relays_once_nats_is_up() {
+    let port = airlock_tests::free_port();
+    let url = format!("nats://127.0.0.1:{port}");
+    let database = airlock_tests::postgres::fresh_url().await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("airlock-nats-down-{}", uuid::Uuid::new_v4()));
+    let node = start_node(&dir, &database, &url, &http).await;
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).unwrap()).unwrap();
+    let token = airlock_tests::bootstrap_token(&http, &node.base, &boot).await;
+    let c: Value = http
+        .post(format!("{}/api/connectors/register", node.base))
+        .bearer_auth(&token)
+        .json(&json!({"name": "sensor", "category": "telemetry", "auth_method": "hmac-sha256"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let secret = c["credential"]["secret"].as_str().unwrap();
+    let hook = format!("{}{}", node.base, c["webhook_path"].as_str().unwrap());
+    for n in 0..3 {
+        let body = format!(r#"{{"n": {n}}}"#);
+        let (s, v) = push(&http, &hook, secret, &format!("down-{n}"), body.as_bytes()).await;
+        assert_eq!(s, 202, "acknowledged while NATS is down: {v}");
+    }
+    let nats = NatsServer::start_on(port);
+    let messages = jetstream_messages(&nats.url(), 3).await;
+    assert_eq!(messages.len(), 3, "{messages:?}");
+    drop(node);
+    let _ = std::fs::remove_dir_all(&dir);
 }

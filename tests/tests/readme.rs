@@ -11,9 +11,19 @@ use std::path::{Path, PathBuf};
 
 use airlock_tests::guests;
 
-/// The documents whose runnable blocks run, in this order (the README's tour sets
-/// up the session the others use).
-const DOCUMENTS: &[&str] = &["README.md", "docs/api.md", "docs/push.md"];
+/// The documents whose runnable blocks run: the README first (its tour sets up
+/// the session the others use), then every page of `docs/`, by name.
+fn documents(root: &Path) -> Vec<String> {
+    let mut docs: Vec<String> = std::fs::read_dir(root.join("docs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".md"))
+        .map(|n| format!("docs/{n}"))
+        .collect();
+    docs.sort();
+    docs.insert(0, "README.md".to_string());
+    docs
+}
 
 /// A runnable block: where it is, its commands, and the output it shows.
 #[derive(Debug)]
@@ -86,9 +96,9 @@ fn every_runnable_block_of_the_docs_runs_as_shown() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let mut blocks = Vec::new();
-    for doc in DOCUMENTS {
-        let text = std::fs::read_to_string(root.join(doc)).unwrap();
-        blocks.extend(blocks_of(doc, &text));
+    for doc in documents(root) {
+        let text = std::fs::read_to_string(root.join(&doc)).unwrap();
+        blocks.extend(blocks_of(&doc, &text));
     }
     assert!(
         blocks.len() >= 8,

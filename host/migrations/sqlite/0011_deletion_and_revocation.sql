@@ -12,3 +12,5 @@ CREATE TABLE deleted_versions (
 );
 -- A revoked client gets no new token, and the tokens it holds stop working.
 ALTER TABLE clients ADD COLUMN revoked_ms BIGINT;
+-- What one call or pushed event had quarantined (`GET …/events/{event_id}`).
+CREATE INDEX quarantine_by_call ON quarantine (tenant_id, connector_id, call_id);

@@ -10,13 +10,16 @@
 //!   in `relay_state` ([`LEASE`], renewed each round) publishes, the others wait.
 //!   A node that dies is replaced when its lease runs out; one that stops gives the
 //!   lease up at once.
-//! - **At least once, then de-duplicated.** Each message is published with
-//!   `Nats-Msg-Id` = its id and the relay's position (`relay_state.last_seq`)
-//!   moves only past messages JetStream acknowledged. After a crash, a NATS outage
-//!   or a change of relay, whatever was not acknowledged is published again, and
-//!   JetStream drops the repeats: its duplicate window ([`DUPLICATE_WINDOW`], 10
-//!   minutes) is far longer than the longest a message waits to be re-published
-//!   (a lease of 10 s plus retries backing off to 30 s).
+//! - **Exactly once, in order.** Each message is published with `Nats-Msg-Id` =
+//!   its id and `Nats-Expected-Last-Msg-Id` = the message before it, so JetStream
+//!   stores the relay's messages gap-free and in `seq` order and refuses the rest
+//!   of a round after a failure. The relay's position (`relay_state.last_seq`)
+//!   moves only past acknowledged messages, and when a node takes the lease, or
+//!   after any failure, it reads the stream's last message (`Airlock-Seq`) and
+//!   goes on after it — so a message stored but whose acknowledgement was lost is
+//!   not published again, however long NATS or the database was away. The
+//!   duplicate window ([`DUPLICATE_WINDOW`], 10 minutes) is a second guard.
+//!   The stream is Airlock's: nothing else may publish into `<prefix>.>`.
 //! - **Ingest does not depend on NATS.** Events are acknowledged once they are in
 //!   the database; while NATS is down the relay retries with backoff and catches
 //!   up after.
@@ -51,6 +54,8 @@ pub const DUPLICATE_WINDOW: Duration = Duration::from_secs(600);
 pub const MAX_AGE: Duration = Duration::from_secs(7 * 24 * 3600);
 /// Messages published per round (their acknowledgements awaited together).
 const BATCH: i64 = 512;
+/// Body bytes read per round at most (at least one message): outputs may be large.
+const ROUND_BYTES: i64 = 16 * 1024 * 1024;
 /// How often an idle relay looks for messages it was not woken for (other nodes'
 /// commits) and renews or takes the lease.
 const IDLE: Duration = Duration::from_millis(500);
@@ -99,73 +104,102 @@ pub fn stream_name(prefix: &str) -> String {
 pub struct NatsBus {
     outbox: EmbeddedBus,
     wake: Arc<Notify>,
-    relay: tokio::task::JoinHandle<()>,
+    relay: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
     store: Store,
     node: String,
 }
 
+/// A connection to NATS with the stream checked.
+struct Link {
+    js: jetstream::Context,
+    stream: String,
+    max_payload: usize,
+}
+
+/// Connects to NATS and creates or checks the stream over `<prefix>.>`. A stream
+/// of that name capturing other subjects is an error no retry can fix
+/// (`Ok(Err(_))`); an unreachable NATS one a retry may (`Err(_)`).
+async fn link(url: &str, prefix: &str, node: &str) -> Result<Result<Link, RelayError>, RelayError> {
+    let client = async_nats::ConnectOptions::new()
+        .connection_timeout(Duration::from_secs(5))
+        .name(format!("airlock {node}"))
+        .connect(url)
+        .await
+        .map_err(|e| RelayError::Connect {
+            url: url.to_string(),
+            why: e.to_string(),
+        })?;
+    // Larger messages cannot be published at all (nats-server's `max_payload`,
+    // 1 MiB unless configured; outputs may be up to 8 MiB).
+    let max_payload = client.server_info().max_payload;
+    let js = jetstream::new(client);
+    let name = stream_name(prefix);
+    let subject = format!("{prefix}.>");
+    let stream = js
+        .get_or_create_stream(jetstream::stream::Config {
+            name: name.clone(),
+            subjects: vec![subject.clone()],
+            retention: jetstream::stream::RetentionPolicy::Limits,
+            storage: jetstream::stream::StorageType::File,
+            max_age: MAX_AGE,
+            duplicate_window: DUPLICATE_WINDOW,
+            ..Default::default()
+        })
+        .await
+        .map_err(|e| RelayError::Stream {
+            name: name.clone(),
+            why: e.to_string(),
+        })?;
+    let subjects = &stream.cached_info().config.subjects;
+    if !subjects.contains(&subject) {
+        return Ok(Err(RelayError::Stream {
+            name,
+            why: format!(
+                "it exists and captures {subjects:?}, not `{subject}`: remove it or choose \
+                 another --bus-prefix"
+            ),
+        }));
+    }
+    tracing::info!(url, stream = %name, %subject, "relaying the outbox to NATS JetStream");
+    Ok(Ok(Link {
+        js,
+        stream: name,
+        max_payload,
+    }))
+}
+
 impl NatsBus {
     /// Connects to NATS at `url`, creates or checks the stream over `<prefix>.>`,
-    /// and starts this node's relay loop (as `node` in the lease).
+    /// and starts this node's relay loop (as `node` in the lease). A stream that
+    /// captures other subjects refuses the start; an unreachable NATS does not —
+    /// the node serves, acknowledging into the outbox, and the relay connects
+    /// when NATS is back.
     pub async fn start(
         store: Store,
         url: &str,
         prefix: &str,
         node: String,
     ) -> Result<NatsBus, RelayError> {
-        let client = async_nats::ConnectOptions::new()
-            .connection_timeout(Duration::from_secs(5))
-            .name(format!("airlock {node}"))
-            .connect(url)
-            .await
-            .map_err(|e| RelayError::Connect {
-                url: url.to_string(),
-                why: e.to_string(),
-            })?;
-        // Larger messages cannot be published at all (nats-server's `max_payload`,
-        // 1 MiB unless configured; outputs may be up to 8 MiB).
-        let max_payload = client.server_info().max_payload;
-        let js = jetstream::new(client);
-        let name = stream_name(prefix);
-        let subject = format!("{prefix}.>");
-        let stream = js
-            .get_or_create_stream(jetstream::stream::Config {
-                name: name.clone(),
-                subjects: vec![subject.clone()],
-                retention: jetstream::stream::RetentionPolicy::Limits,
-                storage: jetstream::stream::StorageType::File,
-                max_age: MAX_AGE,
-                duplicate_window: DUPLICATE_WINDOW,
-                ..Default::default()
-            })
-            .await
-            .map_err(|e| RelayError::Stream {
-                name: name.clone(),
-                why: e.to_string(),
-            })?;
-        let subjects = &stream.cached_info().config.subjects;
-        if !subjects.contains(&subject) {
-            return Err(RelayError::Stream {
-                name,
-                why: format!(
-                    "it exists and captures {subjects:?}, not `{subject}`: remove it or choose \
-                     another --bus-prefix"
-                ),
-            });
-        }
-        tracing::info!(url, stream = %name, %subject, "relaying the outbox to NATS JetStream");
+        let first = match link(url, prefix, &node).await {
+            Ok(Ok(link)) => Some(link),
+            Ok(Err(fatal)) => return Err(fatal),
+            Err(e) => {
+                tracing::warn!(error = %e, "NATS is not reachable; relaying when it is");
+                None
+            }
+        };
         let wake = Arc::new(Notify::new());
         let relay = tokio::spawn(relay_loop(
             store.clone(),
-            js,
+            (url.to_string(), prefix.to_string()),
+            first,
             node.clone(),
             wake.clone(),
-            max_payload,
         ));
         Ok(NatsBus {
             outbox: EmbeddedBus::new(store.clone()),
             wake,
-            relay,
+            relay: std::sync::Mutex::new(Some(relay)),
             store,
             node,
         })
@@ -180,12 +214,21 @@ impl Bus for NatsBus {
 
     fn close(&self) {
         self.outbox.close();
-        self.relay.abort();
-        // Let another node take over at once rather than after the lease.
-        let (store, node) = (self.store.clone(), self.node.clone());
-        tokio::spawn(async move {
-            let _ = store.release_relay(&node).await;
-        });
+    }
+
+    fn stop(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            self.outbox.close();
+            let relay = self.relay.lock().ok().and_then(|mut r| r.take());
+            if let Some(relay) = relay {
+                relay.abort();
+                let _ = relay.await;
+            }
+            // Another node takes over at once rather than after the lease.
+            if let Err(e) = self.store.release_relay(&self.node).await {
+                tracing::warn!(error = %e, "could not give up the relay lease");
+            }
+        })
     }
 
     fn history<'a>(
@@ -206,14 +249,25 @@ impl Bus for NatsBus {
     }
 }
 
+/// Where the relay stands in the stream, read from it when it takes the lease
+/// and after any failure: the newest relayed `seq` there and its message id.
+#[derive(Default)]
+struct Position {
+    /// False until read from the stream (again after a failure).
+    synced: bool,
+    /// The `Nats-Msg-Id` of the stream's last message: the next publish expects it.
+    last_id: Option<String>,
+}
+
 async fn relay_loop(
     store: Store,
-    js: jetstream::Context,
+    (url, prefix): (String, String),
+    mut link_state: Option<Link>,
     node: String,
     wake: Arc<Notify>,
-    max_payload: usize,
 ) {
     let mut backoff = Duration::ZERO;
+    let mut position = Position::default();
     loop {
         if backoff.is_zero() {
             tokio::select! {
@@ -223,15 +277,29 @@ async fn relay_loop(
         } else {
             tokio::time::sleep(backoff).await;
         }
+        let Some(l) = &link_state else {
+            match link(&url, &prefix, &node).await {
+                Ok(Ok(l)) => {
+                    link_state = Some(l);
+                    backoff = Duration::ZERO;
+                }
+                Ok(Err(e)) | Err(e) => {
+                    backoff = (backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
+                    tracing::warn!(error = %e, retry_in_s = backoff.as_secs(), "the JetStream relay cannot start yet");
+                }
+            }
+            continue;
+        };
         // Full rounds follow each other at once: a backlog drains without waits.
         loop {
-            match relay_round(&store, &js, &node, max_payload).await {
-                Ok(n) if n == BATCH as usize => {}
+            match relay_round(&store, l, &node, &mut position).await {
+                Ok(n) if n > 0 => {}
                 Ok(_) => {
                     backoff = Duration::ZERO;
                     break;
                 }
                 Err(why) => {
+                    position.synced = false;
                     backoff = (backoff * 2).clamp(Duration::from_secs(1), MAX_BACKOFF);
                     tracing::warn!(error = %why, retry_in_s = backoff.as_secs(), "the JetStream relay failed a round");
                     break;
@@ -241,13 +309,46 @@ async fn relay_loop(
     }
 }
 
+/// The stream's last message: its `Airlock-Seq` and `Nats-Msg-Id`.
+async fn stream_tail(l: &Link) -> Result<(Option<i64>, Option<String>), String> {
+    let mut stream =
+        l.js.get_stream(&l.stream)
+            .await
+            .map_err(|e| e.to_string())?;
+    let state = stream
+        .info()
+        .await
+        .map_err(|e| e.to_string())?
+        .state
+        .clone();
+    if state.messages == 0 {
+        return Ok((None, None));
+    }
+    let last = stream
+        .get_raw_message(state.last_sequence)
+        .await
+        .map_err(|e| e.to_string())?;
+    let header = |name: &str| last.headers.get(name).map(|v| v.as_str().to_string());
+    Ok((
+        header("Airlock-Seq").and_then(|s| s.parse().ok()),
+        header("Nats-Msg-Id"),
+    ))
+}
+
 /// One round: if this node holds the lease, publishes the next messages and
 /// records how far JetStream acknowledged them. Returns how many it read.
+///
+/// Each publish names the message it expects to follow
+/// (`Nats-Expected-Last-Msg-Id`), so JetStream stores the relay's messages
+/// gap-free and in order, and refuses the rest of a round after a failure. When
+/// it takes the lease, or after a failure, the relay reads the stream's last
+/// message and goes on after it: a message JetStream stored but whose
+/// acknowledgement was lost is never published twice, however long the outage.
 async fn relay_round(
     store: &Store,
-    js: &jetstream::Context,
+    l: &Link,
     node: &str,
-    max_payload: usize,
+    position: &mut Position,
 ) -> Result<usize, String> {
     let lease_ms = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
     if !store
@@ -255,28 +356,48 @@ async fn relay_round(
         .await
         .map_err(|e| e.to_string())?
     {
+        position.synced = false;
         return Ok(0);
+    }
+    if !position.synced {
+        let (seq, id) = stream_tail(l).await?;
+        if let Some(seq) = seq {
+            store
+                .advance_relay(node, seq)
+                .await
+                .map_err(|e| e.to_string())?;
+        }
+        position.last_id = id;
+        position.synced = true;
     }
     let after = store.relayed_seq().await.map_err(|e| e.to_string())?;
     let rows = store
-        .outbox_after(after, BATCH)
+        .outbox_after(after, BATCH, ROUND_BYTES)
         .await
         .map_err(|e| e.to_string())?;
     let mut acks = Vec::with_capacity(rows.len());
     let mut failure = None;
     for m in &rows {
         // Headers take a few hundred bytes of the server's limit.
-        if m.body.len().saturating_add(1024) > max_payload {
-            tracing::error!(seq = m.seq, id = %m.id, size = m.body.len(), max_payload,
+        if m.body.len().saturating_add(1024) > l.max_payload {
+            tracing::error!(seq = m.seq, id = %m.id, size = m.body.len(), max_payload = l.max_payload,
                 "a message is larger than NATS accepts: not relayed (raise the server's max_payload)");
             acks.push((m.seq, None));
             continue;
         }
-        match js
-            .publish_with_headers(m.topic.clone(), headers(m), m.body.clone().into())
+        let mut h = headers(m);
+        if let Some(last) = &position.last_id {
+            h.insert("Nats-Expected-Last-Msg-Id", last.as_str());
+        }
+        match l
+            .js
+            .publish_with_headers(m.topic.clone(), h, m.body.clone().into())
             .await
         {
-            Ok(ack) => acks.push((m.seq, Some(ack))),
+            Ok(ack) => {
+                position.last_id = Some(m.id.clone());
+                acks.push((m.seq, Some(ack)));
+            }
             Err(e) => {
                 failure = Some(format!("publishing message {}: {e}", m.seq));
                 break;

@@ -176,13 +176,15 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         eprintln!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
         tokio::select! {
             r = server.stop() => r?,
+            // Exit here: returning would drop the runtime, which waits for every
+            // blocking task (guest calls of up to their wall clock).
             _ = tokio::signal::ctrl_c() => {
                 eprintln!("stopped before the shutdown finished");
-                return Ok(ExitCode::FAILURE);
+                std::process::exit(1);
             }
             _ = term.recv() => {
                 eprintln!("stopped before the shutdown finished");
-                return Ok(ExitCode::FAILURE);
+                std::process::exit(1);
             }
         }
         eprintln!("airlock stopped");

@@ -123,12 +123,28 @@ impl Registry {
         force: bool,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let targets: Vec<String> = self
+        let versions: Vec<String> = self
             .store
-            .deployments(tenant, &connector.id)
+            .versions(tenant, &connector.id)
             .await?
             .into_iter()
-            .map(|d| d.target)
+            .map(|v| v.version)
+            .collect();
+        let mut tx = self.store.begin().await?;
+        // Checked under the connector's lock: no deployment can appear meanwhile.
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, &connector.id)
+            .await?
+        {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{connector_id}`"
+            )));
+        }
+        let targets: Vec<String> = Store::deployment_targets(&mut tx, &connector.id)
+            .await?
+            .into_iter()
+            .map(|(t, _)| t)
             .collect();
         if !targets.is_empty() && !force {
             return Err(RegistryError::Conflict {
@@ -145,24 +161,13 @@ impl Registry {
                 ),
             });
         }
-        let versions: Vec<String> = self
-            .store
-            .versions(tenant, &connector.id)
-            .await?
-            .into_iter()
-            .map(|v| v.version)
-            .collect();
-        let mut tx = self.store.begin().await?;
-        if !Store::delete_connector(&mut tx, tenant, &connector.id).await? {
-            return Err(RegistryError::NotFound(format!(
-                "no connector `{connector_id}`"
-            )));
-        }
+        let revoked = Store::delete_connector(&mut tx, tenant, &connector.id).await?;
         let detail = serde_json::json!({
             "name": connector.name,
             "versions": versions,
             "deployments": targets,
             "forced": force,
+            "revoked_clients": revoked,
         });
         self.commit_audited(
             tx,

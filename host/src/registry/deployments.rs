@@ -251,6 +251,22 @@ impl Registry {
             },
         };
         let mut tx = self.store.begin().await?;
+        // Under the connector's lock, the version must still exist: a deletion
+        // committed since it was read above would leave a deployment without one.
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, &connector.id)
+            .await?
+            || !Store::version_exists(&mut tx, &connector.id, &row.version).await?
+        {
+            return Err(RegistryError::Conflict {
+                code: "version_deleted",
+                message: format!(
+                    "version {} was deleted while this deployment was being made",
+                    row.version
+                ),
+            });
+        }
         Store::upsert_deployment(&mut tx, &row).await?;
         let action = match &previous {
             None => "deployment.create",

@@ -157,13 +157,22 @@ impl Registry {
             manifest: serde_json::to_string(&manifest).map_err(internal)?,
             created_ms: now_ms(),
         };
+        let mut tx = self.store.begin().await?;
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, &connector.id)
+            .await?
+        {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{}`",
+                connector.id
+            )));
+        }
         // A deleted version's number stays bound to what it was: the same
         // component may come back, another may not (a node's memory of
         // (connector, version) → digest is then never wrong).
-        if let Some(was) = self
-            .store
-            .retired_version_digest(&connector.id, &version.version)
-            .await?
+        if let Some(was) =
+            Store::retired_version_digest(&mut tx, &connector.id, &version.version).await?
             && was != version.digest
         {
             return Err(RegistryError::Conflict {
@@ -175,7 +184,6 @@ impl Registry {
                 ),
             });
         }
-        let mut tx = self.store.begin().await?;
         Store::put_component(&mut tx, &component.digest, bytes).await?;
         Store::insert_version(&mut tx, &version)
             .await
@@ -214,20 +222,30 @@ impl Registry {
         version: &str,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let targets: Vec<String> = self
+        let mut tx = self.store.begin().await?;
+        // Checked under the connector's lock: no deploy can pick it meanwhile.
+        if !self
             .store
-            .deployments(tenant, &connector.id)
+            .lock_connector(&mut tx, tenant, &connector.id)
+            .await?
+        {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{connector_id}`"
+            )));
+        }
+        let targets: Vec<String> = Store::deployment_targets(&mut tx, &connector.id)
             .await?
             .into_iter()
-            .filter(|d| d.version == version)
-            .map(|d| d.target)
+            .filter(|(_, v)| v == version)
+            .map(|(t, _)| t)
             .collect();
         if !targets.is_empty() {
             return Err(RegistryError::Conflict {
                 code: "version_deployed",
                 message: format!(
-                    "version {version} is deployed to {}; deploy another version there or \
+                    "version {} is deployed to {}; deploy another version there or \
                      undeploy it first",
+                    crate::text::bounded(version, 100),
                     targets
                         .iter()
                         .map(|t| format!("`{t}`"))
@@ -236,7 +254,6 @@ impl Registry {
                 ),
             });
         }
-        let mut tx = self.store.begin().await?;
         if !Store::delete_version(&mut tx, &connector.id, version).await? {
             return Err(RegistryError::NotFound(format!(
                 "this connector has no version `{}`",

@@ -669,7 +669,7 @@ impl QuarantinedFindings {
                 .map(|a| {
                     a.iter()
                         .take(EventStatusView::MAX_FINDINGS)
-                        .cloned()
+                        .map(bounded_finding)
                         .collect()
                 })
                 .unwrap_or_default()
@@ -680,6 +680,25 @@ impl QuarantinedFindings {
             errors: list("errors"),
             warnings: list("warnings"),
         }
+    }
+}
+
+/// A validator finding with each of its strings bounded (a path can quote the
+/// input as much as a message can).
+fn bounded_finding(f: &Value) -> Value {
+    match f {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        Value::String(t) => Value::String(crate::text::bounded(t, 300)),
+                        other => other.clone(),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

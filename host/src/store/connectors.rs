@@ -359,34 +359,70 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes a connector inside `tx`, with what only it needs: its versions
-    /// (and their tombstones), deployments, poll history, health, heartbeats, kv
-    /// state and push credentials; the clients of its `oauth2` credentials are
-    /// revoked. Its events, published messages, quarantine and audit rows stay
-    /// (they name the connector by id, which is never reused); component bytes
-    /// stay too (shared by digest). False when the tenant has no such connector.
-    pub async fn delete_connector(
+    /// Locks a connector of `tenant_id` inside `tx` until it ends (PostgreSQL:
+    /// `FOR UPDATE`; SQLite's write transactions are serial already), so checks
+    /// made inside `tx` hold until it commits; false when there is no such
+    /// connector. Upload, deploy and the deletions take it first.
+    pub async fn lock_connector(
+        &self,
         tx: &mut AnyConnection,
         tenant_id: &str,
         connector_id: &str,
     ) -> Result<bool, StoreError> {
-        let owned = sqlx::query("SELECT 1 FROM connectors WHERE tenant_id = $1 AND id = $2")
+        let sql = match self.backend {
+            super::Backend::Postgres => {
+                "SELECT 1 FROM connectors WHERE tenant_id = $1 AND id = $2 FOR UPDATE"
+            }
+            super::Backend::Sqlite => "SELECT 1 FROM connectors WHERE tenant_id = $1 AND id = $2",
+        };
+        Ok(sqlx::query(sql)
             .bind(tenant_id)
             .bind(connector_id)
             .fetch_optional(&mut *tx)
             .await?
-            .is_some();
-        if !owned {
-            return Ok(false);
-        }
-        sqlx::query(
+            .is_some())
+    }
+
+    /// A connector's deployments as (target, version), read inside `tx`.
+    pub async fn deployment_targets(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target, version FROM deployments WHERE connector_id = $1 ORDER BY target",
+        )
+        .bind(connector_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+
+    /// Deletes a connector inside `tx` (locked first, [`Store::lock_connector`]),
+    /// with what only it needs: its versions (and their tombstones), deployments,
+    /// poll history, health, heartbeats, kv state and push credentials; the
+    /// clients of its `oauth2` credentials are revoked, and their ids returned.
+    /// Its events, published messages, quarantine and audit rows stay (they name
+    /// the connector by id, which is never reused); component bytes stay too
+    /// (shared by digest).
+    pub async fn delete_connector(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let revoked = sqlx::query(
             "UPDATE clients SET revoked_ms = $1 WHERE revoked_ms IS NULL AND id IN \
-             (SELECT client_id FROM push_credentials WHERE connector_id = $2)",
+             (SELECT client_id FROM push_credentials WHERE connector_id = $2) RETURNING id",
         )
         .bind(now_ms())
         .bind(connector_id)
-        .execute(&mut *tx)
-        .await?;
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>(0))
+        .collect::<Result<Vec<_>, _>>()?;
         // Children first: SQLite enforces the foreign keys.
         for table in [
             "deployments",
@@ -415,7 +451,7 @@ impl Store {
             .bind(connector_id)
             .execute(&mut *tx)
             .await?;
-        Ok(true)
+        Ok(revoked)
     }
 
     /// Deletes a version inside `tx`, leaving a tombstone that keeps its number
@@ -451,9 +487,26 @@ impl Store {
         Ok(true)
     }
 
-    /// The digest a deleted version was uploaded with, if the number was used.
+    /// Whether a version of a connector is stored, read inside `tx`.
+    pub async fn version_exists(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        version: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(
+            sqlx::query("SELECT 1 FROM versions WHERE connector_id = $1 AND version = $2")
+                .bind(connector_id)
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// The digest a deleted version was uploaded with, if the number was used;
+    /// read inside `tx`.
     pub async fn retired_version_digest(
-        &self,
+        tx: &mut AnyConnection,
         connector_id: &str,
         version: &str,
     ) -> Result<Option<String>, StoreError> {
@@ -462,7 +515,7 @@ impl Store {
         )
         .bind(connector_id)
         .bind(version)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }

@@ -235,7 +235,7 @@ impl Store {
     /// (deleted while its last heartbeats waited), so a late heartbeat never fails
     /// the batch it came in.
     pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
-        sqlx::query(
+        let done = sqlx::query(
             "INSERT INTO health (connector_id, tenant_id, status, reason, last_at_ms, external) \
              SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM connectors WHERE id = $1) \
              ON CONFLICT (connector_id) DO UPDATE SET \
@@ -249,7 +249,13 @@ impl Store {
         .bind(h.last_at_ms)
         .bind(i64::from(h.external))
         .execute(&self.pool)
-        .await?;
-        Ok(())
+        .await;
+        match done {
+            Ok(_) => Ok(()),
+            // PostgreSQL: the connector was deleted by a transaction that committed
+            // after this statement's snapshot; nothing to write, as above.
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 }

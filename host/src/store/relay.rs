@@ -62,17 +62,40 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Up to `limit` messages of every tenant after `after`, oldest first.
+    /// The messages of every tenant after `after`, oldest first: at most `limit`,
+    /// and no more than `max_bytes` of bodies (but at least one).
     pub async fn outbox_after(
         &self,
         after: i64,
         limit: i64,
+        max_bytes: i64,
     ) -> Result<Vec<MessageRow>, StoreError> {
+        let sizes = sqlx::query(
+            "SELECT CAST(LENGTH(body) AS BIGINT) FROM bus_messages WHERE seq > $1 \
+             ORDER BY seq LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut total = 0i64;
+        let mut take = 0i64;
+        for r in &sizes {
+            let size: i64 = r.try_get(0)?;
+            if take > 0 && total.saturating_add(size) > max_bytes {
+                break;
+            }
+            total = total.saturating_add(size);
+            take += 1;
+        }
+        if take == 0 {
+            return Ok(Vec::new());
+        }
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM bus_messages WHERE seq > $1 ORDER BY seq LIMIT $2"
         )))
         .bind(after)
-        .bind(limit)
+        .bind(take)
         .fetch_all(&self.pool)
         .await?;
         rows.iter()

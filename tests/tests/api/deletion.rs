@@ -382,6 +382,61 @@ async fn tenants_and_clients_are_listed_and_a_revoked_clients_tokens_stop_at_onc
     .await;
     assert_ne!(code, 0);
     assert!(err.contains("no active client"), "{err}");
+    // A push connector's OAuth client, revoked: its token stops pushing too.
+    let push = crate::ingest::register(&env, "pusher", "oauth2").await;
+    let (pusher, pusher_secret) = (
+        push["credential"]["client_id"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+        push["credential"]["client_secret"]
+            .as_str()
+            .unwrap()
+            .to_string(),
+    );
+    let push_token = token_for(&env.http, &env.base, &pusher, &pusher_secret, None).await;
+    let hook = push["webhook_path"].as_str().unwrap().to_string();
+    let send = |key: &str| {
+        let (env, hook, push_token) = (&env, hook.clone(), push_token.clone());
+        let key = key.to_string();
+        async move {
+            crate::ingest::post(
+                env,
+                &hook,
+                &[
+                    ("authorization", format!("Bearer {push_token}")),
+                    ("idempotency-key", key),
+                ],
+                br#"{"n": 1}"#.to_vec(),
+            )
+            .await
+        }
+    };
+    let (s, v) = send("p-1").await;
+    assert_eq!(s, 202, "{v}");
+    let (code, out, err) = airlock(
+        &env,
+        &["client", "revoke", &pusher, "--tenant", &env.tenant],
+    )
+    .await;
+    assert_eq!(code, 0, "{out}{err}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    for n in 2.. {
+        let (s, e) = send(&format!("p-{n}")).await;
+        if s == 401 {
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains("revoked"),
+                "{e}"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still pushing: {s} {e}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
     // The revocation is audited, with its reason; the bootstrap client still works.
     let (s, audit) = env.admin("GET", "/api/audit?limit=100", None).await;
     assert_eq!(s, 200, "{audit}");
