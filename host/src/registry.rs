@@ -276,13 +276,16 @@ impl Registry {
         }
     }
 
-    /// After a deletion: this node's memories of the connector go (another node
-    /// keeps at most a positive [`Registry::exists`], which only lets it answer
-    /// an empty list where this one answers 404).
-    fn forget_connector(&self, tenant: &str, connector_id: &str) {
+    /// After a deletion on this node, or any change announced by another
+    /// (`changed_elsewhere`): every memory this node keeps of the connector goes —
+    /// watching caches, "exists", version digests. (Another node that misses the
+    /// announcement keeps at most a stale "exists", which only turns a 404 into
+    /// an empty list, and digests that cannot be wrong: a deleted version's
+    /// number is never reused.)
+    fn forget_connector(&self, connector_id: &str) {
         self.changed(connector_id);
         if let Ok(mut known) = self.known.lock() {
-            known.remove(&(tenant.to_string(), connector_id.to_string()));
+            known.retain(|(_, c)| c != connector_id);
         }
         if let Ok(mut digests) = self.digests.lock() {
             digests.retain(|(c, _), _| c != connector_id);
@@ -290,18 +293,15 @@ impl Registry {
     }
 
     /// Another node committed a change to `target` (a connector's id, usually):
-    /// every cache of this node that may hold it forgets it, so the change is
-    /// seen here as soon as the notification arrives.
+    /// this node drops its invoke lookups and what it holds of `target`, so the
+    /// change is seen here as soon as the notification arrives.
     pub fn changed_elsewhere(&self, target: &str) {
         self.generation
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut lookups) = self.lookups.lock() {
             lookups.clear();
         }
-        if let Ok(mut known) = self.known.lock() {
-            known.retain(|(_, c)| c != target);
-        }
-        self.changed(target);
+        self.forget_connector(target);
     }
 
     /// Every watching cache forgets `connector_id` (after a committed change).

@@ -43,6 +43,19 @@ async fn start_node(dir: &Path, database: &str, nats: &str, http: &reqwest::Clie
     Node { child, base }
 }
 
+/// Registers an HMAC push connector `name` on the node at `base`: the answer.
+async fn register_hmac(http: &reqwest::Client, base: &str, token: &str, name: &str) -> Value {
+    let r = http
+        .post(format!("{base}/api/connectors/register"))
+        .bearer_auth(token)
+        .json(&json!({"name": name, "category": "telemetry", "auth_method": "hmac-sha256"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json().await.unwrap()
+}
+
 /// The key files a second node must share with the first.
 fn share_keys(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
@@ -162,16 +175,7 @@ async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_even
     assert_eq!(r.status(), 200, "a token from node A on node B");
 
     // A push connector registered on A.
-    let c: Value = http
-        .post(format!("{}/api/connectors/register", a.base))
-        .bearer_auth(&token)
-        .json(&json!({"name": "sensor", "category": "telemetry", "auth_method": "hmac-sha256"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c = register_hmac(&http, &a.base, &token, "sensor").await;
     let cid = c["id"].as_str().unwrap().to_string();
     let secret = c["credential"]["secret"].as_str().unwrap().to_string();
     let hook = c["webhook_path"].as_str().unwrap().to_string();
@@ -311,16 +315,7 @@ async fn every_acknowledged_event_is_in_jetstream_once_through_node_kills_and_a_
     let boot: Value =
         serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
     let token = airlock_tests::bootstrap_token(&http, &b.base, &boot).await;
-    let c: Value = http
-        .post(format!("{}/api/connectors/register", b.base))
-        .bearer_auth(&token)
-        .json(&json!({"name": "crash-feed", "category": "telemetry", "auth_method": "hmac-sha256"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c = register_hmac(&http, &b.base, &token, "crash-feed").await;
     let hook = c["webhook_path"].as_str().unwrap().to_string();
     let secret = c["credential"]["secret"].as_str().unwrap().to_string();
     let bases = [a.base.clone(), b.base.clone()];
@@ -447,16 +442,7 @@ async fn a_node_started_while_nats_is_down_serves_and_relays_once_nats_is_up() {
     let boot: Value =
         serde_json::from_slice(&std::fs::read(dir.join("bootstrap.json")).unwrap()).unwrap();
     let token = airlock_tests::bootstrap_token(&http, &node.base, &boot).await;
-    let c: Value = http
-        .post(format!("{}/api/connectors/register", node.base))
-        .bearer_auth(&token)
-        .json(&json!({"name": "sensor", "category": "telemetry", "auth_method": "hmac-sha256"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let c = register_hmac(&http, &node.base, &token, "sensor").await;
     let secret = c["credential"]["secret"].as_str().unwrap();
     let hook = format!("{}{}", node.base, c["webhook_path"].as_str().unwrap());
     for n in 0..3 {

@@ -9,7 +9,7 @@
 //! query per client per second, never one per request.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 use crate::store::{Store, StoreError};
@@ -24,7 +24,8 @@ const ENTRIES: usize = 10_000;
 #[derive(Debug)]
 pub struct ClientStatus {
     store: Store,
-    seen: Mutex<HashMap<String, (bool, Instant)>>,
+    /// Read by every request (a shared lock), written once per client per TTL.
+    seen: RwLock<HashMap<String, (bool, Instant)>>,
 }
 
 impl ClientStatus {
@@ -32,14 +33,14 @@ impl ClientStatus {
     pub fn new(store: Store) -> ClientStatus {
         ClientStatus {
             store,
-            seen: Mutex::new(HashMap::new()),
+            seen: RwLock::new(HashMap::new()),
         }
     }
 
     /// Whether `client_id` exists and is not revoked (as of at most
     /// [`CLIENT_STATUS_TTL`] ago).
     pub async fn is_active(&self, client_id: &str) -> Result<bool, StoreError> {
-        if let Ok(seen) = self.seen.lock()
+        if let Ok(seen) = self.seen.read()
             && let Some((active, at)) = seen.get(client_id)
             && at.elapsed() < CLIENT_STATUS_TTL
         {
@@ -47,7 +48,7 @@ impl ClientStatus {
         }
         let at = Instant::now();
         let active = self.store.client_is_active(client_id).await?;
-        if let Ok(mut seen) = self.seen.lock() {
+        if let Ok(mut seen) = self.seen.write() {
             if seen.len() >= ENTRIES {
                 seen.clear();
             }
@@ -58,7 +59,7 @@ impl ClientStatus {
 
     /// Forgets what is remembered of `client_id` (it was revoked on this node).
     pub fn forget(&self, client_id: &str) {
-        if let Ok(mut seen) = self.seen.lock() {
+        if let Ok(mut seen) = self.seen.write() {
             seen.remove(client_id);
         }
     }

@@ -44,6 +44,15 @@ pub(super) fn one_of<T: FromStr<Err = UnknownName>>(
     })
 }
 
+/// Names for a sentence: `` `a`, `b` ``.
+pub(super) fn backticked(names: &[String]) -> String {
+    names
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A JSON Schema compiled, or why it does not compile.
 pub(super) fn compile_schema(schema: &serde_json::Value) -> Result<jsonschema::Validator, String> {
     jsonschema::validator_for(schema).map_err(|e| e.to_string())

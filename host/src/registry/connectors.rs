@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 
-use super::checks::{check_name, check_text, check_webhook_url, one_of};
+use super::checks::{backticked, check_name, check_text, check_webhook_url, one_of};
 use super::credentials::rsa_key;
 use super::views::{ConnectorView, Registered};
 use super::{FieldError, Registry, RegistryError, audit_entry};
@@ -153,11 +153,7 @@ impl Registry {
                     "connector `{}` is deployed to {}; undeploy it first, or delete with \
                      `?force=true` to remove the deployments too",
                     connector.name,
-                    targets
-                        .iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    backticked(&targets)
                 ),
             });
         }
@@ -174,7 +170,7 @@ impl Registry {
             audit_entry(tenant, actor, "connector.delete", &connector.id, detail),
         )
         .await?;
-        self.forget_connector(tenant, &connector.id);
+        self.forget_connector(&connector.id);
         Ok(())
     }
 

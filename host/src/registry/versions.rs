@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use super::checks::{compile_schema, host_pattern, unprocessable};
+use super::checks::{backticked, compile_schema, host_pattern, unprocessable};
 use super::deployments::Deployment;
 use super::views::Uploaded;
 use super::{FieldError, Registration, Registry, RegistryError, audit_entry, internal};
@@ -246,11 +246,7 @@ impl Registry {
                     "version {} is deployed to {}; deploy another version there or \
                      undeploy it first",
                     crate::text::bounded(version, 100),
-                    targets
-                        .iter()
-                        .map(|t| format!("`{t}`"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
+                    backticked(&targets)
                 ),
             });
         }

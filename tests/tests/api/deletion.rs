@@ -30,6 +30,20 @@ async fn airlock(env: &Env, args: &[&str]) -> (i32, String, String) {
     )
 }
 
+/// A client-credentials token request: the raw answer.
+async fn token_request(env: &Env, client: &str, secret: &str) -> reqwest::Response {
+    env.http
+        .post(env.url("/oauth/token"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", client),
+            ("client_secret", secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
 fn lines(stdout: &str) -> Vec<Value> {
     stdout
         .lines()
@@ -168,17 +182,7 @@ async fn a_connector_is_deleted_when_undeployed_or_forced_and_its_name_is_free_a
         .admin("DELETE", &format!("/api/connectors/{pid}"), None)
         .await;
     assert_eq!(s, 204, "{v}");
-    let r = env
-        .http
-        .post(env.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client.as_str()),
-            ("client_secret", secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = token_request(&env, &client, &secret).await;
     assert_eq!(
         r.status(),
         401,
@@ -353,17 +357,7 @@ async fn tenants_and_clients_are_listed_and_a_revoked_clients_tokens_stop_at_onc
         );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let r = env
-        .http
-        .post(env.url("/oauth/token"))
-        .form(&[
-            ("grant_type", "client_credentials"),
-            ("client_id", client.as_str()),
-            ("client_secret", secret.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let r = token_request(&env, &client, &secret).await;
     assert_eq!(r.status(), 401);
     // Listed as revoked; revoking again, or a client of no such tenant, fails.
     let (_, out, _) = airlock(&env, &["client", "list", "--tenant", &env.tenant]).await;
