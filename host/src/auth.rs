@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 use crate::keys::{Keys, random_token};
-use crate::store::{AuditEntry, ClientRow, Store, StoreError, TenantRow};
+use crate::store::{AuditEntry, ClientRow, Rows, Store, StoreError, TenantRow};
 use crate::time::hex;
 
 /// How long an access token lives.
@@ -481,7 +481,7 @@ pub async fn create_tenant(
     actor: &str,
 ) -> Result<TenantRow, AuthError> {
     let id = uuid::Uuid::new_v4().to_string();
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin(Rows::Tenant(&id)).await?;
     let tenant = Store::insert_tenant(&mut tx, &id, name).await?;
     crate::audit::append(
         store,
@@ -520,7 +520,7 @@ pub async fn create_client(
         scopes: scopes.iter().map(|s| s.as_str().to_string()).collect(),
         label: label.to_string(),
     };
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin(Rows::Tenant(tenant_id)).await?;
     Store::insert_client(&mut tx, &client).await?;
     crate::audit::append(
         store,
@@ -552,7 +552,7 @@ pub async fn revoke_client(
     reason: Option<&str>,
     actor: &str,
 ) -> Result<bool, AuthError> {
-    let mut tx = store.begin().await?;
+    let mut tx = store.begin(Rows::Tenant(tenant_id)).await?;
     if !Store::revoke_client(&mut tx, tenant_id, client_id).await? {
         return Ok(false);
     }

@@ -33,6 +33,24 @@ pub struct DataArgs {
     /// A database URL (`postgres://…`); SQLite in the data directory by default.
     #[arg(long)]
     pub database: Option<String>,
+    /// PostgreSQL: the URL of the role that owns the schema, when `--database`
+    /// connects as a role that does not (the recommended setup: see
+    /// docs/operations.md). Migrations and grants run through it at start.
+    #[arg(long, value_name = "URL")]
+    pub database_owner: Option<String>,
+}
+
+impl DataArgs {
+    /// Opens the node these flags name (keys and database), as the server does.
+    pub async fn open_node(&self) -> anyhow::Result<airlock_host::server::Node> {
+        airlock_host::server::Node::open_with(
+            &self.data_dir,
+            self.database.as_deref(),
+            self.database_owner.as_deref(),
+            airlock_host::store::SqliteSync::default(),
+        )
+        .await
+    }
 }
 
 /// How connectors reach upstreams beyond the egress policy (`serve` and `run`).

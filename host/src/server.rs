@@ -36,6 +36,9 @@ pub struct ServeOptions {
     pub data_dir: PathBuf,
     /// A database URL; SQLite in the data dir when `None`.
     pub database: Option<String>,
+    /// PostgreSQL: the URL of the role that owns the schema, when `database`'s role
+    /// does not (migrations and grants run through it; see [`Store::open_as`]).
+    pub database_owner: Option<String>,
     /// A directory of `.wasm` connectors to load into the bootstrap tenant.
     pub preload: Option<PathBuf>,
     /// Health thresholds.
@@ -73,6 +76,7 @@ impl ServeOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             data_dir: data_dir.into(),
             database: None,
+            database_owner: None,
             preload: None,
             policy: HealthPolicy::default(),
             issuer: DEFAULT_ISSUER.into(),
@@ -101,13 +105,15 @@ pub struct Node {
 impl Node {
     /// Opens the data directory's keys and the database.
     pub async fn open(data_dir: &Path, database: Option<&str>) -> anyhow::Result<Node> {
-        Node::open_with(data_dir, database, SqliteSync::default()).await
+        Node::open_with(data_dir, database, None, SqliteSync::default()).await
     }
 
-    /// [`Node::open`] with SQLite's commits made durable as `sync` says.
+    /// [`Node::open`] with the schema's owner (PostgreSQL, see [`Store::open_as`])
+    /// and SQLite's commits made durable as `sync` says.
     pub async fn open_with(
         data_dir: &Path,
         database: Option<&str>,
+        owner: Option<&str>,
         sync: SqliteSync,
     ) -> anyhow::Result<Node> {
         let keys = Keys::load_or_create(data_dir)?;
@@ -118,7 +124,7 @@ impl Node {
                 Store::sqlite_url(data_dir)
             }
         };
-        let store = Store::open_with(&url, sync).await?;
+        let store = Store::open_as(&url, owner, sync).await?;
         Ok(Node { store, keys })
     }
 }
@@ -177,7 +183,13 @@ impl Server {
 /// the one place that builds the parts (store, runtime, recorder, bus, registry,
 /// tokens, pipeline, ingest) and connects them.
 pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
-    let node = Node::open_with(&opts.data_dir, opts.database.as_deref(), opts.sqlite_sync).await?;
+    let node = Node::open_with(
+        &opts.data_dir,
+        opts.database.as_deref(),
+        opts.database_owner.as_deref(),
+        opts.sqlite_sync,
+    )
+    .await?;
     let listener = TcpListener::bind(opts.listen).await.map_err(|e| {
         let hint = match e.kind() {
             std::io::ErrorKind::AddrInUse => {

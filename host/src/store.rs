@@ -8,6 +8,12 @@
 //! - Both dialects run the same statements (`$n` placeholders, `ON CONFLICT` upserts);
 //!   only the DDL differs, in `migrations/{sqlite,postgres}`.
 //! - Component bytes are stored once per digest.
+//! - Every statement runs in a session that says whose rows it acts for
+//!   ([`Rows`]): one tenant's, or all of them for the server's own cross-tenant
+//!   work. On PostgreSQL that is a per-transaction setting the tables' row-level
+//!   security policies read (migration 0013), so a statement that forgot its
+//!   tenant filter still sees no foreign row; a session that set nothing sees no
+//!   row at all. SQLite has no row-level security: the filters are all there is.
 
 mod audit;
 mod bus;
@@ -64,6 +70,82 @@ pub enum StoreError {
     /// The URL names no supported database.
     #[error("unsupported database URL `{0}`: use sqlite://PATH or postgres://…")]
     Url(String),
+    /// Options that do not go together.
+    #[error("{0}")]
+    Usage(&'static str),
+}
+
+/// Whose rows a session acts for: what PostgreSQL's row-level security lets it
+/// see and write (see the module's invariants). SQLite ignores it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rows<'a> {
+    /// One tenant's rows (`SET LOCAL airlock.tenant_id`): whatever serves a
+    /// tenant's request.
+    Tenant(&'a str),
+    /// Every tenant's rows (`SET LOCAL airlock.system = 'on'`): the server's own
+    /// work across tenants (the ingest committer, the pipeline, the relay, the
+    /// scheduler, heartbeats, token issuing, operator commands), and lookups that
+    /// find the tenant before anything is revealed (a connector named in a header).
+    All,
+}
+
+impl Rows<'_> {
+    /// The statement that begins a PostgreSQL transaction acting for these rows:
+    /// one round trip (a simple query of two statements). The tenant id is a
+    /// literal: it comes from the database or a verified token, and is quoted
+    /// (`'` doubled; `standard_conforming_strings` is on since PostgreSQL 9.1).
+    fn postgres_begin(self) -> String {
+        match self {
+            Rows::Tenant(id) => format!(
+                "BEGIN; SELECT set_config('airlock.tenant_id', '{}', true)",
+                id.replace('\'', "''").replace('\0', "")
+            ),
+            Rows::All => "BEGIN; SELECT set_config('airlock.system', 'on', true)".to_string(),
+        }
+    }
+}
+
+/// A connection acting for [`Rows`], from [`Store::session`]: on PostgreSQL a
+/// transaction with its setting, on SQLite a pooled connection. It derefs to the
+/// connection, so statements run on `&mut *session`. A session that only read
+/// may simply be dropped (PostgreSQL's rollback is sent when the connection goes
+/// back to the pool, off the caller's path); one that wrote ends with
+/// [`Session::commit`].
+pub struct Session(SessionInner);
+
+enum SessionInner {
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+    Scoped(sqlx::Transaction<'static, sqlx::Any>),
+}
+
+impl std::ops::Deref for Session {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match &self.0 {
+            SessionInner::Pooled(c) => c,
+            SessionInner::Scoped(t) => t,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Session {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match &mut self.0 {
+            SessionInner::Pooled(c) => c,
+            SessionInner::Scoped(t) => t,
+        }
+    }
+}
+
+impl Session {
+    /// Makes what the session wrote durable (PostgreSQL: commits its transaction;
+    /// SQLite: each statement committed as it ran).
+    pub async fn commit(self) -> Result<(), StoreError> {
+        if let SessionInner::Scoped(t) = self.0 {
+            t.commit().await?;
+        }
+        Ok(())
+    }
 }
 
 /// The pool and its dialect.
@@ -154,6 +236,7 @@ migrations![
     "0010_audit_tenant_seq",
     "0011_deletion_and_revocation",
     "0012_jetstream_relay",
+    "0013_row_level_security",
 ];
 
 fn migrator(backend: Backend) -> Migrator {
@@ -215,6 +298,21 @@ impl Store {
 
     /// [`Store::open`] with SQLite's commits made durable as `sync` says.
     pub async fn open_with(url: &str, sync: SqliteSync) -> Result<Store, StoreError> {
+        Store::open_as(url, None, sync).await
+    }
+
+    /// Opens the database at `url`, acting as that URL's role. With `owner` (a
+    /// PostgreSQL URL of the role that owns the schema), migrations run through
+    /// `owner`, which then grants `url`'s role what the server needs and no more
+    /// (see [`grant_sql`]); without it, through `url` itself, and only when the
+    /// schema is behind (so a role that may not create tables still opens an
+    /// up-to-date database). On PostgreSQL, a role that escapes row-level security
+    /// (a superuser, or `BYPASSRLS`) is warned about.
+    pub async fn open_as(
+        url: &str,
+        owner: Option<&str>,
+        sync: SqliteSync,
+    ) -> Result<Store, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
@@ -255,7 +353,52 @@ impl Store {
             });
         }
         let pool = pool.connect_with(options).await?;
-        migrator(backend).run(&pool).await?;
+        match owner {
+            Some(owner) if backend == Backend::Postgres => {
+                let role: String = sqlx::query_scalar("SELECT CAST(current_user AS TEXT)")
+                    .fetch_one(&pool)
+                    .await?;
+                let owner_pool = AnyPoolOptions::new()
+                    .max_connections(1)
+                    .connect(owner)
+                    .await?;
+                migrator(backend).run(&owner_pool).await?;
+                let owner_role: String = sqlx::query_scalar("SELECT CAST(current_user AS TEXT)")
+                    .fetch_one(&owner_pool)
+                    .await?;
+                if owner_role != role {
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(grant_sql(&role)))
+                        .execute(&owner_pool)
+                        .await?;
+                }
+                owner_pool.close().await;
+            }
+            Some(_) => {
+                return Err(StoreError::Usage(
+                    "--database-owner names the PostgreSQL role that owns the schema; \
+                     SQLite has no roles",
+                ));
+            }
+            None => {
+                if !schema_is_current(&pool).await {
+                    migrator(backend).run(&pool).await?;
+                }
+            }
+        }
+        if backend == Backend::Postgres {
+            let escapes: bool = sqlx::query_scalar(
+                "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+            )
+            .fetch_one(&pool)
+            .await?;
+            if escapes {
+                tracing::warn!(
+                    "connected to PostgreSQL as a superuser or BYPASSRLS role: row-level \
+                     security does not apply to it; connect as a role that does not own the \
+                     tables and pass the owner as --database-owner (docs/operations.md)"
+                );
+            }
+        }
         if backend == Backend::Sqlite {
             tokio::spawn(checkpoint_wal(pool.clone()));
         }
@@ -282,14 +425,35 @@ impl Store {
         &self.pool
     }
 
-    /// Begins a write transaction. SQLite takes the write lock at once (`BEGIN
-    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail to
-    /// upgrade; PostgreSQL uses its default isolation.
-    pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// Begins a write transaction acting for `rows`. SQLite takes the write lock
+    /// at once (`BEGIN IMMEDIATE`), so a transaction that reads before it writes
+    /// cannot fail to upgrade; PostgreSQL uses its default isolation and sets
+    /// the row-level security setting in the same round trip.
+    pub async fn begin(
+        &self,
+        rows: Rows<'_>,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
+            Backend::Postgres => {
+                self.pool
+                    .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
+                    .await?
+            }
         })
+    }
+
+    /// A session for statements acting for `rows` outside a write transaction
+    /// (reads, and single statements on SQLite).
+    pub async fn session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
+        Ok(Session(match self.backend {
+            Backend::Sqlite => SessionInner::Pooled(self.pool.acquire().await?),
+            Backend::Postgres => SessionInner::Scoped(
+                self.pool
+                    .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
+                    .await?,
+            ),
+        }))
     }
 
     /// On SQLite, waits for this node's turn to write (see `writer`); the guard
@@ -305,6 +469,35 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Whether every migration this build knows is applied already (false when the
+/// migrations table is missing or unreadable: then the migrator runs and reports).
+async fn schema_is_current(pool: &AnyPool) -> bool {
+    let latest = MIGRATIONS.len() as i64;
+    sqlx::query_scalar::<_, i64>(
+        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success AND version <= $1",
+    )
+    .bind(latest)
+    .fetch_one(pool)
+    .await
+    .is_ok_and(|n| n == latest)
+}
+
+/// What the schema's owner grants the server's role on PostgreSQL (every start
+/// with `--database-owner`; idempotent): reading and writing every table, except
+/// that the audit trail is append-only (no `UPDATE`, `DELETE` or `TRUNCATE`) and
+/// the migrations table is read-only; its sequences. Row-level security still
+/// applies to everything it reads and writes.
+pub fn grant_sql(role: &str) -> String {
+    let role = format!("\"{}\"", role.replace('"', "\"\""));
+    format!(
+        "GRANT USAGE ON SCHEMA public TO {role}; \
+         GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}; \
+         REVOKE UPDATE, DELETE, TRUNCATE ON audit FROM {role}; \
+         REVOKE INSERT, UPDATE, DELETE ON _sqlx_migrations FROM {role}; \
+         GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role};"
+    )
 }
 
 /// Maps a unique-constraint violation to [`StoreError::Conflict`].

@@ -171,28 +171,69 @@ pub async fn bootstrap_token(
     answer["access_token"].as_str().unwrap().to_string()
 }
 
-/// The throwaway PostgreSQL that `scripts/test` starts (`AIRLOCK_TEST_POSTGRES`).
+/// The throwaway PostgreSQL that `scripts/test` starts (`AIRLOCK_TEST_POSTGRES`, a
+/// superuser URL). Tests act as ordinary roles, as a real deployment does, so that
+/// row-level security binds them: `airlock_owner` owns each fresh database (its
+/// policies are FORCEd, so they bind the owner too) and `airlock_app` owns nothing.
 pub mod postgres {
-    /// A new, empty database on it, as a URL.
-    #[allow(clippy::panic, clippy::unwrap_used)] // a test fixture: fail loudly
-    pub async fn fresh_url() -> String {
-        let base = std::env::var("AIRLOCK_TEST_POSTGRES").unwrap_or_else(|_| {
+    /// The role that owns each fresh database and its schema.
+    pub const OWNER_ROLE: &str = "airlock_owner";
+    /// A role that owns nothing: what the server connects as in the two-role setup.
+    pub const APP_ROLE: &str = "airlock_app";
+
+    /// The superuser URL `scripts/test` exported.
+    #[allow(clippy::panic)] // a test fixture: fail loudly
+    pub fn superuser_url() -> String {
+        std::env::var("AIRLOCK_TEST_POSTGRES").unwrap_or_else(|_| {
             panic!(
                 "AIRLOCK_TEST_POSTGRES is not set: run the suite with ./scripts/test, which starts \
                  a throwaway PostgreSQL (scripts/postgres start DIR) and sets it"
             )
-        });
+        })
+    }
+
+    /// `url` with its user replaced by `role` (and no password: the test server
+    /// trusts loopback).
+    pub fn as_role(url: &str, role: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap_or(("postgres", url));
+        let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+        format!("{scheme}://{role}@{host}")
+    }
+
+    /// A new, empty database owned by [`OWNER_ROLE`], as that role's URL.
+    pub async fn fresh_url() -> String {
+        fresh_urls().await.0
+    }
+
+    /// A new, empty database owned by [`OWNER_ROLE`]: (the owner's URL, the URL
+    /// of [`APP_ROLE`], which owns nothing there).
+    #[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+    pub async fn fresh_urls() -> (String, String) {
+        let base = superuser_url();
         sqlx::any::install_default_drivers();
         let name = format!("airlock_{}", uuid::Uuid::new_v4().simple());
         let mut admin =
             <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
                 .await
                 .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        for role in [OWNER_ROLE, APP_ROLE] {
+            // Tests run in parallel: a role another test just created is fine.
+            let _ = sqlx::query(sqlx::AssertSqlSafe(format!(
+                "CREATE ROLE {role} LOGIN NOSUPERUSER NOBYPASSRLS"
+            )))
             .execute(&mut admin)
-            .await
-            .unwrap();
-        format!("{base}/{name}")
+            .await;
+        }
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "CREATE DATABASE {name} OWNER {OWNER_ROLE}"
+        )))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+        (
+            format!("{}/{name}", as_role(&base, OWNER_ROLE)),
+            format!("{}/{name}", as_role(&base, APP_ROLE)),
+        )
     }
 }
 

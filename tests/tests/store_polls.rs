@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use airlock_host::keys::Keys;
-use airlock_host::store::{DeploymentRow, NewConnector, PollFinish, PollRow, Polling, Store};
+use airlock_host::store::{DeploymentRow, NewConnector, PollFinish, PollRow, Polling, Rows, Store};
 
 async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
     let dir = std::env::temp_dir().join(format!("airlock-store-polls-{}", uuid::Uuid::new_v4()));
@@ -19,7 +19,7 @@ async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
     let tenant = airlock_host::auth::create_tenant(&store, &keys, "t", "test")
         .await
         .unwrap();
-    let mut tx = store.begin().await.unwrap();
+    let mut tx = store.begin(Rows::All).await.unwrap();
     Store::insert_connector(
         &mut tx,
         &NewConnector {
@@ -142,7 +142,7 @@ async fn commits_need_the_lease_and_old_polls_are_pruned(postgres: bool) {
     assert_eq!(last[0].id, "p1099");
     // A change of the deployment while a poll runs: that poll can no longer commit
     // (its count is stale and its lease is gone), so it cannot undo the change.
-    let mut tx = store.begin().await.unwrap();
+    let mut tx = store.begin(Rows::All).await.unwrap();
     let current = store.deployments(&tenant, "c1").await.unwrap().remove(0);
     Store::upsert_deployment(&mut tx, &current).await.unwrap();
     tx.commit().await.unwrap();

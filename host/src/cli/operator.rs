@@ -136,12 +136,12 @@ pub fn tenant(command: TenantCommand) -> anyhow::Result<ExitCode> {
     tokio()?.block_on(async move {
         match command {
             TenantCommand::Create { name, data } => {
-                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let node = data.open_node().await?;
                 let t = create_tenant(&node.store, &node.keys, &name, "operator").await?;
                 println!("{}", serde_json::json!({"tenant_id": t.id, "name": t.name}));
             }
             TenantCommand::List { data } => {
-                let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+                let node = data.open_node().await?;
                 for t in node.store.tenants().await? {
                     println!(
                         "{}",
@@ -178,7 +178,7 @@ pub fn client(command: ClientCommand) -> anyhow::Result<ExitCode> {
             data,
         } => create(tenant, scopes, label, data),
         ClientCommand::List { tenant, data } => tokio()?.block_on(async move {
-            let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+            let node = data.open_node().await?;
             let t = find_tenant(&node, &tenant).await?;
             for c in node.store.clients(&t.id).await? {
                 println!(
@@ -201,7 +201,7 @@ pub fn client(command: ClientCommand) -> anyhow::Result<ExitCode> {
             reason,
             data,
         } => tokio()?.block_on(async move {
-            let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+            let node = data.open_node().await?;
             let t = find_tenant(&node, &tenant).await?;
             let revoked = airlock_host::auth::revoke_client(
                 &node.store,
@@ -247,7 +247,7 @@ fn create(
                 })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+        let node = data.open_node().await?;
         let t = find_tenant(&node, &tenant).await?;
         let (client, secret) =
             create_client(&node.store, &node.keys, &t.id, &parsed, &label, "operator").await?;
@@ -265,7 +265,7 @@ fn create(
 pub fn audit(command: AuditCommand) -> anyhow::Result<ExitCode> {
     let AuditCommand::Verify { data } = command;
     tokio()?.block_on(async move {
-        let node = Node::open(&data.data_dir, data.database.as_deref()).await?;
+        let node = data.open_node().await?;
         let rows = node.store.all_audit_rows().await?;
         let findings = airlock_host::audit::verify(&rows, &node.keys);
         for f in &findings {

@@ -128,6 +128,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         opts.nats = nats;
         opts.listen = listen;
         opts.database = data.database;
+        opts.database_owner = data.database_owner;
         opts.preload = preload;
         opts.issuer = issuer;
         opts.rotation_grace = std::time::Duration::from_secs(rotation_grace);

@@ -6,7 +6,7 @@ use super::checks::{backticked, check_name, check_text, check_webhook_url, one_o
 use super::credentials::rsa_key;
 use super::views::{ConnectorView, Registered};
 use super::{FieldError, Registry, RegistryError, audit_entry};
-use crate::store::{NewConnector, Store, StoreError};
+use crate::store::{NewConnector, Rows, Store, StoreError};
 use crate::vocab::{AuthMethod, Category, Standard};
 
 /// Registration input (`POST /api/connectors/register`).
@@ -66,7 +66,7 @@ impl Registry {
         }
         check_text("description", &description, true)?;
         let id = uuid::Uuid::new_v4().to_string();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         let row = Store::insert_connector(
             &mut tx,
             &NewConnector {
@@ -130,7 +130,7 @@ impl Registry {
             .into_iter()
             .map(|v| v.version)
             .collect();
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         // Checked under the connector's lock: no deployment can appear meanwhile.
         if !self
             .store
@@ -206,7 +206,7 @@ impl Registry {
             self.recorder.flush().await;
             return Ok(self.view(&connector).await?);
         }
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         match disable_reason {
             Some(r) => Store::disable_connector(&mut tx, tenant, &connector.id, r).await?,
             None => Store::enable_connector(&mut tx, tenant, &connector.id).await?,

@@ -5,7 +5,7 @@
 
 use super::views::{CredentialView, Rotated};
 use super::{Registry, RegistryError, audit_entry, internal};
-use crate::store::{ClientRow, PushCredentialRow, Store};
+use crate::store::{ClientRow, PushCredentialRow, Rows, Store};
 use crate::time::{now_ms, rfc3339};
 use crate::vocab::AuthMethod;
 
@@ -66,7 +66,7 @@ impl Registry {
         let public_key = rsa_key(Some(method), public_key)?;
         let grace_ms = i64::try_from(self.rotation_grace.as_millis()).unwrap_or(i64::MAX);
         let until = now_ms().saturating_add(grace_ms);
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         let retired = Store::retire_push_credentials(&mut tx, &connector.id, until).await?;
         let credential = self
             .issue_credential(

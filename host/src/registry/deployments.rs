@@ -13,7 +13,7 @@ use super::checks::{
 use super::views::{DeploymentView, Items};
 use super::{FieldError, Registry, RegistryError, audit_entry, internal};
 use crate::runtime::{CallError, Grants, LimitOverrides};
-use crate::store::{DeploymentRow, Polling, Store};
+use crate::store::{DeploymentRow, Polling, Rows, Store};
 use crate::time::now_ms;
 
 /// Deployment input (`POST /api/connectors/{id}/deployments`).
@@ -250,7 +250,7 @@ impl Registry {
                 ..Polling::default()
             },
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         // Under the connector's lock, the version must still exist: a deletion
         // committed since it was read above would leave a deployment without one.
         if !self
@@ -313,7 +313,7 @@ impl Registry {
         target: &str,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         if !Store::delete_deployment(&mut tx, &connector.id, target).await? {
             return Err(RegistryError::NotFound(format!(
                 "no deployment to target `{target}`"

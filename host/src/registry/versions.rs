@@ -9,7 +9,7 @@ use super::deployments::Deployment;
 use super::views::Uploaded;
 use super::{FieldError, Registration, Registry, RegistryError, audit_entry, internal};
 use crate::runtime::{Component, LoadError, ManifestJson};
-use crate::store::{ConnectorRow, Store, StoreError, VersionRow};
+use crate::store::{ConnectorRow, Rows, Store, StoreError, VersionRow};
 use crate::time::now_ms;
 
 impl Registry {
@@ -157,7 +157,7 @@ impl Registry {
             manifest: serde_json::to_string(&manifest).map_err(internal)?,
             created_ms: now_ms(),
         };
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         if !self
             .store
             .lock_connector(&mut tx, tenant, &connector.id)
@@ -222,7 +222,7 @@ impl Registry {
         version: &str,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         // Checked under the connector's lock: no deploy can pick it meanwhile.
         if !self
             .store

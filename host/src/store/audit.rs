@@ -3,6 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::Rows;
 use super::{Backend, Store, StoreError};
 
 /// What a mutation records.
@@ -73,23 +74,23 @@ fn row(r: &AnyRow) -> Result<AuditRow, sqlx::Error> {
 impl Store {
     /// The chain's last (seq, hash) as seen inside `tx`, after taking the chain's lock:
     /// on SQLite the transaction already holds the write lock; on PostgreSQL an
-    /// advisory lock serialises appenders until the transaction ends.
+    /// advisory lock serialises appenders until the transaction ends. The chain
+    /// spans every tenant, so on PostgreSQL the tail is read by
+    /// `airlock_audit_tail()` (migration 0013), which sees past the transaction's
+    /// row-level security for that one read.
     pub async fn audit_tail(
         &self,
         tx: &mut AnyConnection,
     ) -> Result<Option<(i64, String)>, StoreError> {
-        if self.backend == Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(7301)")
-                .execute(&mut *tx)
-                .await?;
-        }
-        let r = sqlx::query("SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1")
-            .fetch_optional(&mut *tx)
-            .await?;
-        Ok(
-            r.map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()?,
-        )
+        let sql = match self.backend {
+            Backend::Postgres => "SELECT tail_seq, tail_hash FROM airlock_audit_tail()",
+            Backend::Sqlite => "SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1",
+        };
+        let r = sqlx::query(sql).fetch_optional(&mut *tx).await?;
+        let Some(r) = r else { return Ok(None) };
+        let seq: Option<i64> = r.try_get(0)?;
+        let hash: Option<String> = r.try_get(1)?;
+        Ok(seq.zip(hash))
     }
 
     /// The last `tenant_seq` of `tenant_id` inside `tx` (0 when none); call after
@@ -144,7 +145,7 @@ impl Store {
             .bind(tenant_id)
             .bind(after)
             .bind(limit)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }
@@ -153,7 +154,7 @@ impl Store {
     pub async fn all_audit_rows(&self) -> Result<Vec<AuditRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM audit ORDER BY seq");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }

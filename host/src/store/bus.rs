@@ -10,6 +10,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Rows;
 use super::{Backend, QuarantineRow, Store, StoreError};
 
 /// One message on the bus.
@@ -183,7 +184,7 @@ impl Store {
             return Ok(());
         }
         let _turn = self.queue_for_write().await;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         if !messages.is_empty() {
             self.lock_outbox(&mut tx).await?;
             for chunk in super::statement_chunks(messages, INSERT_CHUNK) {
@@ -208,7 +209,7 @@ impl Store {
         )
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -255,7 +256,7 @@ impl Store {
             alike.entry(key).or_default().push(event_id);
         }
         let _turn = self.queue_for_write().await;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         self.lock_outbox(&mut tx).await?;
         let mut claimed = std::collections::HashSet::new();
         for ((state, not_before, outcome, counts), ids) in &alike {
@@ -361,7 +362,10 @@ impl Store {
         if let Some(c) = filter.connector_id {
             q = q.bind(c);
         }
-        let rows = q.bind(filter.limit).fetch_all(&self.pool).await?;
+        let rows = q
+            .bind(filter.limit)
+            .fetch_all(&mut *self.session(Rows::Tenant(filter.tenant_id)).await?)
+            .await?;
         rows.iter()
             .map(message)
             .collect::<Result<_, sqlx::Error>>()
@@ -372,7 +376,7 @@ impl Store {
     /// subscription starts.
     pub async fn last_message_seq(&self) -> Result<i64, StoreError> {
         let r = sqlx::query("SELECT MAX(seq) FROM bus_messages")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(r.try_get::<Option<i64>, _>(0)?.unwrap_or(0))
     }
@@ -392,7 +396,7 @@ impl Store {
         .bind(tenant_id)
         .bind(connector_id)
         .bind(event_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         let Some(r) = row else { return Ok(None) };
         Ok(Some(EventStatusRow {
@@ -420,7 +424,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(connector_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))

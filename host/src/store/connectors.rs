@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
+use super::Rows;
 use super::{Store, StoreError, conflict};
 use crate::time::now_ms;
 
@@ -228,7 +229,7 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(row.as_ref().map(connector).transpose()?)
     }
@@ -239,7 +240,7 @@ impl Store {
         let sql = format!("SELECT {CONNECTOR_COLUMNS} FROM connectors WHERE id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(row.as_ref().map(connector).transpose()?)
     }
@@ -256,7 +257,7 @@ impl Store {
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(name)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(row.as_ref().map(connector).transpose()?)
     }
@@ -269,7 +270,7 @@ impl Store {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(rows.iter().map(connector).collect::<Result<_, _>>()?)
     }
@@ -337,7 +338,7 @@ impl Store {
     pub async fn component_bytes(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let row = sqlx::query("SELECT bytes FROM components WHERE digest = $1")
             .bind(digest)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
@@ -533,7 +534,7 @@ impl Store {
         )
         .bind(tenant_id)
         .bind(connector_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -560,7 +561,7 @@ impl Store {
              ORDER BY v.created_ms, v.version",
         )
         .bind(tenant_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         let mut out = BTreeMap::new();
         for r in rows {
@@ -643,7 +644,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(connector_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(rows.iter().map(deployment).collect::<Result<_, _>>()?)
     }
@@ -662,7 +663,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         let Some(first) = rows.first() else {
             return Ok(None);
@@ -696,7 +697,7 @@ impl Store {
             .bind(tenant_id)
             .bind(id)
             .bind(target)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(row
             .map(|r| Ok::<_, sqlx::Error>((connector(&r)?, deployment_at(&r, 10)?)))
@@ -715,7 +716,7 @@ impl Store {
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
-            .fetch_all(&self.pool)
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(rows
             .iter()

@@ -3,6 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Rows;
 use super::{Store, StoreError};
 
 /// One heartbeat: a guest call's outcome, or an external system's report.
@@ -94,7 +95,7 @@ impl Store {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         // 8 parameters a row; 100 rows stay under every driver's parameter limit.
         for chunk in batch.chunks(100) {
             let mut sql = String::from(
@@ -132,7 +133,7 @@ impl Store {
             return Ok(());
         }
         let now = crate::time::now_ms();
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         for r in rollups {
             sqlx::query(
                 "INSERT INTO heartbeat_rollups (tenant_id, connector_id, from_ms, to_ms, count, \
@@ -163,7 +164,7 @@ impl Store {
              WHERE connector_id = $1",
         )
         .bind(connector_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.session(Rows::All).await?)
         .await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
@@ -183,7 +184,7 @@ impl Store {
         )
         .bind(connector_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
     }
@@ -202,7 +203,7 @@ impl Store {
         .bind(tenant_id)
         .bind(connector_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
     }
@@ -214,7 +215,7 @@ impl Store {
              WHERE connector_id = $1",
         )
         .bind(connector_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.session(Rows::All).await?)
         .await?;
         Ok(row.as_ref().map(health).transpose()?)
     }
@@ -226,7 +227,7 @@ impl Store {
              WHERE tenant_id = $1",
         )
         .bind(tenant_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(rows.iter().map(health).collect::<Result<_, _>>()?)
     }
@@ -235,6 +236,7 @@ impl Store {
     /// (deleted while its last heartbeats waited), so a late heartbeat never fails
     /// the batch it came in.
     pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
+        let mut s = self.session(Rows::Tenant(tenant_id)).await?;
         let done = sqlx::query(
             "INSERT INTO health (connector_id, tenant_id, status, reason, last_at_ms, external) \
              SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM connectors WHERE id = $1) \
@@ -248,10 +250,10 @@ impl Store {
         .bind(&h.reason)
         .bind(h.last_at_ms)
         .bind(i64::from(h.external))
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await;
         match done {
-            Ok(_) => Ok(()),
+            Ok(_) => s.commit().await,
             // PostgreSQL: the connector was deleted by a transaction that committed
             // after this statement's snapshot; nothing to write, as above.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => Ok(()),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
+use super::Rows;
 use super::{Store, StoreError};
 
 impl Store {
@@ -19,7 +20,7 @@ impl Store {
             sqlx::query("SELECT key, value FROM kv WHERE tenant_id = $1 AND connector_id = $2")
                 .bind(tenant_id)
                 .bind(connector_id)
-                .fetch_all(&self.pool)
+                .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
                 .await?;
         rows.iter()
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
@@ -37,7 +38,7 @@ impl Store {
         if before == after {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
         Store::kv_save_in(&mut tx, tenant_id, connector_id, before, after).await?;
         tx.commit().await?;
         Ok(())

@@ -10,6 +10,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Rows;
 use super::bus::MessageRow;
 use super::quarantine::QuarantineRow;
 use super::{Store, StoreError};
@@ -127,6 +128,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<Claim>, StoreError> {
         let _turn = self.queue_for_write().await;
+        let mut s = self.session(Rows::All).await?;
         let rows = sqlx::query(
             "UPDATE deployments SET lease_owner = $1, lease_until_ms = $2 \
              WHERE (connector_id, target) IN ( \
@@ -145,8 +147,9 @@ impl Store {
         .bind(lease_until_ms)
         .bind(now_ms)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(rows
             .iter()
             .map(|r| {
@@ -173,6 +176,7 @@ impl Store {
         lease_until_ms: i64,
     ) -> Result<bool, StoreError> {
         let _turn = self.queue_for_write().await;
+        let mut s = self.session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_owner = $1, lease_until_ms = $2 \
              WHERE connector_id = $3 AND target = $4 \
@@ -183,8 +187,9 @@ impl Store {
         .bind(connector_id)
         .bind(target)
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -198,6 +203,7 @@ impl Store {
         lease_until_ms: i64,
     ) -> Result<bool, StoreError> {
         let _turn = self.queue_for_write().await;
+        let mut s = self.session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_until_ms = $1 \
              WHERE connector_id = $2 AND target = $3 AND lease_owner = $4",
@@ -206,8 +212,9 @@ impl Store {
         .bind(connector_id)
         .bind(target)
         .bind(node)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -219,6 +226,7 @@ impl Store {
         node: &str,
     ) -> Result<(), StoreError> {
         let _turn = self.queue_for_write().await;
+        let mut s = self.session(Rows::All).await?;
         sqlx::query(
             "UPDATE deployments SET lease_owner = NULL, lease_until_ms = NULL \
              WHERE connector_id = $1 AND target = $2 AND lease_owner = $3",
@@ -226,21 +234,24 @@ impl Store {
         .bind(connector_id)
         .bind(target)
         .bind(node)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(())
     }
 
     /// Releases every lease `node` holds (it restarted: none of its polls runs).
     pub async fn release_leases_of(&self, node: &str) -> Result<u64, StoreError> {
         let _turn = self.queue_for_write().await;
+        let mut s = self.session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_owner = NULL, lease_until_ms = NULL \
              WHERE lease_owner = $1",
         )
         .bind(node)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(done.rows_affected())
     }
 
@@ -254,7 +265,7 @@ impl Store {
              AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= $1)",
         )
         .bind(now_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.session(Rows::All).await?)
         .await?;
         Ok(row.try_get::<Option<i64>, _>(0)?)
     }
@@ -272,7 +283,7 @@ impl Store {
         finish: &PollFinish,
     ) -> Result<bool, StoreError> {
         let _turn = self.queue_for_write().await;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         let updated = sqlx::query(
             "UPDATE deployments SET poll_cursor = $1, \
              next_poll_ms = COALESCE($2, next_poll_ms), consecutive_failures = $3, \
@@ -330,7 +341,7 @@ impl Store {
     /// Records a poll that changed nothing (skipped).
     pub async fn record_poll(&self, record: &PollRow) -> Result<(), StoreError> {
         let _turn = self.queue_for_write().await;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         Store::insert_poll(&mut tx, record).await?;
         sqlx::query(
             "UPDATE deployments SET last_poll_id = $1 WHERE connector_id = $2 AND target = $3",
@@ -397,7 +408,7 @@ impl Store {
              FROM polls WHERE started_ms >= $1",
         )
         .bind(since_ms)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.session(Rows::All).await?)
         .await?;
         Ok((row.try_get(0)?, row.try_get(1)?))
     }
@@ -418,7 +429,7 @@ impl Store {
         .bind(connector_id)
         .bind(target)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(rows.iter().map(poll).collect::<Result<_, _>>()?)
     }
@@ -435,7 +446,7 @@ impl Store {
         )))
         .bind(tenant_id)
         .bind(connector_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(rows.iter().map(poll).collect::<Result<_, _>>()?)
     }

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::Rows;
 use super::{Store, StoreError};
 
 /// A push credential as stored: never the secret itself in the clear.
@@ -128,7 +129,7 @@ impl Store {
         )))
         .bind(connector_id)
         .bind(now_ms)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -160,7 +161,7 @@ impl Store {
         events: &[NewEvent],
     ) -> Result<Vec<EventOutcome>, StoreError> {
         let _turn = self.queue_for_write().await;
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin(Rows::All).await?;
         // Many rows per statement (statements, not commits, are what costs); the
         // ids returned are the events stored, the rest met an earlier event with
         // their key (stored before, or earlier in this batch).
@@ -221,7 +222,7 @@ impl Store {
         Ok(
             sqlx::query("SELECT COUNT(*) FROM events WHERE connector_id = $1")
                 .bind(connector_id)
-                .fetch_one(&self.pool)
+                .fetch_one(&mut *self.session(Rows::All).await?)
                 .await?
                 .try_get(0)?,
         )

@@ -3,6 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::Rows;
 use super::{Store, StoreError};
 
 /// One quarantined output.
@@ -87,14 +88,14 @@ impl Store {
         .bind(connector_id)
         .bind(limit)
         .bind(offset)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         let total: i64 = sqlx::query(
             "SELECT COUNT(*) FROM quarantine WHERE tenant_id = $1 AND connector_id = $2",
         )
         .bind(tenant_id)
         .bind(connector_id)
-        .fetch_one(&self.pool)
+        .fetch_one(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?
         .try_get(0)?;
         Ok((rows.iter().map(row).collect::<Result<_, _>>()?, total))
@@ -117,7 +118,7 @@ impl Store {
         .bind(connector_id)
         .bind(call_id)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(rows.iter().map(row).collect::<Result<_, _>>()?)
     }

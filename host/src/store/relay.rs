@@ -4,6 +4,7 @@
 
 use sqlx::Row;
 
+use super::Rows;
 use super::bus::{COLUMNS, message};
 use super::{MessageRow, Store, StoreError};
 
@@ -16,6 +17,7 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
+        let mut s = self.session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE relay_state SET lease_owner = $1, lease_until_ms = $2 \
              WHERE id = 1 AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $3)",
@@ -23,27 +25,30 @@ impl Store {
         .bind(node)
         .bind(now_ms.saturating_add(lease_ms))
         .bind(now_ms)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     /// Gives the relay lease up (a node stopping), so another takes over at once.
     pub async fn release_relay(&self, node: &str) -> Result<(), StoreError> {
+        let mut s = self.session(Rows::All).await?;
         sqlx::query(
             "UPDATE relay_state SET lease_owner = NULL, lease_until_ms = 0 \
              WHERE id = 1 AND lease_owner = $1",
         )
         .bind(node)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(())
     }
 
     /// The newest `seq` JetStream has acknowledged.
     pub async fn relayed_seq(&self) -> Result<i64, StoreError> {
         let r = sqlx::query("SELECT last_seq FROM relay_state WHERE id = 1")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(r.try_get(0)?)
     }
@@ -51,14 +56,16 @@ impl Store {
     /// Records that every message up to `seq` was acknowledged, if `node` still
     /// holds the lease (a node that lost it moves nothing) and it is progress.
     pub async fn advance_relay(&self, node: &str, seq: i64) -> Result<bool, StoreError> {
+        let mut s = self.session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE relay_state SET last_seq = $1 \
              WHERE id = 1 AND lease_owner = $2 AND last_seq < $1",
         )
         .bind(seq)
         .bind(node)
-        .execute(&self.pool)
+        .execute(&mut *s)
         .await?;
+        s.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -76,7 +83,7 @@ impl Store {
         )
         .bind(after)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         let mut total = 0i64;
         let mut take = 0i64;
@@ -96,7 +103,7 @@ impl Store {
         )))
         .bind(after)
         .bind(take)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         rows.iter()
             .map(message)

@@ -2,6 +2,7 @@
 
 use sqlx::Row;
 
+use super::Rows;
 use super::{Store, StoreError, conflict};
 use crate::time::now_ms;
 
@@ -84,7 +85,7 @@ impl Store {
     /// The number of tenants.
     pub async fn count_tenants(&self) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM tenants")
-            .fetch_one(&self.pool)
+            .fetch_one(&mut *self.session(Rows::All).await?)
             .await?
             .try_get(0)?)
     }
@@ -94,7 +95,7 @@ impl Store {
         let row =
             sqlx::query("SELECT id, name, created_ms FROM tenants WHERE id = $1 OR name = $1")
                 .bind(id_or_name)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *self.session(Rows::All).await?)
                 .await?;
         row.map(|r| {
             Ok(TenantRow {
@@ -135,7 +136,7 @@ impl Store {
              (SELECT COUNT(*) FROM clients k WHERE k.tenant_id = t.id AND k.revoked_ms IS NULL) \
              FROM tenants t ORDER BY t.created_ms, t.id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::All).await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -160,7 +161,7 @@ impl Store {
              WHERE tenant_id = $1 ORDER BY created_ms, id",
         )
         .bind(tenant_id)
-        .fetch_all(&self.pool)
+        .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         rows.iter()
             .map(|r| {
@@ -201,7 +202,7 @@ impl Store {
     pub async fn client_is_active(&self, client_id: &str) -> Result<bool, StoreError> {
         let row = sqlx::query("SELECT revoked_ms FROM clients WHERE id = $1")
             .bind(client_id)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&mut *self.session(Rows::All).await?)
             .await?;
         Ok(match row {
             Some(r) => r.try_get::<Option<i64>, _>(0)?.is_none(),
@@ -216,7 +217,7 @@ impl Store {
              WHERE id = $1 AND revoked_ms IS NULL",
         )
         .bind(id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&mut *self.session(Rows::All).await?)
         .await?;
         row.map(|r| {
             let scopes: String = r.try_get(3)?;

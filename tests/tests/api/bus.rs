@@ -73,7 +73,7 @@ impl Stream {
 
 /// The history of `query` once it holds `n` messages (the pipeline is
 /// asynchronous), waiting up to 15 s.
-async fn history(env: &Env, token: &str, query: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn history(env: &Env, token: &str, query: &str, n: usize) -> Vec<Value> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
     loop {
         let (s, page) = env

@@ -69,8 +69,9 @@ impl Env {
         };
         let mut opts = ServeOptions::new(&data_dir);
         opts.listen = "127.0.0.1:0".parse().unwrap();
-        opts.database = database.clone();
+        opts.database = database;
         configure(&mut opts);
+        let database = opts.database.clone();
         let server = airlock_host::server::start(opts).await.unwrap();
         let bootstrap: Value =
             serde_json::from_slice(&std::fs::read(data_dir.join("bootstrap.json")).unwrap())

@@ -18,6 +18,7 @@ mod lifecycle;
 mod nul;
 mod polls;
 mod quarantine;
+mod rls;
 mod routes;
 mod shapes;
 mod status;
