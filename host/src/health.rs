@@ -494,27 +494,18 @@ async fn write_batch(
     }
     let limit = i64::try_from(policy.window).unwrap_or(20);
     for (connector_id, (tenant_id, external)) in touched {
-        let window = store.health_window(connector_id, limit).await?;
-        let previous = store.health(connector_id).await?;
-        let Some(newest) = window.first() else {
-            continue;
-        };
-        let (status, reason) = derive(
-            previous.as_ref().map(|p| p.status.as_str()),
-            &window,
-            policy,
-        );
         store
-            .put_health(
-                tenant_id,
-                &HealthRow {
+            .rederive_health(tenant_id, connector_id, limit, |previous, window| {
+                let newest = window.first()?;
+                let (status, reason) = derive(previous.map(|p| p.status.as_str()), window, policy);
+                Some(HealthRow {
                     connector_id: connector_id.to_string(),
                     status: status.to_string(),
                     reason,
                     last_at_ms: newest.at_ms,
                     external: external || previous.is_some_and(|p| p.external),
-                },
-            )
+                })
+            })
             .await?;
     }
     Ok(())

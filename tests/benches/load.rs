@@ -752,16 +752,21 @@ fn cluster() {
     let pg = Postgres::start();
     let nats = airlock_tests::nats::NatsServer::start();
     let secs = seconds();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    // As a deployment runs: the server acts as a role that owns nothing, under
+    // row-level security (docs/operations.md).
+    let (owner, app) = rt.block_on(airlock_tests::postgres::fresh_urls_on(&pg.url));
     let args = vec![
         "--database".to_string(),
-        pg.url.clone(),
+        app,
+        "--database-owner".to_string(),
+        owner,
         "--bus".to_string(),
         nats.url(),
     ];
     let root = std::env::temp_dir().join(format!("airlock-cluster-{}", uuid::Uuid::new_v4()));
     let (a, addr_a) = start_server_in(&bin, root.join("a"), &args, true);
     let base_a = format!("http://{addr_a}");
-    let rt = tokio::runtime::Runtime::new().unwrap();
     let s = rt.block_on(setup(&base_a, &a.dir));
     let plan = |addr, connections| Plan {
         addr,
@@ -772,8 +777,11 @@ fn cluster() {
         seconds: secs,
     };
 
+    eprintln!("cluster: one node, {secs} s of signed pushes");
     let one = result_of(spawn_generator(&plan(addr_a, INGEST_CONNECTIONS)));
+    eprintln!("cluster: waiting for the relay to drain the backlog into JetStream");
     rt.block_on(wait_for_jetstream_to_settle(&nats.url()));
+    eprintln!("cluster: push → JetStream latency at {CLUSTER_PACED_RATE}/s");
     let latency = rt.block_on(push_to_jetstream_latency(
         &base_a,
         &s.hmac,
@@ -786,7 +794,9 @@ fn cluster() {
     for key in ["jwt-ed25519.key", "secrets.key", "audit.key"] {
         std::fs::copy(a.dir.join(key), root.join("b").join(key)).unwrap();
     }
+    eprintln!("cluster: starting node B");
     let (_b, addr_b) = start_server_in(&bin, root.join("b"), &args, false);
+    eprintln!("cluster: two nodes, {secs} s of signed pushes");
     let half = INGEST_CONNECTIONS / 2;
     let on_a = spawn_generator(&plan(addr_a, half));
     let on_b = spawn_generator(&plan(addr_b, half));

@@ -209,7 +209,12 @@ pub mod postgres {
     /// of [`APP_ROLE`], which owns nothing there).
     #[allow(clippy::unwrap_used)] // a test fixture: fail loudly
     pub async fn fresh_urls() -> (String, String) {
-        let base = superuser_url();
+        fresh_urls_on(&superuser_url()).await
+    }
+
+    /// [`fresh_urls`] on the server whose superuser URL is `base`.
+    #[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+    pub async fn fresh_urls_on(base: &str) -> (String, String) {
         sqlx::any::install_default_drivers();
         let name = format!("airlock_{}", uuid::Uuid::new_v4().simple());
         let mut admin =
@@ -231,8 +236,8 @@ pub mod postgres {
         .await
         .unwrap();
         (
-            format!("{}/{name}", as_role(&base, OWNER_ROLE)),
-            format!("{}/{name}", as_role(&base, APP_ROLE)),
+            format!("{}/{name}", as_role(base, OWNER_ROLE)),
+            format!("{}/{name}", as_role(base, APP_ROLE)),
         )
     }
 }

@@ -4,7 +4,8 @@
 //! works on the other; an event pushed to node A reaches a live subscriber on
 //! node B and lands in the JetStream stream exactly once, even when redelivered;
 //! a disable on A refuses ingest on B within a second; audited changes made on
-//! both at once form one valid chain.
+//! both at once form one valid chain; heartbeats sent to both make one history
+//! and one status.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -455,4 +456,118 @@ async fn a_node_started_while_nats_is_down_serves_and_relays_once_nats_is_up() {
     assert_eq!(messages.len(), 3, "{messages:?}");
     drop(node);
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Heartbeats of one connector sent to two nodes at once make one history and one
+/// status: each node's writer re-derives the status from the shared window under a
+/// per-connector lock, so the last derivation has seen every heartbeat.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_sent_to_two_nodes_make_one_history_and_one_status() {
+    let nats = NatsServer::start();
+    let database = airlock_tests::postgres::fresh_url().await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
+    let root = std::env::temp_dir().join(format!("airlock-nats-health-{}", uuid::Uuid::new_v4()));
+    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
+    let a = start_node(&dir_a, &database, &nats.url(), &http).await;
+    share_keys(&dir_a, &dir_b);
+    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
+    let boot: Value =
+        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
+    let token = airlock_tests::bootstrap_token(&http, &a.base, &boot).await;
+    let c = register_hmac(&http, &a.base, &token, "radar").await;
+    let id = c["id"].as_str().unwrap().to_string();
+    let nodes = [a.base.clone(), b.base.clone()];
+
+    let beat_all = |bodies: Vec<Value>| {
+        let (http, token, id, nodes) = (http.clone(), token.clone(), id.clone(), nodes.clone());
+        async move {
+            let sends = bodies.into_iter().enumerate().map(|(n, body)| {
+                let (http, token, id) = (http.clone(), token.clone(), id.clone());
+                let base = nodes[n % 2].clone();
+                async move {
+                    let r = http
+                        .post(format!("{base}/api/connectors/{id}/heartbeat"))
+                        .bearer_auth(&token)
+                        .json(&body)
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
+                }
+            });
+            futures_util::future::join_all(sends).await;
+        }
+    };
+    let status_on = |base: String| {
+        let (http, token, id) = (http.clone(), token.clone(), id.clone());
+        async move {
+            let v: Value = http
+                .get(format!("{base}/api/connectors/{id}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v["status"].as_str().unwrap_or_default().to_string()
+        }
+    };
+    let settle_on = |want: &'static str| {
+        let status_on = &status_on;
+        let nodes = nodes.clone();
+        async move {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            loop {
+                let got = [
+                    status_on(nodes[0].clone()).await,
+                    status_on(nodes[1].clone()).await,
+                ];
+                if got.iter().all(|s| s == want) {
+                    return;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "want {want} on both nodes, got {got:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+
+    beat_all((0..40).map(|_| json!({"latency_ms": 5})).collect()).await;
+    settle_on("active").await;
+    // Failures split across the nodes, at once, several rounds: three in a row
+    // is `error` (the default policy) whichever node derives last.
+    for round in 0..5 {
+        beat_all(
+            (0..3)
+                .map(|_| json!({"status": "error", "detail": "offline"}))
+                .collect(),
+        )
+        .await;
+        settle_on("error").await;
+        // Enough successes to leave the window (20) without a failure.
+        beat_all((0..20).map(|_| json!({"latency_ms": 5})).collect()).await;
+        settle_on("active").await;
+        let _ = round;
+    }
+    // One history: every heartbeat, on either node.
+    for base in &nodes {
+        let v: Value = http
+            .get(format!("{base}/api/connectors/{id}/heartbeats?limit=1000"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 40 + 5 * 23, "{base}");
+    }
+    drop((a, b));
+    let _ = std::fs::remove_dir_all(&root);
 }

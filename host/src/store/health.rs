@@ -1,5 +1,6 @@
 //! Heartbeats (written in batches) and each connector's derived health.
 
+use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -170,9 +171,9 @@ impl Store {
     }
 
     /// The newest `limit` heartbeats that count towards a connector's health (those
-    /// since it was last enabled), newest first.
-    pub async fn health_window(
-        &self,
+    /// since it was last enabled), newest first, read inside `tx`.
+    async fn health_window_in(
+        tx: &mut AnyConnection,
         connector_id: &str,
         limit: i64,
     ) -> Result<Vec<HeartbeatRow>, StoreError> {
@@ -184,9 +185,52 @@ impl Store {
         )
         .bind(connector_id)
         .bind(limit)
-        .fetch_all(&mut *self.session(Rows::All).await?)
+        .fetch_all(&mut *tx)
         .await?;
         Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
+    }
+
+    /// Re-derives the health of a connector of `tenant_id` from its newest `limit`
+    /// heartbeats: `derive` is given its previous health and that window (newest
+    /// first) and answers the new health, if any. Several nodes write heartbeats
+    /// of one connector, so the read, the derivation and the write are one
+    /// transaction under a per-connector lock (PostgreSQL: an advisory lock until
+    /// commit; SQLite: the write lock): nodes deriving at once take turns, and the
+    /// last to write has read every heartbeat committed before it — a stale
+    /// derivation never overwrites a newer one.
+    pub async fn rederive_health(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+        limit: i64,
+        derive: impl FnOnce(Option<&HealthRow>, &[HeartbeatRow]) -> Option<HealthRow>,
+    ) -> Result<(), StoreError> {
+        let _turn = self.queue_for_write().await;
+        let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
+        if self.backend == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7303, hashtext($1))")
+                .bind(connector_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let window = Store::health_window_in(&mut tx, connector_id, limit).await?;
+        let previous = sqlx::query(
+            "SELECT connector_id, status, reason, last_at_ms, external FROM health \
+             WHERE connector_id = $1",
+        )
+        .bind(connector_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .as_ref()
+        .map(health)
+        .transpose()?;
+        let Some(next) = derive(previous.as_ref(), &window) else {
+            return Ok(());
+        };
+        if Store::put_health_in(&mut tx, tenant_id, &next).await? {
+            tx.commit().await?;
+        }
+        Ok(())
     }
 
     /// The newest `limit` heartbeats of a connector of `tenant_id`, newest first.
@@ -236,7 +280,20 @@ impl Store {
     /// (deleted while its last heartbeats waited), so a late heartbeat never fails
     /// the batch it came in.
     pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
-        let mut s = self.session(Rows::Tenant(tenant_id)).await?;
+        let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
+        if Store::put_health_in(&mut tx, tenant_id, h).await? {
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// [`Store::put_health`] inside `tx`: false when the connector went (then `tx`
+    /// is of no further use: PostgreSQL aborted it).
+    async fn put_health_in(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        h: &HealthRow,
+    ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "INSERT INTO health (connector_id, tenant_id, status, reason, last_at_ms, external) \
              SELECT $1, $2, $3, $4, $5, $6 WHERE EXISTS (SELECT 1 FROM connectors WHERE id = $1) \
@@ -250,13 +307,13 @@ impl Store {
         .bind(&h.reason)
         .bind(h.last_at_ms)
         .bind(i64::from(h.external))
-        .execute(&mut *s)
+        .execute(&mut *tx)
         .await;
         match done {
-            Ok(_) => s.commit().await,
+            Ok(_) => Ok(true),
             // PostgreSQL: the connector was deleted by a transaction that committed
             // after this statement's snapshot; nothing to write, as above.
-            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => Ok(()),
+            Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("23503") => Ok(false),
             Err(e) => Err(e.into()),
         }
     }
