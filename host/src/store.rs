@@ -92,14 +92,22 @@ pub enum Rows<'a> {
 impl Rows<'_> {
     /// The statement that begins a PostgreSQL transaction acting for these rows:
     /// one round trip (a simple query of two statements). The tenant id is a
-    /// literal: it comes from the database or a verified token, and is quoted
-    /// (`'` doubled; `standard_conforming_strings` is on since PostgreSQL 9.1).
+    /// literal, so it is used only when it is made of letters, digits, `-`, `_`
+    /// and `.` (every id Airlock makes is a UUID): anything else — a string from a
+    /// request path that names no tenant — acts for a tenant no row belongs to,
+    /// and no quoting rule of the server (`standard_conforming_strings`) matters.
     fn postgres_begin(self) -> String {
         match self {
-            Rows::Tenant(id) => format!(
-                "BEGIN; SELECT set_config('airlock.tenant_id', '{}', true)",
-                id.replace('\'', "''").replace('\0', "")
-            ),
+            Rows::Tenant(id) => {
+                let safe = !id.is_empty()
+                    && id
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+                format!(
+                    "BEGIN; SELECT set_config('airlock.tenant_id', '{}', true)",
+                    if safe { id } else { "!no-such-tenant" }
+                )
+            }
             Rows::All => "BEGIN; SELECT set_config('airlock.system', 'on', true)".to_string(),
         }
     }
@@ -579,6 +587,27 @@ mod tests {
         assert_eq!(got, [(1, 1), (2, 1), (3, 2), (5, 3), (8, 2), (9, 1)]);
         pool.close().await;
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn a_tenant_id_reaches_postgresql_only_when_it_needs_no_quoting() {
+        use super::Rows;
+        assert_eq!(
+            Rows::Tenant("3f2a-b_c.d").postgres_begin(),
+            "BEGIN; SELECT set_config('airlock.tenant_id', '3f2a-b_c.d', true)"
+        );
+        for hostile in ["a'; DROP TABLE audit; --", "a\\'", "", "a b", "é"] {
+            assert_eq!(
+                Rows::Tenant(hostile).postgres_begin(),
+                "BEGIN; SELECT set_config('airlock.tenant_id', '!no-such-tenant', true)",
+                "{hostile}"
+            );
+        }
+        assert!(
+            Rows::All
+                .postgres_begin()
+                .contains("'airlock.system', 'on'")
+        );
     }
 
     #[test]
