@@ -479,17 +479,17 @@ impl Store {
     }
 }
 
-/// Whether every migration this build knows is applied already (false when the
-/// migrations table is missing or unreadable: then the migrator runs and reports).
+/// Whether every migration this build knows is applied already, and none it does
+/// not know (false when the migrations table is missing or unreadable: then the
+/// migrator runs, and reports a newer schema or an edited migration itself).
 async fn schema_is_current(pool: &AnyPool) -> bool {
     let latest = MIGRATIONS.len() as i64;
-    sqlx::query_scalar::<_, i64>(
-        "SELECT COUNT(*) FROM _sqlx_migrations WHERE success AND version <= $1",
+    sqlx::query_as::<_, (i64, Option<i64>)>(
+        "SELECT COUNT(*), MAX(version) FROM _sqlx_migrations WHERE success",
     )
-    .bind(latest)
     .fetch_one(pool)
     .await
-    .is_ok_and(|n| n == latest)
+    .is_ok_and(|(n, max)| n == latest && max == Some(latest))
 }
 
 /// What the schema's owner grants the server's role on PostgreSQL (every start

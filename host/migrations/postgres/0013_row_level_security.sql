@@ -6,6 +6,11 @@
 -- only a superuser or a BYPASSRLS role escapes them (the server warns at start
 -- when it connects as one). The server sets these with `set_config(…, true)` at
 -- the start of every transaction (`store::Rows`).
+--
+-- Upgrading: a node of an earlier version sets neither and would see no row; stop
+-- every node before starting one of this version. A later migration that rewrites
+-- rows must first `SELECT set_config('airlock.system', 'on', true)`, since the
+-- policies bind the owner that runs migrations too.
 
 -- Tables with a tenant column.
 ALTER TABLE clients ENABLE ROW LEVEL SECURITY;

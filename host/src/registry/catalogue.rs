@@ -29,7 +29,7 @@ impl Registry {
         row: &ConnectorRow,
         versions: &[VersionRow],
     ) -> Result<ConnectorView, StoreError> {
-        let health = self.store.health(&row.id).await?;
+        let health = self.store.health(&row.tenant_id, &row.id).await?;
         let manifest = versions
             .last()
             .and_then(|v| serde_json::from_str::<ManifestJson>(&v.manifest).ok());

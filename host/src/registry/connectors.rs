@@ -209,7 +209,10 @@ impl Registry {
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         match disable_reason {
             Some(r) => Store::disable_connector(&mut tx, tenant, &connector.id, r).await?,
-            None => Store::enable_connector(&mut tx, tenant, &connector.id).await?,
+            None => {
+                self.store.lock_health(&mut tx, &connector.id).await?;
+                Store::enable_connector(&mut tx, tenant, &connector.id).await?
+            }
         }
         let action = if disable_reason.is_some() {
             "connector.disable"

@@ -190,6 +190,24 @@ impl Store {
         Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
     }
 
+    /// Takes a connector's health lock inside `tx` until it ends (PostgreSQL: an
+    /// advisory lock; SQLite's write transactions are serial already): held by
+    /// [`Store::rederive_health`] and by an enable, which resets the health, so a
+    /// derivation from before the reset never lands after it.
+    pub async fn lock_health(
+        &self,
+        tx: &mut AnyConnection,
+        connector_id: &str,
+    ) -> Result<(), StoreError> {
+        if self.backend == super::Backend::Postgres {
+            sqlx::query("SELECT pg_advisory_xact_lock(7303, hashtext($1))")
+                .bind(connector_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Re-derives the health of a connector of `tenant_id` from its newest `limit`
     /// heartbeats: `derive` is given its previous health and that window (newest
     /// first) and answers the new health, if any. Several nodes write heartbeats
@@ -207,12 +225,7 @@ impl Store {
     ) -> Result<(), StoreError> {
         let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
-        if self.backend == super::Backend::Postgres {
-            sqlx::query("SELECT pg_advisory_xact_lock(7303, hashtext($1))")
-                .bind(connector_id)
-                .execute(&mut *tx)
-                .await?;
-        }
+        self.lock_health(&mut tx, connector_id).await?;
         let window = Store::health_window_in(&mut tx, connector_id, limit).await?;
         let previous = sqlx::query(
             "SELECT connector_id, status, reason, last_at_ms, external FROM health \
@@ -252,14 +265,19 @@ impl Store {
         Ok(rows.iter().map(heartbeat).collect::<Result<_, _>>()?)
     }
 
-    /// The health row of a connector.
-    pub async fn health(&self, connector_id: &str) -> Result<Option<HealthRow>, StoreError> {
+    /// The health row of a connector of `tenant_id`.
+    pub async fn health(
+        &self,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Option<HealthRow>, StoreError> {
         let row = sqlx::query(
             "SELECT connector_id, status, reason, last_at_ms, external FROM health \
-             WHERE connector_id = $1",
+             WHERE tenant_id = $1 AND connector_id = $2",
         )
+        .bind(tenant_id)
         .bind(connector_id)
-        .fetch_optional(&mut *self.session(Rows::All).await?)
+        .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
         Ok(row.as_ref().map(health).transpose()?)
     }

@@ -204,7 +204,7 @@ async fn a_connector_is_deleted_when_undeployed_or_forced_and_its_name_is_free_a
         )
         .await
         .unwrap();
-    assert!(node.store.health(&id).await.unwrap().is_none());
+    assert!(node.store.health(&env.tenant, &id).await.unwrap().is_none());
     // The chain still verifies with the deletions in it.
     let (code, out, err) = airlock(&env, &["audit", "verify"]).await;
     assert_eq!(code, 0, "{out}{err}");

@@ -81,6 +81,7 @@ async fn every_table_has_forced_row_level_security_and_a_tenant_policy() {
         .await
         .union(&tables_with(&store, "connector_id").await)
         .cloned()
+        .chain(["tenants".to_string()])
         .collect();
     for (table, enabled, forced, quals) in &all {
         assert!(enabled, "{table}: row-level security is not enabled");
@@ -222,6 +223,14 @@ async fn a_statement_that_forgets_its_tenant_filter_sees_no_foreign_row() {
             "{table}: tenant A has rows there: {seen_some:?}"
         );
     }
+    // A tenant sees its own tenant row only.
+    let mut s = store.session(Rows::Tenant(&a)).await.unwrap();
+    let seen: Vec<String> = sqlx::query_scalar("SELECT id FROM tenants")
+        .fetch_all(&mut *s)
+        .await
+        .unwrap();
+    drop(s);
+    assert_eq!(seen, std::slice::from_ref(&a));
     // The tables of a connector's rows follow their connector.
     for table in ["versions", "deployments"] {
         let mut s = store.session(Rows::Tenant(&a)).await.unwrap();
