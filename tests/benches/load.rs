@@ -55,9 +55,8 @@ const ATTACK_CONNECTIONS: usize = 32;
 const REQUESTS_PER_ADDRESS: u64 = 400;
 
 fn main() {
-    if std::env::var("AIRLOCK_LOAD_SCENARIO").as_deref() == Ok("cluster") {
-        return cluster();
-    }
+    // A generator first: it inherits the scenario variable from the orchestrator
+    // (checked first, a cluster run's generators would each start a cluster).
     if let Ok(role) = std::env::var("AIRLOCK_LOAD_ROLE") {
         let plan: Plan = serde_json::from_str(&role).unwrap();
         let out = tokio::runtime::Builder::new_current_thread()
@@ -67,6 +66,9 @@ fn main() {
             .block_on(generate(plan));
         println!("{out}");
         return;
+    }
+    if std::env::var("AIRLOCK_LOAD_SCENARIO").as_deref() == Ok("cluster") {
+        return cluster();
     }
     orchestrate();
 }
