@@ -73,6 +73,16 @@ pub enum StoreError {
     /// Options that do not go together.
     #[error("{0}")]
     Usage(&'static str),
+    /// A failure through `--database-owner`'s connection (connecting, migrating,
+    /// granting).
+    #[error("through --database-owner: {0}")]
+    Owner(Box<StoreError>),
+    /// Migrating through `--database`'s role was refused: it may not create tables.
+    #[error(
+        "database migration failed: {0}; this role may not change the schema: pass the URL \
+         of the role that owns it as --database-owner (docs/operations.md)"
+    )]
+    MigrateNeedsOwner(sqlx::migrate::MigrateError),
 }
 
 /// Whose rows a session acts for: what PostgreSQL's row-level security lets it
@@ -362,25 +372,9 @@ impl Store {
         }
         let pool = pool.connect_with(options).await?;
         match owner {
-            Some(owner) if backend == Backend::Postgres => {
-                let role: String = sqlx::query_scalar("SELECT CAST(current_user AS TEXT)")
-                    .fetch_one(&pool)
-                    .await?;
-                let owner_pool = AnyPoolOptions::new()
-                    .max_connections(1)
-                    .connect(owner)
-                    .await?;
-                migrator(backend).run(&owner_pool).await?;
-                let owner_role: String = sqlx::query_scalar("SELECT CAST(current_user AS TEXT)")
-                    .fetch_one(&owner_pool)
-                    .await?;
-                if owner_role != role {
-                    sqlx::raw_sql(sqlx::AssertSqlSafe(grant_sql(&role)))
-                        .execute(&owner_pool)
-                        .await?;
-                }
-                owner_pool.close().await;
-            }
+            Some(owner) if backend == Backend::Postgres => migrate_as_owner(&pool, owner)
+                .await
+                .map_err(|e| StoreError::Owner(Box::new(e)))?,
             Some(_) => {
                 return Err(StoreError::Usage(
                     "--database-owner names the PostgreSQL role that owns the schema; \
@@ -389,7 +383,15 @@ impl Store {
             }
             None => {
                 if !schema_is_current(&pool).await {
-                    migrator(backend).run(&pool).await?;
+                    migrator(backend).run(&pool).await.map_err(|e| {
+                        if backend == Backend::Postgres
+                            && e.to_string().contains("permission denied")
+                        {
+                            StoreError::MigrateNeedsOwner(e)
+                        } else {
+                            StoreError::Migrate(e)
+                        }
+                    })?;
                 }
             }
         }
@@ -456,11 +458,7 @@ impl Store {
     pub async fn session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
         Ok(Session(match self.backend {
             Backend::Sqlite => SessionInner::Pooled(self.pool.acquire().await?),
-            Backend::Postgres => SessionInner::Scoped(
-                self.pool
-                    .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
-                    .await?,
-            ),
+            Backend::Postgres => SessionInner::Scoped(self.begin(rows).await?),
         }))
     }
 
@@ -477,6 +475,34 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+}
+
+/// Runs the migrations through `owner` (a URL of the role that owns the schema)
+/// and grants `pool`'s role what the server needs, when it is another role; both
+/// must name the same database.
+async fn migrate_as_owner(pool: &AnyPool, owner: &str) -> Result<(), StoreError> {
+    let who = "SELECT CAST(current_user AS TEXT), CAST(current_database() AS TEXT)";
+    let (role, database): (String, String) = sqlx::query_as(who).fetch_one(pool).await?;
+    let owner_pool = AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(owner)
+        .await?;
+    let (owner_role, owner_database): (String, String) =
+        sqlx::query_as(who).fetch_one(&owner_pool).await?;
+    if owner_database != database {
+        owner_pool.close().await;
+        return Err(StoreError::Usage(
+            "it names another database than --database: both must name the same one",
+        ));
+    }
+    migrator(Backend::Postgres).run(&owner_pool).await?;
+    if owner_role != role {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(grant_sql(&role)))
+            .execute(&owner_pool)
+            .await?;
+    }
+    owner_pool.close().await;
+    Ok(())
 }
 
 /// Whether every migration this build knows is applied already, and none it does

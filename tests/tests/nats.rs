@@ -44,6 +44,59 @@ async fn start_node(dir: &Path, database: &str, nats: &str, http: &reqwest::Clie
     Node { child, base }
 }
 
+/// Two nodes on one fresh PostgreSQL database and one NATS server, B holding A's
+/// keys, and a token of the bootstrap client (issued by A).
+struct TwoNodes {
+    nats: NatsServer,
+    database: String,
+    http: reqwest::Client,
+    root: std::path::PathBuf,
+    a: Node,
+    b: Node,
+    token: String,
+    tenant: String,
+}
+
+impl TwoNodes {
+    async fn start(label: &str, timeout: Duration) -> TwoNodes {
+        let nats = NatsServer::start();
+        let database = airlock_tests::postgres::fresh_url().await;
+        let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
+        let root =
+            std::env::temp_dir().join(format!("airlock-nats-{label}-{}", uuid::Uuid::new_v4()));
+        let a = start_node(&root.join("a"), &database, &nats.url(), &http).await;
+        share_keys(&root.join("a"), &root.join("b"));
+        let b = start_node(&root.join("b"), &database, &nats.url(), &http).await;
+        let boot: Value =
+            serde_json::from_slice(&std::fs::read(root.join("a").join("bootstrap.json")).unwrap())
+                .unwrap();
+        let token = airlock_tests::bootstrap_token(&http, &a.base, &boot).await;
+        let tenant = boot["tenant_id"].as_str().unwrap().to_string();
+        TwoNodes {
+            nats,
+            database,
+            http,
+            root,
+            a,
+            b,
+            token,
+            tenant,
+        }
+    }
+
+    /// Node A's data directory.
+    fn dir_a(&self) -> std::path::PathBuf {
+        self.root.join("a")
+    }
+
+    /// Stops both nodes and removes their directories.
+    fn stop(self) {
+        let root = self.root.clone();
+        drop(self);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+}
+
 /// Registers an HMAC push connector `name` on the node at `base`: the answer.
 async fn register_hmac(http: &reqwest::Client, base: &str, token: &str, name: &str) -> Value {
     let r = http
@@ -150,23 +203,17 @@ async fn jetstream_messages(nats: &str, expect: usize) -> Vec<(String, String, V
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_event_once() {
-    let nats = NatsServer::start();
-    let database = airlock_tests::postgres::fresh_url().await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    let root = std::env::temp_dir().join(format!("airlock-nats-nodes-{}", uuid::Uuid::new_v4()));
-    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
-    let a = start_node(&dir_a, &database, &nats.url(), &http).await;
-    share_keys(&dir_a, &dir_b);
-    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
+    let nodes = TwoNodes::start("nodes", Duration::from_secs(20)).await;
+    let (http, token, tenant) = (
+        nodes.http.clone(),
+        nodes.token.clone(),
+        nodes.tenant.clone(),
+    );
+    let (nats, database) = (&nodes.nats, nodes.database.clone());
+    let (a, b) = (&nodes.a, &nodes.b);
+    let dir_a = nodes.dir_a();
 
     // A token issued by A works on B.
-    let boot: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
-    let token = airlock_tests::bootstrap_token(&http, &a.base, &boot).await;
-    let tenant = boot["tenant_id"].as_str().unwrap().to_string();
     let r = http
         .get(format!("{}/api/connectors", b.base))
         .bearer_auth(&token)
@@ -284,9 +331,7 @@ async fn two_nodes_share_tokens_events_and_disables_and_jetstream_gets_each_even
         String::from_utf8_lossy(&verify.stdout),
         String::from_utf8_lossy(&verify.stderr)
     );
-    drop(a);
-    drop(b);
-    let _ = std::fs::remove_dir_all(&root);
+    nodes.stop();
 }
 
 const EVENTS: usize = 10_000;
@@ -302,20 +347,17 @@ async fn every_acknowledged_event_is_in_jetstream_once_through_node_kills_and_a_
     use std::sync::Arc;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
-    let mut nats = NatsServer::start();
-    let database = airlock_tests::postgres::fresh_url().await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap();
-    let root = std::env::temp_dir().join(format!("airlock-nats-crash-{}", uuid::Uuid::new_v4()));
-    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
-    let mut a = start_node(&dir_a, &database, &nats.url(), &http).await;
-    share_keys(&dir_a, &dir_b);
-    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
-    let boot: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
-    let token = airlock_tests::bootstrap_token(&http, &b.base, &boot).await;
+    let TwoNodes {
+        mut nats,
+        database,
+        http,
+        root,
+        mut a,
+        b,
+        token,
+        ..
+    } = TwoNodes::start("crash", Duration::from_secs(10)).await;
+    let dir_a = root.join("a");
     let c = register_hmac(&http, &b.base, &token, "crash-feed").await;
     let hook = c["webhook_path"].as_str().unwrap().to_string();
     let secret = c["credential"]["secret"].as_str().unwrap().to_string();
@@ -463,20 +505,9 @@ async fn a_node_started_while_nats_is_down_serves_and_relays_once_nats_is_up() {
 /// per-connector lock, so the last derivation has seen every heartbeat.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn heartbeats_sent_to_two_nodes_make_one_history_and_one_status() {
-    let nats = NatsServer::start();
-    let database = airlock_tests::postgres::fresh_url().await;
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(20))
-        .build()
-        .unwrap();
-    let root = std::env::temp_dir().join(format!("airlock-nats-health-{}", uuid::Uuid::new_v4()));
-    let (dir_a, dir_b) = (root.join("a"), root.join("b"));
-    let a = start_node(&dir_a, &database, &nats.url(), &http).await;
-    share_keys(&dir_a, &dir_b);
-    let b = start_node(&dir_b, &database, &nats.url(), &http).await;
-    let boot: Value =
-        serde_json::from_slice(&std::fs::read(dir_a.join("bootstrap.json")).unwrap()).unwrap();
-    let token = airlock_tests::bootstrap_token(&http, &a.base, &boot).await;
+    let cluster = TwoNodes::start("health", Duration::from_secs(20)).await;
+    let (http, token) = (cluster.http.clone(), cluster.token.clone());
+    let (a, b) = (&cluster.a, &cluster.b);
     let c = register_hmac(&http, &a.base, &token, "radar").await;
     let id = c["id"].as_str().unwrap().to_string();
     let nodes = [a.base.clone(), b.base.clone()];
@@ -568,6 +599,5 @@ async fn heartbeats_sent_to_two_nodes_make_one_history_and_one_status() {
             .unwrap();
         assert_eq!(v["items"].as_array().unwrap().len(), 40 + 5 * 23, "{base}");
     }
-    drop((a, b));
-    let _ = std::fs::remove_dir_all(&root);
+    cluster.stop();
 }

@@ -3,8 +3,7 @@
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::Rows;
-use super::{Backend, Store, StoreError};
+use super::{Backend, Rows, Store, StoreError};
 
 /// What a mutation records.
 #[derive(Debug, Clone, PartialEq)]

@@ -10,8 +10,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Rows;
-use super::{Backend, QuarantineRow, Store, StoreError};
+use super::{Backend, QuarantineRow, Rows, Store, StoreError};
 
 /// One message on the bus.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
-use super::Rows;
-use super::{Store, StoreError, conflict};
+use super::{Rows, Store, StoreError, conflict};
 use crate::time::now_ms;
 
 /// A registered connector.

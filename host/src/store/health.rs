@@ -4,8 +4,7 @@ use sqlx::AnyConnection;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Rows;
-use super::{Store, StoreError};
+use super::{Rows, Store, StoreError};
 
 /// One heartbeat: a guest call's outcome, or an external system's report.
 #[derive(Debug, Clone, PartialEq)]
@@ -227,16 +226,7 @@ impl Store {
         let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
         self.lock_health(&mut tx, connector_id).await?;
         let window = Store::health_window_in(&mut tx, connector_id, limit).await?;
-        let previous = sqlx::query(
-            "SELECT connector_id, status, reason, last_at_ms, external FROM health \
-             WHERE connector_id = $1",
-        )
-        .bind(connector_id)
-        .fetch_optional(&mut *tx)
-        .await?
-        .as_ref()
-        .map(health)
-        .transpose()?;
+        let previous = Store::health_in(&mut tx, tenant_id, connector_id).await?;
         let Some(next) = derive(previous.as_ref(), &window) else {
             return Ok(());
         };
@@ -271,13 +261,23 @@ impl Store {
         tenant_id: &str,
         connector_id: &str,
     ) -> Result<Option<HealthRow>, StoreError> {
+        let mut s = self.session(Rows::Tenant(tenant_id)).await?;
+        Store::health_in(&mut s, tenant_id, connector_id).await
+    }
+
+    /// [`Store::health`] inside `tx`.
+    async fn health_in(
+        tx: &mut AnyConnection,
+        tenant_id: &str,
+        connector_id: &str,
+    ) -> Result<Option<HealthRow>, StoreError> {
         let row = sqlx::query(
             "SELECT connector_id, status, reason, last_at_ms, external FROM health \
              WHERE tenant_id = $1 AND connector_id = $2",
         )
         .bind(tenant_id)
         .bind(connector_id)
-        .fetch_optional(&mut *self.session(Rows::Tenant(tenant_id)).await?)
+        .fetch_optional(&mut *tx)
         .await?;
         Ok(row.as_ref().map(health).transpose()?)
     }
@@ -294,19 +294,10 @@ impl Store {
         Ok(rows.iter().map(health).collect::<Result<_, _>>()?)
     }
 
-    /// Writes a connector's health; nothing when the connector no longer exists
-    /// (deleted while its last heartbeats waited), so a late heartbeat never fails
-    /// the batch it came in.
-    pub async fn put_health(&self, tenant_id: &str, h: &HealthRow) -> Result<(), StoreError> {
-        let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
-        if Store::put_health_in(&mut tx, tenant_id, h).await? {
-            tx.commit().await?;
-        }
-        Ok(())
-    }
-
-    /// [`Store::put_health`] inside `tx`: false when the connector went (then `tx`
-    /// is of no further use: PostgreSQL aborted it).
+    /// Writes a connector's health inside `tx`; false, writing nothing, when the
+    /// connector no longer exists (deleted while its last heartbeats waited), so a
+    /// late heartbeat never fails the batch it came in (then `tx` is of no further
+    /// use: PostgreSQL aborted it).
     async fn put_health_in(
         tx: &mut AnyConnection,
         tenant_id: &str,

@@ -6,8 +6,7 @@ use std::collections::BTreeMap;
 
 use sqlx::Row;
 
-use super::Rows;
-use super::{Store, StoreError};
+use super::{Rows, Store, StoreError};
 
 impl Store {
     /// The kv state of a connector for a tenant.

@@ -10,10 +10,9 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Rows;
 use super::bus::MessageRow;
 use super::quarantine::QuarantineRow;
-use super::{Store, StoreError};
+use super::{Rows, Store, StoreError};
 use crate::runtime::KvMap;
 
 /// A deployment whose lease a node took.

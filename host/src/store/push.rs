@@ -2,8 +2,7 @@
 
 use sqlx::Row;
 
-use super::Rows;
-use super::{Store, StoreError};
+use super::{Rows, Store, StoreError};
 
 /// A push credential as stored: never the secret itself in the clear.
 #[derive(Debug, Clone, PartialEq, Eq)]

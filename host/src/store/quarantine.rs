@@ -3,8 +3,7 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use super::Rows;
-use super::{Store, StoreError};
+use super::{Rows, Store, StoreError};
 
 /// One quarantined output.
 #[derive(Debug, Clone, PartialEq, Eq)]

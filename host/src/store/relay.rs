@@ -4,9 +4,8 @@
 
 use sqlx::Row;
 
-use super::Rows;
 use super::bus::{COLUMNS, message};
-use super::{MessageRow, Store, StoreError};
+use super::{MessageRow, Rows, Store, StoreError};
 
 impl Store {
     /// Takes or renews the relay lease for `node` until `now_ms + lease_ms`;

@@ -2,8 +2,7 @@
 
 use sqlx::Row;
 
-use super::Rows;
-use super::{Store, StoreError, conflict};
+use super::{Rows, Store, StoreError, conflict};
 use crate::time::now_ms;
 
 /// A tenant.

@@ -192,16 +192,15 @@ async fn a_connector_is_deleted_when_undeployed_or_forced_and_its_name_is_free_a
     // (it never fails the batch it came in).
     let node = env.node().await;
     node.store
-        .put_health(
-            &env.tenant,
-            &airlock_host::store::HealthRow {
+        .rederive_health(&env.tenant, &id, 20, |_, _| {
+            Some(airlock_host::store::HealthRow {
                 connector_id: id.clone(),
                 status: "active".into(),
                 reason: String::new(),
                 last_at_ms: 1,
                 external: false,
-            },
-        )
+            })
+        })
         .await
         .unwrap();
     assert!(node.store.health(&env.tenant, &id).await.unwrap().is_none());

@@ -77,12 +77,20 @@ async fn every_table_has_forced_row_level_security_and_a_tenant_policy() {
         .unwrap();
     let all = tables(&store).await;
     assert!(all.len() >= 17, "{all:?}");
-    let tenant_tables: BTreeSet<String> = tables_with(&store, "tenant_id")
-        .await
-        .union(&tables_with(&store, "connector_id").await)
-        .cloned()
-        .chain(["tenants".to_string()])
-        .collect();
+    let with_tenant = tables_with(&store, "tenant_id").await;
+    let with_connector = tables_with(&store, "connector_id").await;
+    // What a tenant table's every policy must compare (as PostgreSQL prints it).
+    let keyed_on = |table: &str| -> Option<String> {
+        if with_tenant.contains(table) {
+            Some("(tenant_id = current_setting('airlock.tenant_id'::text, true))".into())
+        } else if table == "tenants" {
+            Some("(id = current_setting('airlock.tenant_id'::text, true))".into())
+        } else if with_connector.contains(table) {
+            Some(format!("WHERE (c.id = {table}.connector_id)"))
+        } else {
+            None
+        }
+    };
     for (table, enabled, forced, quals) in &all {
         assert!(enabled, "{table}: row-level security is not enabled");
         assert!(
@@ -90,12 +98,10 @@ async fn every_table_has_forced_row_level_security_and_a_tenant_policy() {
             "{table}: row-level security is not forced (the owner would escape it)"
         );
         assert!(!quals.is_empty(), "{table}: no policy");
-        if tenant_tables.contains(table) {
+        if let Some(key) = keyed_on(table) {
             assert!(
-                quals
-                    .iter()
-                    .all(|q| q.contains("airlock.tenant_id") || q.contains("connectors")),
-                "{table}: a policy not keyed on the tenant: {quals:?}"
+                quals.iter().all(|q| q.contains(&key)),
+                "{table}: a policy not keyed on the tenant ({key}): {quals:?}"
             );
         }
     }
@@ -286,4 +292,40 @@ async fn a_statement_that_forgets_its_tenant_filter_sees_no_foreign_row() {
     assert!(e.to_string().contains("must be owner"), "{e}");
     store.close().await;
     env.stop().await;
+}
+
+/// Mistakes in the two-role setup answer with a sentence that names the flag.
+#[tokio::test]
+async fn a_misnamed_owner_or_a_role_that_cannot_migrate_is_told_what_to_pass() {
+    use airlock_host::store::SqliteSync;
+    let (owner, app) = airlock_tests::postgres::fresh_urls().await;
+    // The server's role alone cannot create the schema.
+    let e = Store::open_as(&app, None, SqliteSync::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("--database-owner"), "{e}");
+    assert!(e.contains("permission denied"), "{e}");
+    // An owner URL of another database is refused before anything is migrated.
+    let (other_owner, _) = airlock_tests::postgres::fresh_urls().await;
+    let e = Store::open_as(&app, Some(&other_owner), SqliteSync::default())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("--database-owner") && e.contains("another database"),
+        "{e}"
+    );
+    // Named right, it migrates and grants; then the server's role alone opens the
+    // up-to-date schema without migrating.
+    Store::open_as(&app, Some(&owner), SqliteSync::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
+    Store::open_as(&app, None, SqliteSync::default())
+        .await
+        .unwrap()
+        .close()
+        .await;
 }
