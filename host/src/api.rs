@@ -12,6 +12,7 @@ mod connectors;
 mod error;
 mod events;
 mod front;
+pub mod graphql;
 mod oauth;
 
 use std::marker::PhantomData;
@@ -112,39 +113,52 @@ impl<S: RequiredScope + Send> FromRequestParts<AppState> for Authed<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let header = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .ok_or_else(|| ApiError::unauthorized("this route needs a bearer access token"))?;
-        let token = header
-            .strip_prefix("Bearer ")
-            .or_else(|| header.strip_prefix("bearer "))
-            .ok_or_else(|| {
-                ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-            })?;
-        let principal = state
-            .tokens
-            .verify(token.trim())
-            .map_err(|e| ApiError::unauthorized(&e.to_string()))?;
+        let principal = authenticate(&parts.headers, state).await?;
         if !principal.has(S::SCOPE) {
             return Err(ApiError::forbidden(S::SCOPE));
-        }
-        let active = state
-            .clients
-            .is_active(&principal.client_id)
-            .await
-            .map_err(|e| ApiError::internal(&e))?;
-        if !active {
-            return Err(ApiError::unauthorized(
-                "the client this token was issued to was revoked",
-            ));
         }
         Ok(Authed {
             principal,
             _scope: PhantomData,
         })
     }
+}
+
+/// The caller a request's `Authorization: Bearer` token speaks for: 401 without a
+/// token, with a bad or expired one, or when its client was revoked. Scopes are the
+/// caller's to check ([`Authed`] per route, the GraphQL guards per field).
+pub(crate) async fn authenticate(
+    headers: &axum::http::HeaderMap,
+    state: &AppState,
+) -> Result<Principal, ApiError> {
+    let header = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthorized("this route needs a bearer access token"))?;
+    let token = header
+        .strip_prefix("Bearer ")
+        .or_else(|| header.strip_prefix("bearer "))
+        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+    verify_token(token.trim(), state).await
+}
+
+/// A bearer token's caller, checked as [`authenticate`] checks it.
+pub(crate) async fn verify_token(token: &str, state: &AppState) -> Result<Principal, ApiError> {
+    let principal = state
+        .tokens
+        .verify(token)
+        .map_err(|e| ApiError::unauthorized(&e.to_string()))?;
+    let active = state
+        .clients
+        .is_active(&principal.client_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    if !active {
+        return Err(ApiError::unauthorized(
+            "the client this token was issued to was revoked",
+        ));
+    }
+    Ok(principal)
 }
 
 /// A JSON body whose rejections are [`ApiError`]s (400 malformed, 413 too large,
@@ -297,6 +311,7 @@ pub fn router(state: AppState) -> Router {
         .merge(oauth::router())
         .merge(connectors::router())
         .merge(events::router())
+        .merge(graphql::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -130,6 +130,9 @@ pub struct Principal {
     pub client_id: String,
     /// What the token allows.
     pub scopes: Vec<Scope>,
+    /// When the token expires, seconds since the epoch (a long-lived answer, such
+    /// as a GraphQL subscription, ends then).
+    pub expires_at: u64,
 }
 
 impl Principal {
@@ -424,6 +427,7 @@ impl Tokens {
                 .split_whitespace()
                 .filter_map(Scope::parse)
                 .collect(),
+            expires_at: c.exp,
         };
         if let Ok(mut cache) = self.verified.lock() {
             if cache.len() >= VERIFIED_CACHE {

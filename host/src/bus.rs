@@ -67,7 +67,8 @@ impl Selection {
 }
 
 /// A message as readers see it (history pages and SSE `data`).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject)]
+#[graphql(name = "Message")]
 pub struct MessageView {
     /// Its position in the log: the SSE id, and `after` to resume from.
     pub seq: i64,
@@ -92,7 +93,7 @@ pub struct MessageView {
 }
 
 /// Where a message came from.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject)]
 pub struct MessageSource {
     /// `event` (a pushed event), `call` (an invoke) or `poll` (a scheduled poll).
     pub kind: String,

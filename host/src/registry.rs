@@ -50,6 +50,7 @@ use crate::keys::Keys;
 use crate::runtime::{CallError, Component, LoadError, Runtime};
 use crate::store::{AuditEntry, ConnectorRow, Store, StoreError};
 
+pub use catalogue::PageDetails;
 pub use committer::OutputCommitter;
 pub use connectors::Registration;
 pub use deployments::Deployment;

@@ -177,9 +177,20 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The URL it was opened with (a PostgreSQL listener opens its own connection).
     url: std::sync::Arc<str>,
+    /// Sessions and transactions opened so far ([`Store::sessions_opened`]).
+    opened: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 pub use crate::time::now_ms;
+
+/// `$from, $from+1, …` (`n` of them): an `IN (…)` list's placeholders (both
+/// dialects number them).
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// `($1, …, $cols<tail>), ($cols+1, …)` for a multi-row `VALUES` of `rows` rows;
 /// `tail` is appended inside each row (constant columns). On SQLite the parameters
@@ -417,6 +428,7 @@ impl Store {
             backend,
             writer: Default::default(),
             url: url.as_str().into(),
+            opened: Default::default(),
         })
     }
 
@@ -443,6 +455,8 @@ impl Store {
         &self,
         rows: Rows<'_>,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        self.opened
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
@@ -457,9 +471,20 @@ impl Store {
     /// (reads, and single statements on SQLite).
     pub async fn session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
         Ok(Session(match self.backend {
-            Backend::Sqlite => SessionInner::Pooled(self.pool.acquire().await?),
+            Backend::Sqlite => {
+                self.opened
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                SessionInner::Pooled(self.pool.acquire().await?)
+            }
             Backend::Postgres => SessionInner::Scoped(self.begin(rows).await?),
         }))
+    }
+
+    /// How many sessions and transactions this store has opened: every statement
+    /// runs in one, so the difference across a request is the database work it
+    /// did (a round trip or more each). For tests and benchmarks.
+    pub fn sessions_opened(&self) -> u64 {
+        self.opened.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// On SQLite, waits for this node's turn to write (see `writer`); the guard

@@ -236,3 +236,31 @@ impl From<AuthError> for ApiError {
         }
     }
 }
+
+impl ApiError {
+    /// This error as a GraphQL error: the same sentence, and in `extensions` the
+    /// REST `code`, the HTTP `status` REST would have answered, any details the REST
+    /// body carries, and `retryAfter` (seconds) where REST sends `Retry-After`.
+    pub fn into_graphql(self) -> async_graphql::Error {
+        let ApiError {
+            status,
+            code,
+            message,
+            extra,
+            retry_after_secs,
+        } = self;
+        use async_graphql::ErrorExtensions as _;
+        async_graphql::Error::new(message).extend_with(|_, e| {
+            e.set("code", code);
+            e.set("status", status.as_u16());
+            for (k, v) in extra {
+                if let Ok(v) = async_graphql::Value::from_json(v) {
+                    e.set(k, v);
+                }
+            }
+            if let Some(secs) = retry_after_secs {
+                e.set("retryAfter", secs);
+            }
+        })
+    }
+}

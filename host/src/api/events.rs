@@ -77,18 +77,23 @@ struct Reading {
 
 /// The caller's selection: the topic judged against their tenant, the connector
 /// checked to be theirs.
-async fn selection(s: &AppState, tenant: &str, q: &Reading) -> Result<Selection, ApiError> {
-    let event_type = match &q.topic {
+pub(crate) async fn selection(
+    s: &AppState,
+    tenant: &str,
+    topic: Option<&str>,
+    connector: Option<&str>,
+) -> Result<Selection, ApiError> {
+    let event_type = match topic {
         Some(t) => s.topics.filter(t, tenant)?,
         None => None,
     };
-    if let Some(c) = &q.connector {
+    if let Some(c) = connector {
         s.registry.exists(tenant, c).await?;
     }
     Ok(Selection {
         tenant_id: tenant.to_string(),
         event_type,
-        connector_id: q.connector.clone(),
+        connector_id: connector.map(str::to_owned),
     })
 }
 
@@ -97,7 +102,13 @@ async fn history(
     State(s): State<AppState>,
     QueryArgs(q): QueryArgs<Reading>,
 ) -> Result<Json<MessagePage>, ApiError> {
-    let selection = selection(&s, &auth.principal.tenant_id, &q).await?;
+    let selection = selection(
+        &s,
+        &auth.principal.tenant_id,
+        q.topic.as_deref(),
+        q.connector.as_deref(),
+    )
+    .await?;
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
     if !(1..=MAX_PAGE).contains(&limit) {
@@ -119,7 +130,13 @@ async fn stream(
     headers: HeaderMap,
     QueryArgs(q): QueryArgs<Reading>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
-    let selection = selection(&s, &auth.principal.tenant_id, &q).await?;
+    let selection = selection(
+        &s,
+        &auth.principal.tenant_id,
+        q.topic.as_deref(),
+        q.connector.as_deref(),
+    )
+    .await?;
     let resume = match headers.get("last-event-id") {
         Some(v) => Some(
             v.to_str()

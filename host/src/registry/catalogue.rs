@@ -17,6 +17,17 @@ use crate::store::{ConnectorRow, DeploymentRow, HealthRow, HeartbeatRow, StoreEr
 use crate::time::{now_ms, rfc3339};
 use crate::vocab::Category;
 
+/// What [`Registry::page_details`] gathers, by connector id.
+#[derive(Debug, Clone, Default)]
+pub struct PageDetails {
+    /// Versions, oldest first.
+    pub versions: HashMap<String, Vec<VersionView>>,
+    /// Deployments, by target.
+    pub deployments: HashMap<String, Vec<DeploymentView>>,
+    /// What each was registered with.
+    pub rows: HashMap<String, ConnectorRow>,
+}
+
 impl Registry {
     /// The catalogue view of a connector (its health and newest manifest read now).
     pub(super) async fn view(&self, row: &ConnectorRow) -> Result<ConnectorView, StoreError> {
@@ -59,6 +70,51 @@ impl Registry {
             limit,
             offset,
         })
+    }
+
+    /// Every connector of the tenant as the catalogue shows it, unpaged (what a
+    /// watcher of statuses compares between two looks).
+    pub async fn catalogue(&self, tenant: &str) -> Result<Vec<ConnectorView>, RegistryError> {
+        self.recorder.flush().await;
+        self.all_views(tenant).await
+    }
+
+    /// The versions, deployments (with their newest poll) and registration rows of
+    /// the connectors `ids`, in four queries whatever their number: what a page of
+    /// the catalogue shows of each connector without a query per connector.
+    pub async fn page_details(
+        &self,
+        tenant: &str,
+        ids: &[&str],
+    ) -> Result<PageDetails, RegistryError> {
+        let mut details = PageDetails::default();
+        for v in self.store.versions_of(tenant, ids).await? {
+            details
+                .versions
+                .entry(v.connector_id.clone())
+                .or_default()
+                .push(VersionView::of(&v));
+        }
+        let polls = self.store.last_polls_of(tenant, ids).await?;
+        for (c, d) in self.store.tenant_deployments(tenant).await? {
+            if !ids.contains(&c.id.as_str()) {
+                continue;
+            }
+            let last = polls
+                .iter()
+                .find(|p| p.connector_id == c.id && p.target == d.target);
+            details
+                .deployments
+                .entry(c.id.clone())
+                .or_default()
+                .push(DeploymentView::of(&d, last));
+        }
+        for row in self.store.connectors(tenant).await? {
+            if ids.contains(&row.id.as_str()) {
+                details.rows.insert(row.id.clone(), row);
+            }
+        }
+        Ok(details)
     }
 
     /// Every connector of the tenant as the catalogue shows it (three queries).

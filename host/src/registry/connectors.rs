@@ -9,8 +9,9 @@ use super::{FieldError, Registry, RegistryError, audit_entry};
 use crate::store::{NewConnector, Rows, Store, StoreError};
 use crate::vocab::{AuthMethod, Category, Standard};
 
-/// Registration input (`POST /api/connectors/register`).
-#[derive(Debug, Clone, Deserialize)]
+/// Registration input (`POST /api/connectors/register`, GraphQL `registerConnector`).
+#[derive(Debug, Clone, Deserialize, async_graphql::InputObject)]
+#[graphql(name = "RegisterInput")]
 #[serde(deny_unknown_fields)]
 pub struct Registration {
     /// Unique within the tenant.

@@ -125,11 +125,13 @@ fn capability_schema() -> Value {
 }
 
 /// The SDK manifest (`GET /api/sdk/manifest`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct SdkManifest {
     /// The contract: package, versions, world and WIT text.
     pub contract: ContractInfo,
     /// The categories a connector may declare.
+    #[graphql(skip)]
     pub categories: &'static [Category],
     /// The statuses a connector may have.
     pub statuses: [&'static str; 5],
@@ -140,21 +142,25 @@ pub struct SdkManifest {
     /// The JSON Schema dialects accepted in config, secrets and input schemas.
     pub json_schema_dialects: Value,
     /// A minimal connector per category, as shell and Rust text.
+    #[graphql(skip)]
     pub quickstart: BTreeMap<Category, String>,
     /// Category → configs deployed in the caller's tenant.
+    #[graphql(skip)]
     pub example_configs: BTreeMap<String, Vec<ExampleConfig>>,
     /// The target guests are built for.
     pub build_target: &'static str,
 }
 
 /// The contract a connector is built against.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct ContractInfo {
     /// `airlock:connector@<version>`.
     pub package: String,
     /// The newest supported version.
     pub version: &'static str,
     /// Every version this host loads.
+    #[graphql(skip)]
     pub supported_versions: &'static [&'static str],
     /// The world a component implements.
     pub world: &'static str,
@@ -163,9 +169,11 @@ pub struct ContractInfo {
 }
 
 /// An output standard in the SDK manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[graphql(complex)]
 pub struct StandardInfo {
     /// Its name.
+    #[graphql(skip)]
     pub name: Standard,
     /// Where it is specified, its schemas and media type.
     pub reference: Value,
@@ -217,5 +225,67 @@ impl Registry {
     /// The SDK manifest as the caller's tenant sees it (examples from its deployments).
     pub async fn sdk_manifest(&self, tenant: &str) -> Result<SdkManifest, RegistryError> {
         Ok(sdk_manifest(self.example_configs(tenant).await?))
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl StandardInfo {
+    /// Its name (`stix-2.1`, `cap-1.2`, …).
+    async fn name(&self) -> &'static str {
+        self.name.as_str()
+    }
+}
+
+/// The example configurations of one category.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct CategoryExamples {
+    /// The category.
+    pub category: String,
+    /// Configs deployed in the caller's tenant.
+    pub configs: Vec<ExampleConfig>,
+}
+
+/// A minimal connector of one category.
+#[derive(Debug, Clone, async_graphql::SimpleObject)]
+pub struct Quickstart {
+    /// The category.
+    pub category: &'static str,
+    /// Shell and Rust text.
+    pub text: String,
+}
+
+#[async_graphql::ComplexObject]
+impl SdkManifest {
+    /// The categories a connector may declare.
+    async fn categories(&self) -> Vec<&'static str> {
+        self.categories.iter().map(|c| c.as_str()).collect()
+    }
+    /// A minimal connector per category.
+    async fn quickstart(&self) -> Vec<Quickstart> {
+        self.quickstart
+            .iter()
+            .map(|(c, text)| Quickstart {
+                category: c.as_str(),
+                text: text.clone(),
+            })
+            .collect()
+    }
+    /// Configs deployed in the caller's tenant, per category.
+    async fn example_configs(&self) -> Vec<CategoryExamples> {
+        self.example_configs
+            .iter()
+            .map(|(category, configs)| CategoryExamples {
+                category: category.clone(),
+                configs: configs.clone(),
+            })
+            .collect()
+    }
+}
+
+#[async_graphql::ComplexObject]
+impl ContractInfo {
+    /// Every version this host loads.
+    async fn supported_versions(&self) -> Vec<&'static str> {
+        self.supported_versions.to_vec()
     }
 }

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use async_graphql::{ComplexObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -22,7 +23,8 @@ use crate::validate::Finding;
 use crate::vocab::{Category, Standard};
 
 /// A connector in the catalogue.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, Serialize, PartialEq, SimpleObject)]
+#[graphql(name = "CatalogueEntry")]
 pub struct ConnectorView {
     /// Its id (a UUID).
     pub id: String,
@@ -138,6 +140,8 @@ pub struct ListQuery {
     pub capability: Option<String>,
     /// Only connectors declaring this output standard.
     pub output_standard: Option<String>,
+    /// Only connectors whose name or description holds this text (any case).
+    pub search: Option<String>,
     /// Page size (1–200, default 50).
     pub limit: Option<usize>,
     /// Items to skip.
@@ -157,6 +161,11 @@ impl ListQuery {
                 .output_standard
                 .as_ref()
                 .is_none_or(|s| v.output_standards.contains(s))
+            && self.search.as_ref().is_none_or(|text| {
+                let text = text.to_lowercase();
+                v.name.to_lowercase().contains(&text)
+                    || v.description.to_lowercase().contains(&text)
+            })
     }
 }
 
@@ -238,13 +247,16 @@ impl std::fmt::Debug for CredentialView {
 
 /// What registration answers (`POST /api/connectors/register`): the connector and,
 /// for a push connector, its credential (shown this once) and webhook path.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex)]
 pub struct Registered {
     /// The connector as the catalogue shows it.
     #[serde(flatten)]
+    #[graphql(flatten)]
     pub view: ConnectorView,
     /// A push connector's credential; `Debug` redacts it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[graphql(skip)]
     pub credential: Option<CredentialView>,
     /// `/api/events/ingest/{tenant_id}/{connector_id}`, for a push connector.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -252,27 +264,32 @@ pub struct Registered {
 }
 
 /// What a rotation answers (`POST /api/connectors/{id}/credentials/rotate`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex)]
 pub struct Rotated {
     /// The new credential, shown this once.
+    #[graphql(skip)]
     pub credential: Option<CredentialView>,
     /// Until when the previous credential is still accepted.
     pub previous_valid_until: String,
 }
 
 /// An uploaded version (`POST /api/connectors/{id}/versions`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex)]
 pub struct Uploaded {
     /// The manifest's version.
     pub version: String,
     /// SHA-256 of the component, lowercase hex.
     pub digest: String,
     /// What the component declared.
+    #[graphql(skip)]
     pub manifest: ManifestJson,
 }
 
 /// A stored version with its manifest.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(name = "Version")]
 pub struct VersionView {
     /// The manifest's version.
     pub version: String,
@@ -297,7 +314,8 @@ impl VersionView {
 }
 
 /// A deployment, without its secrets (only whether it has any).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex, name = "Deployment")]
 pub struct DeploymentView {
     /// The target's name (`default` unless named).
     pub target: String,
@@ -312,6 +330,7 @@ pub struct DeploymentView {
     /// Non-public networks (CIDR) granted.
     pub allowed_networks: Vec<String>,
     /// Changes to the default call limits.
+    #[graphql(skip)]
     pub limits: LimitOverrides,
     /// `every N{s|m|h}`, if scheduled: the server polls it.
     pub schedule: Option<String>,
@@ -374,7 +393,7 @@ fn duration_text(ms: i64) -> String {
 
 /// One poll of a deployment, scheduled or run now
 /// (`GET /api/connectors/{id}/deployments/{target}/polls`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct PollRecord {
     /// Its id.
     pub id: String,
@@ -434,7 +453,8 @@ pub struct Items<T> {
 }
 
 /// A heartbeat: a guest call's or an external system's report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(name = "Heartbeat")]
 pub struct HeartbeatView {
     /// When.
     pub at: String,
@@ -466,7 +486,7 @@ impl HeartbeatView {
 
 /// Heartbeat history with latency percentiles
 /// (`GET /api/connectors/{id}/heartbeats`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct Heartbeats {
     /// The newest heartbeats, newest first.
     pub items: Vec<HeartbeatView>,
@@ -475,7 +495,7 @@ pub struct Heartbeats {
 }
 
 /// Counts and latency percentiles over a list of heartbeats.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct HeartbeatStats {
     /// Heartbeats counted.
     pub count: usize,
@@ -513,7 +533,7 @@ impl HeartbeatStats {
 }
 
 /// Connectors counted per status.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, SimpleObject)]
 pub struct StatusCounts {
     /// All of them.
     pub total: usize,
@@ -550,17 +570,20 @@ impl StatusCounts {
 
 /// The registry summary (`GET /api/registry/summary`): counts per status, in all
 /// and per category (categories without connectors left out).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex, name = "RegistrySummary")]
 pub struct Summary {
     /// Over every connector of the tenant.
     #[serde(flatten)]
+    #[graphql(flatten)]
     pub counts: StatusCounts,
     /// Per category.
+    #[graphql(skip)]
     pub by_category: BTreeMap<Category, StatusCounts>,
 }
 
 /// A deployment's config as an example for others of its category.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct ExampleConfig {
     /// The connector's name.
     pub connector: String,
@@ -574,7 +597,8 @@ pub struct ExampleConfig {
 
 /// A quarantined output: its body shown as bodies are shown everywhere
 /// ([`crate::runtime::body_json`]), with the validator's report.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(name = "Quarantined")]
 pub struct QuarantinedView {
     /// Its id.
     pub id: String,
@@ -611,7 +635,8 @@ impl QuarantinedView {
 /// whether the pipeline has run it and what it gave, with the validator's
 /// findings for each output it quarantined, so the sender of a bad event learns
 /// why without reading the server's log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(name = "EventStatus")]
 pub struct EventStatusView {
     /// The event's id (the ingest answer's `id`).
     pub id: String,
@@ -646,7 +671,7 @@ impl EventStatusView {
 }
 
 /// A quarantined output, as an event's status shows it: the findings, not the body.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct QuarantinedFindings {
     /// Its quarantine id.
     pub id: String,
@@ -712,7 +737,8 @@ pub struct QuarantinePage {
 }
 
 /// An audit row as its tenant sees it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(name = "AuditEntry")]
 pub struct AuditView {
     /// Its position among the tenant's own rows, from 1 without gaps (the chain's
     /// cross-tenant position is the operator's, shown by `airlock audit verify`).
@@ -762,9 +788,11 @@ pub struct AuditPage {
 }
 
 /// An output as answers show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex, name = "Output")]
 pub struct OutputView {
     /// The standard it declared.
+    #[graphql(skip)]
     pub standard: Standard,
     /// Its media type.
     pub media_type: String,
@@ -773,28 +801,34 @@ pub struct OutputView {
 }
 
 /// An output that failed validation, as the invoke answer names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex)]
 pub struct QuarantinedOutput {
     /// Its quarantine id (see `GET /api/connectors/{id}/quarantine`).
     pub id: String,
     /// Its position among the call's outputs.
     pub index: usize,
     /// The standard it failed.
+    #[graphql(skip)]
     pub standard: Standard,
     /// What made it invalid.
+    #[graphql(skip)]
     pub errors: Vec<Finding>,
     /// What the validator warned of.
+    #[graphql(skip)]
     pub warnings: Vec<Finding>,
 }
 
 /// A line the guest logged.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[graphql(complex, name = "LogLine")]
 pub struct LogView {
     /// `trace`, `debug`, `info`, `warn` or `error`.
     pub level: String,
     /// The message.
     pub message: String,
     /// Structured fields, as `[name, value]` pairs.
+    #[graphql(skip)]
     pub fields: Vec<(String, String)>,
 }
 
@@ -810,7 +844,7 @@ impl LogView {
 }
 
 /// The result of an invoke (`POST /api/connectors/{id}/invoke/{action}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, SimpleObject)]
 pub struct Invocation {
     /// The call's id.
     pub call_id: String,
@@ -837,5 +871,137 @@ impl OutputView {
             media_type: o.media_type.clone(),
             body: crate::runtime::body_json(&o.body),
         }
+    }
+}
+
+// What GraphQL shows of the fields its types cannot carry as they are: a vocabulary
+// as its wire name (GraphQL enum values cannot hold `-` or `.`), a map as a list, a
+// nested document (a manifest, limits, a credential) as JSON, shaped as REST shows it.
+
+#[ComplexObject]
+impl Registered {
+    /// A push connector's credential, shown this once: `{"type", …}` as REST shows it.
+    async fn credential(&self) -> Option<Value> {
+        self.credential.as_ref().and_then(|c| serde_json::to_value(c).ok())
+    }
+}
+
+#[ComplexObject]
+impl Rotated {
+    /// The new credential, shown this once: `{"type", …}` as REST shows it.
+    async fn credential(&self) -> Option<Value> {
+        self.credential.as_ref().and_then(|c| serde_json::to_value(c).ok())
+    }
+}
+
+#[ComplexObject]
+impl Uploaded {
+    /// What the component declared.
+    async fn manifest(&self) -> Value {
+        serde_json::to_value(&self.manifest).unwrap_or(Value::Null)
+    }
+}
+
+#[ComplexObject]
+impl DeploymentView {
+    /// Changes to the default call limits.
+    async fn limits(&self) -> Value {
+        serde_json::to_value(&self.limits).unwrap_or(Value::Null)
+    }
+}
+
+/// Connectors of one category counted per status.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct CategoryCounts {
+    /// The category.
+    pub category: &'static str,
+    /// Its counts.
+    #[graphql(flatten)]
+    pub counts: StatusCounts,
+}
+
+#[ComplexObject]
+impl Summary {
+    /// Per category (categories without connectors left out).
+    async fn by_category(&self) -> Vec<CategoryCounts> {
+        self.by_category
+            .iter()
+            .map(|(c, counts)| CategoryCounts {
+                category: c.as_str(),
+                counts: counts.clone(),
+            })
+            .collect()
+    }
+}
+
+#[ComplexObject]
+impl OutputView {
+    /// The standard it declared.
+    async fn standard(&self) -> &'static str {
+        self.standard.as_str()
+    }
+}
+
+/// A validator's finding.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(name = "Finding")]
+pub struct FindingView {
+    /// Where (a JSON Pointer, or an XPath-like path into XML).
+    pub path: String,
+    /// Which rule.
+    pub rule: String,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl FindingView {
+    fn all(findings: &[Finding]) -> Vec<FindingView> {
+        findings
+            .iter()
+            .map(|f| FindingView {
+                path: f.path.clone(),
+                rule: f.rule.clone(),
+                message: f.message.clone(),
+            })
+            .collect()
+    }
+}
+
+#[ComplexObject]
+impl QuarantinedOutput {
+    /// The standard it failed.
+    async fn standard(&self) -> &'static str {
+        self.standard.as_str()
+    }
+    /// What made it invalid.
+    async fn errors(&self) -> Vec<FindingView> {
+        FindingView::all(&self.errors)
+    }
+    /// What the validator warned of.
+    async fn warnings(&self) -> Vec<FindingView> {
+        FindingView::all(&self.warnings)
+    }
+}
+
+/// A structured field of a log line.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct LogField {
+    /// Its name.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+#[ComplexObject]
+impl LogView {
+    /// Structured fields.
+    async fn fields(&self) -> Vec<LogField> {
+        self.fields
+            .iter()
+            .map(|(name, value)| LogField {
+                name: name.clone(),
+                value: value.clone(),
+            })
+            .collect()
     }
 }

@@ -519,6 +519,43 @@ impl Store {
         .await?;
         Ok(row.map(|r| r.try_get(0)).transpose()?)
     }
+    /// Every version of the connectors `ids` (tenant-scoped), oldest first per
+    /// connector, in one query.
+    pub async fn versions_of(
+        &self,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<VersionRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT v.connector_id, v.version, v.digest, v.manifest, v.created_ms FROM versions v \
+             JOIN connectors c ON c.id = v.connector_id \
+             WHERE c.tenant_id = $1 AND v.connector_id IN ({}) \
+             ORDER BY v.connector_id, v.created_ms, v.version",
+            super::placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(VersionRow {
+                    connector_id: r.try_get(0)?,
+                    version: r.try_get(1)?,
+                    digest: r.try_get(2)?,
+                    manifest: r.try_get(3)?,
+                    created_ms: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
 
     /// The versions of a connector of `tenant_id`, oldest first.
     pub async fn versions(

@@ -449,4 +449,30 @@ impl Store {
         .await?;
         Ok(rows.iter().map(poll).collect::<Result<_, _>>()?)
     }
+
+    /// The newest poll of each deployment of the connectors `ids` (tenant-scoped),
+    /// in one query: what a page of the catalogue shows without a query per
+    /// connector.
+    pub async fn last_polls_of(
+        &self,
+        tenant_id: &str,
+        ids: &[&str],
+    ) -> Result<Vec<PollRow>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            "SELECT {POLL_COLUMNS} FROM polls WHERE tenant_id = $1 AND id IN \
+             (SELECT last_poll_id FROM deployments WHERE connector_id IN ({}))",
+            super::placeholders(2, ids.len())
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tenant_id);
+        for id in ids {
+            query = query.bind(*id);
+        }
+        let rows = query
+            .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
+            .await?;
+        Ok(rows.iter().map(poll).collect::<Result<_, _>>()?)
+    }
 }
