@@ -177,8 +177,9 @@ pub struct Store {
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The URL it was opened with (a PostgreSQL listener opens its own connection).
     url: std::sync::Arc<str>,
-    /// Sessions and transactions opened so far ([`Store::sessions_opened`]).
-    opened: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// Sessions and transactions opened so far, acting for a tenant and in all
+    /// ([`Store::sessions_opened`]).
+    opened: std::sync::Arc<[std::sync::atomic::AtomicU64; 2]>,
 }
 
 pub use crate::time::now_ms;
@@ -455,8 +456,7 @@ impl Store {
         &self,
         rows: Rows<'_>,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
-        self.opened
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.count(rows);
         Ok(match self.backend {
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Backend::Postgres => {
@@ -472,19 +472,29 @@ impl Store {
     pub async fn session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
         Ok(Session(match self.backend {
             Backend::Sqlite => {
-                self.opened
-                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                self.count(rows);
                 SessionInner::Pooled(self.pool.acquire().await?)
             }
             Backend::Postgres => SessionInner::Scoped(self.begin(rows).await?),
         }))
     }
 
-    /// How many sessions and transactions this store has opened: every statement
-    /// runs in one, so the difference across a request is the database work it
-    /// did (a round trip or more each). For tests and benchmarks.
-    pub fn sessions_opened(&self) -> u64 {
-        self.opened.load(std::sync::atomic::Ordering::Relaxed)
+    fn count(&self, rows: Rows<'_>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        if let Rows::Tenant(_) = rows {
+            self.opened[0].fetch_add(1, Relaxed);
+        }
+        self.opened[1].fetch_add(1, Relaxed);
+    }
+
+    /// How many sessions and transactions this store has opened, `(acting for a
+    /// tenant, in all)`: every statement runs in one, so the difference across a
+    /// request is the database work it did (a round trip or more each) — the
+    /// first number leaves out the server's own background work, which acts for
+    /// no tenant. For tests and benchmarks.
+    pub fn sessions_opened(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.opened[0].load(Relaxed), self.opened[1].load(Relaxed))
     }
 
     /// On SQLite, waits for this node's turn to write (see `writer`); the guard

@@ -68,7 +68,10 @@ pub async fn serve(
     /// How long a stopping server waits for requests in flight.
     const GRACE: Duration = Duration::from_secs(10);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    // Told to every connection when the server stops: finish the request in
+    // flight, then close. (hyper-util's GracefulShutdown cannot watch a
+    // connection that may be upgraded to a WebSocket.)
+    let (stopping, stop) = tokio::sync::watch::channel(false);
     let mut refused: u64 = 0;
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -119,16 +122,28 @@ pub async fn serve(
         let connection = hyper::server::conn::http1::Builder::new()
             .timer(TokioTimer::new())
             .header_read_timeout(limits.header_timeout)
-            .serve_connection(TokioIo::new(stream), service);
-        let connection = graceful.watch(connection);
+            .serve_connection(TokioIo::new(stream), service)
+            // GraphQL subscriptions switch the connection to a WebSocket.
+            .with_upgrades();
+        let mut stop = stop.clone();
         tokio::spawn(async move {
             // A timed-out or reset connection is the client's business, not an error.
-            let _ = connection.await;
+            let mut connection = std::pin::pin!(connection);
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopped(&mut stop) => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
             drop(slot);
         });
     }
     drop(listener);
-    if tokio::time::timeout(GRACE, graceful.shutdown())
+    let _ = stopping.send(true);
+    // Every slot back means every connection has closed.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    if tokio::time::timeout(GRACE, slots.acquire_many(all))
         .await
         .is_err()
     {
@@ -138,6 +153,16 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+/// Returns once the server is stopping (or its stop signal is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    loop {
+        let now = *stop.borrow_and_update();
+        if now || stop.changed().await.is_err() {
+            return;
+        }
+    }
 }
 
 /// A request body that must arrive whole by a deadline set when the headers did.

@@ -28,11 +28,11 @@ use std::time::Duration;
 use async_graphql::http::MultipartOptions;
 use async_graphql::{Context, Guard, Schema};
 use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::Router;
 use axum::extract::{FromRequestParts, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 use super::{ApiError, AppState};
 use crate::auth::{Principal, Scope};
@@ -51,6 +51,10 @@ pub type AirlockSchema = Schema<Query, Mutation, Subscription>;
 pub const MAX_DEPTH: usize = 12;
 /// Complexity at most: each field costs 1, a list field `first ×` its selection.
 pub const MAX_COMPLEXITY: usize = 5_000;
+/// Subscription sockets open at once on a node, at most.
+pub const MAX_SOCKETS: usize = 256;
+static SOCKETS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(MAX_SOCKETS);
+
 /// A list field's `first` at most.
 pub const MAX_FIRST: i32 = 200;
 /// A JSON request body at most (a multipart upload may carry a component).
@@ -67,7 +71,8 @@ fn build() -> AirlockSchema {
     Schema::build(Query, Mutation, Subscription)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
-        .limit_recursive_depth(MAX_DEPTH * 2)
+        // The parser's own bound: the depth limit is the one a query meets.
+        .limit_recursive_depth(64)
         .limit_directives(8)
         .extension(limits::DocumentCheck)
         .finish()
@@ -187,7 +192,9 @@ pub(super) fn router() -> Router<AppState> {
 fn refusal(error: ApiError) -> Response {
     let status = error.status();
     let mut response = async_graphql::Response::from_errors(vec![
-        error.into_graphql().into_server_error(async_graphql::Pos::default()),
+        error
+            .into_graphql()
+            .into_server_error(async_graphql::Pos::default()),
     ]);
     response.errors.iter_mut().for_each(|e| e.locations.clear());
     let mut answer = (status, axum::Json(response)).into_response();
@@ -216,9 +223,11 @@ async fn run(s: &AppState, req: Request) -> Result<Response, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let multipart = content_type
-        .as_deref()
-        .is_some_and(|t| t.trim_start().to_ascii_lowercase().starts_with("multipart/"));
+    let multipart = content_type.as_deref().is_some_and(|t| {
+        t.trim_start()
+            .to_ascii_lowercase()
+            .starts_with("multipart/")
+    });
     let limit = if multipart {
         // One component and the operations around it.
         MAX_COMPONENT_BYTES + 64 * 1024
@@ -255,8 +264,32 @@ async fn run(s: &AppState, req: Request) -> Result<Response, ApiError> {
     .await
     .map_err(|e| ApiError::bad_request("invalid_graphql_request", &e.to_string()))?;
     let request = request.data(Caller::new(principal)).data(s.clone());
-    let response = schema().execute(request).await;
+    let mut response = schema().execute(request).await;
+    coded(&mut response.errors);
     Ok(axum::Json(response).into_response())
+}
+
+/// Gives every error a code: async-graphql's own (syntax, validation, limits)
+/// have none. Over the depth or complexity limit is `query_too_complex`; any
+/// other is `invalid_query`.
+fn coded(errors: &mut [async_graphql::ServerError]) {
+    for e in errors {
+        let extensions = e.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_some() {
+            continue;
+        }
+        let m = e.message.as_str();
+        let code = if m == "Query is too complex."
+            || m == "Query is nested too deep."
+            || m.starts_with("The recursion depth of the query")
+        {
+            "query_too_complex"
+        } else {
+            "invalid_query"
+        };
+        extensions.set("code", code);
+        extensions.set("status", 400);
+    }
 }
 
 /// The caller of an `Authorization: Bearer` header, by the token's signature.
@@ -268,7 +301,9 @@ fn bearer(headers: &HeaderMap, s: &AppState) -> Result<Principal, ApiError> {
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| ApiError::unauthorized("the Authorization header must be `Bearer <token>`"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
+        })?;
     s.tokens
         .verify(token.trim())
         .map_err(|e| ApiError::unauthorized(&e.to_string()))
@@ -299,12 +334,25 @@ async fn page_or_socket(State(s): State<AppState>, req: Request) -> Response {
         Ok(u) => u,
         Err(e) => return refusal(ApiError::bad_request("bad_websocket", &e.body_text())),
     };
+    // An upgraded connection leaves the front door's count when it switches
+    // protocols, so sockets have their own bound.
+    let Ok(slot) = SOCKETS.try_acquire() else {
+        return refusal(
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                &format!("this node serves {MAX_SOCKETS} subscription sockets already"),
+            )
+            .retry_after(5),
+        );
+    };
     // A token in the handshake's header, else in `connection_init`'s payload.
     let from_header = bearer(&parts.headers, &s).ok();
     let schema = schema();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |socket| async move {
+            let _slot = slot;
             let state = s.clone();
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
@@ -331,7 +379,10 @@ fn socket_token(payload: &serde_json::Value, s: &AppState) -> async_graphql::Res
         o.iter()
             .find(|(k, _)| k.eq_ignore_ascii_case("authorization"))
             .and_then(|(_, v)| v.as_str())
-            .map(|v| v.trim_start_matches("Bearer ").trim_start_matches("bearer "))
+            .map(|v| {
+                v.trim_start_matches("Bearer ")
+                    .trim_start_matches("bearer ")
+            })
             .or_else(|| o.get("token").and_then(|v| v.as_str()))
     });
     let token = value.ok_or_else(|| {

@@ -882,7 +882,9 @@ impl OutputView {
 impl Registered {
     /// A push connector's credential, shown this once: `{"type", …}` as REST shows it.
     async fn credential(&self) -> Option<Value> {
-        self.credential.as_ref().and_then(|c| serde_json::to_value(c).ok())
+        self.credential
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok())
     }
 }
 
@@ -890,7 +892,9 @@ impl Registered {
 impl Rotated {
     /// The new credential, shown this once: `{"type", …}` as REST shows it.
     async fn credential(&self) -> Option<Value> {
-        self.credential.as_ref().and_then(|c| serde_json::to_value(c).ok())
+        self.credential
+            .as_ref()
+            .and_then(|c| serde_json::to_value(c).ok())
     }
 }
 
@@ -906,7 +910,7 @@ impl Uploaded {
 impl DeploymentView {
     /// Changes to the default call limits.
     async fn limits(&self) -> Value {
-        serde_json::to_value(&self.limits).unwrap_or(Value::Null)
+        serde_json::to_value(self.limits).unwrap_or(Value::Null)
     }
 }
 

@@ -556,7 +556,6 @@ impl Store {
             .collect()
     }
 
-
     /// The versions of a connector of `tenant_id`, oldest first.
     pub async fn versions(
         &self,

@@ -254,7 +254,11 @@ mod tests {
     fn fragments_that_double_per_level_are_refused_in_linear_time() {
         let mut q = String::from("{ ...f0 }\n");
         for i in 0..40 {
-            q.push_str(&format!("fragment f{i} on Query {{ ...f{} ...f{} }}\n", i + 1, i + 1));
+            q.push_str(&format!(
+                "fragment f{i} on Query {{ ...f{} ...f{} }}\n",
+                i + 1,
+                i + 1
+            ));
         }
         q.push_str("fragment f40 on Query { registrySummary { total } }\n");
         let e = check(&q).unwrap_err();
@@ -270,7 +274,9 @@ mod tests {
 
     #[test]
     fn too_many_aliases_are_refused() {
-        let q: String = (0..51).map(|i| format!("a{i}: sdkManifest {{ buildTarget }} ")).collect();
+        let q: String = (0..51)
+            .map(|i| format!("a{i}: sdkManifest {{ buildTarget }} "))
+            .collect();
         let e = check(&format!("{{ {q} }}")).unwrap_err();
         assert!(e.contains("51 aliases"), "{e}");
     }
@@ -281,7 +287,11 @@ mod tests {
         let e = check(&q).unwrap_err();
         assert!(e.contains("nests brackets"), "{e}");
         // Brackets inside strings and comments do not count.
-        let s = format!("{{ connector(id: \"{}\") {{ id }} }} # {}", "{".repeat(100), "[".repeat(100));
+        let s = format!(
+            "{{ connector(id: \"{}\") {{ id }} }} # {}",
+            "{".repeat(100),
+            "[".repeat(100)
+        );
         check(&s).unwrap();
     }
 

@@ -9,8 +9,7 @@ use super::{Needs, OrGraphql as _, who};
 use crate::api::ApiError;
 use crate::auth::Scope;
 use crate::registry::{
-    Deployment, DeploymentView, Invocation, PollRecord, Registered, Registration, Rotated,
-    Uploaded,
+    Deployment, DeploymentView, Invocation, PollRecord, Registered, Registration, Rotated, Uploaded,
 };
 
 /// The mutation root.
@@ -98,7 +97,12 @@ impl Mutation {
                 .into_graphql()
         })?;
         s.registry
-            .upload(&p.tenant_id, &p.client_id, &connector, file.content.to_vec())
+            .upload(
+                &p.tenant_id,
+                &p.client_id,
+                &connector,
+                file.content.to_vec(),
+            )
             .await
             .gql()
     }
@@ -170,7 +174,11 @@ impl Mutation {
 
     /// Enables a disabled connector.
     #[graphql(guard = "Needs(Scope::ConnectorsManage)")]
-    async fn enable_connector(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Connector> {
+    async fn enable_connector(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Connector> {
         let (p, s) = who(ctx)?;
         let view = s
             .registry

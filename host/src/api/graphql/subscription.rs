@@ -45,8 +45,7 @@ impl Subscription {
         topic: Option<String>,
         connector: Option<ID>,
         after: Option<String>,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<MessageView>> + use<>>
-    {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<MessageView>> + use<>> {
         let (p, s) = who(ctx)?;
         let selection = crate::api::events::selection(
             s,
