@@ -14,16 +14,15 @@ mod events;
 mod front;
 pub mod graphql;
 mod oauth;
+pub mod openapi;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::routing::get;
 use axum::{Json, Router};
 use serde::de::DeserializeOwned;
-use serde_json::json;
 
 use crate::auth::{Principal, Scope, Tokens};
 use crate::bus::{Bus, Topics};
@@ -309,11 +308,11 @@ impl<T: DeserializeOwned, St: Send + Sync> FromRequestParts<St> for QueryArgs<T>
 /// The whole API.
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .route("/healthz", get(|| async { Json(json!({"status": "ok"})) }))
         .merge(oauth::router())
         .merge(connectors::router())
         .merge(events::router())
         .merge(graphql::router())
+        .merge(openapi::router())
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

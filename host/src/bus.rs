@@ -67,7 +67,7 @@ impl Selection {
 }
 
 /// A message as readers see it (history pages and SSE `data`).
-#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "Message")]
 pub struct MessageView {
     /// Its position in the log: the SSE id, and `after` to resume from.
@@ -93,7 +93,7 @@ pub struct MessageView {
 }
 
 /// Where a message came from.
-#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, serde::Serialize, async_graphql::SimpleObject, utoipa::ToSchema)]
 pub struct MessageSource {
     /// `event` (a pushed event), `call` (an invoke) or `poll` (a scheduled poll).
     pub kind: String,
@@ -127,7 +127,7 @@ impl MessageView {
 }
 
 /// A page of history (`GET /api/events`), oldest first.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct MessagePage {
     /// This page.
     pub items: Vec<MessageView>,

@@ -262,7 +262,7 @@ impl Known {
 }
 
 /// An acknowledged event.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Accepted {
     /// The event's id (the first delivery's, for a redelivery).
     pub id: String,

@@ -69,6 +69,11 @@ pub(super) fn router() -> Router<AppState> {
         .route("/api/connectors/{id}/enable", post(enable))
 }
 
+#[utoipa::path(post, path = "/api/connectors/register", tag = "connectors", operation_id = "registerConnector", security(("oauth2" = ["connectors:manage"])),
+    request_body = crate::registry::Registration,
+    responses((status = 201, description = "Registered; a push connector's credential is shown this once", body = Registered),
+              (status = 409, description = "The name is taken in this tenant", body = super::openapi::ErrorBody),
+              (status = 422, description = "A field is not acceptable (`details` names it)", body = super::openapi::ErrorBody)))]
 async fn register(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -80,12 +85,18 @@ async fn register(
 }
 
 /// The optional body of a rotation: an `rsa` connector's new public key.
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Rotation {
     public_key: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/credentials/rotate", tag = "connectors", operation_id = "rotateCredentials", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id")), request_body(content = Option<Rotation>, description = "Empty, or an `rsa` connector's new public key", content_type = "application/json"),
+    responses((status = 200, description = "The new credential, shown this once", body = Rotated),
+              (status = 400, description = "A malformed body or key", body = super::openapi::ErrorBody),
+              (status = 409, description = "Not a push connector", body = super::openapi::ErrorBody),
+              (status = 422, description = "The key is not acceptable", body = super::openapi::ErrorBody)))]
 async fn rotate_credentials(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -112,6 +123,16 @@ async fn rotate_credentials(
     Ok(Json(rotated))
 }
 
+#[utoipa::path(get, path = "/api/connectors", tag = "connectors", operation_id = "listConnectors", security(("oauth2" = ["connectors:read"])),
+    params(("category" = Option<String>, Query, description = "Only this category"),
+           ("status" = Option<String>, Query, description = "Only this status"),
+           ("capability" = Option<String>, Query, description = "Only connectors declaring this capability"),
+           ("output_standard" = Option<String>, Query, description = "Only connectors declaring this standard"),
+           ("search" = Option<String>, Query, description = "Name or description holds this text (any case)"),
+           ("limit" = Option<usize>, Query, description = "Page size, 1–200 (default 50)"),
+           ("offset" = Option<usize>, Query, description = "Items to skip")),
+    responses((status = 200, description = "A page of the catalogue", body = ConnectorPage),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn list(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -120,6 +141,8 @@ async fn list(
     Ok(Json(s.registry.list(&auth.principal.tenant_id, &q).await?))
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}", tag = "connectors", operation_id = "getConnector", security(("oauth2" = ["connectors:read"])), params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 200, description = "The connector with its versions, deployments and recent heartbeats", body = ConnectorDetail)))]
 async fn get_one(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -128,6 +151,13 @@ async fn get_one(
     Ok(Json(s.registry.get(&auth.principal.tenant_id, &id).await?))
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/versions", tag = "connectors", operation_id = "uploadVersion", security(("oauth2" = ["connectors:manage"])), params(("id" = String, Path, description = "The connector's id")),
+    request_body(content = Vec<u8>, content_type = "application/wasm", description = "The component"),
+    responses((status = 201, description = "The version and its manifest", body = Uploaded),
+              (status = 409, description = "That version exists already", body = super::openapi::ErrorBody),
+              (status = 413, description = "Over the component size limit", body = super::openapi::ErrorBody),
+              (status = 415, description = "Not `application/wasm`", body = super::openapi::ErrorBody),
+              (status = 422, description = "Not a component of a supported contract, or its manifest is refused", body = super::openapi::ErrorBody)))]
 async fn upload(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -160,6 +190,8 @@ async fn upload(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}/deployments", tag = "connectors", operation_id = "listDeployments", security(("oauth2" = ["connectors:read"])), params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 200, description = "Its deployments", body = Items<DeploymentView>)))]
 async fn deployments(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -172,6 +204,11 @@ async fn deployments(
     ))
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/deployments", tag = "connectors", operation_id = "deploy", security(("oauth2" = ["connectors:manage"])), params(("id" = String, Path, description = "The connector's id")),
+    request_body = Deployment,
+    responses((status = 201, description = "Deployed (or the target's deployment changed)", body = DeploymentView),
+              (status = 409, description = "The connector refused its config", body = super::openapi::ErrorBody),
+              (status = 422, description = "Config, secrets, grants, limits or schedule refused (`details` names the field)", body = super::openapi::ErrorBody)))]
 async fn deploy(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -192,6 +229,11 @@ struct Force {
     force: Option<bool>,
 }
 
+#[utoipa::path(delete, path = "/api/connectors/{id}", tag = "connectors", operation_id = "deleteConnector", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id"), ("force" = Option<bool>, Query, description = "Also remove its deployments")),
+    responses((status = 204, description = "Deleted (its events and audit rows stay)"),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody),
+              (status = 409, description = "It is deployed (pass `force`)", body = super::openapi::ErrorBody)))]
 async fn delete_connector(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -205,6 +247,10 @@ async fn delete_connector(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/connectors/{id}/versions/{version}", tag = "connectors", operation_id = "deleteVersion", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id"), ("version" = String, Path, description = "The version")),
+    responses((status = 204, description = "Deleted"),
+              (status = 409, description = "A deployment uses it", body = super::openapi::ErrorBody)))]
 async fn delete_version(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -217,6 +263,9 @@ async fn delete_version(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(delete, path = "/api/connectors/{id}/deployments/{target}", tag = "connectors", operation_id = "undeploy", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target")),
+    responses((status = 204, description = "Removed")))]
 async fn undeploy(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -229,6 +278,10 @@ async fn undeploy(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/deployments/{target}/poll", tag = "connectors", operation_id = "pollNow", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target")),
+    responses((status = 200, description = "The poll's record", body = PollRecord),
+              (status = 409, description = "The connector is disabled or cannot poll", body = super::openapi::ErrorBody)))]
 async fn poll_now(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -242,6 +295,10 @@ async fn poll_now(
     ))
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}/deployments/{target}/polls", tag = "connectors", operation_id = "listPolls", security(("oauth2" = ["connectors:read"])),
+    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target"), ("limit" = Option<i64>, Query, description = "At most this many (default 50)")),
+    responses((status = 200, description = "Polls, newest first", body = Items<PollRecord>),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn polls(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -266,6 +323,20 @@ struct InvokeQuery {
     target: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/invoke/{action}", tag = "connectors", operation_id = "invokeAction", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id"), ("action" = String, Path, description = "The action's name"),
+           ("target" = Option<String>, Query, description = "The deployment target (the only one when absent)")),
+    request_body(content = Object, description = "The action's input (`{}` when empty)", content_type = "application/json"),
+    responses((status = 200, description = "The outputs (published) and those quarantined", body = Invocation),
+              (status = 400, description = "Malformed input, or an action the connector does not support", body = super::openapi::ErrorBody),
+              (status = 409, description = "Not deployed, disabled, or it refused its config", body = super::openapi::ErrorBody),
+              (status = 413, description = "The input is over 1 MiB", body = super::openapi::ErrorBody),
+              (status = 415, description = "A body that is not JSON", body = super::openapi::ErrorBody),
+              (status = 422, description = "The input breaks the action's schema, or the connector refused it", body = super::openapi::ErrorBody),
+              (status = 429, description = "The connector's upstream is rate limiting (`Retry-After`)", body = super::openapi::ErrorBody),
+              (status = 502, description = "The connector crashed, broke the contract or its upstream failed", body = super::openapi::ErrorBody),
+              (status = 503, description = "The host is busy (`Retry-After`)", body = super::openapi::ErrorBody),
+              (status = 504, description = "The call ran out of time", body = super::openapi::ErrorBody)))]
 async fn invoke(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -301,7 +372,8 @@ async fn invoke(
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
+/// An external heartbeat.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct HeartbeatBody {
     latency_ms: Option<f64>,
@@ -309,6 +381,9 @@ struct HeartbeatBody {
     detail: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/heartbeat", tag = "connectors", operation_id = "recordHeartbeat",
+    security(("oauth2" = ["connector:heartbeat"])), params(("id" = String, Path, description = "The connector's id")), request_body = HeartbeatBody,
+    responses((status = 202, description = "Recorded", body = super::openapi::HeartbeatAccepted)))]
 async fn heartbeat(
     auth: Authed<Heartbeat>,
     State(s): State<AppState>,
@@ -336,6 +411,10 @@ struct Limit {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}/heartbeats", tag = "connectors", operation_id = "listHeartbeats", security(("oauth2" = ["connectors:read"])),
+    params(("id" = String, Path, description = "The connector's id"), ("limit" = Option<i64>, Query, description = "At most this many (default 100)")),
+    responses((status = 200, description = "Heartbeats, newest first, with latency percentiles", body = Heartbeats),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn heartbeats(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -356,6 +435,10 @@ struct Page {
     offset: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}/quarantine", tag = "connectors", operation_id = "listQuarantine", security(("oauth2" = ["connectors:read"])),
+    params(("id" = String, Path, description = "The connector's id"), ("limit" = Option<i64>, Query, description = "Page size (default 50)"), ("offset" = Option<i64>, Query, description = "Items to skip")),
+    responses((status = 200, description = "Quarantined outputs, newest first", body = QuarantinePage),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn quarantine(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -374,6 +457,9 @@ async fn quarantine(
     Ok(Json(out))
 }
 
+#[utoipa::path(get, path = "/api/connectors/{id}/events/{event_id}", tag = "events", operation_id = "getEventStatus",
+    security(("oauth2" = ["events:read"])), params(("id" = String, Path, description = "The connector's id"), ("event_id" = String, Path, description = "The ingest answer's `id`")),
+    responses((status = 200, description = "The event's state and the findings of what it quarantined", body = EventStatusView)))]
 async fn event_status(
     auth: Authed<EventsRead>,
     State(s): State<AppState>,
@@ -386,12 +472,16 @@ async fn event_status(
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
+/// Why a connector is disabled.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct DisableBody {
     reason: String,
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/disable", tag = "connectors", operation_id = "disableConnector", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id")), request_body = DisableBody,
+    responses((status = 200, description = "Disabled", body = ConnectorView)))]
 async fn disable(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -406,6 +496,9 @@ async fn disable(
     Ok(Json(view))
 }
 
+#[utoipa::path(post, path = "/api/connectors/{id}/enable", tag = "connectors", operation_id = "enableConnector", security(("oauth2" = ["connectors:manage"])),
+    params(("id" = String, Path, description = "The connector's id")),
+    responses((status = 200, description = "Enabled", body = ConnectorView)))]
 async fn enable(
     auth: Authed<Manage>,
     State(s): State<AppState>,
@@ -419,10 +512,14 @@ async fn enable(
     Ok(Json(view))
 }
 
+#[utoipa::path(get, path = "/api/registry/summary", tag = "connectors", operation_id = "registrySummary", security(("oauth2" = ["connectors:read"])),
+    responses((status = 200, description = "Counts per status, in all and per category", body = Summary)))]
 async fn summary(auth: Authed<Read>, State(s): State<AppState>) -> ApiResult<Json<Summary>> {
     Ok(Json(s.registry.summary(&auth.principal.tenant_id).await?))
 }
 
+#[utoipa::path(get, path = "/api/sdk/manifest", tag = "connectors", operation_id = "sdkManifest", security(("oauth2" = ["connectors:read"])),
+    responses((status = 200, description = "What a connector developer needs", body = SdkManifest)))]
 async fn sdk_manifest(
     auth: Authed<Read>,
     State(s): State<AppState>,
@@ -439,6 +536,11 @@ struct AuditQuery {
     limit: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/audit", tag = "connectors", operation_id = "auditTrail", security(("oauth2" = ["audit:read"])),
+    params(("after" = Option<i64>, Query, description = "After this `seq` (the previous page's `next_after`)"),
+           ("limit" = Option<i64>, Query, description = "Page size, 1–1000 (default 100)")),
+    responses((status = 200, description = "The tenant's audit trail, oldest first", body = AuditPage),
+              (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn audit(
     auth: Authed<AuditRead>,
     State(s): State<AppState>,

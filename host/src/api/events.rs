@@ -97,6 +97,14 @@ pub(crate) async fn selection(
     })
 }
 
+#[utoipa::path(get, path = "/api/events", tag = "events", operation_id = "eventHistory", security(("oauth2" = ["events:read"])),
+    params(("topic" = Option<String>, Query, description = "`<prefix>.<tenant>.<event type>` or `<prefix>.<tenant>.*`"),
+           ("connector" = Option<String>, Query, description = "One connector's messages"),
+           ("after" = Option<i64>, Query, description = "After this `seq`"),
+           ("limit" = Option<i64>, Query, description = "Page size, 1–1000 (default 100)")),
+    responses((status = 200, description = "Published messages, oldest first", body = MessagePage),
+              (status = 400, description = "A bad topic or parameter", body = super::openapi::ErrorBody),
+              (status = 404, description = "Another tenant's topic or connector", body = super::openapi::ErrorBody)))]
 async fn history(
     auth: Authed<EventsRead>,
     State(s): State<AppState>,
@@ -124,6 +132,13 @@ async fn history(
     }))
 }
 
+#[utoipa::path(get, path = "/api/events/stream", tag = "events", operation_id = "eventStream", security(("oauth2" = ["events:read"])),
+    params(("topic" = Option<String>, Query, description = "`<prefix>.<tenant>.<event type>` or `<prefix>.<tenant>.*`"),
+           ("connector" = Option<String>, Query, description = "One connector's messages"),
+           ("after" = Option<i64>, Query, description = "Resume after this `seq` (or send `Last-Event-ID`)")),
+    responses((status = 200, description = "Server-sent events: each `data` a message, its `id` the `seq`", content_type = "text/event-stream", body = String),
+              (status = 400, description = "A bad topic, parameter or `Last-Event-ID`", body = super::openapi::ErrorBody),
+              (status = 404, description = "Another tenant's topic or connector", body = super::openapi::ErrorBody)))]
 async fn stream(
     auth: Authed<EventsRead>,
     State(s): State<AppState>,
@@ -203,6 +218,18 @@ impl From<IngestError> for ApiError {
     }
 }
 
+#[utoipa::path(post, path = "/api/events/ingest", tag = "events", operation_id = "ingestEvent", security(("webhookSignature" = []), ("apiKey" = []), ("pushBearer" = []), ("httpSignature" = [])),
+    params(("X-Connector-Id" = String, Header, description = "The push connector's id")),
+    request_body(content = Vec<u8>, description = "The event, as the sender has it (JSON, XML, text…)", content_type = "*/*"),
+    responses((status = 202, description = "Stored durably; it will be transformed, validated and published", body = crate::ingest::Accepted),
+              (status = 400, description = "A malformed request or signature header", body = super::openapi::ErrorBody),
+              (status = 401, description = "The credential is missing, of the wrong method, or does not verify", body = super::openapi::ErrorBody),
+              (status = 408, description = "The body did not arrive in time", body = super::openapi::ErrorBody),
+              (status = 409, description = "The connector is disabled, or an idempotency key was reused with another body", body = super::openapi::ErrorBody),
+              (status = 413, description = "Over the event size limit", body = super::openapi::ErrorBody),
+              (status = 429, description = "Too many failed authentications from this address", body = super::openapi::ErrorBody),
+              (status = 431, description = "Headers too large", body = super::openapi::ErrorBody),
+              (status = 503, description = "Busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 async fn ingest_by_header(
     State(s): State<AppState>,
     req: Request,
@@ -210,6 +237,18 @@ async fn ingest_by_header(
     ingest(&s, Route::Header, req).await
 }
 
+#[utoipa::path(post, path = "/api/events/ingest/{tenant_id}/{connector_id}", tag = "events", operation_id = "ingestEventByPath", security(("webhookSignature" = []), ("apiKey" = []), ("pushBearer" = []), ("httpSignature" = [])),
+    params(("tenant_id" = String, Path, description = "The tenant"), ("connector_id" = String, Path, description = "The push connector")),
+    request_body(content = Vec<u8>, description = "The event, as the sender has it", content_type = "*/*"),
+    responses((status = 202, description = "Stored durably; it will be transformed, validated and published", body = crate::ingest::Accepted),
+              (status = 400, description = "A malformed request or signature header", body = super::openapi::ErrorBody),
+              (status = 401, description = "The credential is missing, of the wrong method, or does not verify", body = super::openapi::ErrorBody),
+              (status = 408, description = "The body did not arrive in time", body = super::openapi::ErrorBody),
+              (status = 409, description = "The connector is disabled, or an idempotency key was reused with another body", body = super::openapi::ErrorBody),
+              (status = 413, description = "Over the event size limit", body = super::openapi::ErrorBody),
+              (status = 429, description = "Too many failed authentications from this address", body = super::openapi::ErrorBody),
+              (status = 431, description = "Headers too large", body = super::openapi::ErrorBody),
+              (status = 503, description = "Busy (`Retry-After`)", body = super::openapi::ErrorBody)))]
 async fn ingest_by_path(
     State(s): State<AppState>,
     Path((tenant_id, connector_id)): Path<(String, String)>,

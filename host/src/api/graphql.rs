@@ -181,8 +181,8 @@ pub(crate) fn seq_after(after: Option<&str>) -> async_graphql::Result<i64> {
 pub(super) fn router() -> Router<AppState> {
     Router::new().route(
         "/graphql",
-        get(page_or_socket)
-            .post(execute)
+        get(graphql_get)
+            .post(graphql_post)
             // The handler reads the body under its own limits.
             .layer(axum::extract::DefaultBodyLimit::disable()),
     )
@@ -207,7 +207,12 @@ fn refusal(error: ApiError) -> Response {
     answer
 }
 
-async fn execute(State(s): State<AppState>, req: Request) -> Response {
+#[utoipa::path(post, path = "/graphql", tag = "meta", operation_id = "graphql",
+    security(("oauth2" = [])),
+    request_body(content = Object, description = "`{\"query\", \"variables\", \"operationName\"}`, or a multipart upload (GraphQL multipart request spec); the schema is `host/schema.graphql`", content_type = "application/json"),
+    responses((status = 200, description = "`{\"data\", \"errors\"}`: each error's `extensions.code` is the REST code", body = Object),
+              (status = 400, description = "Not a GraphQL request", body = Object)))]
+async fn graphql_post(State(s): State<AppState>, req: Request) -> Response {
     match run(&s, req).await {
         Ok(response) => response,
         Err(e) => refusal(e),
@@ -311,7 +316,10 @@ fn bearer(headers: &HeaderMap, s: &AppState) -> Result<Principal, ApiError> {
 
 /// `GET /graphql`: the GraphQL-over-WebSocket handshake when the request asks for
 /// one, else the GraphiQL page.
-async fn page_or_socket(State(s): State<AppState>, req: Request) -> Response {
+#[utoipa::path(get, path = "/graphql", tag = "meta", operation_id = "graphiql",
+    responses((status = 200, description = "The GraphiQL page, or with `Upgrade: websocket` (subprotocol `graphql-transport-ws`) a GraphQL subscription socket", content_type = "text/html", body = String),
+              (status = 101, description = "Switched to GraphQL over WebSocket; the token in the `Authorization` header or `connection_init`'s payload")))]
+async fn graphql_get(State(s): State<AppState>, req: Request) -> Response {
     let (mut parts, _body) = req.into_parts();
     let wants_socket = parts
         .headers

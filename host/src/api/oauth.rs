@@ -97,6 +97,8 @@ impl From<AuthError> for OAuthError {
 }
 
 /// `GET /.well-known/oauth-authorization-server` (RFC 8414).
+#[utoipa::path(get, path = "/.well-known/oauth-authorization-server", tag = "oauth", operation_id = "authorizationServerMetadata",
+    responses((status = 200, description = "RFC 8414 metadata", body = Object)))]
 async fn metadata(State(state): State<AppState>) -> Json<Value> {
     let base = state.registry.public_base();
     Json(json!({
@@ -114,6 +116,8 @@ async fn metadata(State(state): State<AppState>) -> Json<Value> {
 /// `GET /.well-known/jwks.json`: the public keys access tokens are verified with —
 /// the signing key, and keys retired by a rotation until their tokens expire. A
 /// verifier that meets an unknown `kid` fetches this again.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "oauth", operation_id = "jwks",
+    responses((status = 200, description = "The keys access tokens are verified with", body = super::openapi::Jwks)))]
 async fn jwks(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!({"keys": state.tokens.jwks()?})))
 }
@@ -129,6 +133,9 @@ fn basic_credentials(req: &Request) -> Option<(String, String)> {
     Some((id.to_string(), secret.to_string()))
 }
 
+#[utoipa::path(post, path = "/oauth/token", tag = "oauth", operation_id = "token",
+    request_body(content = super::openapi::TokenForm, content_type = "application/x-www-form-urlencoded"),
+    responses((status = 200, description = "An access token", body = super::openapi::TokenAnswer)))]
 async fn token(State(state): State<AppState>, req: Request) -> Result<Response, Response> {
     let (parts, body) = req.into_parts();
     let address = super::peer(&parts).map_or_else(|| "local".to_string(), |ip| ip.to_string());

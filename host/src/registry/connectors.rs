@@ -10,7 +10,7 @@ use crate::store::{NewConnector, Rows, Store, StoreError};
 use crate::vocab::{AuthMethod, Category, Standard};
 
 /// Registration input (`POST /api/connectors/register`, GraphQL `registerConnector`).
-#[derive(Debug, Clone, Deserialize, async_graphql::InputObject)]
+#[derive(Debug, Clone, Deserialize, async_graphql::InputObject, utoipa::ToSchema)]
 #[graphql(name = "RegisterInput")]
 #[serde(deny_unknown_fields)]
 pub struct Registration {

@@ -17,7 +17,7 @@ use crate::store::{DeploymentRow, Polling, Rows, Store};
 use crate::time::now_ms;
 
 /// Deployment input (`POST /api/connectors/{id}/deployments`).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Deployment {
     /// The version to deploy.
@@ -27,9 +27,11 @@ pub struct Deployment {
     pub target: Option<String>,
     /// The config; `{}` when absent.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
     /// Secrets, validated against the secrets schema, stored encrypted.
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub secrets: Option<Value>,
     /// Outbound host patterns granted: each must be a pattern the manifest declares,
     /// or one concrete origin (no `*`) that a declared pattern covers.
@@ -42,6 +44,7 @@ pub struct Deployment {
     pub allowed_networks: Option<Vec<String>>,
     /// Changes to the default call limits (see `runtime::LimitOverrides`).
     #[serde(default)]
+    #[schema(value_type = Option<Object>)]
     pub limits: Option<LimitOverrides>,
     /// `every N{s|m|h}`: the server polls the deployment on that schedule.
     #[serde(default)]

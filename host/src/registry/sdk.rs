@@ -125,15 +125,17 @@ fn capability_schema() -> Value {
 }
 
 /// The SDK manifest (`GET /api/sdk/manifest`).
-#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct SdkManifest {
     /// The contract: package, versions, world and WIT text.
     pub contract: ContractInfo,
     /// The categories a connector may declare.
     #[graphql(skip)]
+    #[schema(value_type = Vec<String>)]
     pub categories: &'static [Category],
     /// The statuses a connector may have.
+    #[schema(value_type = Vec<String>)]
     pub statuses: [&'static str; 5],
     /// The output standards, each with its reference and whether Airlock validates it.
     pub output_standards: Vec<StandardInfo>,
@@ -143,37 +145,44 @@ pub struct SdkManifest {
     pub json_schema_dialects: Value,
     /// A minimal connector per category, as shell and Rust text.
     #[graphql(skip)]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub quickstart: BTreeMap<Category, String>,
     /// Category → configs deployed in the caller's tenant.
     #[graphql(skip)]
     pub example_configs: BTreeMap<String, Vec<ExampleConfig>>,
     /// The target guests are built for.
+    #[schema(value_type = String)]
     pub build_target: &'static str,
 }
 
 /// The contract a connector is built against.
-#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct ContractInfo {
     /// `airlock:connector@<version>`.
     pub package: String,
     /// The newest supported version.
+    #[schema(value_type = String)]
     pub version: &'static str,
     /// Every version this host loads.
     #[graphql(skip)]
+    #[schema(value_type = Vec<String>)]
     pub supported_versions: &'static [&'static str],
     /// The world a component implements.
+    #[schema(value_type = String)]
     pub world: &'static str,
     /// The WIT text of the newest version.
+    #[schema(value_type = String)]
     pub wit: &'static str,
 }
 
 /// An output standard in the SDK manifest.
-#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject)]
+#[derive(Debug, Clone, Serialize, async_graphql::SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct StandardInfo {
     /// Its name.
     #[graphql(skip)]
+    #[schema(value_type = String)]
     pub name: Standard,
     /// Where it is specified, its schemas and media type.
     pub reference: Value,

@@ -23,7 +23,7 @@ use crate::validate::Finding;
 use crate::vocab::{Category, Standard};
 
 /// A connector in the catalogue.
-#[derive(Debug, Clone, Serialize, PartialEq, SimpleObject)]
+#[derive(Debug, Clone, Serialize, PartialEq, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "CatalogueEntry")]
 pub struct ConnectorView {
     /// Its id (a UUID).
@@ -170,7 +170,7 @@ impl ListQuery {
 }
 
 /// A page of the catalogue (`GET /api/connectors`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorPage {
     /// The connectors of this page.
     pub items: Vec<ConnectorView>,
@@ -184,7 +184,7 @@ pub struct ConnectorPage {
 
 /// One connector in full (`GET /api/connectors/{id}`): the catalogue view, what it
 /// was registered with, its versions, deployments and recent heartbeats.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConnectorDetail {
     /// The catalogue view.
     #[serde(flatten)]
@@ -205,7 +205,7 @@ pub struct ConnectorDetail {
 
 /// A push connector's credential, shown once (at registration or rotation) and
 /// never stored in the clear.
-#[derive(Clone, Serialize)]
+#[derive(Clone, Serialize, utoipa::ToSchema)]
 #[serde(tag = "type")]
 pub enum CredentialView {
     /// Sign each event's body (Standard Webhooks) with `secret`.
@@ -247,7 +247,7 @@ impl std::fmt::Debug for CredentialView {
 
 /// What registration answers (`POST /api/connectors/register`): the connector and,
 /// for a push connector, its credential (shown this once) and webhook path.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct Registered {
     /// The connector as the catalogue shows it.
@@ -256,15 +256,17 @@ pub struct Registered {
     pub view: ConnectorView,
     /// A push connector's credential; `Debug` redacts it.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     #[graphql(skip)]
     pub credential: Option<CredentialView>,
     /// `/api/events/ingest/{tenant_id}/{connector_id}`, for a push connector.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     pub webhook_path: Option<String>,
 }
 
 /// What a rotation answers (`POST /api/connectors/{id}/credentials/rotate`).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct Rotated {
     /// The new credential, shown this once.
@@ -275,7 +277,7 @@ pub struct Rotated {
 }
 
 /// An uploaded version (`POST /api/connectors/{id}/versions`).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct Uploaded {
     /// The manifest's version.
@@ -284,11 +286,12 @@ pub struct Uploaded {
     pub digest: String,
     /// What the component declared.
     #[graphql(skip)]
+    #[schema(value_type = Object)]
     pub manifest: ManifestJson,
 }
 
 /// A stored version with its manifest.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "Version")]
 pub struct VersionView {
     /// The manifest's version.
@@ -314,7 +317,7 @@ impl VersionView {
 }
 
 /// A deployment, without its secrets (only whether it has any).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex, name = "Deployment")]
 pub struct DeploymentView {
     /// The target's name (`default` unless named).
@@ -331,6 +334,7 @@ pub struct DeploymentView {
     pub allowed_networks: Vec<String>,
     /// Changes to the default call limits.
     #[graphql(skip)]
+    #[schema(value_type = Object)]
     pub limits: LimitOverrides,
     /// `every N{s|m|h}`, if scheduled: the server polls it.
     pub schedule: Option<String>,
@@ -393,7 +397,7 @@ fn duration_text(ms: i64) -> String {
 
 /// One poll of a deployment, scheduled or run now
 /// (`GET /api/connectors/{id}/deployments/{target}/polls`).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct PollRecord {
     /// Its id.
     pub id: String,
@@ -446,14 +450,14 @@ impl PollRecord {
 }
 
 /// A list without paging (`{"items": [...]}`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Items<T> {
     /// The items.
     pub items: Vec<T>,
 }
 
 /// A heartbeat: a guest call's or an external system's report.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "Heartbeat")]
 pub struct HeartbeatView {
     /// When.
@@ -486,7 +490,7 @@ impl HeartbeatView {
 
 /// Heartbeat history with latency percentiles
 /// (`GET /api/connectors/{id}/heartbeats`).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct Heartbeats {
     /// The newest heartbeats, newest first.
     pub items: Vec<HeartbeatView>,
@@ -495,7 +499,7 @@ pub struct Heartbeats {
 }
 
 /// Counts and latency percentiles over a list of heartbeats.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct HeartbeatStats {
     /// Heartbeats counted.
     pub count: usize,
@@ -533,7 +537,7 @@ impl HeartbeatStats {
 }
 
 /// Connectors counted per status.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, SimpleObject)]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, SimpleObject, utoipa::ToSchema)]
 pub struct StatusCounts {
     /// All of them.
     pub total: usize,
@@ -570,7 +574,7 @@ impl StatusCounts {
 
 /// The registry summary (`GET /api/registry/summary`): counts per status, in all
 /// and per category (categories without connectors left out).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex, name = "RegistrySummary")]
 pub struct Summary {
     /// Over every connector of the tenant.
@@ -579,11 +583,12 @@ pub struct Summary {
     pub counts: StatusCounts,
     /// Per category.
     #[graphql(skip)]
+    #[schema(value_type = std::collections::BTreeMap<String, StatusCounts>)]
     pub by_category: BTreeMap<Category, StatusCounts>,
 }
 
 /// A deployment's config as an example for others of its category.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct ExampleConfig {
     /// The connector's name.
     pub connector: String,
@@ -597,7 +602,7 @@ pub struct ExampleConfig {
 
 /// A quarantined output: its body shown as bodies are shown everywhere
 /// ([`crate::runtime::body_json`]), with the validator's report.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "Quarantined")]
 pub struct QuarantinedView {
     /// Its id.
@@ -635,7 +640,7 @@ impl QuarantinedView {
 /// whether the pipeline has run it and what it gave, with the validator's
 /// findings for each output it quarantined, so the sender of a bad event learns
 /// why without reading the server's log.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "EventStatus")]
 pub struct EventStatusView {
     /// The event's id (the ingest answer's `id`).
@@ -649,6 +654,7 @@ pub struct EventStatusView {
     /// When it was acknowledged.
     pub received_at: String,
     /// `pending` (not run yet, or waiting for another try), `processed` or `failed`.
+    #[schema(value_type = String)]
     pub state: &'static str,
     /// How many times processing it failed so far.
     pub attempts: i64,
@@ -671,7 +677,7 @@ impl EventStatusView {
 }
 
 /// A quarantined output, as an event's status shows it: the findings, not the body.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct QuarantinedFindings {
     /// Its quarantine id.
     pub id: String,
@@ -728,7 +734,7 @@ fn bounded_finding(f: &Value) -> Value {
 }
 
 /// A page of quarantined outputs, newest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct QuarantinePage {
     /// This page.
     pub items: Vec<QuarantinedView>,
@@ -737,7 +743,7 @@ pub struct QuarantinePage {
 }
 
 /// An audit row as its tenant sees it.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "AuditEntry")]
 pub struct AuditView {
     /// Its position among the tenant's own rows, from 1 without gaps (the chain's
@@ -779,7 +785,7 @@ impl AuditView {
 }
 
 /// A page of the audit trail (`GET /api/audit`), oldest first.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     /// This page.
     pub items: Vec<AuditView>,
@@ -788,11 +794,12 @@ pub struct AuditPage {
 }
 
 /// An output as answers show it.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex, name = "Output")]
 pub struct OutputView {
     /// The standard it declared.
     #[graphql(skip)]
+    #[schema(value_type = String)]
     pub standard: Standard,
     /// Its media type.
     pub media_type: String,
@@ -801,7 +808,7 @@ pub struct OutputView {
 }
 
 /// An output that failed validation, as the invoke answer names it.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex)]
 pub struct QuarantinedOutput {
     /// Its quarantine id (see `GET /api/connectors/{id}/quarantine`).
@@ -810,17 +817,20 @@ pub struct QuarantinedOutput {
     pub index: usize,
     /// The standard it failed.
     #[graphql(skip)]
+    #[schema(value_type = String)]
     pub standard: Standard,
     /// What made it invalid.
     #[graphql(skip)]
+    #[schema(value_type = Vec<FindingView>)]
     pub errors: Vec<Finding>,
     /// What the validator warned of.
     #[graphql(skip)]
+    #[schema(value_type = Vec<FindingView>)]
     pub warnings: Vec<Finding>,
 }
 
 /// A line the guest logged.
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(complex, name = "LogLine")]
 pub struct LogView {
     /// `trace`, `debug`, `info`, `warn` or `error`.
@@ -829,6 +839,7 @@ pub struct LogView {
     pub message: String,
     /// Structured fields, as `[name, value]` pairs.
     #[graphql(skip)]
+    #[schema(value_type = Vec<Vec<String>>)]
     pub fields: Vec<(String, String)>,
 }
 
@@ -844,7 +855,7 @@ impl LogView {
 }
 
 /// The result of an invoke (`POST /api/connectors/{id}/invoke/{action}`).
-#[derive(Debug, Clone, Serialize, SimpleObject)]
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct Invocation {
     /// The call's id.
     pub call_id: String,
@@ -947,7 +958,7 @@ impl OutputView {
 }
 
 /// A validator's finding.
-#[derive(Debug, Clone, SimpleObject)]
+#[derive(Debug, Clone, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "Finding")]
 pub struct FindingView {
     /// Where (a JSON Pointer, or an XPath-like path into XML).

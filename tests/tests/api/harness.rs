@@ -159,7 +159,9 @@ impl Env {
         if let Some(b) = body {
             req = req.json(b);
         }
-        answer(req.send().await.unwrap()).await
+        let (status, answer) = answer(req.send().await.unwrap()).await;
+        crate::openapi::check_answer(method, path, status, &answer);
+        (status, answer)
     }
 
     /// The same with the bootstrap token.

@@ -17,6 +17,7 @@ mod ingest;
 mod interop;
 mod lifecycle;
 mod nul;
+mod openapi;
 mod polls;
 mod quarantine;
 mod rls;
