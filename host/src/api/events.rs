@@ -135,7 +135,8 @@ async fn history(
 #[utoipa::path(get, path = "/api/events/stream", tag = "events", operation_id = "eventStream", security(("oauth2" = ["events:read"])),
     params(("topic" = Option<String>, Query, description = "`<prefix>.<tenant>.<event type>` or `<prefix>.<tenant>.*`"),
            ("connector" = Option<String>, Query, description = "One connector's messages"),
-           ("after" = Option<i64>, Query, description = "Resume after this `seq` (or send `Last-Event-ID`)")),
+           ("after" = Option<i64>, Query, description = "Resume after this `seq` (or send `Last-Event-ID`)"),
+           ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this `seq` (what an SSE client sends when it reconnects)")),
     responses((status = 200, description = "Server-sent events: each `data` a message, its `id` the `seq`", content_type = "text/event-stream", body = String),
               (status = 400, description = "A bad topic, parameter or `Last-Event-ID`", body = super::openapi::ErrorBody),
               (status = 404, description = "Another tenant's topic or connector", body = super::openapi::ErrorBody)))]

@@ -87,34 +87,65 @@ pub fn sdl() -> String {
 #[derive(Debug)]
 pub(crate) struct Caller {
     principal: Principal,
-    /// Whether the client is still active, asked once per request (by the first
-    /// guard), not before validation.
-    active: tokio::sync::OnceCell<bool>,
+    /// Whether the client is still active and when that was asked: by the first
+    /// guard of a request (not before validation), and again on a socket once
+    /// the answer is older than [`RECHECK`].
+    active: tokio::sync::Mutex<Option<(std::time::Instant, bool)>>,
+    /// Subscriptions this caller may still open on its socket.
+    pub(crate) streams: std::sync::Arc<tokio::sync::Semaphore>,
 }
+
+/// Subscriptions one socket may run at once.
+pub const MAX_SUBSCRIPTIONS_PER_SOCKET: usize = 16;
+
+/// How long a socket trusts its client's last "still active" answer.
+const RECHECK: Duration = Duration::from_secs(5);
 
 impl Caller {
     fn new(principal: Principal) -> Caller {
         Caller {
             principal,
-            active: tokio::sync::OnceCell::new(),
+            active: tokio::sync::Mutex::new(None),
+            streams: std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_SUBSCRIPTIONS_PER_SOCKET)),
         }
+    }
+
+    async fn is_active(&self, state: &AppState) -> async_graphql::Result<bool> {
+        let mut known = self.active.lock().await;
+        if let Some((at, active)) = *known
+            && at.elapsed() < RECHECK
+        {
+            return Ok(active);
+        }
+        let active = state
+            .clients
+            .is_active(&self.principal.client_id)
+            .await
+            .map_err(|e| ApiError::internal(&e).into_graphql())?;
+        *known = Some((std::time::Instant::now(), active));
+        Ok(active)
     }
 }
 
-/// The guard of a field that needs `Scope`: 401 if the token's client was revoked,
-/// 403 (`insufficient_scope`) without the scope — before the resolver runs.
+/// The guard of a field that needs `Scope`: 401 if the token has expired (a
+/// WebSocket outlives its token) or its client was revoked, 403
+/// (`insufficient_scope`) without the scope — before the resolver runs.
 pub(crate) struct Needs(pub Scope);
 
 impl Guard for Needs {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         let caller = ctx.data::<Caller>()?;
         let state = ctx.data::<AppState>()?;
-        let active = caller
-            .active
-            .get_or_try_init(|| state.clients.is_active(&caller.principal.client_id))
-            .await
-            .map_err(|e| ApiError::internal(&e).into_graphql())?;
-        if !*active {
+        // A socket outlives its token: each operation on it is judged anew (with
+        // the clock leeway REST's token check allows).
+        let now = crate::time::now_ms().div_euclid(1000) as u64;
+        if caller.principal.expires_at + crate::auth::LEEWAY_SECS < now {
+            return Err(ApiError::unauthorized(
+                "the access token has expired; open a new connection with a fresh one",
+            )
+            .into_graphql());
+        }
+        if !caller.is_active(state).await? {
             return Err(
                 ApiError::unauthorized("the client this token was issued to was revoked")
                     .into_graphql(),
@@ -125,6 +156,26 @@ impl Guard for Needs {
         }
         Ok(())
     }
+}
+
+/// A place for one more subscription on the caller's socket, held by its stream.
+pub(crate) fn stream_slot(
+    ctx: &Context<'_>,
+) -> async_graphql::Result<tokio::sync::OwnedSemaphorePermit> {
+    ctx.data::<Caller>()?
+        .streams
+        .clone()
+        .try_acquire_owned()
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_subscriptions",
+                &format!(
+                    "a socket runs at most {MAX_SUBSCRIPTIONS_PER_SOCKET} subscriptions; end one or open another socket"
+                ),
+            )
+            .into_graphql()
+        })
 }
 
 /// The caller (after the field's guard) and the app.
@@ -211,7 +262,10 @@ fn refusal(error: ApiError) -> Response {
     security(("oauth2" = [])),
     request_body(content = Object, description = "`{\"query\", \"variables\", \"operationName\"}`, or a multipart upload (GraphQL multipart request spec); the schema is `host/schema.graphql`", content_type = "application/json"),
     responses((status = 200, description = "`{\"data\", \"errors\"}`: each error's `extensions.code` is the REST code", body = Object),
-              (status = 400, description = "Not a GraphQL request", body = Object)))]
+              (status = 400, description = "Not a GraphQL request, or NUL in its text", body = super::openapi::ErrorBody),
+              (status = 408, description = "The body did not arrive in time", body = super::openapi::ErrorBody),
+              (status = 413, description = "Over 1 MiB (a multipart upload: over the component limit)", body = super::openapi::ErrorBody),
+              (status = 415, description = "Neither JSON nor multipart/form-data", body = super::openapi::ErrorBody)))]
 async fn graphql_post(State(s): State<AppState>, req: Request) -> Response {
     match run(&s, req).await {
         Ok(response) => response,
@@ -318,7 +372,9 @@ fn bearer(headers: &HeaderMap, s: &AppState) -> Result<Principal, ApiError> {
 /// one, else the GraphiQL page.
 #[utoipa::path(get, path = "/graphql", tag = "meta", operation_id = "graphiql",
     responses((status = 200, description = "The GraphiQL page, or with `Upgrade: websocket` (subprotocol `graphql-transport-ws`) a GraphQL subscription socket", content_type = "text/html", body = String),
-              (status = 101, description = "Switched to GraphQL over WebSocket; the token in the `Authorization` header or `connection_init`'s payload")))]
+              (status = 101, description = "Switched to GraphQL over WebSocket; the token in the `Authorization` header or `connection_init`'s payload (within 10 s)"),
+              (status = 400, description = "A WebSocket handshake without a GraphQL subprotocol", body = super::openapi::ErrorBody),
+              (status = 503, description = "The node serves as many sockets as it may (`Retry-After`)", body = super::openapi::ErrorBody)))]
 async fn graphql_get(State(s): State<AppState>, req: Request) -> Response {
     let (mut parts, _body) = req.into_parts();
     let wants_socket = parts
@@ -359,25 +415,67 @@ async fn graphql_get(State(s): State<AppState>, req: Request) -> Response {
     let schema = schema();
     upgrade
         .protocols(async_graphql::http::ALL_WEBSOCKET_PROTOCOLS)
+        // A message is a GraphQL request: REST's JSON body limit.
+        .max_message_size(MAX_JSON_REQUEST)
+        .max_frame_size(MAX_JSON_REQUEST)
         .on_upgrade(move |socket| async move {
             let _slot = slot;
             let state = s.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let (authenticated, mut told) = tokio::sync::watch::channel(false);
+            let serving = GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let principal = match from_header {
                         Some(p) => p,
                         None => socket_token(&payload, &state)?,
                     };
+                    let _ = authenticated.send(true);
                     let mut data = async_graphql::Data::default();
                     data.insert(Caller::new(principal));
                     data.insert(state);
                     Ok(data)
                 })
-                .keepalive_timeout(Some(Duration::from_secs(60)))
-                .serve()
-                .await
+                // Nothing but `connection_init` is answered before it (a ping
+                // would keep an anonymous socket alive).
+                .on_ping(|data, _| {
+                    let initialised = data.is_some();
+                    async move {
+                        if initialised {
+                            Ok(None)
+                        } else {
+                            Err(async_graphql::Error::new("send connection_init first"))
+                        }
+                    }
+                })
+                // Quiet subscriptions stay open: standard clients do not ping.
+                .keepalive_timeout(None)
+                .serve();
+            // A socket that has not authenticated within INIT_WITHIN is closed.
+            let deadline = async move {
+                let inited = tokio::time::timeout(INIT_WITHIN, async {
+                    loop {
+                        let now = *told.borrow_and_update();
+                        if now {
+                            return true;
+                        }
+                        if told.changed().await.is_err() {
+                            return false;
+                        }
+                    }
+                })
+                .await;
+                if inited == Ok(true) {
+                    std::future::pending::<()>().await;
+                }
+            };
+            tokio::select! {
+                () = serving => {}
+                () = deadline => {}
+            }
         })
 }
+
+/// How long a new socket has to send `connection_init` with a valid token.
+const INIT_WITHIN: Duration = Duration::from_secs(10);
 
 /// The caller named by a `connection_init` payload: `{"Authorization": "Bearer …"}`
 /// (any case) or `{"token": "…"}`.

@@ -296,7 +296,10 @@ impl Modify for StandardErrors {
                     continue;
                 }
                 let protected = op.security.as_ref().is_some_and(|s| !s.is_empty());
-                if protected {
+                if path == "/graphql" {
+                    // GraphQL answers scopes and revocations per field, in `errors`.
+                    add(op, "401", "No token, or a bad or expired one", "ErrorBody");
+                } else if protected {
                     add(
                         op,
                         "401",

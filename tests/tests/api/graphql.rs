@@ -810,6 +810,14 @@ async fn a_subscription_ends_when_its_token_expires() {
         lived >= Duration::from_secs(1) && lived < Duration::from_secs(8),
         "{lived:?}"
     );
+    // The socket outlives the token, but past REST's clock leeway (5 s) nothing
+    // more runs on it.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    s.subscribe("2", "subscription { events { seq } }").await;
+    assert_eq!(s.error_code("2").await, "unauthorized");
+    s.subscribe("3", "query { registrySummary { total } }")
+        .await;
+    assert_eq!(s.error_code("3").await, "unauthorized");
 
     // No token in the handshake or in connection_init: refused.
     let mut bare = Socket::connect(&env, None).await;
@@ -979,4 +987,99 @@ impl Socket {
             Some(m) => m["type"] != "connection_ack",
         }
     }
+}
+
+/// A revoked client's socket runs nothing more once the revocation is seen
+/// (within the guard's 5-second recheck); a socket that pings before
+/// `connection_init` is closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_socket_of_a_revoked_client_runs_nothing_more() {
+    let env = Env::start(Db::Sqlite).await;
+    let token = env.token_with(&[Scope::ConnectorsRead]).await;
+    let mut s = Socket::open(&env, &token).await;
+    s.subscribe("1", "query { registrySummary { total } }")
+        .await;
+    assert_eq!(s.next_data("1").await["registrySummary"]["total"], 0);
+
+    use base64::Engine as _;
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').nth(1).unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let node = env.node().await;
+    let revoked = airlock_host::auth::revoke_client(
+        &node.store,
+        &node.keys,
+        &env.tenant,
+        claims["client_id"].as_str().unwrap(),
+        Some("test"),
+        "test",
+    )
+    .await
+    .unwrap();
+    assert!(revoked);
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    s.subscribe("2", "query { registrySummary { total } }")
+        .await;
+    assert_eq!(s.error_code("2").await, "unauthorized");
+
+    let mut anonymous = Socket::connect(&env, None).await;
+    anonymous.send(json!({"type": "ping"})).await;
+    assert!(
+        anonymous.closed_or_error().await,
+        "an anonymous ping was answered"
+    );
+    env.stop().await;
+}
+
+/// REST's body rules hold however a request comes: NUL in the document or the
+/// variables is refused, and so are variables over 1 MiB sent as multipart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_and_oversized_variables_are_refused_however_they_come() {
+    let env = Env::start(Db::Sqlite).await;
+    let t = env.token.clone();
+    let (_, g) = gql(
+        &env,
+        Some(&t),
+        "mutation { registerConnector(input: {name: \"a\\u0000b\", category: \"custom\"}) { id } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(gql_error(&g).0, "invalid_text", "{g}");
+    let (_, g) = gql(
+        &env,
+        Some(&t),
+        "mutation($i: RegisterInput!) { registerConnector(input: $i) { id } }",
+        json!({"i": {"name": "a\u{0}b", "category": "custom"}}),
+    )
+    .await;
+    assert_eq!(gql_error(&g).0, "invalid_text", "{g}");
+    // 2 MiB of variables as a multipart form without a file.
+    let operations = json!({
+        "query": "mutation($i: RegisterInput!) { registerConnector(input: $i) { id } }",
+        "variables": {"i": {"name": "big", "category": "custom", "description": "x".repeat(2 << 20)}},
+    });
+    let form = reqwest::multipart::Form::new()
+        .text("operations", operations.to_string())
+        .text("map", "{}");
+    let r = env
+        .http
+        .post(env.url("/graphql"))
+        .bearer_auth(&t)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    let (_, g) = answer(r).await;
+    assert_eq!(
+        gql_error(&g).0,
+        "payload_too_large",
+        "{}",
+        &g.to_string()[..200.min(g.to_string().len())]
+    );
+    let (_, page) = env.admin("GET", "/api/connectors", None).await;
+    assert_eq!(page["total"], 0, "a refused request created a connector");
+    env.stop().await;
 }

@@ -7,7 +7,8 @@
 //! complexity limits run during validation; these checks come first, are linear
 //! in the document's size, and refuse:
 //! - a document longer than [`DocumentLimits::max_bytes`];
-//! - brackets nested deeper than [`DocumentLimits::max_nesting`] (before parsing);
+//! - brackets nested deeper than [`DocumentLimits::max_nesting`], counted before
+//!   parsing and everywhere, strings and comments included ([`nesting`]);
 //! - more than [`DocumentLimits::max_aliases`] aliases;
 //! - more than [`DocumentLimits::max_fields`] fields once every fragment spread is
 //!   expanded (counted with memoisation, so the count itself costs linear time),
@@ -87,30 +88,16 @@ pub fn check_document(query: &str, limits: &DocumentLimits) -> Result<(), String
     Ok(())
 }
 
-/// The deepest bracket nesting outside strings and comments.
+/// The deepest bracket nesting, counting every bracket — inside strings and
+/// comments too. Skipping those would need the parser's own reading of them (a
+/// comment ends at `\n` or `\r`, a block string's only escape is `\"""`), and a
+/// scanner that misreads one would let unbounded nesting reach the parser's
+/// recursion: counting everything can only over-count, so it fails safe. A string
+/// argument with dozens of brackets belongs in a variable.
 fn nesting(query: &str) -> usize {
-    let bytes = query.as_bytes();
-    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'#' => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'"' if bytes[i..].starts_with(b"\"\"\"") => {
-                i += 3;
-                while i < bytes.len() && !bytes[i..].starts_with(b"\"\"\"") {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-                i += 2;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' && bytes[i] != b'\n' {
-                    i += if bytes[i] == b'\\' { 2 } else { 1 };
-                }
-            }
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    for b in query.bytes() {
+        match b {
             b'{' | b'(' | b'[' => {
                 depth += 1;
                 deepest = deepest.max(depth);
@@ -118,7 +105,6 @@ fn nesting(query: &str) -> usize {
             b'}' | b')' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
-        i += 1;
     }
     deepest
 }
@@ -225,12 +211,31 @@ impl async_graphql::extensions::Extension for DocumentCheck {
         request: async_graphql::Request,
         next: async_graphql::extensions::NextPrepareRequest<'_>,
     ) -> async_graphql::ServerResult<async_graphql::Request> {
-        if let Err(message) = check_document(&request.query, &DocumentLimits::default()) {
-            let mut e = crate::api::ApiError::bad_request("query_too_complex", &message)
+        let refusal = |e: crate::api::ApiError| {
+            let mut e = e
                 .into_graphql()
                 .into_server_error(async_graphql::Pos::default());
             e.locations.clear();
-            return Err(e);
+            e
+        };
+        if let Err(message) = check_document(&request.query, &DocumentLimits::default()) {
+            return Err(refusal(crate::api::ApiError::bad_request(
+                "query_too_complex",
+                &message,
+            )));
+        }
+        // REST's rules for a JSON body hold whatever carried the request (a
+        // multipart form, a WebSocket message): at most MAX_JSON_BODY of
+        // variables, and no NUL in any text.
+        let variables = serde_json::to_vec(&request.variables).unwrap_or_default();
+        if variables.len() > crate::api::MAX_JSON_BODY {
+            return Err(refusal(crate::api::error::too_large()));
+        }
+        if crate::api::has_nul_escape(request.query.as_bytes())
+            || request.query.contains('\0')
+            || crate::api::has_nul_escape(&variables)
+        {
+            return Err(refusal(crate::api::nul_refused()));
         }
         next.run(ctx, request).await
     }
@@ -286,13 +291,18 @@ mod tests {
         let q = format!("{}{}", "{a".repeat(5000), "}".repeat(5000));
         let e = check(&q).unwrap_err();
         assert!(e.contains("nests brackets"), "{e}");
-        // Brackets inside strings and comments do not count.
-        let s = format!(
-            "{{ connector(id: \"{}\") {{ id }} }} # {}",
-            "{".repeat(100),
-            "[".repeat(100)
-        );
-        check(&s).unwrap();
+        // Brackets hidden in a comment (ended by `\r`, which the parser also
+        // ends comments at) or in a block string with a backslash still count.
+        for hidden in [
+            format!("{{ a }} #\r{}{}", "{a".repeat(5000), "}".repeat(5000)),
+            format!(
+                "{{ a(s: \"\"\"\\\"\"\" \"\"\") {}{} }}",
+                "{a".repeat(5000),
+                "}".repeat(5000)
+            ),
+        ] {
+            assert!(check(&hidden).unwrap_err().contains("nests brackets"));
+        }
     }
 
     #[test]

@@ -42,7 +42,9 @@ pub struct TotalCount {
 }
 
 /// A connector: the catalogue view, what it was registered with, its versions,
-/// deployments, heartbeats and quarantine.
+/// deployments, heartbeats and quarantine. Beyond the catalogue view, each field
+/// needs `connectors:read` itself: a mutation (`disableConnector`, which needs
+/// only `connectors:manage`) answers a `Connector` too.
 #[derive(Debug, SimpleObject)]
 #[graphql(complex)]
 pub struct Connector {
@@ -122,33 +124,41 @@ impl Connector {
 #[ComplexObject]
 impl Connector {
     /// Where the external system lives (push connectors), as registered.
+    #[graphql(guard = "Needs(Scope::ConnectorsRead)")]
     async fn webhook_url(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(self.details(ctx).await?.webhook_url.clone())
     }
 
     /// A push connector's authentication method.
+    #[graphql(guard = "Needs(Scope::ConnectorsRead)")]
     async fn auth_method(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(self.details(ctx).await?.auth_method.clone())
     }
 
     /// The reason it was disabled, while it is.
+    #[graphql(guard = "Needs(Scope::ConnectorsRead)")]
     async fn disabled_reason(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         Ok(self.details(ctx).await?.disabled_reason.clone())
     }
 
     /// Every uploaded version, oldest first.
+    #[graphql(guard = "Needs(Scope::ConnectorsRead)")]
     async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VersionView>> {
         Ok(self.details(ctx).await?.versions.clone())
     }
 
     /// Its deployments, each with its newest poll.
+    #[graphql(guard = "Needs(Scope::ConnectorsRead)")]
     async fn deployments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DeploymentView>> {
         Ok(self.details(ctx).await?.deployments.clone())
     }
 
     /// The newest `last` heartbeats (1–200, default 20), newest first, with counts
     /// and latency percentiles over them.
-    #[graphql(complexity = "last.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
+    #[graphql(
+        guard = "Needs(Scope::ConnectorsRead)",
+        complexity = "last.unwrap_or(20).clamp(1, 200) as usize * child_complexity"
+    )]
     async fn heartbeats(
         &self,
         ctx: &Context<'_>,
@@ -164,7 +174,10 @@ impl Connector {
 
     /// Outputs quarantined for failing validation, newest first, with the
     /// validator's report.
-    #[graphql(complexity = "first.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
+    #[graphql(
+        guard = "Needs(Scope::ConnectorsRead)",
+        complexity = "first.unwrap_or(20).clamp(1, 200) as usize * child_complexity"
+    )]
     async fn quarantine(
         &self,
         ctx: &Context<'_>,
@@ -195,7 +208,10 @@ impl Connector {
     }
 
     /// The polls of one deployment, newest first (`last`: 1–200, default 20).
-    #[graphql(complexity = "last.unwrap_or(20).clamp(1, 200) as usize * child_complexity")]
+    #[graphql(
+        guard = "Needs(Scope::ConnectorsRead)",
+        complexity = "last.unwrap_or(20).clamp(1, 200) as usize * child_complexity"
+    )]
     async fn polls(
         &self,
         ctx: &Context<'_>,
@@ -226,9 +242,12 @@ impl Connector {
 fn start_after(after: Option<&str>) -> async_graphql::Result<usize> {
     match after {
         None => Ok(0),
+        // Offsets past i64::MAX are no cursor this server gave.
         Some(c) => usize::decode_cursor(c)
-            .map(|n| n.saturating_add(1))
-            .map_err(|_| bad_cursor()),
+            .ok()
+            .filter(|n| i64::try_from(*n).is_ok_and(|n| n < i64::MAX / 2))
+            .map(|n| n + 1)
+            .ok_or_else(bad_cursor),
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use async_graphql::{Context, ID, SimpleObject, Subscription as SubscriptionRoot};
 use futures_util::stream::{Stream, StreamExt as _};
 
-use super::{Needs, OrGraphql as _, seq_after, until_expiry, who};
+use super::{Needs, OrGraphql as _, seq_after, stream_slot, until_expiry, who};
 use crate::api::ApiError;
 use crate::auth::Scope;
 use crate::bus::MessageView;
@@ -59,8 +59,12 @@ impl Subscription {
             Some(a) => Some(seq_after(Some(&a))?),
             None => None,
         };
+        let slot = stream_slot(ctx)?;
         let messages = s.bus.subscribe(selection, resume).await.gql()?;
-        let messages = messages.map(|m| m.map(|row| MessageView::of(&row)).gql());
+        let messages = messages.map(move |m| {
+            let _held = &slot;
+            m.map(|row| MessageView::of(&row)).gql()
+        });
         Ok(until_expiry(messages, p.expires_at))
     }
 
@@ -75,6 +79,7 @@ impl Subscription {
         if let Some(id) = &id {
             s.registry.exists(&p.tenant_id, id).await.gql()?;
         }
+        let slot = stream_slot(ctx)?;
         let watch = Watch {
             registry: s.registry.clone(),
             tenant: p.tenant_id.clone(),
@@ -82,7 +87,10 @@ impl Subscription {
             seen: None,
             pending: VecDeque::new(),
         };
-        let changes = futures_util::stream::unfold(watch, Watch::next);
+        let changes = futures_util::stream::unfold(watch, Watch::next).map(move |c| {
+            let _held = &slot;
+            c
+        });
         Ok(until_expiry(changes, p.expires_at))
     }
 }
