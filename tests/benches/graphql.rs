@@ -8,8 +8,9 @@
 //! - the same page through GraphQL with each connector's versions and deployments
 //!   (with their last poll) — what REST needs 1 + 50 requests for;
 //! - REST's way to the same answer: the listing, then `GET /api/connectors/{id}`
-//!   for each, counted as pages/s;
-//! and the database sessions each request opens, with 10 and with 50 connectors:
+//!   for each, counted as pages/s.
+//!
+//! And the database sessions each request opens, with 10 and with 50 connectors:
 //! a constant number means no query per connector (N+1).
 //!
 //! The load generator runs in this process, sharing the two cores with the server;
