@@ -5,14 +5,14 @@
 //!
 //! Invariants:
 //! - A document is judged before anything runs: its size, its aliases, and its
-//!   fields with every fragment spread expanded ([`limits`]) — so a document of
+//!   fields with every fragment spread expanded (`limits`) — so a document of
 //!   nested fragments cannot cost exponential work — then async-graphql's depth
 //!   and complexity limits, with list fields costing `first × their selection`.
 //!   A refused document costs no database work: the token is checked by its
 //!   signature first, and the database (whether the client was revoked) is only
 //!   asked by the first field's guard, after validation.
 //! - Every root field needs a scope, checked by its guard before its resolver
-//!   reads or writes anything ([`Needs`]); nested fields are reached only
+//!   reads or writes anything (`Needs`); nested fields are reached only
 //!   through a root field, inside the caller's tenant.
 //! - Errors carry `extensions.code` (the REST code), `extensions.status` (the
 //!   status REST would answer) and REST's details; a foreign id is `not_found`.

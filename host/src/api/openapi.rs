@@ -7,7 +7,7 @@
 //! - Every route of [`super::router`] is in the document (a test scans the
 //!   routers' sources and another probes every documented route).
 //! - The errors every route can answer are added here, once, from what the
-//!   operation is ([`StandardErrors`]): 401 and 403 where a token is needed, 404
+//!   operation is (`StandardErrors`): 401 and 403 where a token is needed, 404
 //!   where the path names something, 400/413/415 where a JSON body is read, 500
 //!   everywhere; a route's own errors (409, 422, 429, 502…) are in its annotation.
 //!   Every error body is [`ErrorBody`] (the token endpoint's are RFC 6749's).

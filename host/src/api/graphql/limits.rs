@@ -8,7 +8,7 @@
 //! in the document's size, and refuse:
 //! - a document longer than [`DocumentLimits::max_bytes`];
 //! - brackets nested deeper than [`DocumentLimits::max_nesting`], counted before
-//!   parsing and everywhere, strings and comments included ([`nesting`]);
+//!   parsing and everywhere, strings and comments included (`nesting`);
 //! - more than [`DocumentLimits::max_aliases`] aliases;
 //! - more than [`DocumentLimits::max_fields`] fields once every fragment spread is
 //!   expanded (counted with memoisation, so the count itself costs linear time),
