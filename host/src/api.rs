@@ -130,17 +130,30 @@ pub(crate) async fn authenticate(
     headers: &axum::http::HeaderMap,
     state: &AppState,
 ) -> Result<Principal, ApiError> {
+    verify_token(
+        bearer_token(headers, "this route needs a bearer access token")?,
+        state,
+    )
+    .await
+}
+
+/// The token of an `Authorization: Bearer` header (401 saying `missing` without
+/// one).
+pub(crate) fn bearer_token<'h>(
+    headers: &'h axum::http::HeaderMap,
+    missing: &str,
+) -> Result<&'h str, ApiError> {
     let header = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("this route needs a bearer access token"))?;
+        .ok_or_else(|| ApiError::unauthorized(missing))?;
     let token = header
         .strip_prefix("Bearer ")
         .or_else(|| header.strip_prefix("bearer "))
         .ok_or_else(|| {
             ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
         })?;
-    verify_token(token.trim(), state).await
+    Ok(token.trim())
 }
 
 /// A bearer token's caller, checked as [`authenticate`] checks it.

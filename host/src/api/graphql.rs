@@ -353,18 +353,9 @@ fn coded(errors: &mut [async_graphql::ServerError]) {
 
 /// The caller of an `Authorization: Bearer` header, by the token's signature.
 fn bearer(headers: &HeaderMap, s: &AppState) -> Result<Principal, ApiError> {
-    let header = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthorized("GraphQL needs a bearer access token"))?;
-    let token = header
-        .strip_prefix("Bearer ")
-        .or_else(|| header.strip_prefix("bearer "))
-        .ok_or_else(|| {
-            ApiError::unauthorized("the Authorization header must be `Bearer <token>`")
-        })?;
+    let token = super::bearer_token(headers, "GraphQL needs a bearer access token")?;
     s.tokens
-        .verify(token.trim())
+        .verify(token)
         .map_err(|e| ApiError::unauthorized(&e.to_string()))
 }
 

@@ -543,17 +543,7 @@ impl Store {
         let rows = query
             .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(VersionRow {
-                    connector_id: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    digest: r.try_get(2)?,
-                    manifest: r.try_get(3)?,
-                    created_ms: r.try_get(4)?,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(version_row).collect::<Result<_, _>>()?)
     }
 
     /// The versions of a connector of `tenant_id`, oldest first.
@@ -571,17 +561,7 @@ impl Store {
         .bind(connector_id)
         .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(VersionRow {
-                    connector_id: r.try_get(0)?,
-                    version: r.try_get(1)?,
-                    digest: r.try_get(2)?,
-                    manifest: r.try_get(3)?,
-                    created_ms: r.try_get(4)?,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(version_row).collect::<Result<_, _>>()?)
     }
 
     /// Every (tenant, connector, latest version manifest) pair: for the SDK manifest's
@@ -758,4 +738,16 @@ impl Store {
             .map(|r| Ok((connector(r)?, deployment_at(r, 10)?)))
             .collect::<Result<_, sqlx::Error>>()?)
     }
+}
+
+/// A version row of `SELECT v.connector_id, v.version, v.digest, v.manifest,
+/// v.created_ms`.
+fn version_row(r: &sqlx::any::AnyRow) -> Result<VersionRow, sqlx::Error> {
+    Ok(VersionRow {
+        connector_id: r.try_get(0)?,
+        version: r.try_get(1)?,
+        digest: r.try_get(2)?,
+        manifest: r.try_get(3)?,
+        created_ms: r.try_get(4)?,
+    })
 }
