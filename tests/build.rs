@@ -2,11 +2,12 @@
 //! `guests.rs`, one path constant per guest, so `cargo test` alone builds everything
 //! it loads.
 //!
-//! The single-misbehaviour guests (`tests/guests/hostile-*`, `foreign*`) are found by
-//! their directory names and built in one cargo call; `guests.rs` also gets a macro
-//! over them, `for_each_misbehaviour!`, which `tests/tests/hostile.rs` uses to fail
-//! the build when a guest has no test module of its name (wasmtime's test-programs
-//! do the same).
+//! The single-misbehaviour guests (`tests/guests/hostile-*`, `foreign*`) and the
+//! upload quality gate's guests (`tests/guests/gate-*`) are found by their directory
+//! names and built in one cargo call; `guests.rs` also gets a macro over each
+//! family, `for_each_misbehaviour!` and `for_each_gate_guest!`, which
+//! `tests/tests/hostile.rs` and `tests/tests/gate.rs` use to fail the build when a
+//! guest has no test module of its name (wasmtime's test-programs do the same).
 //!
 //! The guests build in their own workspace into `<target>/guests`, a target directory
 //! of their own: a nested cargo must not wait on the outer build's lock, and the
@@ -28,6 +29,10 @@ const GUESTS: &[(&str, &str, &str, bool)] = &[
 
 /// Test guests with a test module each: `tests/guests/<dir>` whose name starts so.
 const MISBEHAVIOUR_PREFIXES: &[&str] = &["hostile-", "foreign"];
+
+/// The upload quality gate's guests (`tests/guests/gate-*`), one per rule, with a
+/// test module each in `tests/tests/gate.rs` (`for_each_gate_guest!`).
+const GATE_PREFIX: &str = "gate-";
 
 fn main() {
     let manifest_dir = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_default());
@@ -78,28 +83,33 @@ fn main() {
         build(cmd, name);
     }
 
-    let mut misbehaviours: Vec<String> = std::fs::read_dir(root.join("tests/guests"))
-        .map(|dir| {
-            dir.filter_map(|e| e.ok())
-                .filter(|e| e.path().join("Cargo.toml").is_file())
-                .filter_map(|e| e.file_name().into_string().ok())
-                .filter(|n| MISBEHAVIOUR_PREFIXES.iter().any(|p| n.starts_with(p)))
-                .collect()
-        })
-        .unwrap_or_default();
-    misbehaviours.sort();
+    let family = |prefixes: &[&str]| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(root.join("tests/guests"))
+            .map(|dir| {
+                dir.filter_map(|e| e.ok())
+                    .filter(|e| e.path().join("Cargo.toml").is_file())
+                    .filter_map(|e| e.file_name().into_string().ok())
+                    .filter(|n| prefixes.iter().any(|p| n.starts_with(p)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    };
+    let misbehaviours = family(MISBEHAVIOUR_PREFIXES);
+    let gates = family(&[GATE_PREFIX]);
     // One call for all of them, so cargo builds them in parallel. They are cdylibs
     // only, so the release profile's LTO applies.
     let mut cmd = Command::new(&cargo);
     cmd.args(["build", "--lib", "--release", "--target", "wasm32-wasip2"]);
-    for name in &misbehaviours {
+    for name in misbehaviours.iter().chain(&gates) {
         cmd.args(["-p", name]);
     }
     cmd.arg("--manifest-path")
         .arg(root.join("tests/guests/Cargo.toml"))
         .arg("--target-dir")
         .arg(&guest_target);
-    build(cmd, "the misbehaving test guests");
+    build(cmd, "the misbehaving and quality-gate test guests");
 
     let wasm = |name: &str| {
         guest_target
@@ -116,6 +126,7 @@ fn main() {
         .chain(
             misbehaviours
                 .iter()
+                .chain(&gates)
                 .map(|n| (n.clone(), n.replace('-', "_").to_uppercase())),
         );
     for (name, konst) in all {
@@ -129,6 +140,14 @@ fn main() {
          /// in snake case.\n#[macro_export]\nmacro_rules! for_each_misbehaviour {\n    ($mac:ident) => {\n",
     );
     for name in &misbehaviours {
+        consts.push_str(&format!("        $mac!({});\n", name.replace('-', "_")));
+    }
+    consts.push_str("    };\n}\n");
+    consts.push_str(
+        "/// Calls `$mac!(module)` for every quality-gate guest, named as its crate in\n\
+         /// snake case.\n#[macro_export]\nmacro_rules! for_each_gate_guest {\n    ($mac:ident) => {\n",
+    );
+    for name in &gates {
         consts.push_str(&format!("        $mac!({});\n", name.replace('-', "_")));
     }
     consts.push_str("    };\n}\n");

@@ -94,6 +94,7 @@ macro_rules! scopes {
 
 scopes! {
     Manage => ConnectorsManage,
+    Approve => ConnectorsApprove,
     Read => ConnectorsRead,
     Heartbeat => ConnectorHeartbeat,
     AuditRead => AuditRead,

@@ -65,17 +65,21 @@ pub enum Scope {
     EventsRead,
     /// Read the audit trail.
     AuditRead,
+    /// Approve a held upgrade: one whose version asks for more (outbound hosts,
+    /// capabilities, secrets) than the version its deployment runs.
+    ConnectorsApprove,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 6] = [
+    pub const ALL: [Scope; 7] = [
         Scope::ConnectorsManage,
         Scope::ConnectorsRead,
         Scope::ConnectorHeartbeat,
         Scope::EventsIngest,
         Scope::EventsRead,
         Scope::AuditRead,
+        Scope::ConnectorsApprove,
     ];
 
     /// The scope's name on the wire.
@@ -87,6 +91,7 @@ impl Scope {
             Scope::EventsIngest => "events:ingest",
             Scope::EventsRead => "events:read",
             Scope::AuditRead => "audit:read",
+            Scope::ConnectorsApprove => "connectors:approve",
         }
     }
 

@@ -13,11 +13,17 @@
 //!   chain); 2 on a usage, I/O or setup error. An error a command returns to `main`
 //!   is printed as `error: …` with its causes, and exits 2.
 
+pub mod build;
+pub mod check;
+pub mod connectors;
 pub mod inspect;
+pub mod login;
+pub mod new;
 pub mod operator;
 pub mod push;
 pub mod run;
 pub mod serve;
+pub mod upload;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -10,6 +10,10 @@
 //!   `airlock audit verify` are the operator's commands on the same data directory.
 //! - `airlock validate` checks documents against a standard; `airlock push` sends
 //!   events to a push connector as an external system would.
+//! - The vendor's path: `airlock new` scaffolds a connector crate, `airlock build`
+//!   makes its component, `airlock check` runs the upload quality gate offline,
+//!   `airlock login` signs in to a server, `airlock upload` uploads (and deploys),
+//!   `airlock connectors` looks at the catalogue.
 //!
 //! This file is the dispatcher: the command line's top level (each command's help
 //! text is its variant's doc below) and one call per command. Each command's
@@ -51,6 +55,28 @@ enum Command {
     Run(cli::run::RunArgs),
     /// Runs the registry server.
     Serve(cli::serve::ServeArgs),
+    /// Scaffolds a connector crate (kind action, poll or ingest) that builds for
+    /// wasm32-wasip2 and passes its own tests at once.
+    New(cli::new::NewArgs),
+    /// Builds a connector crate into a component (installing the wasm32-wasip2
+    /// target if missing) and prints its path, size and digest as JSON.
+    Build(cli::build::BuildArgs),
+    /// Runs the upload quality gate on a component offline. Exit 0 when it passes,
+    /// 1 when it does not, 2 on a usage or I/O error.
+    Check(cli::check::CheckArgs),
+    /// Signs in to a server with an OAuth client (AIRLOCK_CLIENT_ID and
+    /// AIRLOCK_CLIENT_SECRET, or a prompt) and keeps the credentials (mode 0600).
+    Login(cli::login::LoginArgs),
+    /// Uploads a component to the server you logged in to, and deploys it if asked.
+    /// Exit 0 when it went through (a held upgrade included), 1 when the server
+    /// refused it, 2 on a usage, I/O or network error.
+    Upload(cli::upload::UploadArgs),
+    /// Lists connectors, shows one, or the fleet's status, from the server you
+    /// logged in to.
+    Connectors {
+        #[command(subcommand)]
+        command: Option<cli::connectors::ConnectorsCommand>,
+    },
     /// Manages tenants.
     Tenant {
         #[command(subcommand)]
@@ -99,6 +125,12 @@ fn main() -> ExitCode {
         Command::Inspect(args) => cli::inspect::inspect(&args),
         Command::Run(args) => cli::run::run(args),
         Command::Serve(args) => cli::serve::serve(args),
+        Command::New(args) => cli::new::new(&args),
+        Command::Build(args) => cli::build::build(&args),
+        Command::Check(args) => cli::check::check(&args),
+        Command::Login(args) => cli::login::login(&args),
+        Command::Upload(args) => cli::upload::upload(&args),
+        Command::Connectors { command } => cli::connectors::connectors(command),
         Command::Tenant { command } => cli::operator::tenant(command),
         Command::Client { command } => cli::operator::client(command),
         Command::Audit { command } => cli::operator::audit(command),

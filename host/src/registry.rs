@@ -32,6 +32,7 @@ mod committer;
 mod connectors;
 mod credentials;
 mod deployments;
+pub mod gate;
 mod invoke;
 mod outputs;
 mod polls;
@@ -61,6 +62,10 @@ pub use views::*;
 /// A field-level problem, for 422 answers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct FieldError {
+    /// The rule it breaks, where one has a name (the upload quality gate's, see
+    /// `registry::gate`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rule: Option<&'static str>,
     /// JSON Pointer into the document (`/label`), empty for the whole document.
     pub path: String,
     /// What is wrong.

@@ -267,6 +267,7 @@ migrations![
     "0011_deletion_and_revocation",
     "0012_jetstream_relay",
     "0013_row_level_security",
+    "0014_held_upgrades",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -53,6 +53,7 @@ async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
                 next_poll_ms: Some(1),
                 ..Polling::default()
             },
+            held: None,
         },
     )
     .await

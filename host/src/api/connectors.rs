@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::{
-    ApiError, AppState, AuditRead, Authed, EventsRead, Heartbeat, JsonBody, Manage, QueryArgs, Read,
+    ApiError, AppState, Approve, AuditRead, Authed, EventsRead, Heartbeat, JsonBody, Manage,
+    QueryArgs, Read,
 };
 use crate::registry::{
     AuditPage, ConnectorDetail, ConnectorPage, ConnectorView, Deployment, DeploymentView,
@@ -51,6 +52,10 @@ pub(super) fn router() -> Router<AppState> {
         .route(
             "/api/connectors/{id}/deployments/{target}/poll",
             post(poll_now),
+        )
+        .route(
+            "/api/connectors/{id}/deployments/{target}/approve",
+            post(approve),
         )
         .route(
             "/api/connectors/{id}/deployments/{target}/polls",
@@ -207,6 +212,7 @@ async fn deployments(
 #[utoipa::path(post, path = "/api/connectors/{id}/deployments", tag = "connectors", operation_id = "deploy", security(("oauth2" = ["connectors:manage"])), params(("id" = String, Path, description = "The connector's id")),
     request_body = Deployment,
     responses((status = 201, description = "Deployed (or the target's deployment changed)", body = DeploymentView),
+              (status = 202, description = "An upgrade asking for more than the running version: held for approval (`held_upgrade`); the target runs what it ran", body = DeploymentView),
               (status = 409, description = "The connector refused its config", body = super::openapi::ErrorBody),
               (status = 422, description = "Config, secrets, grants, limits or schedule refused (`details` names the field)", body = super::openapi::ErrorBody)))]
 async fn deploy(
@@ -216,11 +222,23 @@ async fn deploy(
     JsonBody(d): JsonBody<Deployment>,
 ) -> ApiResult<(StatusCode, Json<DeploymentView>)> {
     let p = &auth.principal;
+    let asked = d.version.clone();
     let out = s
         .registry
         .deploy(&p.tenant_id, &p.client_id, &id, d)
         .await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    // Held: the target runs another version, and the one asked for waits.
+    let held = out.version != asked
+        && out
+            .held_upgrade
+            .as_ref()
+            .is_some_and(|h| h.version == asked);
+    let status = if held {
+        StatusCode::ACCEPTED
+    } else {
+        StatusCode::CREATED
+    };
+    Ok((status, Json(out)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -276,6 +294,23 @@ async fn undeploy(
         .undeploy(&p.tenant_id, &p.client_id, &id, &target)
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/api/connectors/{id}/deployments/{target}/approve", tag = "connectors", operation_id = "approveDeployment", security(("oauth2" = ["connectors:approve"])),
+    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target")),
+    responses((status = 200, description = "The held upgrade applied: the deployment now", body = DeploymentView),
+              (status = 409, description = "No upgrade waits there (`nothing_held`), or it changed meanwhile", body = super::openapi::ErrorBody)))]
+async fn approve(
+    auth: Authed<Approve>,
+    State(s): State<AppState>,
+    Path((id, target)): Path<(String, String)>,
+) -> ApiResult<Json<DeploymentView>> {
+    let p = &auth.principal;
+    Ok(Json(
+        s.registry
+            .approve(&p.tenant_id, &p.client_id, &id, &target)
+            .await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/api/connectors/{id}/deployments/{target}/poll", tag = "connectors", operation_id = "pollNow", security(("oauth2" = ["connectors:manage"])),

@@ -41,7 +41,8 @@ pub struct ErrorDetail {
     pub message: String,
     /// The scope the token lacked (403).
     pub required_scope: Option<String>,
-    /// Field-level findings (422): `{"path", "message"}`, the path a JSON Pointer.
+    /// Field-level findings (422): `{"path", "message"}`, the path a JSON Pointer;
+    /// with `"rule"` when the finding is the upload quality gate's.
     pub details: Option<Vec<Object>>,
     /// The guest call that failed (invoke errors).
     pub call_id: Option<String>,
@@ -207,6 +208,9 @@ impl Modify for SecuritySchemes {
                 Scope::EventsIngest => "push events (a push connector's own OAuth client)",
                 Scope::EventsRead => "read and follow published messages",
                 Scope::AuditRead => "read the audit trail",
+                Scope::ConnectorsApprove => {
+                    "approve an upgrade held because it asks for more than the running version"
+                }
             };
             (s.as_str(), what)
         }));

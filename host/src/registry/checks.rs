@@ -95,6 +95,7 @@ fn field_errors(
                     .as_str()
                     .map_or_else(|| property.to_string(), str::to_owned);
                 out.push(FieldError {
+                    rule: None,
                     path: format!("{parent}/{}", pointer_token(&name)),
                     message: "is required".into(),
                 });
@@ -103,16 +104,19 @@ fn field_errors(
             | Kind::UnevaluatedProperties { unexpected } => {
                 for key in unexpected {
                     out.push(FieldError {
+                        rule: None,
                         path: format!("{parent}/{}", pointer_token(key)),
                         message: "is not a property the schema declares".into(),
                     });
                 }
             }
             _ if show_values => out.push(FieldError {
+                rule: None,
                 path: parent,
                 message: e.to_string(),
             }),
             kind => out.push(FieldError {
+                rule: None,
                 path: parent,
                 message: format!(
                     "does not satisfy `{}` of the secrets schema",
@@ -159,6 +163,7 @@ pub(super) fn unprocessable(
         .into_iter()
         .take(MAX_DETAILS)
         .map(|d| FieldError {
+            rule: d.rule,
             path: crate::text::bounded(&d.path, MAX_DETAIL),
             message: crate::text::bounded(&d.message, MAX_DETAIL),
         })

@@ -195,6 +195,7 @@ impl Registry {
                 code: "reason_required",
                 message: "disabling needs a `reason` of 1 to 1000 characters".into(),
                 details: vec![FieldError {
+                    rule: None,
                     path: "/reason".into(),
                     message: "required".into(),
                 }],

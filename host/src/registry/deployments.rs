@@ -3,6 +3,8 @@
 //! roll back are a change of version; what a call may use beyond its manifest
 //! (the [`Grants`]) is built here, opening the secrets only then.
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -10,11 +12,13 @@ use super::checks::{
     compile_schema, duration_ms, grant_is_declared, name_ok, schedule_ok, schema_errors,
     secret_schema_errors, unprocessable,
 };
-use super::views::{DeploymentView, Items};
+use super::gate::CapabilityDiff;
+use super::views::{DeploymentView, HeldUpgradeView, Items};
 use super::{FieldError, Registry, RegistryError, audit_entry, internal};
 use crate::runtime::{CallError, Grants, LimitOverrides};
 use crate::store::{DeploymentRow, Polling, Rows, Store};
 use crate::time::now_ms;
+use crate::time::rfc3339;
 
 /// Deployment input (`POST /api/connectors/{id}/deployments`).
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
@@ -100,6 +104,7 @@ impl Registry {
                     d.version
                 ),
                 details: vec![FieldError {
+                    rule: None,
                     path: "/version".into(),
                     message: "no such version".into(),
                 }],
@@ -128,7 +133,11 @@ impl Registry {
                 return Err(RegistryError::Unprocessable {
                     code: "invalid_config",
                     message: format!("the connector refused the config: {why}"),
-                    details: vec![FieldError { path, message }],
+                    details: vec![FieldError {
+                        rule: None,
+                        path,
+                        message,
+                    }],
                 });
             }
             Err(error) => {
@@ -169,6 +178,7 @@ impl Registry {
                         }
                     ),
                     details: vec![FieldError {
+                        rule: None,
                         path: format!("/allowed_hosts/{i}"),
                         message: "not declared by the manifest".into(),
                     }],
@@ -184,6 +194,7 @@ impl Registry {
                         "allowed network `{n}` is not a CIDR network such as `10.0.0.0/8` or `fd00::/8` ({e})"
                     ),
                     details: vec![FieldError {
+                        rule: None,
                         path: format!("/allowed_networks/{i}"),
                         message: "expected a CIDR network".into(),
                     }],
@@ -196,6 +207,7 @@ impl Registry {
                 code: "invalid_limits",
                 message: format!("the limits are out of bounds: {why}"),
                 details: vec![FieldError {
+                    rule: None,
                     path: "/limits".into(),
                     message: why,
                 }],
@@ -210,6 +222,7 @@ impl Registry {
                     "schedule `{s}` is not of the form `every N` followed by s, m or h"
                 ),
                 details: vec![FieldError {
+                    rule: None,
                     path: "/schedule".into(),
                     message: "expected e.g. `every 5m`".into(),
                 }],
@@ -220,6 +233,7 @@ impl Registry {
                 code: "invalid_stale_after",
                 message: format!("stale_after `{s}` is not a duration such as `30m` or `2h`"),
                 details: vec![FieldError {
+                    rule: None,
                     path: "/stale_after".into(),
                     message: "expected N followed by s, m or h".into(),
                 }],
@@ -252,29 +266,7 @@ impl Registry {
                 stale_after_ms,
                 ..Polling::default()
             },
-        };
-        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
-        // Under the connector's lock, the version must still exist: a deletion
-        // committed since it was read above would leave a deployment without one.
-        if !self
-            .store
-            .lock_connector(&mut tx, tenant, &connector.id)
-            .await?
-            || !Store::version_exists(&mut tx, &connector.id, &row.version).await?
-        {
-            return Err(RegistryError::Conflict {
-                code: "version_deleted",
-                message: format!(
-                    "version {} was deleted while this deployment was being made",
-                    row.version
-                ),
-            });
-        }
-        Store::upsert_deployment(&mut tx, &row).await?;
-        let action = match &previous {
-            None => "deployment.create",
-            Some(p) if p.version != row.version => "deployment.change_version",
-            Some(_) => "deployment.change_config",
+            held: None,
         };
         let detail = serde_json::json!({
             "target": target,
@@ -288,23 +280,248 @@ impl Registry {
             "schedule": row.schedule,
             "stale_after": d.stale_after,
         });
+        // An upgrade that asks for more than the running version is held for an
+        // admin's approval; the target keeps running what it runs.
+        if let Some(p) = previous.as_ref().filter(|p| p.version != row.version) {
+            let running = self.version(tenant, connector_id, &p.version).await?;
+            let asks_for = running
+                .map(|(_, old)| CapabilityDiff::between(&old, &manifest))
+                .unwrap_or_default();
+            if !asks_for.is_empty() {
+                let held = HeldUpgrade {
+                    version: row.version.clone(),
+                    from_version: p.version.clone(),
+                    config: row.config.clone(),
+                    secrets: row.secrets.as_deref().map(|s| B64.encode(s)),
+                    allowed_hosts: row.allowed_hosts.clone(),
+                    allowed_networks: row.allowed_networks.clone(),
+                    limits: row.limits.clone(),
+                    schedule: row.schedule.clone(),
+                    stale_after_ms,
+                    asks_for,
+                    requested_by: actor.to_string(),
+                    requested_ms: now,
+                    detail,
+                };
+                return self.hold(tenant, actor, &connector.id, held).await;
+            }
+        }
+        let action = match &previous {
+            None => "deployment.create",
+            Some(p) if p.version != row.version => "deployment.change_version",
+            Some(_) => "deployment.change_config",
+        };
+        // A change of version supersedes an upgrade held on the target; a change
+        // of config alone leaves it waiting.
+        let supersedes = previous.as_ref().is_none_or(|p| p.version != row.version);
+        self.apply(
+            tenant,
+            actor,
+            row,
+            Approval::None { supersedes },
+            action,
+            detail,
+        )
+        .await
+    }
+
+    /// Writes a deployment under its connector's lock (the version must still
+    /// exist; when approving, the held upgrade must still be the one read), clears
+    /// the upgrade held on the target when approving or superseding it, audits
+    /// `action`, and answers the view.
+    async fn apply(
+        &self,
+        tenant: &str,
+        actor: &str,
+        row: DeploymentRow,
+        approval: Approval<'_>,
+        action: &str,
+        detail: Value,
+    ) -> Result<DeploymentView, RegistryError> {
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
+        // Under the connector's lock, the version must still exist: a deletion
+        // committed since it was read above would leave a deployment without one.
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, &row.connector_id)
+            .await?
+            || !Store::version_exists(&mut tx, &row.connector_id, &row.version).await?
+        {
+            return Err(RegistryError::Conflict {
+                code: "version_deleted",
+                message: format!(
+                    "version {} was deleted while this deployment was being made",
+                    row.version
+                ),
+            });
+        }
+        if let Approval::Of(expected) = approval {
+            let now = Store::held_upgrade_in(&mut tx, &row.connector_id, &row.target).await?;
+            if now.flatten().as_deref() != Some(expected) {
+                return Err(RegistryError::Conflict {
+                    code: "held_upgrade_changed",
+                    message: "the held upgrade changed while it was being approved; read the \
+                              deployment again and approve what it shows"
+                        .into(),
+                });
+            }
+        }
+        Store::upsert_deployment(&mut tx, &row).await?;
+        if !matches!(approval, Approval::None { supersedes: false }) {
+            Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, None).await?;
+        }
         self.commit_audited(
             tx,
-            audit_entry(tenant, actor, action, &connector.id, detail),
+            audit_entry(tenant, actor, action, &row.connector_id, detail),
         )
         .await?;
-        let last = self.store.last_polls(tenant, &connector.id).await?;
-        let stored = self
+        self.deployment_view(tenant, &row.connector_id, &row.target)
+            .await?
+            .ok_or_else(|| {
+                RegistryError::NotFound(format!("no deployment to target `{}`", row.target))
+            })
+    }
+
+    /// Stores an upgrade held for approval on its target (audited
+    /// `deployment.upgrade_held`) and answers the target's deployment, which shows it.
+    async fn hold(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        held: HeldUpgrade,
+    ) -> Result<DeploymentView, RegistryError> {
+        let target = held
+            .detail
+            .get("target")
+            .and_then(Value::as_str)
+            .unwrap_or("default")
+            .to_string();
+        let text = serde_json::to_string(&held).map_err(internal)?;
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, connector_id)
+            .await?
+            || !Store::set_held_upgrade(&mut tx, connector_id, &target, Some(&text)).await?
+        {
+            return Err(RegistryError::Conflict {
+                code: "deployment_removed",
+                message: format!(
+                    "the deployment to `{target}` was removed while its upgrade was being held"
+                ),
+            });
+        }
+        let detail = serde_json::json!({
+            "target": target,
+            "version": held.version,
+            "running_version": held.from_version,
+            "asks_for": held.asks_for,
+        });
+        self.commit_audited(
+            tx,
+            audit_entry(
+                tenant,
+                actor,
+                "deployment.upgrade_held",
+                connector_id,
+                detail,
+            ),
+        )
+        .await?;
+        self.deployment_view(tenant, connector_id, &target)
+            .await?
+            .ok_or_else(|| RegistryError::NotFound(format!("no deployment to target `{target}`")))
+    }
+
+    /// Applies the upgrade held on a target (`POST …/deployments/{target}/approve`),
+    /// audited `deployment.approve` with who asked and what it asks for. 404 without
+    /// such a deployment, 409 `nothing_held` when no upgrade waits there.
+    pub async fn approve(
+        &self,
+        tenant: &str,
+        actor: &str,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<DeploymentView, RegistryError> {
+        let connector = self.connector(tenant, connector_id).await?;
+        let Some(current) = self
             .store
             .deployments(tenant, &connector.id)
             .await?
             .into_iter()
             .find(|p| p.target == target)
-            .unwrap_or(row);
-        Ok(DeploymentView::of(
-            &stored,
-            last.iter().find(|p| p.target == target),
-        ))
+        else {
+            return Err(RegistryError::NotFound(format!(
+                "no deployment to target `{}`",
+                crate::text::bounded(target, 100)
+            )));
+        };
+        let Some(text) = current.held.clone() else {
+            return Err(RegistryError::Conflict {
+                code: "nothing_held",
+                message: format!("no upgrade of target `{target}` waits for approval"),
+            });
+        };
+        let held: HeldUpgrade = serde_json::from_str(&text).map_err(internal)?;
+        let secrets = match &held.secrets {
+            Some(b) => Some(B64.decode(b).map_err(internal)?),
+            None => None,
+        };
+        let now = now_ms();
+        let row = DeploymentRow {
+            connector_id: connector.id.clone(),
+            target: target.to_string(),
+            version: held.version.clone(),
+            config: held.config.clone(),
+            secrets,
+            allowed_hosts: held.allowed_hosts.clone(),
+            allowed_networks: held.allowed_networks.clone(),
+            limits: held.limits.clone(),
+            schedule: held.schedule.clone(),
+            created_ms: current.created_ms,
+            updated_ms: now,
+            polling: Polling {
+                next_poll_ms: held.schedule.as_ref().map(|_| now),
+                stale_after_ms: held.stale_after_ms,
+                ..Polling::default()
+            },
+            held: None,
+        };
+        let mut detail = held.detail.clone();
+        if let Some(o) = detail.as_object_mut() {
+            o.insert("previous_version".into(), current.version.clone().into());
+            o.insert("requested_by".into(), held.requested_by.clone().into());
+            o.insert(
+                "asks_for".into(),
+                serde_json::to_value(&held.asks_for).map_err(internal)?,
+            );
+        }
+        self.apply(
+            tenant,
+            actor,
+            row,
+            Approval::Of(&text),
+            "deployment.approve",
+            detail,
+        )
+        .await
+    }
+
+    /// A target's deployment as the APIs show it, with its newest poll and any
+    /// upgrade held there.
+    async fn deployment_view(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<Option<DeploymentView>, RegistryError> {
+        Ok(self
+            .deployments(tenant, connector_id)
+            .await?
+            .items
+            .into_iter()
+            .find(|d| d.target == target))
     }
 
     /// Removes a deployment.
@@ -379,5 +596,54 @@ impl Registry {
                 .collect(),
             secrets,
         })
+    }
+}
+
+/// Whether a deployment being written approves a held upgrade.
+enum Approval<'a> {
+    /// No: a deploy, which clears a held upgrade when it `supersedes` it.
+    None { supersedes: bool },
+    /// Yes: the held upgrade, as read (JSON text), which must still be there.
+    Of(&'a str),
+}
+
+/// An upgrade held for approval, as stored with its deployment: the whole
+/// requested change, so approving applies exactly what was asked.
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
+pub(super) struct HeldUpgrade {
+    version: String,
+    from_version: String,
+    config: String,
+    /// The sealed secrets, base64.
+    secrets: Option<String>,
+    allowed_hosts: String,
+    allowed_networks: String,
+    limits: String,
+    schedule: Option<String>,
+    stale_after_ms: Option<i64>,
+    asks_for: CapabilityDiff,
+    requested_by: String,
+    requested_ms: i64,
+    /// The audit detail of the requested change.
+    detail: Value,
+}
+
+impl HeldUpgrade {
+    /// The held upgrade stored as `text`, as the APIs show it (`None` if the text
+    /// is unreadable).
+    pub(super) fn view_of(text: &str) -> Option<HeldUpgradeView> {
+        serde_json::from_str::<HeldUpgrade>(text)
+            .ok()
+            .map(|h| h.view())
+    }
+
+    fn view(&self) -> HeldUpgradeView {
+        HeldUpgradeView {
+            version: self.version.clone(),
+            running_version: self.from_version.clone(),
+            asks_for: self.asks_for.clone(),
+            requested_by: self.requested_by.clone(),
+            requested_at: rfc3339(self.requested_ms),
+        }
     }
 }

@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use super::checks::{backticked, compile_schema, host_pattern, unprocessable};
+use super::checks::{backticked, unprocessable};
 use super::deployments::Deployment;
-use super::views::Uploaded;
+use super::gate::{self, CapabilityDiff};
+use super::views::{UpgradeNeedsApproval, Uploaded};
 use super::{FieldError, Registration, Registry, RegistryError, audit_entry, internal};
 use crate::runtime::{Component, LoadError, ManifestJson};
 use crate::store::{ConnectorRow, Rows, Store, StoreError, VersionRow};
@@ -38,17 +39,9 @@ impl Registry {
         .map_err(internal)?;
         match component {
             Ok(c) => Ok((c, bytes)),
-            Err(LoadError::InvalidManifest(problems)) => Err(unprocessable(
-                "invalid_manifest",
-                "the component's manifest",
-                problems
-                    .into_iter()
-                    .map(|p| FieldError {
-                        path: p.path,
-                        message: p.message,
-                    })
-                    .collect(),
-            )),
+            Err(LoadError::InvalidManifest(problems)) => {
+                Err(refused(gate::load_findings(&problems)))
+            }
             Err(e) => Err(e.into()),
         }
     }
@@ -148,8 +141,8 @@ impl Registry {
         component: Component,
         bytes: &[u8],
     ) -> Result<Uploaded, RegistryError> {
+        check_manifest(&component, connector)?;
         let manifest = component.manifest_json();
-        check_manifest(&manifest, connector)?;
         let version = VersionRow {
             connector_id: connector.id.clone(),
             version: manifest.version.clone(),
@@ -204,11 +197,42 @@ impl Registry {
         )
         .await?;
         self.remember(component)?;
+        let upgrade_needs_approval = self
+            .upgrades_needing_approval(tenant, &connector.id, &manifest)
+            .await?;
         Ok(Uploaded {
             version: version.version,
             digest: version.digest,
             manifest,
+            upgrade_needs_approval,
         })
+    }
+
+    /// The deployments that moving to `new` would hold for approval, with what it
+    /// asks for beyond each one's running version.
+    async fn upgrades_needing_approval(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        new: &ManifestJson,
+    ) -> Result<Vec<UpgradeNeedsApproval>, RegistryError> {
+        let mut out = Vec::new();
+        for d in self.store.deployments(tenant, connector_id).await? {
+            if d.version == new.version {
+                continue;
+            }
+            if let Some((_, old)) = self.version(tenant, connector_id, &d.version).await? {
+                let asks_for = CapabilityDiff::between(&old, new);
+                if !asks_for.is_empty() {
+                    out.push(UpgradeNeedsApproval {
+                        target: d.target,
+                        deployed_version: d.version,
+                        asks_for,
+                    });
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Deletes a version no deployment runs (409 `version_deployed` otherwise);
@@ -343,68 +367,40 @@ impl Registry {
     }
 }
 
-/// Checks a freshly loaded manifest before it is stored.
-fn check_manifest(m: &ManifestJson, connector: &ConnectorRow) -> Result<(), RegistryError> {
-    let mut details = Vec::new();
-    let mut bad = |path: &str, message: String| {
-        details.push(FieldError {
-            path: path.into(),
-            message,
-        })
-    };
-    if m.id.trim().is_empty() {
-        bad("/id", "the manifest's id is empty".into());
-    }
-    let semver = m.version.split(['-', '+']).next().unwrap_or("");
-    if semver.split('.').count() != 3 || !semver.split('.').all(|p| p.parse::<u64>().is_ok()) {
-        bad(
-            "/version",
-            format!("`{}` is not a semantic version", m.version),
-        );
-    }
+/// The upload quality gate ([`gate`]) on a freshly loaded component, plus the one
+/// rule only an upload has: its category is the registered connector's.
+fn check_manifest(component: &Component, connector: &ConnectorRow) -> Result<(), RegistryError> {
+    let m = component.manifest_json();
+    let mut found = gate::check(&m, component.sample_output());
     if m.category != connector.category {
-        bad(
-            "/category",
-            format!(
+        found.push(gate::GateFinding {
+            rule: gate::CATEGORY_MATCHES,
+            path: "/category".into(),
+            message: format!(
                 "the manifest's category `{}` differs from the connector's `{}`",
                 m.category, connector.category
             ),
-        );
+        });
     }
-    for (path, schema) in [
-        ("/config_schema", &m.config_schema),
-        ("/secrets_schema", &m.secrets_schema),
-    ] {
-        if let Err(e) = compile_schema(schema) {
-            bad(path, format!("not a valid JSON Schema: {e}"));
-        }
-    }
-    for (i, a) in m.actions.iter().enumerate() {
-        if let Some(s) = a.get("input_schema")
-            && let Err(e) = compile_schema(s)
-        {
-            bad(
-                &format!("/actions/{i}/input_schema"),
-                format!("not a valid JSON Schema: {e}"),
-            );
-        }
-    }
-    for (i, h) in m.outbound_hosts.iter().enumerate() {
-        let p = h
-            .get("pattern")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or("");
-        if let Err(why) = host_pattern(p) {
-            bad(&format!("/outbound_hosts/{i}/pattern"), why);
-        }
-    }
-    if details.is_empty() {
+    if found.is_empty() {
         Ok(())
     } else {
-        Err(unprocessable(
-            "invalid_manifest",
-            "the component's manifest",
-            details,
-        ))
+        Err(refused(found))
     }
+}
+
+/// 422 `invalid_manifest` listing the gate's findings, each with its rule.
+fn refused(found: Vec<gate::GateFinding>) -> RegistryError {
+    unprocessable(
+        "invalid_manifest",
+        "the component's manifest",
+        found
+            .into_iter()
+            .map(|f| FieldError {
+                rule: Some(f.rule),
+                path: f.path,
+                message: f.message,
+            })
+            .collect(),
+    )
 }

@@ -11,6 +11,7 @@ use async_graphql::{ComplexObject, SimpleObject};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::gate::CapabilityDiff;
 use crate::health::{self, HealthPolicy};
 use crate::runtime::bindings::airlock::connector::types::Output;
 use crate::runtime::{LimitOverrides, LogLine, ManifestJson};
@@ -288,6 +289,9 @@ pub struct Uploaded {
     #[graphql(skip)]
     #[schema(value_type = Object)]
     pub manifest: ManifestJson,
+    /// Deployments whose move to this version would be held for approval, and
+    /// what it asks for beyond the version each runs; empty when none.
+    pub upgrade_needs_approval: Vec<UpgradeNeedsApproval>,
 }
 
 /// A stored version with its manifest.
@@ -357,6 +361,38 @@ pub struct DeploymentView {
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
+    /// An upgrade that asks for more than the running version (new outbound
+    /// hosts, capabilities or secrets), waiting for an admin's approval
+    /// (`POST …/deployments/{target}/approve`); `null` when none waits.
+    pub held_upgrade: Option<HeldUpgradeView>,
+}
+
+/// An upgrade held for approval on a deployment.
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
+#[graphql(name = "HeldUpgrade")]
+pub struct HeldUpgradeView {
+    /// The version asked for.
+    pub version: String,
+    /// The version the target runs meanwhile.
+    pub running_version: String,
+    /// What the asked-for version declares beyond the running one.
+    pub asks_for: CapabilityDiff,
+    /// The client that asked.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: String,
+}
+
+/// What an uploaded version asks for beyond a version deployed now: moving that
+/// target to it will wait for an admin's approval.
+#[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
+pub struct UpgradeNeedsApproval {
+    /// The deployment's target.
+    pub target: String,
+    /// The version it runs.
+    pub deployed_version: String,
+    /// What the new version declares beyond it.
+    pub asks_for: CapabilityDiff,
 }
 
 impl DeploymentView {
@@ -380,6 +416,10 @@ impl DeploymentView {
             last_data_at: d.polling.last_data_ms.map(rfc3339),
             created_at: rfc3339(d.created_ms),
             updated_at: rfc3339(d.updated_ms),
+            held_upgrade: d
+                .held
+                .as_deref()
+                .and_then(super::deployments::HeldUpgrade::view_of),
         }
     }
 }

@@ -467,4 +467,12 @@ impl Component {
     pub fn limits(&self) -> &Limits {
         &self.limits
     }
+
+    /// The manifest's sample output as the guest gave it: its standard and bytes.
+    pub fn sample_output(&self) -> Option<(Standard, &[u8])> {
+        self.manifest
+            .sample_output
+            .as_ref()
+            .map(|o| (Standard::from(o.standard), o.body.as_slice()))
+    }
 }

@@ -17,7 +17,7 @@
 use super::bindings::airlock::connector::types::{Credential, Manifest};
 use crate::text::is_unprintable;
 
-/// The longest id: a slug of `[a-z0-9]` then `[a-z0-9._-]`, no `..`.
+/// The longest id: lower kebab case, `[a-z0-9]+(-[a-z0-9]+)*`.
 pub const MAX_ID: usize = 64;
 /// The longest display name, vendor, version or capability.
 pub const MAX_NAME: usize = 100;
@@ -43,19 +43,38 @@ pub const MAX_SAMPLE_BYTES: usize = 64 * 1024;
 /// One thing wrong with a manifest.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ManifestProblem {
+    /// The rule it breaks: [`RULE_ID`] for the id, [`RULE_BOUNDS`] for anything
+    /// else checked here.
+    pub rule: &'static str,
     /// JSON Pointer into the manifest as the APIs show it (`/actions/3/name`).
     pub path: String,
     /// What is wrong, naming the bound; never the offending value.
     pub message: String,
 }
 
+/// The rule an id that is not lower kebab case breaks.
+pub const RULE_ID: &str = "id-format";
+/// The rule a manifest breaks with a field too long, too many items, a schema too
+/// large or deep, or characters that make no sense where they are.
+pub const RULE_BOUNDS: &str = "manifest-bounds";
+
 /// Every problem with `m`, in manifest order; empty when it is fine.
 pub fn check(m: &Manifest) -> Vec<ManifestProblem> {
     let mut found = Vec::new();
-    let mut bad = |path: String, message: String| found.push(ManifestProblem { path, message });
-    if let Err(why) = slug(&m.id, MAX_ID) {
-        bad("/id".into(), format!("the id {why}"));
+    if let Err(why) = kebab_id(&m.id) {
+        found.push(ManifestProblem {
+            rule: RULE_ID,
+            path: "/id".into(),
+            message: format!("the id {why}"),
+        });
     }
+    let mut bad = |path: String, message: String| {
+        found.push(ManifestProblem {
+            rule: RULE_BOUNDS,
+            path,
+            message,
+        })
+    };
     for (path, text, max) in [
         ("/name", &m.name, MAX_NAME),
         ("/vendor", &m.vendor, MAX_NAME),
@@ -165,7 +184,26 @@ pub fn check(m: &Manifest) -> Vec<ManifestProblem> {
     found
 }
 
-/// `text` as an id: 1 to `max` bytes of `[a-z0-9._-]`, starting with a letter or
+/// `text` as a connector id: 1 to [`MAX_ID`] bytes of lower kebab case (`osint-feed`),
+/// so it reads the same as a name, a topic segment and a file name.
+pub fn kebab_id(text: &str) -> Result<(), String> {
+    let max = MAX_ID;
+    if text.is_empty() || text.len() > max {
+        return Err(format!("must be 1 to {max} characters, not {}", text.len()));
+    }
+    let words_ok = text.split('-').all(|w| {
+        !w.is_empty()
+            && w.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    });
+    if words_ok {
+        Ok(())
+    } else {
+        Err("must be lower kebab case: words of `a-z` and `0-9` joined by single `-` (`osint-feed`)".into())
+    }
+}
+
+/// `text` as a name: 1 to `max` bytes of `[a-z0-9._-]`, starting with a letter or
 /// digit, with no `..` (so never a path).
 fn slug(text: &str, max: usize) -> Result<(), String> {
     let ok_start = text
@@ -323,8 +361,8 @@ mod tests {
     }
 
     #[test]
-    fn ids_are_slugs_that_are_never_paths() {
-        for good in ["a", "osint-feed", "com.example.feed_2", "0day"] {
+    fn ids_are_kebab_case_and_never_paths() {
+        for good in ["a", "osint-feed", "feed-2", "0day"] {
             let mut m = manifest();
             m.id = good.into();
             assert_eq!(paths(&m), Vec::<String>::new(), "{good}");
@@ -338,11 +376,16 @@ mod tests {
             "a/b",
             "a b",
             "é",
+            "com.example.feed",
+            "feed_2",
+            "a--b",
+            "a-",
             &"x".repeat(65),
         ] {
             let mut m = manifest();
             m.id = bad.into();
             assert_eq!(paths(&m), ["/id"], "{bad}");
+            assert_eq!(check(&m)[0].rule, RULE_ID);
         }
     }
 

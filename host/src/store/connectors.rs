@@ -97,6 +97,9 @@ pub struct DeploymentRow {
     pub updated_ms: i64,
     /// The scheduled polls' state (all empty without a schedule).
     pub polling: Polling,
+    /// An upgrade held for approval here, JSON text (`registry::deployments`);
+    /// written by `set_held_upgrade`, never by `upsert_deployment`.
+    pub held: Option<String>,
 }
 
 /// A deployment's scheduled-poll state: written by the poll that commits, read by
@@ -166,6 +169,7 @@ fn deployment_at(r: &AnyRow, at: usize) -> Result<DeploymentRow, sqlx::Error> {
             last_data_ms: r.try_get(at + 16)?,
             seq: r.try_get(at + 17)?,
         },
+        held: r.try_get(at + 18)?,
     })
 }
 
@@ -176,7 +180,7 @@ fn deployment(r: &AnyRow) -> Result<DeploymentRow, sqlx::Error> {
 const DEPLOYMENT_COLUMNS: &str = "d.connector_id, d.target, d.version, d.config, d.secrets, \
      d.allowed_hosts, d.schedule, d.created_ms, d.updated_ms, d.allowed_networks, d.limits, \
      d.poll_cursor, d.next_poll_ms, d.consecutive_failures, d.paused_reason, d.stale_after_ms, \
-     d.last_data_ms, d.poll_seq";
+     d.last_data_ms, d.poll_seq, d.held";
 
 impl Store {
     /// Inserts a connector inside `tx`.
@@ -398,6 +402,44 @@ impl Store {
             .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(StoreError::from)
+    }
+
+    /// Sets (or with `None` clears) the upgrade held for approval on a deployment
+    /// inside `tx`; false when there is no such deployment.
+    pub async fn set_held_upgrade(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        target: &str,
+        held: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        let done =
+            sqlx::query("UPDATE deployments SET held = $3 WHERE connector_id = $1 AND target = $2")
+                .persistent(false)
+                .bind(connector_id)
+                .bind(target)
+                .bind(held)
+                .execute(&mut *tx)
+                .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    /// The upgrade held on a deployment inside `tx`: `None` when there is no such
+    /// deployment, `Some(None)` when nothing is held.
+    pub async fn held_upgrade_in(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        target: &str,
+    ) -> Result<Option<Option<String>>, StoreError> {
+        let row =
+            sqlx::query("SELECT held FROM deployments WHERE connector_id = $1 AND target = $2")
+                .bind(connector_id)
+                .bind(target)
+                .fetch_optional(&mut *tx)
+                .await?;
+        Ok(match row {
+            Some(r) => Some(r.try_get(0)?),
+            None => None,
+        })
     }
 
     /// Deletes a connector inside `tx` (locked first, [`Store::lock_connector`]),

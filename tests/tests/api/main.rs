@@ -10,6 +10,7 @@ mod door;
 mod egress;
 mod fields;
 mod front;
+mod gate;
 mod graphql;
 mod harness;
 mod hostile;

@@ -124,6 +124,22 @@ impl Mutation {
             .gql()
     }
 
+    /// Applies the upgrade held for approval on a target (`heldUpgrade` on the
+    /// deployment says what it asks for); needs `connectors:approve`.
+    #[graphql(guard = "Needs(Scope::ConnectorsApprove)")]
+    async fn approve_deployment(
+        &self,
+        ctx: &Context<'_>,
+        connector: ID,
+        target: String,
+    ) -> async_graphql::Result<DeploymentView> {
+        let (p, s) = who(ctx)?;
+        s.registry
+            .approve(&p.tenant_id, &p.client_id, &connector, &target)
+            .await
+            .gql()
+    }
+
     /// Removes a target's deployment; `true` once it is gone.
     #[graphql(guard = "Needs(Scope::ConnectorsManage)")]
     async fn undeploy(

@@ -1,0 +1,371 @@
+//! The upload quality gate: each `tests/guests/gate-<rule>` component breaks exactly
+//! one rule, and is refused by `airlock check` (offline) and by the server's upload
+//! with that rule named; `gate-clean` passes both; `gate-upgrade` asks for more than
+//! `gate-clean`, so deploying it is held until an admin approves it.
+
+use std::process::Output;
+
+use airlock_host::auth::Scope;
+use airlock_tests::guests;
+use serde_json::{Value, json};
+
+use crate::both;
+use crate::harness::{Db, Env};
+
+/// Fails the build when a gate guest has no test module of its name.
+macro_rules! assert_tested {
+    ($module:ident) => {
+        #[allow(unused_imports)]
+        use self::$module as _;
+    };
+}
+airlock_tests::for_each_gate_guest!(assert_tested);
+
+fn check(args: &[&str]) -> (Output, Value) {
+    let out = airlock_tests::airlock_bin()
+        .arg("check")
+        .args(args)
+        .output()
+        .unwrap();
+    let report = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, report)
+}
+
+fn rules(findings: &Value, key: &str) -> Vec<String> {
+    let mut r: Vec<String> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[key].as_str().unwrap().to_string())
+        .collect();
+    r.dedup();
+    r
+}
+
+/// `wasm` is refused by `airlock check` and by an upload, naming `rule` and no other.
+async fn refused_for(wasm: &str, rule: &str, path: &str) {
+    let (out, report) = check(&["--json", wasm]);
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert_eq!(report["valid"], false);
+    assert_eq!(rules(&report["findings"], "rule"), [rule], "{report}");
+    assert!(
+        report["findings"][0]["path"]
+            .as_str()
+            .unwrap()
+            .starts_with(path),
+        "{report}"
+    );
+    // For people: one FAIL line naming the rule.
+    let (out, _) = check(&[wasm]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(&format!("FAIL  {rule}  {path}")), "{text}");
+
+    let env = Env::start(Db::Sqlite).await;
+    let id = env.register("gate-feed", "osint").await;
+    let (status, answer) = env.upload(&id, std::fs::read(wasm).unwrap()).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["error"]["code"], "invalid_manifest");
+    assert_eq!(
+        rules(&answer["error"]["details"], "rule"),
+        [rule],
+        "{answer}"
+    );
+    assert!(
+        answer["error"]["message"].as_str().unwrap().contains(path),
+        "{answer}"
+    );
+    // Nothing was stored.
+    let (_, detail) = env
+        .admin("GET", &format!("/api/connectors/{id}"), None)
+        .await;
+    assert_eq!(detail["versions"], json!([]), "{detail}");
+    env.stop().await;
+}
+
+mod gate_id_format {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_id_not_in_kebab_case_is_refused() {
+        super::refused_for(super::guests::GATE_ID_FORMAT, "id-format", "/id").await;
+    }
+}
+
+mod gate_manifest_bounds {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_name_over_its_bound_is_refused() {
+        super::refused_for(
+            super::guests::GATE_MANIFEST_BOUNDS,
+            "manifest-bounds",
+            "/name",
+        )
+        .await;
+    }
+}
+
+mod gate_semantic_version {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_version_that_is_not_semver_is_refused() {
+        super::refused_for(
+            super::guests::GATE_SEMANTIC_VERSION,
+            "semantic-version",
+            "/version",
+        )
+        .await;
+    }
+}
+
+mod gate_schema_compiles {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_config_schema_that_does_not_compile_is_refused() {
+        super::refused_for(
+            super::guests::GATE_SCHEMA_COMPILES,
+            "schema-compiles",
+            "/config_schema",
+        )
+        .await;
+    }
+}
+
+mod gate_host_pattern {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_bare_wildcard_host_is_refused() {
+        super::refused_for(
+            super::guests::GATE_HOST_PATTERN,
+            "host-pattern",
+            "/outbound_hosts/0/pattern",
+        )
+        .await;
+    }
+}
+
+mod gate_sample_output_valid {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_sample_output_invalid_in_its_standard_is_refused() {
+        super::refused_for(
+            super::guests::GATE_SAMPLE_OUTPUT_VALID,
+            "sample-output-valid",
+            "/sample_output/body",
+        )
+        .await;
+    }
+}
+
+mod gate_threat_intel_stix {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_osint_connector_without_stix_first_is_refused() {
+        super::refused_for(
+            super::guests::GATE_THREAT_INTEL_STIX,
+            "threat-intel-stix",
+            "/output_standards",
+        )
+        .await;
+    }
+}
+
+mod gate_clean {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_clean_component_passes_check_and_upload_but_not_into_another_category() {
+        let (out, report) = check(&["--json", guests::GATE_CLEAN]);
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        assert_eq!(report["valid"], true);
+        assert_eq!(report["findings"], json!([]));
+        assert_eq!(report["id"], "gate-feed");
+        let env = Env::start(Db::Sqlite).await;
+        let id = env.register("gate-feed", "osint").await;
+        let (status, answer) = env
+            .upload(&id, std::fs::read(guests::GATE_CLEAN).unwrap())
+            .await;
+        assert_eq!(status, 201, "{answer}");
+        assert_eq!(answer["upgrade_needs_approval"], json!([]));
+        // The one rule only an upload has: the registered connector's category.
+        let other = env.register("gate-elsewhere", "telemetry").await;
+        let (status, answer) = env
+            .upload(&other, std::fs::read(guests::GATE_CLEAN).unwrap())
+            .await;
+        assert_eq!(status, 422, "{answer}");
+        assert_eq!(
+            rules(&answer["error"]["details"], "rule"),
+            ["category-matches"]
+        );
+        env.stop().await;
+    }
+}
+
+mod gate_upgrade {
+    use super::*;
+
+    #[test]
+    fn check_against_the_old_version_shows_what_the_upgrade_asks_for() {
+        let (out, report) = check(&[
+            "--json",
+            guests::GATE_UPGRADE,
+            "--against",
+            guests::GATE_CLEAN,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{report}");
+        let against = &report["against"];
+        assert_eq!(against["version"], "0.1.0");
+        assert_eq!(against["needs_approval"], true);
+        assert_eq!(
+            against["asks_for"],
+            json!({"outbound_hosts": ["https://upload.example.org"],
+                "capabilities": ["upload"], "secrets": ["signing_key"]})
+        );
+        let (out, _) = check(&[guests::GATE_UPGRADE, "--against", guests::GATE_CLEAN]);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("UPGRADE from 0.1.0 asks for more"), "{text}");
+        assert!(
+            text.contains("+ outbound host https://upload.example.org"),
+            "{text}"
+        );
+        // The other way round asks for nothing more.
+        let (_, report) = check(&[
+            "--json",
+            guests::GATE_CLEAN,
+            "--against",
+            guests::GATE_UPGRADE,
+        ]);
+        assert_eq!(report["against"]["needs_approval"], false, "{report}");
+    }
+
+    async fn version_answered(env: &Env, id: &str) -> String {
+        let (s, out) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/invoke/lookup"),
+                Some(&json!({})),
+            )
+            .await;
+        assert_eq!(s, 200, "{out}");
+        out["outputs"][1]["body"]["version"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn an_upgrade_asking_for_more_waits_for_approval(db: Db) {
+        let env = Env::start(db).await;
+        let id = env
+            .register_and_upload("gate-feed", "osint", guests::GATE_CLEAN)
+            .await;
+        let (s, d) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"},
+                    "allowed_hosts": ["https://feeds.example.org"]})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["held_upgrade"], Value::Null);
+        assert_eq!(version_answered(&env, &id).await, "0.1.0");
+
+        // The upload is stored, and says what moving `default` to it asks for.
+        let (s, up) = env
+            .upload(&id, std::fs::read(guests::GATE_UPGRADE).unwrap())
+            .await;
+        assert_eq!(s, 201, "{up}");
+        let asks_for = json!({"outbound_hosts": ["https://upload.example.org"],
+            "capabilities": ["upload"], "secrets": ["signing_key"]});
+        assert_eq!(
+            up["upgrade_needs_approval"],
+            json!([{"target": "default", "deployed_version": "0.1.0", "asks_for": asks_for}])
+        );
+
+        // Deploying it is held: 202, the target runs 0.1.0 still.
+        let (s, d) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(
+                    &json!({"version": "0.2.0", "secrets": {"token": "t1", "signing_key": "k"},
+                    "allowed_hosts": ["https://feeds.example.org", "https://upload.example.org"]}),
+                ),
+            )
+            .await;
+        assert_eq!(s, 202, "{d}");
+        assert_eq!(d["version"], "0.1.0");
+        assert_eq!(d["held_upgrade"]["version"], "0.2.0");
+        assert_eq!(d["held_upgrade"]["running_version"], "0.1.0");
+        assert_eq!(d["held_upgrade"]["asks_for"], asks_for);
+        assert_eq!(version_answered(&env, &id).await, "0.1.0");
+
+        // A change of config alone leaves the held upgrade waiting.
+        let (s, d) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"},
+                    "allowed_hosts": ["https://feeds.example.org"], "limits": {"cpu_ms": 2000}})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["held_upgrade"]["version"], "0.2.0", "{d}");
+
+        // GraphQL shows it too.
+        let q = json!({"query": format!(
+            "{{ connector(id: \"{id}\") {{ deployments {{ target version heldUpgrade {{ version asksFor {{ outboundHosts capabilities secrets }} }} }} }} }}")});
+        let (s, g) = env.admin("POST", "/graphql", Some(&q)).await;
+        assert_eq!(s, 200, "{g}");
+        assert_eq!(
+            g["data"]["connector"]["deployments"][0]["heldUpgrade"]["asksFor"]["secrets"],
+            json!(["signing_key"]),
+            "{g}"
+        );
+
+        // Approving needs its own scope: connectors:manage is not enough.
+        let approve = format!("/api/connectors/{id}/deployments/default/approve");
+        let manager = env.token_with(&[Scope::ConnectorsManage]).await;
+        let (s, e) = env.call("POST", &approve, Some(&manager), None).await;
+        assert_eq!(s, 403, "{e}");
+        let approver = env.token_with(&[Scope::ConnectorsApprove]).await;
+        let (s, e) = env
+            .call(
+                "POST",
+                &format!("/api/connectors/{id}/deployments/nowhere/approve"),
+                Some(&approver),
+                None,
+            )
+            .await;
+        assert_eq!(s, 404, "{e}");
+        let (s, d) = env.call("POST", &approve, Some(&approver), None).await;
+        assert_eq!(s, 200, "{d}");
+        assert_eq!(d["version"], "0.2.0");
+        assert_eq!(d["held_upgrade"], Value::Null);
+        assert_eq!(d["allowed_hosts"].as_array().unwrap().len(), 2, "{d}");
+        assert_eq!(version_answered(&env, &id).await, "0.2.0");
+        let (s, e) = env.call("POST", &approve, Some(&approver), None).await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(e["error"]["code"], "nothing_held");
+
+        // Both steps are in the audit trail, with who asked and who approved.
+        let (_, audit) = env.admin("GET", "/api/audit?limit=50", None).await;
+        let entries = audit["items"].as_array().unwrap();
+        let held = entries
+            .iter()
+            .find(|e| e["action"] == "deployment.upgrade_held")
+            .unwrap();
+        assert_eq!(held["detail"]["asks_for"], asks_for, "{held}");
+        let approved = entries
+            .iter()
+            .find(|e| e["action"] == "deployment.approve")
+            .unwrap();
+        assert_eq!(approved["detail"]["version"], "0.2.0", "{approved}");
+        assert_eq!(approved["detail"]["previous_version"], "0.1.0");
+        assert_ne!(approved["actor"], approved["detail"]["requested_by"]);
+
+        // Rolling back asks for less: no approval needed.
+        let (s, d) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"}})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(version_answered(&env, &id).await, "0.1.0");
+        env.stop().await;
+    }
+    both!(an_upgrade_asking_for_more_waits_for_approval);
+}
