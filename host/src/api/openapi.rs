@@ -137,6 +137,7 @@ pub struct Jwks {
         super::connectors::deploy,
         super::connectors::undeploy,
         super::connectors::poll_now,
+        super::connectors::approve,
         super::connectors::polls,
         super::connectors::invoke,
         super::connectors::heartbeat,
