@@ -6,7 +6,7 @@
 //! upload quality gate's guests (`tests/guests/gate-*`) are found by their directory
 //! names and built in one cargo call; `guests.rs` also gets a macro over each
 //! family, `for_each_misbehaviour!` and `for_each_gate_guest!`, which
-//! `tests/tests/hostile.rs` and `tests/tests/gate.rs` use to fail the build when a
+//! `tests/tests/hostile.rs` and `tests/tests/api/gate.rs` use to fail the build when a
 //! guest has no test module of its name (wasmtime's test-programs do the same).
 //!
 //! The guests build in their own workspace into `<target>/guests`, a target directory
@@ -31,7 +31,7 @@ const GUESTS: &[(&str, &str, &str, bool)] = &[
 const MISBEHAVIOUR_PREFIXES: &[&str] = &["hostile-", "foreign"];
 
 /// The upload quality gate's guests (`tests/guests/gate-*`), one per rule, with a
-/// test module each in `tests/tests/gate.rs` (`for_each_gate_guest!`).
+/// test module each in `tests/tests/api/gate.rs` (`for_each_gate_guest!`).
 const GATE_PREFIX: &str = "gate-";
 
 fn main() {

@@ -138,6 +138,11 @@ fn main() -> ExitCode {
     };
     match outcome {
         Ok(code) => code,
+        // The server said no: the command ran, and the answer is "no".
+        Err(e) if e.downcast_ref::<cli::login::Refused>().is_some() => {
+            eprintln!("refused: {e:#}");
+            ExitCode::from(1)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

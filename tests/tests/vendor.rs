@@ -244,13 +244,23 @@ async fn a_vendor_scaffolds_builds_checks_and_uploads_each_kind() {
     assert_eq!(s, 200, "{out}");
     assert_eq!(out["outputs"][0]["body"]["value"], "a ticket", "{out}");
     // Uploading the same bytes again is a retry, not an error.
-    run_ok(
+    let again = run_ok(
         airlock(&config)
             .arg("upload")
             .arg(&action)
             .args(["--connector", "ticket-bot"]),
         "airlock upload (again)",
     );
+    assert_eq!(again["version"], "0.1.0");
+    assert_eq!(again["digest"], up["digest"]);
+    // An unknown connector is a "no" (exit 1), not a usage error.
+    let out = airlock(&config)
+        .arg("upload")
+        .arg(&action)
+        .args(["--connector", "nobody"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
 
     // The poll connector: deployed with its config and grants, then polled.
     let cfg = work.join("feed-config.json");
@@ -291,6 +301,24 @@ async fn a_vendor_scaffolds_builds_checks_and_uploads_each_kind() {
     assert_eq!(record["outcome"], "ok", "{record}");
     assert_eq!(record["published"], 2, "{record}");
     assert_eq!(record["cursor_after"], "r-0002", "{record}");
+    // Deploying again without flags keeps the target's config and grants.
+    let again = run_ok(
+        airlock(&config).arg("upload").arg(&poll).args([
+            "--connector",
+            "my-feed",
+            "--deploy",
+            "default",
+        ]),
+        "airlock upload my-feed (again)",
+    );
+    assert_eq!(
+        again["deployment"]["config"]["feed_url"],
+        "https://feeds.example.org/alerts/active"
+    );
+    assert_eq!(
+        again["deployment"]["allowed_networks"],
+        json!(["127.0.0.0/8"])
+    );
 
     // The push connector: deployed, then an event pushed and published as CAP.
     run_ok(
@@ -390,6 +418,25 @@ fn new_refuses_a_bad_name_a_wrong_standard_and_a_full_directory() {
             "--kind must be",
         ),
         (vec!["new", "taken", "--category", "custom"], "is not empty"),
+        (
+            vec!["new", "0day", "--category", "custom"],
+            "cannot name a Rust crate",
+        ),
+        (
+            vec!["new", "fn", "--category", "custom"],
+            "cannot name a Rust crate",
+        ),
+        (
+            vec![
+                "new",
+                "feed",
+                "--category",
+                "custom",
+                "--vendor",
+                "Evil\" {{name}}",
+            ],
+            "--vendor must be",
+        ),
     ] {
         let out: Output = airlock(&work)
             .current_dir(&work)

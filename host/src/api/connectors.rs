@@ -212,7 +212,7 @@ async fn deployments(
 #[utoipa::path(post, path = "/api/connectors/{id}/deployments", tag = "connectors", operation_id = "deploy", security(("oauth2" = ["connectors:manage"])), params(("id" = String, Path, description = "The connector's id")),
     request_body = Deployment,
     responses((status = 201, description = "Deployed (or the target's deployment changed)", body = DeploymentView),
-              (status = 202, description = "An upgrade asking for more than the running version: held for approval (`held_upgrade`); the target runs what it ran", body = DeploymentView),
+              (status = 202, description = "An upgrade asking for more than the connector is approved for: held for approval (`held_upgrade`); the target runs what it ran", body = DeploymentView),
               (status = 409, description = "The connector refused its config", body = super::openapi::ErrorBody),
               (status = 422, description = "Config, secrets, grants, limits or schedule refused (`details` names the field)", body = super::openapi::ErrorBody)))]
 async fn deploy(
@@ -225,7 +225,13 @@ async fn deploy(
     let asked = d.version.clone();
     let out = s
         .registry
-        .deploy(&p.tenant_id, &p.client_id, &id, d)
+        .deploy(
+            &p.tenant_id,
+            &p.client_id,
+            &id,
+            d,
+            p.has(crate::auth::Scope::ConnectorsApprove),
+        )
         .await?;
     // Held: the target runs another version, and the one asked for waits.
     let held = out.version != asked
@@ -297,20 +303,36 @@ async fn undeploy(
 }
 
 #[utoipa::path(post, path = "/api/connectors/{id}/deployments/{target}/approve", tag = "connectors", operation_id = "approveDeployment", security(("oauth2" = ["connectors:approve"])),
-    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target")),
+    params(("id" = String, Path, description = "The connector's id"), ("target" = String, Path, description = "The deployment target"), ApproveQuery),
     responses((status = 200, description = "The held upgrade applied: the deployment now", body = DeploymentView),
               (status = 409, description = "No upgrade waits there (`nothing_held`), or it changed meanwhile", body = super::openapi::ErrorBody)))]
 async fn approve(
     auth: Authed<Approve>,
     State(s): State<AppState>,
     Path((id, target)): Path<(String, String)>,
+    QueryArgs(q): QueryArgs<ApproveQuery>,
 ) -> ApiResult<Json<DeploymentView>> {
     let p = &auth.principal;
     Ok(Json(
         s.registry
-            .approve(&p.tenant_id, &p.client_id, &id, &target)
+            .approve(
+                &p.tenant_id,
+                &p.client_id,
+                &id,
+                &target,
+                q.requested_at.as_deref(),
+            )
             .await?,
     ))
+}
+
+/// `POST …/approve`'s query.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+struct ApproveQuery {
+    /// The held upgrade's `requested_at` as read: approve only that request (409
+    /// `held_upgrade_changed` if another replaced it since).
+    requested_at: Option<String>,
 }
 
 #[utoipa::path(post, path = "/api/connectors/{id}/deployments/{target}/poll", tag = "connectors", operation_id = "pollNow", security(("oauth2" = ["connectors:manage"])),

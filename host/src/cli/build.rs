@@ -32,9 +32,12 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
     let manifest = args.dir.join("Cargo.toml");
     let manifest = std::fs::canonicalize(&manifest)
         .with_context(|| format!("{}: no Cargo.toml there", args.dir.display()))?;
-    ensure_target()?;
+    // Run where the crate is, so its own `rust-toolchain.toml` applies.
+    let dir = manifest.parent().unwrap_or(Path::new(".")).to_path_buf();
+    ensure_target(&dir)?;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut child = Command::new(&cargo)
+        .current_dir(&dir)
         .args([
             "build",
             "--release",
@@ -105,8 +108,9 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// Installs the wasm32-wasip2 target with rustup when the toolchain lacks it.
-fn ensure_target() -> anyhow::Result<()> {
+fn ensure_target(dir: &Path) -> anyhow::Result<()> {
     let installed = Command::new("rustup")
+        .current_dir(dir)
         .args(["target", "list", "--installed"])
         .stderr(Stdio::inherit())
         .output();
@@ -121,6 +125,7 @@ fn ensure_target() -> anyhow::Result<()> {
         Ok(_) => {
             eprintln!("installing the {TARGET} target (rustup target add {TARGET})");
             let status = Command::new("rustup")
+                .current_dir(dir)
                 .args(["target", "add", TARGET])
                 .status()
                 .context("cannot run rustup")?;

@@ -1,9 +1,9 @@
 //! `airlock connectors [list|show ID|status]`: a quick look at the catalogue from a
 //! terminal, through the server `airlock login` signed in to.
 //!
-//! Invariants: a table for people by default, the server's JSON with `--json`;
-//! `show` always prints JSON (a connector's detail does not fit a table). Exit 0,
-//! or 1 when the server refuses (an unknown id), 2 on a usage or network error.
+//! Invariants: a table for people by default, JSON with `--json`; `show` always
+//! prints JSON (a connector's detail does not fit a table). Exit 0, or 1 when the
+//! server refuses (an unknown id or name), 2 on a usage or network error.
 
 use std::process::ExitCode;
 
@@ -15,7 +15,7 @@ use super::upload::connector_id;
 /// The subcommands of `airlock connectors`.
 #[derive(clap::Subcommand)]
 pub enum ConnectorsCommand {
-    /// One line per connector: name, category, status, versions deployed.
+    /// One line per connector: name, category, status, id.
     List {
         /// The server's JSON instead of a table.
         #[arg(long)]
@@ -39,29 +39,25 @@ pub fn connectors(command: Option<ConnectorsCommand>) -> anyhow::Result<ExitCode
     let mut session = Session::load()?;
     match command.unwrap_or(ConnectorsCommand::List { json: false }) {
         ConnectorsCommand::List { json } => {
-            let page = session.get("/api/connectors?limit=200")?.ok()?;
+            let items = all_connectors(&mut session)?;
             if json {
-                println!("{page}");
+                println!("{}", serde_json::json!({ "items": items }));
             } else {
-                print_table(&page["items"]);
+                print_table(&items);
             }
         }
         ConnectorsCommand::Show { connector } => {
             let id = connector_id(&mut session, &connector)?;
-            let answer = session.get(&format!("/api/connectors/{id}"))?;
-            if answer.status != 200 {
-                eprintln!("{}", answer.error_text());
-                return Ok(ExitCode::from(1));
-            }
-            println!("{}", serde_json::to_string_pretty(&answer.body)?);
+            let detail = session.get(&format!("/api/connectors/{id}"))?.ok()?;
+            println!("{}", serde_json::to_string_pretty(&detail)?);
         }
         ConnectorsCommand::Status { json } => {
             let summary = session.get("/api/registry/summary")?.ok()?;
-            let page = session.get("/api/connectors?limit=200")?.ok()?;
+            let items = all_connectors(&mut session)?;
             if json {
                 println!(
                     "{}",
-                    serde_json::json!({"summary": summary, "connectors": page["items"]})
+                    serde_json::json!({"summary": summary, "connectors": items})
                 );
             } else {
                 let count = |k: &str| summary[k].as_i64().unwrap_or(0);
@@ -74,7 +70,7 @@ pub fn connectors(command: Option<ConnectorsCommand>) -> anyhow::Result<ExitCode
                     count("disabled"),
                     count("registered")
                 );
-                for c in page["items"].as_array().into_iter().flatten() {
+                for c in items.as_array().into_iter().flatten() {
                     if c["status"] != "active" {
                         println!(
                             "  {:<10} {}  {}",
@@ -88,6 +84,26 @@ pub fn connectors(command: Option<ConnectorsCommand>) -> anyhow::Result<ExitCode
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Every connector, page by page.
+fn all_connectors(session: &mut Session) -> anyhow::Result<Value> {
+    const PAGE: usize = 200;
+    let mut all = Vec::new();
+    loop {
+        let page = session
+            .get(&format!(
+                "/api/connectors?limit={PAGE}&offset={}",
+                all.len()
+            ))?
+            .ok()?;
+        let items = page["items"].as_array().cloned().unwrap_or_default();
+        let done = items.len() < PAGE;
+        all.extend(items);
+        if done {
+            return Ok(Value::Array(all));
+        }
+    }
 }
 
 fn print_table(items: &Value) {

@@ -140,6 +140,19 @@ fn unix_now() -> u64 {
         .unwrap_or_default()
 }
 
+/// The server answered "no" (an error status, or nothing of that name): the
+/// command exits 1, not 2 (`main.rs` looks for this error).
+#[derive(Debug)]
+pub struct Refused(pub String);
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Refused {}
+
 /// A server's answer: its status and JSON body (`Null` when it had none).
 #[derive(Debug)]
 pub struct Answer {
@@ -150,12 +163,13 @@ pub struct Answer {
 }
 
 impl Answer {
-    /// The body when the status is 2xx; else the server's error, as a sentence.
+    /// The body when the status is 2xx; else the server's error, as a sentence
+    /// ([`Refused`]).
     pub fn ok(self) -> anyhow::Result<Value> {
         if (200..300).contains(&self.status) {
             Ok(self.body)
         } else {
-            bail!("{}", self.error_text())
+            Err(Refused(self.error_text()).into())
         }
     }
 
@@ -253,8 +267,13 @@ impl Session {
             .parent()
             .context("the login file has no directory")?;
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let tmp = self.path.with_extension("json.tmp");
-        let _ = std::fs::remove_file(&tmp);
+        // A name of its own, so two commands refreshing at once never write into
+        // each other's file; the rename makes one of them win whole.
+        let tmp = dir.join(format!(
+            ".login.json.{}.{}.tmp",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
         let mut f = std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
@@ -263,8 +282,10 @@ impl Session {
             .with_context(|| format!("cannot write {}", tmp.display()))?;
         f.write_all(serde_json::to_string_pretty(&self.stored)?.as_bytes())?;
         f.sync_all()?;
-        std::fs::rename(&tmp, &self.path)
-            .with_context(|| format!("cannot write {}", self.path.display()))
+        std::fs::rename(&tmp, &self.path).map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            anyhow::anyhow!("cannot write {}: {e}", self.path.display())
+        })
     }
 
     /// Sends a request with the session's token (fetched again once if the server

@@ -69,6 +69,28 @@ pub fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
             airlock_host::runtime::manifest::MAX_ID
         );
     }
+    // The crate's name too: cargo refuses a leading digit and Rust's keywords.
+    if args.name.starts_with(|c: char| c.is_ascii_digit()) || KEYWORDS.contains(&args.name.as_str())
+    {
+        bail!(
+            "`{}` cannot name a Rust crate (it starts with a digit or is a keyword); choose \
+             another, such as `{}-connector`",
+            args.name,
+            args.name
+        );
+    }
+    if args.vendor.trim().is_empty()
+        || args.vendor.len() > 100
+        || args
+            .vendor
+            .chars()
+            .any(|c| c.is_control() || c == '"' || c == '\\' || c == '{')
+    {
+        bail!(
+            "--vendor must be 1 to 100 characters, without control characters, quotes, \
+             backslashes or braces"
+        );
+    }
     let category: Category =
         args.category
             .parse()
@@ -119,21 +141,22 @@ pub fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
             dir.display()
         );
     }
-    let fill = |template: &str| {
-        template
-            .replace("{{output}}", output)
-            .replace("{{sdk_dependency}}", &sdk_dependency)
-            .replace("{{name}}", &args.name)
-            .replace("{{crate_name}}", &args.name.replace('-', "_"))
-            .replace("{{type_name}}", &type_name(&args.name))
-            .replace("{{display_name}}", &display_name(&args.name))
-            .replace("{{vendor}}", &args.vendor.replace(['"', '\\'], ""))
-            .replace("{{kind}}", &args.kind)
-            .replace("{{category}}", category.as_str())
-            .replace("{{category_variant}}", category_variant(category))
-            .replace("{{standard_name}}", standard.as_str())
-            .replace("{{standard_variant}}", standard_variant)
-    };
+    // The output snippet is a template too: put it in first, then fill every
+    // placeholder in one pass, so no value is ever read as a placeholder.
+    let values = [
+        ("sdk_dependency", sdk_dependency.clone()),
+        ("name", args.name.clone()),
+        ("crate_name", args.name.replace('-', "_")),
+        ("type_name", type_name(&args.name)),
+        ("display_name", display_name(&args.name)),
+        ("vendor", args.vendor.clone()),
+        ("kind", args.kind.clone()),
+        ("category", category.as_str().to_string()),
+        ("category_variant", category_variant(category).to_string()),
+        ("standard_name", standard.as_str().to_string()),
+        ("standard_variant", standard_variant.to_string()),
+    ];
+    let fill = |template: &str| fill_in(&template.replace("{{output}}", output), &values);
     let files: [(&str, &str); 6] = [
         ("Cargo.toml", CARGO_TOML),
         ("README.md", README),
@@ -159,6 +182,42 @@ pub fn new(args: &NewArgs) -> anyhow::Result<ExitCode> {
             "category": category.as_str(), "standard": standard.as_str()})
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Rust's keywords, which cannot name a crate.
+const KEYWORDS: &[&str] = &[
+    "as", "async", "await", "box", "break", "const", "continue", "crate", "dyn", "else", "enum",
+    "extern", "false", "fn", "for", "gen", "if", "impl", "in", "let", "loop", "match", "mod",
+    "move", "mut", "pub", "ref", "return", "self", "static", "struct", "super", "trait", "true",
+    "try", "type", "unsafe", "use", "where", "while", "yield", "test", "core", "std",
+];
+
+/// `template` with each `{{key}}` of `values` replaced, in one pass over the
+/// template (a value's own text is never scanned); unknown placeholders stay.
+fn fill_in(template: &str, values: &[(&str, String)]) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}").and_then(|end| {
+            values
+                .iter()
+                .find(|(k, _)| *k == &after[..end])
+                .map(|(_, v)| (end, v))
+        }) {
+            Some((end, value)) => {
+                out.push_str(value);
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str("{{");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {
@@ -260,6 +319,15 @@ fn category_variant(c: Category) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn placeholders_are_filled_in_one_pass() {
+        let values = [("a", "{{b}}".to_string()), ("b", "B".to_string())];
+        assert_eq!(
+            fill_in("x {{a}} {{b}} {{c}} {{", &values),
+            "x {{b}} B {{c}} {{"
+        );
+    }
 
     #[test]
     fn names_become_rust_names() {

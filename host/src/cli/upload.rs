@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use serde_json::{Value, json};
 
-use super::login::{Answer, Session};
+use super::login::{Answer, Refused, Session};
 use super::read;
 
 /// The arguments of `airlock upload` (its help text is `Command::Upload`'s doc).
@@ -73,7 +73,9 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
             match same {
                 Some(v) => {
                     eprintln!("version {} is uploaded already (same digest)", v["version"]);
-                    json!({"version": v["version"], "digest": digest, "upgrade_needs_approval": []})
+                    // What it asks for is known only to the first answer.
+                    json!({"version": v["version"], "digest": digest,
+                        "upgrade_needs_approval": null})
                 }
                 None => return refused(&answer),
             }
@@ -97,22 +99,7 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
     }
     let mut deployment = Value::Null;
     if let Some(target) = &args.deploy {
-        let mut body = json!({"version": version, "target": target});
-        if let Some(c) = config {
-            body["config"] = c;
-        }
-        if let Some(s) = secrets {
-            body["secrets"] = s;
-        }
-        if !args.allow_host.is_empty() {
-            body["allowed_hosts"] = json!(args.allow_host);
-        }
-        if !args.allow_network.is_empty() {
-            body["allowed_networks"] = json!(args.allow_network);
-        }
-        if let Some(s) = &args.schedule {
-            body["schedule"] = json!(s);
-        }
+        let body = deployment_body(&mut session, &id, target, &version, args, config, secrets)?;
         let answer = session.post_json(&format!("/api/connectors/{id}/deployments"), &body)?;
         match answer.status {
             201 => eprintln!("deployed {version} to `{target}`"),
@@ -134,6 +121,62 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
             "deployment": deployment})
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The deploy request: the target's current deployment carried over (config,
+/// grants, limits, schedule, staleness) with what the flags change. Its secrets
+/// cannot be read back, so a target that has some needs `--secrets` again.
+fn deployment_body(
+    session: &mut Session,
+    id: &str,
+    target: &str,
+    version: &str,
+    args: &UploadArgs,
+    config: Option<Value>,
+    secrets: Option<Value>,
+) -> anyhow::Result<Value> {
+    let current = session
+        .get(&format!("/api/connectors/{id}/deployments"))?
+        .ok()?["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|d| d["target"] == target).cloned());
+    let mut body = json!({"version": version, "target": target});
+    if let Some(d) = &current {
+        for key in [
+            "config",
+            "allowed_hosts",
+            "allowed_networks",
+            "limits",
+            "schedule",
+            "stale_after",
+        ] {
+            if !d[key].is_null() {
+                body[key] = d[key].clone();
+            }
+        }
+        if d["has_secrets"] == true && secrets.is_none() {
+            bail!(
+                "target `{target}` runs with secrets, which are never read back: pass them \
+                 again with --secrets FILE"
+            );
+        }
+    }
+    if let Some(c) = config {
+        body["config"] = c;
+    }
+    if let Some(s) = secrets {
+        body["secrets"] = s;
+    }
+    if !args.allow_host.is_empty() {
+        body["allowed_hosts"] = json!(args.allow_host);
+    }
+    if !args.allow_network.is_empty() {
+        body["allowed_networks"] = json!(args.allow_network);
+    }
+    if let Some(s) = &args.schedule {
+        body["schedule"] = json!(s);
+    }
+    Ok(body)
 }
 
 fn json_file(path: &PathBuf) -> anyhow::Result<Value> {
@@ -160,12 +203,16 @@ pub fn connector_id(session: &mut Session, given: &str) -> anyhow::Result<String
         .collect();
     match found.as_slice() {
         [one] => Ok(one["id"].as_str().unwrap_or_default().to_string()),
-        [] => bail!(
+        [] => Err(Refused(format!(
             "no connector named `{given}` on {}: register it first (POST \
              /api/connectors/register) or pass its id",
             session.server()
-        ),
-        _ => bail!("several connectors are named `{given}`: pass the id"),
+        ))
+        .into()),
+        _ => Err(Refused(format!(
+            "several connectors are named `{given}`: pass the id"
+        ))
+        .into()),
     }
 }
 
@@ -174,15 +221,12 @@ pub fn connector_id(session: &mut Session, given: &str) -> anyhow::Result<String
 fn send_component(session: &mut Session, id: &str, bytes: &[u8]) -> anyhow::Result<Answer> {
     let terminal = std::io::stderr().is_terminal();
     let total = bytes.len() as u64;
+    let uploading = indicatif::ProgressStyle::with_template(
+        "uploading {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
     let bar = if terminal {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "uploading {bar:30} {bytes}/{total_bytes} {bytes_per_sec}",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
-        Some(bar)
+        Some(indicatif::ProgressBar::new(total))
     } else {
         eprintln!("uploading {} KiB", total.div_ceil(1024));
         None
@@ -190,6 +234,12 @@ fn send_component(session: &mut Session, id: &str, bytes: &[u8]) -> anyhow::Resu
     let started = Instant::now();
     let path = format!("/api/connectors/{id}/versions");
     let answer = session.call("POST", &path, &mut |req| {
+        if let Some(bar) = &bar {
+            // A retry (the token renewed) starts the bar again.
+            bar.disable_steady_tick();
+            bar.set_style(uploading.clone());
+            bar.set_position(0);
+        }
         let reader = Progress {
             inner: bytes,
             bar: bar.clone(),

@@ -78,12 +78,18 @@ impl Deployment {
 
 impl Registry {
     /// Creates or changes a deployment (upgrade and roll back are a change of version).
+    ///
+    /// A version that asks for more than the connector is approved for (see
+    /// [`Registry::approve`]) is held on an existing target, and refused (409
+    /// `approval_required`) for a new one — unless `may_approve` (the caller holds
+    /// `connectors:approve`), when deploying it is the approval.
     pub async fn deploy(
         &self,
         tenant: &str,
         actor: &str,
         connector_id: &str,
         d: Deployment,
+        may_approve: bool,
     ) -> Result<DeploymentView, RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
         let target = d.target.clone().unwrap_or_else(|| "default".into());
@@ -240,12 +246,8 @@ impl Registry {
             })?),
             None => None,
         };
-        let previous = self
-            .store
-            .deployments(tenant, connector_id)
-            .await?
-            .into_iter()
-            .find(|p| p.target == target);
+        let deployed = self.store.deployments(tenant, connector_id).await?;
+        let previous = deployed.iter().find(|p| p.target == target).cloned();
         let now = now_ms();
         let row = DeploymentRow {
             connector_id: connector.id.clone(),
@@ -280,67 +282,97 @@ impl Registry {
             "schedule": row.schedule,
             "stale_after": d.stale_after,
         });
-        // An upgrade that asks for more than the running version is held for an
-        // admin's approval; the target keeps running what it runs.
-        if let Some(p) = previous.as_ref().filter(|p| p.version != row.version) {
-            let running = self.version(tenant, connector_id, &p.version).await?;
-            let asks_for = running
-                .map(|(_, old)| CapabilityDiff::between(&old, &manifest))
-                .unwrap_or_default();
-            if !asks_for.is_empty() {
-                let held = HeldUpgrade {
-                    version: row.version.clone(),
-                    from_version: p.version.clone(),
-                    config: row.config.clone(),
-                    secrets: row.secrets.as_deref().map(|s| B64.encode(s)),
-                    allowed_hosts: row.allowed_hosts.clone(),
-                    allowed_networks: row.allowed_networks.clone(),
-                    limits: row.limits.clone(),
-                    schedule: row.schedule.clone(),
-                    stale_after_ms,
-                    asks_for,
-                    requested_by: actor.to_string(),
-                    requested_ms: now,
-                    detail,
-                };
-                return self.hold(tenant, actor, &connector.id, held).await;
-            }
-        }
         let action = match &previous {
             None => "deployment.create",
             Some(p) if p.version != row.version => "deployment.change_version",
             Some(_) => "deployment.change_config",
         };
-        // A change of version supersedes an upgrade held on the target; a change
-        // of config alone leaves it waiting.
-        let supersedes = previous.as_ref().is_none_or(|p| p.version != row.version);
-        self.apply(
+        let asks = CapabilityDiff::of(&manifest);
+        let deployed_asks = self.deployed_asks(tenant, connector_id, &deployed).await?;
+        self.write(
             tenant,
             actor,
             row,
-            Approval::None { supersedes },
             action,
             detail,
+            Write::Deploy {
+                asks: &asks,
+                deployed_asks: &deployed_asks,
+                running: previous.as_ref().map(|p| p.version.as_str()),
+                may_approve,
+                stale_after_ms,
+            },
         )
         .await
     }
 
-    /// Writes a deployment under its connector's lock (the version must still
-    /// exist; when approving, the held upgrade must still be the one read), clears
-    /// the upgrade held on the target when approving or superseding it, audits
-    /// `action`, and answers the view.
-    async fn apply(
+    /// What the versions deployed now ask for together: the approved baseline of a
+    /// connector deployed before baselines were kept (its `approved` is empty).
+    async fn deployed_asks(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        deployed: &[DeploymentRow],
+    ) -> Result<CapabilityDiff, RegistryError> {
+        let mut all = CapabilityDiff::default();
+        let mut seen = std::collections::BTreeSet::new();
+        for d in deployed {
+            if seen.insert(d.version.clone())
+                && let Some((_, m)) = self.version(tenant, connector_id, &d.version).await?
+            {
+                all = all.union(&CapabilityDiff::of(&m));
+            }
+        }
+        Ok(all)
+    }
+
+    /// What the connector is approved to ask for (`None` before its first
+    /// deployment), read outside any lock: for answers, not decisions.
+    pub(super) async fn approved_asks(
+        &self,
+        tenant: &str,
+        connector_id: &str,
+        deployed: &[DeploymentRow],
+    ) -> Result<Option<CapabilityDiff>, RegistryError> {
+        let deployed_asks = self.deployed_asks(tenant, connector_id, deployed).await?;
+        // Read only; dropping the transaction rolls it back.
+        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
+        Self::baseline_in(&mut tx, connector_id, &deployed_asks, !deployed.is_empty()).await
+    }
+
+    /// What the connector is approved to ask for, read under its lock in `tx`:
+    /// the stored baseline, else what is deployed now (`deployed_asks`), else
+    /// `None` before its first deployment.
+    async fn baseline_in(
+        tx: &mut sqlx::AnyConnection,
+        connector_id: &str,
+        deployed_asks: &CapabilityDiff,
+        anything_deployed: bool,
+    ) -> Result<Option<CapabilityDiff>, RegistryError> {
+        match Store::approved_asks_in(tx, connector_id).await? {
+            Some(text) => Ok(Some(serde_json::from_str(&text).map_err(internal)?)),
+            None if anything_deployed => Ok(Some(deployed_asks.clone())),
+            None => Ok(None),
+        }
+    }
+
+    /// Writes a deploy or an approval under the connector's lock, where every
+    /// decision is taken again on what is committed: the version must still exist,
+    /// the target must run what the request was based on (or the held upgrade
+    /// must be the one approved), and what the version asks for is compared with
+    /// the connector's approved baseline. Then the deployment is written (clearing
+    /// a held upgrade it supersedes), the baseline grows by what was approved, the
+    /// change is audited, and the view answered — or the upgrade is held instead.
+    async fn write(
         &self,
         tenant: &str,
         actor: &str,
         row: DeploymentRow,
-        approval: Approval<'_>,
         action: &str,
-        detail: Value,
+        mut detail: Value,
+        how: Write<'_>,
     ) -> Result<DeploymentView, RegistryError> {
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
-        // Under the connector's lock, the version must still exist: a deletion
-        // committed since it was read above would leave a deployment without one.
         if !self
             .store
             .lock_connector(&mut tx, tenant, &row.connector_id)
@@ -355,26 +387,141 @@ impl Registry {
                 ),
             });
         }
-        if let Approval::Of(expected) = approval {
-            let now = Store::held_upgrade_in(&mut tx, &row.connector_id, &row.target).await?;
-            if now.flatten().as_deref() != Some(expected) {
-                return Err(RegistryError::Conflict {
-                    code: "held_upgrade_changed",
-                    message: "the held upgrade changed while it was being approved; read the \
-                              deployment again and approve what it shows"
-                        .into(),
-                });
+        let current = Store::deployment_state_in(&mut tx, &row.connector_id, &row.target).await?;
+        let targets = Store::deployment_targets(&mut tx, &row.connector_id).await?;
+        let changed = || RegistryError::Conflict {
+            code: "deployment_changed",
+            message: format!(
+                "the deployment to `{}` changed while this request was being made; read it \
+                 again and send the request again",
+                row.target
+            ),
+        };
+        let (asks, deployed_asks, supersedes) = match &how {
+            Write::Deploy {
+                asks,
+                deployed_asks,
+                running,
+                ..
+            } => {
+                if current.as_ref().map(|(v, _)| v.as_str()) != *running {
+                    return Err(changed());
+                }
+                // A change of version supersedes a held upgrade; a change of config
+                // alone leaves it waiting.
+                (
+                    *asks,
+                    *deployed_asks,
+                    running.is_none_or(|r| r != row.version),
+                )
             }
-        }
-        Store::upsert_deployment(&mut tx, &row).await?;
-        if !matches!(approval, Approval::None { supersedes: false }) {
-            Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, None).await?;
-        }
-        self.commit_audited(
-            tx,
-            audit_entry(tenant, actor, action, &row.connector_id, detail),
+            Write::Approve {
+                asks,
+                deployed_asks,
+                held,
+            } => {
+                if current.as_ref().and_then(|(_, h)| h.as_deref()) != Some(*held) {
+                    return Err(RegistryError::Conflict {
+                        code: "held_upgrade_changed",
+                        message: "the held upgrade changed while it was being approved; read \
+                                  the deployment again and approve what it shows"
+                            .into(),
+                    });
+                }
+                (*asks, *deployed_asks, true)
+            }
+        };
+        let baseline = Self::baseline_in(
+            &mut tx,
+            &row.connector_id,
+            deployed_asks,
+            !targets.is_empty(),
         )
         .await?;
+        let beyond = baseline
+            .as_ref()
+            .map(|b| asks.minus(b))
+            .filter(|d| !d.is_empty());
+        if let (
+            Some(asks_for),
+            Write::Deploy {
+                may_approve: false,
+                running,
+                stale_after_ms,
+                ..
+            },
+        ) = (&beyond, &how)
+        {
+            let Some(running) = running else {
+                return Err(RegistryError::Conflict {
+                    code: "approval_required",
+                    message: format!(
+                        "version {} asks for more than this connector is approved for ({}); \
+                         deploy it over an existing target, where it waits for an admin's \
+                         approval, or deploy it with a client holding connectors:approve",
+                        row.version,
+                        asks_for.lines().join(", ")
+                    ),
+                });
+            };
+            let held = HeldUpgrade {
+                version: row.version.clone(),
+                from_version: running.to_string(),
+                config: row.config.clone(),
+                secrets: row.secrets.as_deref().map(|s| B64.encode(s)),
+                allowed_hosts: row.allowed_hosts.clone(),
+                allowed_networks: row.allowed_networks.clone(),
+                limits: row.limits.clone(),
+                schedule: row.schedule.clone(),
+                stale_after_ms: *stale_after_ms,
+                asks_for: asks_for.clone(),
+                requested_by: actor.to_string(),
+                requested_ms: row.updated_ms,
+                detail,
+            };
+            let text = serde_json::to_string(&held).map_err(internal)?;
+            Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, Some(&text)).await?;
+            let detail = serde_json::json!({
+                "target": row.target,
+                "version": held.version,
+                "running_version": held.from_version,
+                "asks_for": held.asks_for,
+            });
+            self.commit_audited(
+                tx,
+                audit_entry(
+                    tenant,
+                    actor,
+                    "deployment.upgrade_held",
+                    &row.connector_id,
+                    detail,
+                ),
+            )
+            .await?;
+        } else {
+            Store::upsert_deployment(&mut tx, &row).await?;
+            if supersedes {
+                Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, None).await?;
+            }
+            let grown = baseline
+                .as_ref()
+                .map_or_else(|| asks.clone(), |b| b.union(asks));
+            if baseline.as_ref() != Some(&grown) {
+                let text = serde_json::to_string(&grown).map_err(internal)?;
+                Store::set_approved_asks(&mut tx, &row.connector_id, &text).await?;
+            }
+            if let (Some(o), Some(asks_for)) = (detail.as_object_mut(), &beyond) {
+                o.insert(
+                    "approved".into(),
+                    serde_json::to_value(asks_for).map_err(internal)?,
+                );
+            }
+            self.commit_audited(
+                tx,
+                audit_entry(tenant, actor, action, &row.connector_id, detail),
+            )
+            .await?;
+        }
         self.deployment_view(tenant, &row.connector_id, &row.target)
             .await?
             .ok_or_else(|| {
@@ -382,76 +529,23 @@ impl Registry {
             })
     }
 
-    /// Stores an upgrade held for approval on its target (audited
-    /// `deployment.upgrade_held`) and answers the target's deployment, which shows it.
-    async fn hold(
-        &self,
-        tenant: &str,
-        actor: &str,
-        connector_id: &str,
-        held: HeldUpgrade,
-    ) -> Result<DeploymentView, RegistryError> {
-        let target = held
-            .detail
-            .get("target")
-            .and_then(Value::as_str)
-            .unwrap_or("default")
-            .to_string();
-        let text = serde_json::to_string(&held).map_err(internal)?;
-        let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
-        if !self
-            .store
-            .lock_connector(&mut tx, tenant, connector_id)
-            .await?
-            || !Store::set_held_upgrade(&mut tx, connector_id, &target, Some(&text)).await?
-        {
-            return Err(RegistryError::Conflict {
-                code: "deployment_removed",
-                message: format!(
-                    "the deployment to `{target}` was removed while its upgrade was being held"
-                ),
-            });
-        }
-        let detail = serde_json::json!({
-            "target": target,
-            "version": held.version,
-            "running_version": held.from_version,
-            "asks_for": held.asks_for,
-        });
-        self.commit_audited(
-            tx,
-            audit_entry(
-                tenant,
-                actor,
-                "deployment.upgrade_held",
-                connector_id,
-                detail,
-            ),
-        )
-        .await?;
-        self.deployment_view(tenant, connector_id, &target)
-            .await?
-            .ok_or_else(|| RegistryError::NotFound(format!("no deployment to target `{target}`")))
-    }
-
     /// Applies the upgrade held on a target (`POST …/deployments/{target}/approve`),
-    /// audited `deployment.approve` with who asked and what it asks for. 404 without
-    /// such a deployment, 409 `nothing_held` when no upgrade waits there.
+    /// exactly as it was requested, and adds what it asks for to the connector's
+    /// approved baseline; audited `deployment.approve` with who asked and what it
+    /// asks for. With `requested_at`, only the held upgrade requested then (409
+    /// `held_upgrade_changed` when another replaced it). 404 without such a
+    /// deployment, 409 `nothing_held` when no upgrade waits there.
     pub async fn approve(
         &self,
         tenant: &str,
         actor: &str,
         connector_id: &str,
         target: &str,
+        requested_at: Option<&str>,
     ) -> Result<DeploymentView, RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let Some(current) = self
-            .store
-            .deployments(tenant, &connector.id)
-            .await?
-            .into_iter()
-            .find(|p| p.target == target)
-        else {
+        let deployed = self.store.deployments(tenant, &connector.id).await?;
+        let Some(current) = deployed.iter().find(|p| p.target == target).cloned() else {
             return Err(RegistryError::NotFound(format!(
                 "no deployment to target `{}`",
                 crate::text::bounded(target, 100)
@@ -464,6 +558,29 @@ impl Registry {
             });
         };
         let held: HeldUpgrade = serde_json::from_str(&text).map_err(internal)?;
+        if let Some(at) = requested_at
+            && at != rfc3339(held.requested_ms)
+        {
+            return Err(RegistryError::Conflict {
+                code: "held_upgrade_changed",
+                message: format!(
+                    "the upgrade held on `{target}` was requested at {}, not {}; read the \
+                     deployment again and approve what it shows",
+                    rfc3339(held.requested_ms),
+                    crate::text::bounded(at, 40)
+                ),
+            });
+        }
+        let Some((_, manifest)) = self.version(tenant, &connector.id, &held.version).await? else {
+            return Err(RegistryError::Conflict {
+                code: "version_deleted",
+                message: format!(
+                    "version {} was deleted since its upgrade was held; deploy another version \
+                     to `{target}`",
+                    held.version
+                ),
+            });
+        };
         let secrets = match &held.secrets {
             Some(b) => Some(B64.decode(b).map_err(internal)?),
             None => None,
@@ -497,13 +614,19 @@ impl Registry {
                 serde_json::to_value(&held.asks_for).map_err(internal)?,
             );
         }
-        self.apply(
+        let asks = CapabilityDiff::of(&manifest);
+        let deployed_asks = self.deployed_asks(tenant, &connector.id, &deployed).await?;
+        self.write(
             tenant,
             actor,
             row,
-            Approval::Of(&text),
             "deployment.approve",
             detail,
+            Write::Approve {
+                asks: &asks,
+                deployed_asks: &deployed_asks,
+                held: &text,
+            },
         )
         .await
     }
@@ -599,12 +722,23 @@ impl Registry {
     }
 }
 
-/// Whether a deployment being written approves a held upgrade.
-enum Approval<'a> {
-    /// No: a deploy, which clears a held upgrade when it `supersedes` it.
-    None { supersedes: bool },
-    /// Yes: the held upgrade, as read (JSON text), which must still be there.
-    Of(&'a str),
+/// What [`Registry::write`] writes.
+enum Write<'a> {
+    /// A deploy of a version asking for `asks`, based on the target running
+    /// `running` (`None`: a new target).
+    Deploy {
+        asks: &'a CapabilityDiff,
+        deployed_asks: &'a CapabilityDiff,
+        running: Option<&'a str>,
+        may_approve: bool,
+        stale_after_ms: Option<i64>,
+    },
+    /// The approval of the held upgrade `held` (its JSON text, as read).
+    Approve {
+        asks: &'a CapabilityDiff,
+        deployed_asks: &'a CapabilityDiff,
+        held: &'a str,
+    },
 }
 
 /// An upgrade held for approval, as stored with its deployment: the whole
@@ -642,6 +776,12 @@ impl HeldUpgrade {
             version: self.version.clone(),
             running_version: self.from_version.clone(),
             asks_for: self.asks_for.clone(),
+            config: serde_json::from_str(&self.config).unwrap_or(Value::Null),
+            has_secrets: self.secrets.is_some(),
+            allowed_hosts: serde_json::from_str(&self.allowed_hosts).unwrap_or_default(),
+            allowed_networks: serde_json::from_str(&self.allowed_networks).unwrap_or_default(),
+            limits: serde_json::from_str(&self.limits).unwrap_or_default(),
+            schedule: self.schedule.clone(),
             requested_by: self.requested_by.clone(),
             requested_at: rfc3339(self.requested_ms),
         }

@@ -9,9 +9,9 @@
 //! | --- | --- |
 //! | `id-format` | the id is lower kebab case, at most 64 bytes (`runtime::manifest`, at load) |
 //! | `manifest-bounds` | names, descriptions, counts of actions, schemas, hosts and capabilities, and schema size and depth, within their bounds; no control characters (`runtime::manifest`, at load) |
-//! | `semantic-version` | the version is `MAJOR.MINOR.PATCH[-pre][+build]` |
+//! | `semantic-version` | the version is SemVer 2.0.0: `MAJOR.MINOR.PATCH[-pre][+build]`, no leading zeros |
 //! | `schema-compiles` | the config, secrets and every action's input schema compile as JSON Schema |
-//! | `host-pattern` | every outbound host pattern is `scheme://host[:port]`, and a wildcard keeps at least two fixed labels (`*.example.com`, never `*.com`) |
+//! | `host-pattern` | every outbound host pattern is `scheme://host[:port]`, and a wildcard stands for names and keeps at least two fixed labels (`*.example.com`, never `*.com` or `*.0.0.1`) |
 //! | `sample-output-valid` | the sample output passes the validator of its standard, the one live output meets |
 //! | `threat-intel-stix` | a connector in `osint` or `dark-web` declares `stix-2.1` as its first (primary) output standard |
 //! | `category-matches` | the manifest's category is the registered connector's (upload only: `check` has no connector) |
@@ -22,9 +22,10 @@
 //! intelligence are `osint` and `dark-web`; "primary" is the first of the declared
 //! output standards. Others may follow it (`json` for a side channel).
 //!
-//! Not a refusal: an upgrade that asks for more than the version deployed (new
-//! outbound hosts, capabilities or secrets — [`CapabilityDiff`]) is stored, and a
-//! deployment's move to it is held for an admin's approval (`deployments.rs`).
+//! Not a refusal: a version that asks for more than the connector is approved for
+//! (outbound hosts, capabilities, secrets, which secret goes to which host —
+//! [`CapabilityDiff`]) is stored, and deploying it waits for an admin's approval
+//! (`deployments.rs`).
 //!
 //! Invariants: pure (no I/O, no clock), total, and a finding never echoes an input
 //! back beyond a short, bounded excerpt.
@@ -210,15 +211,31 @@ pub fn check(m: &ManifestJson, sample: Option<(Standard, &[u8])>) -> Vec<GateFin
     found
 }
 
-/// `MAJOR.MINOR.PATCH` with an optional `-pre` and `+build` (SemVer 2.0.0's
-/// shape; leading zeros aside).
+/// SemVer 2.0.0: `MAJOR.MINOR.PATCH` (no leading zeros), then an optional `-pre`
+/// and `+build`, each dot-separated identifiers of `[0-9A-Za-z-]`.
 fn is_semver(v: &str) -> bool {
-    let core = v.split(['-', '+']).next().unwrap_or("");
+    let (rest, build) = match v.split_once('+') {
+        Some((r, b)) => (r, Some(b)),
+        None => (v, None),
+    };
+    let (core, pre) = match rest.split_once('-') {
+        Some((c, p)) => (c, Some(p)),
+        None => (rest, None),
+    };
+    let idents_ok = |s: &str| {
+        s.split('.')
+            .all(|i| !i.is_empty() && i.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+    };
     let parts: Vec<&str> = core.split('.').collect();
     parts.len() == 3
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && p.len() <= 20)
+        && parts.iter().all(|p| {
+            !p.is_empty()
+                && p.len() <= 20
+                && p.bytes().all(|b| b.is_ascii_digit())
+                && (p.len() == 1 || !p.starts_with('0'))
+        })
+        && pre.is_none_or(idents_ok)
+        && build.is_none_or(idents_ok)
 }
 
 /// A declared outbound host pattern: well formed, and a wildcard that leaves at
@@ -231,6 +248,17 @@ fn declared_host(p: &str) -> Result<(), String> {
         .and_then(|(_, rest)| rest.strip_prefix("*."))
     {
         let host = fixed.rsplit_once(':').map_or(fixed, |(h, _)| h);
+        // `*.0.0.1` would stand for addresses, not names.
+        let numeric = host
+            .rsplit('.')
+            .next()
+            .is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()));
+        if numeric {
+            return Err(format!(
+                "`{}`: a wildcard stands for host names; it cannot cover IP addresses",
+                crate::text::bounded(p, 100)
+            ));
+        }
         if host.split('.').filter(|l| !l.is_empty()).count() < 2 {
             return Err(format!(
                 "`{}` is a bare wildcard: a wildcard must keep at least two labels fixed, \
@@ -242,8 +270,9 @@ fn declared_host(p: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// What a new manifest asks for that an old one did not: the grants an upgrade
-/// would widen.
+/// What a manifest asks for that matters to an admin — the outbound hosts, the
+/// capabilities, the secrets, and which secret goes to which host — and, as the
+/// difference of two, what a new version asks for beyond what was approved.
 #[derive(
     Debug,
     Clone,
@@ -256,34 +285,79 @@ fn declared_host(p: &str) -> Result<(), String> {
     utoipa::ToSchema,
 )]
 pub struct CapabilityDiff {
-    /// Outbound host patterns declared now and not before.
+    /// Outbound host patterns.
     pub outbound_hosts: Vec<String>,
-    /// Capabilities declared now and not before.
+    /// Capabilities.
     pub capabilities: Vec<String>,
-    /// Secrets asked for now and not before: properties of the secrets schema and
-    /// secrets an outbound credential names.
+    /// Secrets: properties of the secrets schema and secrets an outbound
+    /// credential names.
     pub secrets: Vec<String>,
+    /// Which secret the host adds to requests to which host, and how
+    /// (`https://api.example.com: bearer token`): moving a secret to another host
+    /// sends it somewhere new.
+    #[serde(default)]
+    pub credentials: Vec<String>,
 }
 
 impl CapabilityDiff {
-    /// What `new` asks for beyond `old`.
-    pub fn between(old: &ManifestJson, new: &ManifestJson) -> CapabilityDiff {
-        let added = |old: BTreeSet<String>, new: BTreeSet<String>| -> Vec<String> {
-            new.difference(&old).cloned().collect()
-        };
+    /// Everything `m` asks for.
+    pub fn of(m: &ManifestJson) -> CapabilityDiff {
         CapabilityDiff {
-            outbound_hosts: added(hosts(old), hosts(new)),
-            capabilities: added(
-                old.capabilities.iter().cloned().collect(),
-                new.capabilities.iter().cloned().collect(),
-            ),
-            secrets: added(secrets(old), secrets(new)),
+            outbound_hosts: hosts(m).into_iter().collect(),
+            capabilities: m
+                .capabilities
+                .iter()
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect(),
+            secrets: secrets(m).into_iter().collect(),
+            credentials: credentials(m).into_iter().collect(),
         }
     }
 
-    /// Whether the new manifest asks for nothing more.
+    /// What `new` asks for beyond `old`.
+    pub fn between(old: &ManifestJson, new: &ManifestJson) -> CapabilityDiff {
+        CapabilityDiff::of(new).minus(&CapabilityDiff::of(old))
+    }
+
+    /// What `self` holds that `other` does not.
+    pub fn minus(&self, other: &CapabilityDiff) -> CapabilityDiff {
+        let less = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter().filter(|x| !b.contains(x)).cloned().collect()
+        };
+        CapabilityDiff {
+            outbound_hosts: less(&self.outbound_hosts, &other.outbound_hosts),
+            capabilities: less(&self.capabilities, &other.capabilities),
+            secrets: less(&self.secrets, &other.secrets),
+            credentials: less(&self.credentials, &other.credentials),
+        }
+    }
+
+    /// Everything either holds.
+    pub fn union(&self, other: &CapabilityDiff) -> CapabilityDiff {
+        let both = |a: &[String], b: &[String]| -> Vec<String> {
+            a.iter()
+                .chain(b)
+                .cloned()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
+                .collect()
+        };
+        CapabilityDiff {
+            outbound_hosts: both(&self.outbound_hosts, &other.outbound_hosts),
+            capabilities: both(&self.capabilities, &other.capabilities),
+            secrets: both(&self.secrets, &other.secrets),
+            credentials: both(&self.credentials, &other.credentials),
+        }
+    }
+
+    /// Whether it asks for nothing.
     pub fn is_empty(&self) -> bool {
-        self.outbound_hosts.is_empty() && self.capabilities.is_empty() && self.secrets.is_empty()
+        self.outbound_hosts.is_empty()
+            && self.capabilities.is_empty()
+            && self.secrets.is_empty()
+            && self.credentials.is_empty()
     }
 
     /// The diff as lines for a terminal (`+ outbound host https://…`).
@@ -293,6 +367,7 @@ impl CapabilityDiff {
             ("outbound host", &self.outbound_hosts),
             ("capability", &self.capabilities),
             ("secret", &self.secrets),
+            ("credential", &self.credentials),
         ] {
             out.extend(items.iter().map(|i| format!("+ {what} {i}")));
         }
@@ -327,6 +402,30 @@ fn secrets(m: &ManifestJson) -> BTreeSet<String> {
     names
 }
 
+/// `pattern: type secret…[ in header]` for each declared credential.
+fn credentials(m: &ManifestJson) -> BTreeSet<String> {
+    m.outbound_hosts
+        .iter()
+        .filter_map(|h| {
+            let pattern = h.get("pattern").and_then(Value::as_str)?;
+            let c = h.get("credential").and_then(Value::as_object)?;
+            let field = |k: &str| c.get(k).and_then(Value::as_str);
+            let mut text = format!("{pattern}: {}", field("type").unwrap_or("?"));
+            for key in ["secret", "username_secret", "password_secret"] {
+                if let Some(s) = field(key) {
+                    text.push(' ');
+                    text.push_str(s);
+                }
+            }
+            if let Some(header) = field("header") {
+                text.push_str(" in ");
+                text.push_str(header);
+            }
+            Some(text)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,9 +458,14 @@ mod tests {
     #[test]
     fn a_good_manifest_passes_and_each_rule_is_named() {
         assert_eq!(check(&manifest(), None), vec![]);
-        let mut m = manifest();
-        m.version = "1.0".into();
-        assert_eq!(rules(&check(&m, None)), [SEMANTIC_VERSION]);
+        for bad in ["1.0", "01.2.3", "1.2.3-", "1.2.3+", "1.2.3-a..b", "1.2.3-ä"] {
+            let mut m = manifest();
+            m.version = bad.into();
+            assert_eq!(rules(&check(&m, None)), [SEMANTIC_VERSION], "{bad}");
+        }
+        for good in ["0.1.0", "1.2.3-rc.1", "1.2.3+build.5", "10.20.30-alpha-2+x"] {
+            assert!(is_semver(good), "{good}");
+        }
         let mut m = manifest();
         m.config_schema = serde_json::json!({"type": 12});
         assert_eq!(rules(&check(&m, None)), [SCHEMA_COMPILES]);
@@ -398,7 +502,14 @@ mod tests {
             let why = declared_host(bare).unwrap_err();
             assert!(why.contains("bare wildcard"), "{bare}: {why}");
         }
-        for malformed in ["https://*", "*", "https://*.*.com", "example.com"] {
+        for malformed in [
+            "https://*",
+            "*",
+            "https://*.*.com",
+            "example.com",
+            "https://*.0.0.1",
+            "https://*.168.1.1:*",
+        ] {
             assert!(declared_host(malformed).is_err(), "{malformed}");
         }
     }
@@ -418,5 +529,25 @@ mod tests {
         assert_eq!(diff.secrets, ["signing_key"]);
         assert_eq!(diff.lines().len(), 3);
         assert!(CapabilityDiff::between(&new, &old).is_empty());
+        // The same hosts and secrets, but the secret now goes to another host.
+        let mut moved = manifest();
+        moved.outbound_hosts = vec![
+            serde_json::json!({"pattern": "https://*.example.com"}),
+            serde_json::json!({"pattern": "https://upload.example.org",
+                "credential": {"type": "bearer", "secret": "token"}}),
+        ];
+        let mut before = manifest();
+        before
+            .outbound_hosts
+            .push(serde_json::json!({"pattern": "https://upload.example.org"}));
+        let diff = CapabilityDiff::between(&before, &moved);
+        assert_eq!(
+            diff.credentials,
+            ["https://upload.example.org: bearer token"]
+        );
+        assert!(diff.outbound_hosts.is_empty() && diff.secrets.is_empty());
+        // A baseline grows by union, and what it holds is never asked for again.
+        let base = CapabilityDiff::of(&old).union(&CapabilityDiff::of(&new));
+        assert!(CapabilityDiff::of(&new).minus(&base).is_empty());
     }
 }

@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use serde_json::Value;
+
 use super::checks::{backticked, unprocessable};
 use super::deployments::Deployment;
 use super::gate::{self, CapabilityDiff};
@@ -209,30 +211,30 @@ impl Registry {
     }
 
     /// The deployments that moving to `new` would hold for approval, with what it
-    /// asks for beyond each one's running version.
+    /// asks for beyond what the connector is approved for.
     async fn upgrades_needing_approval(
         &self,
         tenant: &str,
         connector_id: &str,
         new: &ManifestJson,
     ) -> Result<Vec<UpgradeNeedsApproval>, RegistryError> {
-        let mut out = Vec::new();
-        for d in self.store.deployments(tenant, connector_id).await? {
-            if d.version == new.version {
-                continue;
-            }
-            if let Some((_, old)) = self.version(tenant, connector_id, &d.version).await? {
-                let asks_for = CapabilityDiff::between(&old, new);
-                if !asks_for.is_empty() {
-                    out.push(UpgradeNeedsApproval {
-                        target: d.target,
-                        deployed_version: d.version,
-                        asks_for,
-                    });
-                }
-            }
+        let deployed = self.store.deployments(tenant, connector_id).await?;
+        let Some(baseline) = self.approved_asks(tenant, connector_id, &deployed).await? else {
+            return Ok(Vec::new());
+        };
+        let asks_for = CapabilityDiff::of(new).minus(&baseline);
+        if asks_for.is_empty() {
+            return Ok(Vec::new());
         }
-        Ok(out)
+        Ok(deployed
+            .into_iter()
+            .filter(|d| d.version != new.version)
+            .map(|d| UpgradeNeedsApproval {
+                target: d.target,
+                deployed_version: d.version,
+                asks_for: asks_for.clone(),
+            })
+            .collect())
     }
 
     /// Deletes a version no deployment runs (409 `version_deployed` otherwise);
@@ -257,18 +259,28 @@ impl Registry {
                 "no connector `{connector_id}`"
             )));
         }
-        let targets: Vec<String> = Store::deployment_targets(&mut tx, &connector.id)
+        let mut targets: Vec<String> = Store::deployment_targets(&mut tx, &connector.id)
             .await?
             .into_iter()
             .filter(|(_, v)| v == version)
             .map(|(t, _)| t)
             .collect();
+        // A version an upgrade waits to run is as good as deployed there.
+        for (target, _) in Store::deployment_targets(&mut tx, &connector.id).await? {
+            if let Some((_, Some(held))) =
+                Store::deployment_state_in(&mut tx, &connector.id, &target).await?
+                && serde_json::from_str::<Value>(&held)
+                    .is_ok_and(|h| h["version"].as_str() == Some(version))
+            {
+                targets.push(target);
+            }
+        }
         if !targets.is_empty() {
             return Err(RegistryError::Conflict {
                 code: "version_deployed",
                 message: format!(
-                    "version {} is deployed to {}; deploy another version there or \
-                     undeploy it first",
+                    "version {} is deployed (or waits for approval) to {}; deploy another \
+                     version there or undeploy it first",
                     crate::text::bounded(version, 100),
                     backticked(&targets)
                 ),
@@ -349,7 +361,14 @@ impl Registry {
             .is_empty()
         {
             let deployed = self
-                .deploy(tenant, ACTOR, &connector.id, Deployment::of(&m.version))
+                // The operator's own preload: its deploy is the approval.
+                .deploy(
+                    tenant,
+                    ACTOR,
+                    &connector.id,
+                    Deployment::of(&m.version),
+                    true,
+                )
                 .await;
             match deployed {
                 Ok(_) => done.push("deployed to `default`".into()),

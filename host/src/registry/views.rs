@@ -367,7 +367,8 @@ pub struct DeploymentView {
     pub held_upgrade: Option<HeldUpgradeView>,
 }
 
-/// An upgrade held for approval on a deployment.
+/// An upgrade held for approval on a deployment: the whole request (its secrets
+/// aside), which approving applies as it is.
 #[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 #[graphql(name = "HeldUpgrade")]
 pub struct HeldUpgradeView {
@@ -375,23 +376,38 @@ pub struct HeldUpgradeView {
     pub version: String,
     /// The version the target runs meanwhile.
     pub running_version: String,
-    /// What the asked-for version declares beyond the running one.
+    /// What the asked-for version declares beyond what the connector is approved
+    /// for.
     pub asks_for: CapabilityDiff,
+    /// The config it would run with.
+    pub config: Value,
+    /// Whether the request carries secrets (stored sealed, never shown).
+    pub has_secrets: bool,
+    /// Outbound host patterns it would be granted.
+    pub allowed_hosts: Vec<String>,
+    /// Non-public networks (CIDR) it would be granted.
+    pub allowed_networks: Vec<String>,
+    /// Changes to the default call limits it would run under.
+    #[graphql(skip)]
+    #[schema(value_type = Object)]
+    pub limits: LimitOverrides,
+    /// Its schedule, if any.
+    pub schedule: Option<String>,
     /// The client that asked.
     pub requested_by: String,
     /// When.
     pub requested_at: String,
 }
 
-/// What an uploaded version asks for beyond a version deployed now: moving that
-/// target to it will wait for an admin's approval.
+/// What an uploaded version asks for beyond what the connector is approved for:
+/// moving a deployed target to it will wait for an admin's approval.
 #[derive(Debug, Clone, Serialize, SimpleObject, utoipa::ToSchema)]
 pub struct UpgradeNeedsApproval {
     /// The deployment's target.
     pub target: String,
     /// The version it runs.
     pub deployed_version: String,
-    /// What the new version declares beyond it.
+    /// What the new version declares beyond what the connector is approved for.
     pub asks_for: CapabilityDiff,
 }
 

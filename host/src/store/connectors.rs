@@ -423,23 +423,54 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// The upgrade held on a deployment inside `tx`: `None` when there is no such
-    /// deployment, `Some(None)` when nothing is held.
-    pub async fn held_upgrade_in(
+    /// A deployment's version and held upgrade inside `tx`; `None` when there is
+    /// no deployment to `target`.
+    pub async fn deployment_state_in(
         tx: &mut AnyConnection,
         connector_id: &str,
         target: &str,
-    ) -> Result<Option<Option<String>>, StoreError> {
-        let row =
-            sqlx::query("SELECT held FROM deployments WHERE connector_id = $1 AND target = $2")
-                .bind(connector_id)
-                .bind(target)
-                .fetch_optional(&mut *tx)
-                .await?;
+    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version, held FROM deployments WHERE connector_id = $1 AND target = $2",
+        )
+        .bind(connector_id)
+        .bind(target)
+        .fetch_optional(&mut *tx)
+        .await?;
         Ok(match row {
-            Some(r) => Some(r.try_get(0)?),
+            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
             None => None,
         })
+    }
+
+    /// What a connector is approved to ask for (JSON text, `registry::gate`'s
+    /// `CapabilityDiff`), inside `tx`; `None` before its first deployment.
+    pub async fn approved_asks_in(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT approved FROM connectors WHERE id = $1")
+            .bind(connector_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        Ok(match row {
+            Some(r) => r.try_get(0)?,
+            None => None,
+        })
+    }
+
+    /// Stores what a connector is approved to ask for, inside `tx`.
+    pub async fn set_approved_asks(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+        approved: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query("UPDATE connectors SET approved = $2 WHERE id = $1")
+            .bind(connector_id)
+            .bind(approved)
+            .execute(&mut *tx)
+            .await?;
+        Ok(())
     }
 
     /// Deletes a connector inside `tx` (locked first, [`Store::lock_connector`]),

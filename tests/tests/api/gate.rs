@@ -210,7 +210,7 @@ mod gate_upgrade {
         assert_eq!(
             against["asks_for"],
             json!({"outbound_hosts": ["https://upload.example.org"],
-                "capabilities": ["upload"], "secrets": ["signing_key"]})
+                "capabilities": ["upload"], "secrets": ["signing_key"], "credentials": []})
         );
         let (out, _) = check(&[guests::GATE_UPGRADE, "--against", guests::GATE_CLEAN]);
         let text = String::from_utf8_lossy(&out.stdout);
@@ -233,7 +233,7 @@ mod gate_upgrade {
         let (s, out) = env
             .admin(
                 "POST",
-                &format!("/api/connectors/{id}/invoke/lookup"),
+                &format!("/api/connectors/{id}/invoke/lookup?target=default"),
                 Some(&json!({})),
             )
             .await;
@@ -249,10 +249,16 @@ mod gate_upgrade {
         let id = env
             .register_and_upload("gate-feed", "osint", guests::GATE_CLEAN)
             .await;
+        let deployments = format!("/api/connectors/{id}/deployments");
+        // The vendor's client may upload and deploy, not approve.
+        let vendor = env
+            .token_with(&[Scope::ConnectorsManage, Scope::ConnectorsRead])
+            .await;
         let (s, d) = env
-            .admin(
+            .call(
                 "POST",
-                &format!("/api/connectors/{id}/deployments"),
+                &deployments,
+                Some(&vendor),
                 Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"},
                     "allowed_hosts": ["https://feeds.example.org"]})),
             )
@@ -267,99 +273,172 @@ mod gate_upgrade {
             .await;
         assert_eq!(s, 201, "{up}");
         let asks_for = json!({"outbound_hosts": ["https://upload.example.org"],
-            "capabilities": ["upload"], "secrets": ["signing_key"]});
+            "capabilities": ["upload"], "secrets": ["signing_key"], "credentials": []});
         assert_eq!(
             up["upgrade_needs_approval"],
             json!([{"target": "default", "deployed_version": "0.1.0", "asks_for": asks_for}])
         );
 
-        // Deploying it is held: 202, the target runs 0.1.0 still.
+        // Deploying it is held: 202, the target runs 0.1.0 still, and the whole
+        // request (secrets aside) is there for the admin to read.
+        let request = json!({"version": "0.2.0", "secrets": {"token": "t1", "signing_key": "k"},
+            "allowed_hosts": ["https://feeds.example.org", "https://upload.example.org"],
+            "allowed_networks": ["10.9.0.0/16"]});
         let (s, d) = env
-            .admin(
-                "POST",
-                &format!("/api/connectors/{id}/deployments"),
-                Some(
-                    &json!({"version": "0.2.0", "secrets": {"token": "t1", "signing_key": "k"},
-                    "allowed_hosts": ["https://feeds.example.org", "https://upload.example.org"]}),
-                ),
-            )
+            .call("POST", &deployments, Some(&vendor), Some(&request))
             .await;
         assert_eq!(s, 202, "{d}");
         assert_eq!(d["version"], "0.1.0");
-        assert_eq!(d["held_upgrade"]["version"], "0.2.0");
-        assert_eq!(d["held_upgrade"]["running_version"], "0.1.0");
-        assert_eq!(d["held_upgrade"]["asks_for"], asks_for);
+        let held = d["held_upgrade"].clone();
+        assert_eq!(held["version"], "0.2.0");
+        assert_eq!(held["running_version"], "0.1.0");
+        assert_eq!(held["asks_for"], asks_for);
+        assert_eq!(held["allowed_networks"], json!(["10.9.0.0/16"]));
+        assert_eq!(held["has_secrets"], true);
         assert_eq!(version_answered(&env, &id).await, "0.1.0");
+
+        // No way around it: not on a new target, not by undeploying and deploying
+        // again, and the held version cannot be deleted from under it.
+        let (s, e) = env
+            .call(
+                "POST",
+                &deployments,
+                Some(&vendor),
+                Some(&json!({"version": "0.2.0", "target": "prod2"})),
+            )
+            .await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(e["error"]["code"], "approval_required");
+        for (method, body) in [
+            ("POST", Some(json!({"version": "0.1.0", "target": "spare"}))),
+            ("DELETE", None),
+        ] {
+            let path = if method == "DELETE" {
+                format!("{deployments}/spare")
+            } else {
+                deployments.clone()
+            };
+            let (s, e) = env.call(method, &path, Some(&vendor), body.as_ref()).await;
+            assert!(s == 201 || s == 204, "{method}: {s} {e}");
+        }
+        let (s, e) = env
+            .call(
+                "POST",
+                &deployments,
+                Some(&vendor),
+                Some(&json!({"version": "0.2.0", "target": "spare"})),
+            )
+            .await;
+        assert_eq!(s, 409, "{e}");
+        let (s, e) = env
+            .admin(
+                "DELETE",
+                &format!("/api/connectors/{id}/versions/0.2.0"),
+                None,
+            )
+            .await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(e["error"]["code"], "version_deployed");
 
         // A change of config alone leaves the held upgrade waiting.
         let (s, d) = env
-            .admin(
+            .call(
                 "POST",
-                &format!("/api/connectors/{id}/deployments"),
+                &deployments,
+                Some(&vendor),
                 Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"},
                     "allowed_hosts": ["https://feeds.example.org"], "limits": {"cpu_ms": 2000}})),
             )
             .await;
         assert_eq!(s, 201, "{d}");
-        assert_eq!(d["held_upgrade"]["version"], "0.2.0", "{d}");
-
-        // GraphQL shows it too.
-        let q = json!({"query": format!(
-            "{{ connector(id: \"{id}\") {{ deployments {{ target version heldUpgrade {{ version asksFor {{ outboundHosts capabilities secrets }} }} }} }} }}")});
-        let (s, g) = env.admin("POST", "/graphql", Some(&q)).await;
-        assert_eq!(s, 200, "{g}");
-        assert_eq!(
-            g["data"]["connector"]["deployments"][0]["heldUpgrade"]["asksFor"]["secrets"],
-            json!(["signing_key"]),
-            "{g}"
-        );
+        assert_eq!(d["held_upgrade"], held, "{d}");
 
         // Approving needs its own scope: connectors:manage is not enough.
-        let approve = format!("/api/connectors/{id}/deployments/default/approve");
-        let manager = env.token_with(&[Scope::ConnectorsManage]).await;
-        let (s, e) = env.call("POST", &approve, Some(&manager), None).await;
+        let approve = format!("{deployments}/default/approve");
+        let (s, e) = env.call("POST", &approve, Some(&vendor), None).await;
         assert_eq!(s, 403, "{e}");
         let approver = env.token_with(&[Scope::ConnectorsApprove]).await;
         let (s, e) = env
             .call(
                 "POST",
-                &format!("/api/connectors/{id}/deployments/nowhere/approve"),
+                &format!("{deployments}/nowhere/approve"),
                 Some(&approver),
                 None,
             )
             .await;
         assert_eq!(s, 404, "{e}");
-        let (s, d) = env.call("POST", &approve, Some(&approver), None).await;
-        assert_eq!(s, 200, "{d}");
-        assert_eq!(d["version"], "0.2.0");
-        assert_eq!(d["held_upgrade"], Value::Null);
-        assert_eq!(d["allowed_hosts"].as_array().unwrap().len(), 2, "{d}");
+        // Only what the admin read: another request time is refused.
+        let (s, e) = env
+            .call(
+                "POST",
+                &format!("{approve}?requested_at=2020-01-01T00:00:00.000Z"),
+                Some(&approver),
+                None,
+            )
+            .await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(e["error"]["code"], "held_upgrade_changed");
+        // Approved through GraphQL, naming the request read.
+        let q = json!({"query": "mutation($c: ID!, $at: String) { approveDeployment(connector: $c, target: \"default\", requestedAt: $at) { version hasSecrets allowedNetworks heldUpgrade { version } } }",
+            "variables": {"c": id, "at": held["requested_at"]}});
+        let (s, g) = env
+            .call("POST", "/graphql", Some(&approver), Some(&q))
+            .await;
+        assert_eq!(s, 200, "{g}");
+        let d = &g["data"]["approveDeployment"];
+        assert_eq!(d["version"], "0.2.0", "{g}");
+        assert_eq!(d["heldUpgrade"], Value::Null);
+        assert_eq!(d["hasSecrets"], true);
+        assert_eq!(d["allowedNetworks"], json!(["10.9.0.0/16"]));
         assert_eq!(version_answered(&env, &id).await, "0.2.0");
+        // Exactly the held request: the later config change's limits are not in it.
+        let (_, list) = env.admin("GET", &deployments, None).await;
+        let default = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["target"] == "default")
+            .unwrap();
+        assert_eq!(default["limits"], json!({}), "{default}");
+        assert_eq!(default["allowed_hosts"].as_array().unwrap().len(), 2);
         let (s, e) = env.call("POST", &approve, Some(&approver), None).await;
         assert_eq!(s, 409, "{e}");
         assert_eq!(e["error"]["code"], "nothing_held");
 
+        // Approved once, for the connector: now it may go to another target.
+        let (s, d) = env
+            .call(
+                "POST",
+                &deployments,
+                Some(&vendor),
+                Some(&json!({"version": "0.2.0", "target": "prod2"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+
         // Both steps are in the audit trail, with who asked and who approved.
         let (_, audit) = env.admin("GET", "/api/audit?limit=50", None).await;
         let entries = audit["items"].as_array().unwrap();
-        let held = entries
+        let held_entry = entries
             .iter()
             .find(|e| e["action"] == "deployment.upgrade_held")
             .unwrap();
-        assert_eq!(held["detail"]["asks_for"], asks_for, "{held}");
+        assert_eq!(held_entry["detail"]["asks_for"], asks_for, "{held_entry}");
         let approved = entries
             .iter()
             .find(|e| e["action"] == "deployment.approve")
             .unwrap();
         assert_eq!(approved["detail"]["version"], "0.2.0", "{approved}");
         assert_eq!(approved["detail"]["previous_version"], "0.1.0");
+        assert_eq!(approved["detail"]["requested_by"], held["requested_by"]);
         assert_ne!(approved["actor"], approved["detail"]["requested_by"]);
 
         // Rolling back asks for less: no approval needed.
         let (s, d) = env
-            .admin(
+            .call(
                 "POST",
-                &format!("/api/connectors/{id}/deployments"),
+                &deployments,
+                Some(&vendor),
                 Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"}})),
             )
             .await;
@@ -367,5 +446,40 @@ mod gate_upgrade {
         assert_eq!(version_answered(&env, &id).await, "0.1.0");
         env.stop().await;
     }
+
+    /// An admin whose client holds `connectors:approve` approves by deploying.
+    async fn an_approvers_own_deploy_is_its_approval(db: Db) {
+        let env = Env::start(db).await;
+        let id = env
+            .register_and_upload("gate-feed", "osint", guests::GATE_CLEAN)
+            .await;
+        env.deploy(&id, "0.1.0").await;
+        let (s, _) = env
+            .upload(&id, std::fs::read(guests::GATE_UPGRADE).unwrap())
+            .await;
+        assert_eq!(s, 201);
+        let (s, d) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{id}/deployments"),
+                Some(&json!({"version": "0.2.0"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        assert_eq!(d["version"], "0.2.0");
+        let (_, audit) = env.admin("GET", "/api/audit?limit=50", None).await;
+        let change = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["action"] == "deployment.change_version")
+            .unwrap();
+        assert_eq!(
+            change["detail"]["approved"]["capabilities"],
+            json!(["upload"])
+        );
+        env.stop().await;
+    }
+    both!(an_approvers_own_deploy_is_its_approval);
     both!(an_upgrade_asking_for_more_waits_for_approval);
 }

@@ -119,7 +119,13 @@ impl Mutation {
         s.registry.connector(&p.tenant_id, &connector).await.gql()?;
         let deployment = input.into_deployment().map_err(ApiError::into_graphql)?;
         s.registry
-            .deploy(&p.tenant_id, &p.client_id, &connector, deployment)
+            .deploy(
+                &p.tenant_id,
+                &p.client_id,
+                &connector,
+                deployment,
+                p.has(Scope::ConnectorsApprove),
+            )
             .await
             .gql()
     }
@@ -132,10 +138,18 @@ impl Mutation {
         ctx: &Context<'_>,
         connector: ID,
         target: String,
+        #[graphql(desc = "The held upgrade's `requestedAt` as read: approve only that request")]
+        requested_at: Option<String>,
     ) -> async_graphql::Result<DeploymentView> {
         let (p, s) = who(ctx)?;
         s.registry
-            .approve(&p.tenant_id, &p.client_id, &connector, &target)
+            .approve(
+                &p.tenant_id,
+                &p.client_id,
+                &connector,
+                &target,
+                requested_at.as_deref(),
+            )
             .await
             .gql()
     }
