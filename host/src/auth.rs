@@ -65,8 +65,9 @@ pub enum Scope {
     EventsRead,
     /// Read the audit trail.
     AuditRead,
-    /// Approve a held upgrade: one whose version asks for more (outbound hosts,
-    /// capabilities, secrets) than the version its deployment runs.
+    /// Approve a version that asks for more (outbound hosts, capabilities,
+    /// secrets, credential bindings) than its connector is approved for: a held
+    /// upgrade, or by deploying it.
     ConnectorsApprove,
 }
 

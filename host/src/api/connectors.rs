@@ -328,6 +328,7 @@ async fn approve(
 
 /// `POST …/approve`'s query.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ApproveQuery {
     /// The held upgrade's `requested_at` as read: approve only that request (409

@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context as _, bail};
+use anyhow::Context as _;
 use serde_json::{Value, json};
 
 use super::login::{Answer, Refused, Session};
@@ -61,6 +61,14 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
     let mut session = Session::load()?;
     let id = connector_id(&mut session, &args.connector)?;
     let digest = airlock_host::time::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    // The deploy request first: what would refuse it must refuse before the upload.
+    let deploy = match &args.deploy {
+        Some(target) => Some((
+            target,
+            deployment_body(&mut session, &id, target, args, config, secrets)?,
+        )),
+        None => None,
+    };
     let answer = send_component(&mut session, &id, &bytes)?;
     let uploaded = match answer.status {
         201 => answer.body,
@@ -98,8 +106,8 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
         );
     }
     let mut deployment = Value::Null;
-    if let Some(target) = &args.deploy {
-        let body = deployment_body(&mut session, &id, target, &version, args, config, secrets)?;
+    if let Some((target, mut body)) = deploy {
+        body["version"] = json!(version);
         let answer = session.post_json(&format!("/api/connectors/{id}/deployments"), &body)?;
         match answer.status {
             201 => eprintln!("deployed {version} to `{target}`"),
@@ -130,7 +138,6 @@ fn deployment_body(
     session: &mut Session,
     id: &str,
     target: &str,
-    version: &str,
     args: &UploadArgs,
     config: Option<Value>,
     secrets: Option<Value>,
@@ -140,7 +147,7 @@ fn deployment_body(
         .ok()?["items"]
         .as_array()
         .and_then(|items| items.iter().find(|d| d["target"] == target).cloned());
-    let mut body = json!({"version": version, "target": target});
+    let mut body = json!({ "target": target });
     if let Some(d) = &current {
         for key in [
             "config",
@@ -155,10 +162,11 @@ fn deployment_body(
             }
         }
         if d["has_secrets"] == true && secrets.is_none() {
-            bail!(
+            return Err(Refused(format!(
                 "target `{target}` runs with secrets, which are never read back: pass them \
-                 again with --secrets FILE"
-            );
+                 again with --secrets FILE (nothing was uploaded)"
+            ))
+            .into());
         }
     }
     if let Some(c) = config {

@@ -341,7 +341,8 @@ impl Registry {
     }
 
     /// What the connector is approved to ask for, read under its lock in `tx`:
-    /// the stored baseline, else what is deployed now (`deployed_asks`), else
+    /// the stored baseline, else what is deployed now (`deployed_asks`, for a
+    /// connector deployed before baselines were kept; stored then in `tx`), else
     /// `None` before its first deployment.
     async fn baseline_in(
         tx: &mut sqlx::AnyConnection,
@@ -351,7 +352,13 @@ impl Registry {
     ) -> Result<Option<CapabilityDiff>, RegistryError> {
         match Store::approved_asks_in(tx, connector_id).await? {
             Some(text) => Ok(Some(serde_json::from_str(&text).map_err(internal)?)),
-            None if anything_deployed => Ok(Some(deployed_asks.clone())),
+            None if anything_deployed => {
+                // Kept from now on: undeploying everything must not turn the next
+                // deploy into a first one.
+                let text = serde_json::to_string(deployed_asks).map_err(internal)?;
+                Store::set_approved_asks(tx, connector_id, &text).await?;
+                Ok(Some(deployed_asks.clone()))
+            }
             None => Ok(None),
         }
     }
@@ -377,8 +384,13 @@ impl Registry {
             .store
             .lock_connector(&mut tx, tenant, &row.connector_id)
             .await?
-            || !Store::version_exists(&mut tx, &row.connector_id, &row.version).await?
         {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{}`",
+                row.connector_id
+            )));
+        }
+        if !Store::version_exists(&mut tx, &row.connector_id, &row.version).await? {
             return Err(RegistryError::Conflict {
                 code: "version_deleted",
                 message: format!(
@@ -480,7 +492,11 @@ impl Registry {
                 detail,
             };
             let text = serde_json::to_string(&held).map_err(internal)?;
-            Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, Some(&text)).await?;
+            if !Store::set_held_upgrade(&mut tx, &row.connector_id, &row.target, Some(&text))
+                .await?
+            {
+                return Err(changed());
+            }
             let detail = serde_json::json!({
                 "target": row.target,
                 "version": held.version,
@@ -510,10 +526,17 @@ impl Registry {
                 let text = serde_json::to_string(&grown).map_err(internal)?;
                 Store::set_approved_asks(&mut tx, &row.connector_id, &text).await?;
             }
-            if let (Some(o), Some(asks_for)) = (detail.as_object_mut(), &beyond) {
+            // What this write approves: beyond the baseline, or all of it for the
+            // first deployment (which sets the baseline).
+            let approved = match (&baseline, &beyond) {
+                (None, _) => Some(asks),
+                (_, Some(asks_for)) => Some(asks_for),
+                _ => None,
+            };
+            if let (Some(o), Some(approved)) = (detail.as_object_mut(), approved) {
                 o.insert(
                     "approved".into(),
-                    serde_json::to_value(asks_for).map_err(internal)?,
+                    serde_json::to_value(approved).map_err(internal)?,
                 );
             }
             self.commit_audited(
@@ -656,7 +679,24 @@ impl Registry {
         target: &str,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
+        let deployed = self.store.deployments(tenant, &connector.id).await?;
+        let deployed_asks = self.deployed_asks(tenant, &connector.id, &deployed).await?;
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
+        if !self
+            .store
+            .lock_connector(&mut tx, tenant, &connector.id)
+            .await?
+        {
+            return Err(RegistryError::NotFound(format!(
+                "no connector `{connector_id}`"
+            )));
+        }
+        // A connector deployed before baselines were kept gets its baseline now,
+        // before what stands in for it goes.
+        let anything = !Store::deployment_targets(&mut tx, &connector.id)
+            .await?
+            .is_empty();
+        Self::baseline_in(&mut tx, &connector.id, &deployed_asks, anything).await?;
         if !Store::delete_deployment(&mut tx, &connector.id, target).await? {
             return Err(RegistryError::NotFound(format!(
                 "no deployment to target `{target}`"
@@ -782,6 +822,7 @@ impl HeldUpgrade {
             allowed_networks: serde_json::from_str(&self.allowed_networks).unwrap_or_default(),
             limits: serde_json::from_str(&self.limits).unwrap_or_default(),
             schedule: self.schedule.clone(),
+            stale_after: self.stale_after_ms.map(super::views::duration_text),
             requested_by: self.requested_by.clone(),
             requested_at: rfc3339(self.requested_ms),
         }

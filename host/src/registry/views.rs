@@ -361,9 +361,10 @@ pub struct DeploymentView {
     pub created_at: String,
     /// When it last changed.
     pub updated_at: String,
-    /// An upgrade that asks for more than the running version (new outbound
-    /// hosts, capabilities or secrets), waiting for an admin's approval
-    /// (`POST …/deployments/{target}/approve`); `null` when none waits.
+    /// A version that asks for more than the connector is approved for (new
+    /// outbound hosts, capabilities, secrets or credential bindings), waiting for
+    /// an admin's approval (`POST …/deployments/{target}/approve`); `null` when
+    /// none waits.
     pub held_upgrade: Option<HeldUpgradeView>,
 }
 
@@ -393,6 +394,8 @@ pub struct HeldUpgradeView {
     pub limits: LimitOverrides,
     /// Its schedule, if any.
     pub schedule: Option<String>,
+    /// How long its upstream may stay silent (`N{s|m|h}`), if set.
+    pub stale_after: Option<String>,
     /// The client that asked.
     pub requested_by: String,
     /// When.
@@ -441,7 +444,7 @@ impl DeploymentView {
 }
 
 /// `ms` as the shortest exact `N{s|m|h}` (whole seconds).
-fn duration_text(ms: i64) -> String {
+pub(super) fn duration_text(ms: i64) -> String {
     if ms >= 3_600_000 && ms % 3_600_000 == 0 {
         format!("{}h", ms / 3_600_000)
     } else if ms >= 60_000 && ms % 60_000 == 0 {
