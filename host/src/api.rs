@@ -13,6 +13,7 @@ mod error;
 mod events;
 mod front;
 pub mod graphql;
+pub mod metrics;
 mod oauth;
 pub mod openapi;
 
@@ -51,6 +52,8 @@ pub struct AppState {
     pub failures: Arc<crate::auth::limiter::Failures>,
     /// Whether a token's client was revoked.
     pub clients: Arc<crate::auth::clients::ClientStatus>,
+    /// What the node counts (`GET /metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The client's address, as the connection loop (`front.rs`) records it; `None` for
@@ -327,6 +330,12 @@ pub fn router(state: AppState) -> Router {
         .merge(events::router())
         .merge(graphql::router())
         .merge(openapi::router())
+        .merge(metrics::router())
+        // Routed requests only: the label is the route's template.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record_http,
+        ))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -15,6 +15,7 @@ pub mod bus;
 pub mod health;
 pub mod ingest;
 pub mod keys;
+pub mod metrics;
 pub mod registry;
 pub mod runtime;
 pub mod scheduler;

@@ -155,6 +155,8 @@ pub struct Registry {
     public_base: String,
     /// This node's id in poll leases.
     node: String,
+    /// What the node counts (guest calls, heartbeats, quarantine, messages).
+    metrics: Arc<crate::metrics::Metrics>,
     /// How long a poll's lease outlasts its call's wall clock.
     poll_lease: std::time::Duration,
     /// Told when a connector's credentials or enablement change.
@@ -225,6 +227,7 @@ impl Registry {
             rotation_grace: std::time::Duration::from_secs(60),
             public_base: String::new(),
             node: format!("node-{}", uuid::Uuid::new_v4().simple()),
+            metrics: Arc::default(),
             poll_lease: std::time::Duration::from_secs(30),
             caches: RwLock::new(Vec::new()),
             components: Mutex::new(HashMap::new()),
@@ -234,6 +237,17 @@ impl Registry {
             lookups: Mutex::new(HashMap::new()),
             generation: std::sync::atomic::AtomicU64::new(0),
         }
+    }
+
+    /// Counts into `metrics` (a registry of its own by default).
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Registry {
+        self.metrics = metrics;
+        self
+    }
+
+    /// What this registry counts into.
+    pub fn metrics(&self) -> &Arc<crate::metrics::Metrics> {
+        &self.metrics
     }
 
     /// Publishes under `topics` (default prefix `airlock`).

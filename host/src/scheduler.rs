@@ -108,6 +108,9 @@ async fn run(
                             }
                             l.push_back(now_ms() - claim.due_ms);
                         }
+                        registry
+                            .metrics()
+                            .scheduler_lag((now_ms() - claim.due_ms).max(0) as f64 / 1000.0);
                         let (registry, wake) = (registry.clone(), wake.clone());
                         tokio::spawn(async move {
                             if let Err(e) = registry.poll_claimed(&claim).await {

@@ -67,6 +67,9 @@ pub struct ServeOptions {
     /// (behind a proxy, or listening on all interfaces): what token URLs,
     /// `bootstrap.json` and the OAuth metadata name.
     pub public_url: Option<String>,
+    /// Where to serve `/metrics` without a token (an address only the scraper
+    /// reaches); on the API's address it needs `connectors:read`.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 impl ServeOptions {
@@ -89,6 +92,7 @@ impl ServeOptions {
             front: crate::api::FrontLimits::default(),
             sqlite_sync: SqliteSync::default(),
             public_url: None,
+            metrics_listen: None,
         }
     }
 }
@@ -134,6 +138,8 @@ impl Node {
 pub struct Server {
     /// The address it listens on.
     pub addr: SocketAddr,
+    /// Where it serves `/metrics` without a token (`--metrics-listen`).
+    pub metrics_addr: Option<SocketAddr>,
     /// The bootstrap tenant, if this start created it.
     pub bootstrap: Option<serde_json::Value>,
     /// The registry it serves.
@@ -151,6 +157,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     key_watch: tokio::task::JoinHandle<()>,
     notifications: Option<tokio::task::JoinHandle<()>>,
+    metrics_task: Option<tokio::task::JoinHandle<()>>,
 }
 
 impl Server {
@@ -164,6 +171,9 @@ impl Server {
         self.key_watch.abort();
         if let Some(n) = &self.notifications {
             n.abort();
+        }
+        if let Some(m) = &self.metrics_task {
+            m.abort();
         }
         (&mut self.task).await??;
         self.pipeline.stop();
@@ -227,6 +237,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
             .await?,
         ),
     };
+    let metrics = Arc::new(crate::metrics::Metrics::new());
     let registry = Arc::new(
         Registry::new(
             node.store.clone(),
@@ -241,7 +252,8 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         .with_topics(opts.topics.clone())
         .with_public_base(public_base.clone())
         .with_node(node_id)
-        .with_poll_lease(opts.poll_lease),
+        .with_poll_lease(opts.poll_lease)
+        .with_metrics(metrics.clone()),
     );
     // Leases this node held when it last stopped: none of those polls runs now.
     let released = registry.release_stale_leases().await?;
@@ -292,7 +304,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     // Rotations, disables and enables take effect at ingest at once.
     registry.watch(ingest.clone());
     let scheduler = Scheduler::start(registry.clone(), node.store.clone(), opts.scheduler);
-    let app = router(AppState {
+    let state = AppState {
         registry: registry.clone(),
         tokens,
         ingest,
@@ -301,7 +313,31 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         topics: opts.topics.clone(),
         failures: Arc::default(),
         clients,
-    });
+        metrics,
+    };
+    // `--metrics-listen`: `/metrics` alone, without a token, on its own address.
+    let metrics_addr = match opts.metrics_listen {
+        Some(at) => {
+            let listener = TcpListener::bind(at)
+                .await
+                .with_context(|| format!("cannot listen on {at} for metrics"))?;
+            let bound = listener.local_addr()?;
+            let app = crate::api::metrics::metrics_only(state.clone());
+            let task = tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::warn!(error = %e, "the metrics listener stopped");
+                }
+            });
+            tracing::info!(addr = %bound, "serving /metrics");
+            Some((bound, task))
+        }
+        None => None,
+    };
+    let (metrics_addr, metrics_task) = match metrics_addr {
+        Some((a, t)) => (Some(a), Some(t)),
+        None => (None, None),
+    };
+    let app = router(state);
     let (tx, rx) = oneshot::channel::<()>();
     let front = opts.front;
     let task = tokio::spawn(async move {
@@ -313,6 +349,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     tracing::info!(%addr, "airlock is serving");
     Ok(Server {
         addr,
+        metrics_addr,
         bootstrap,
         registry,
         store: node.store,
@@ -324,6 +361,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         task,
         key_watch,
         notifications,
+        metrics_task,
     })
 }
 

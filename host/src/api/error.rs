@@ -101,6 +101,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// The code.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
 }
 
 /// 408: the body did not arrive in time.

@@ -263,20 +263,42 @@ async fn ingest_by_path(
 }
 
 /// An error answered before the request body was read (whole).
-fn closing(e: ApiError) -> Response {
+/// With its code, for the count.
+fn closing(e: ApiError) -> (&'static str, Response) {
+    let code = e.code();
     let mut response = e.into_response();
     response.headers_mut().insert(
         axum::http::header::CONNECTION,
         axum::http::HeaderValue::from_static("close"),
     );
-    response
+    (code, response)
 }
 
+/// One pushed event, counted by outcome (`airlock_ingest_events_total`).
 async fn ingest(
     s: &AppState,
     route: Route<'_>,
     req: Request,
 ) -> Result<(StatusCode, Json<Value>), Response> {
+    match ingest_counted(s, route, req).await {
+        Ok(answer) => {
+            let duplicate = answer.1.get("duplicate") == Some(&Value::Bool(true));
+            s.metrics
+                .ingest(if duplicate { "duplicate" } else { "accepted" });
+            Ok(answer)
+        }
+        Err((code, response)) => {
+            s.metrics.ingest(code);
+            Err(response)
+        }
+    }
+}
+
+async fn ingest_counted(
+    s: &AppState,
+    route: Route<'_>,
+    req: Request,
+) -> Result<(StatusCode, Json<Value>), (&'static str, Response)> {
     let (parts, body) = req.into_parts();
     // A sender that keeps failing to authenticate is refused before anything is
     // checked (per address, never per connector: a forger would lock the real
@@ -317,8 +339,13 @@ async fn ingest(
         .ingest
         .accept(pending, &parts.headers, &body)
         .await
-        .map_err(|e| failed(ApiError::from(e)).into_response())?;
-    let value =
-        serde_json::to_value(accepted).map_err(|e| ApiError::internal(&e).into_response())?;
+        .map_err(|e| {
+            let e = failed(ApiError::from(e));
+            (e.code(), e.into_response())
+        })?;
+    let value = serde_json::to_value(accepted).map_err(|e| {
+        let e = ApiError::internal(&e);
+        (e.code(), e.into_response())
+    })?;
     Ok((StatusCode::ACCEPTED, Json(value)))
 }

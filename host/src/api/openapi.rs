@@ -138,6 +138,7 @@ pub struct Jwks {
         super::connectors::undeploy,
         super::connectors::poll_now,
         super::connectors::approve,
+        super::metrics::scrape,
         super::connectors::polls,
         super::connectors::invoke,
         super::connectors::heartbeat,

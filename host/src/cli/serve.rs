@@ -31,6 +31,11 @@ pub struct ServeArgs {
     /// OAuth metadata.
     #[arg(long)]
     public_url: Option<String>,
+    /// Also serve `/metrics` here, without a token, for a Prometheus scraper
+    /// (e.g. `127.0.0.1:9464`; bind an address only the scraper reaches). On
+    /// `--listen`, `/metrics` needs a `connectors:read` token.
+    #[arg(long, value_name = "ADDR")]
+    metrics_listen: Option<std::net::SocketAddr>,
     #[command(flatten)]
     data: DataArgs,
     /// A directory of `.wasm` connectors to load into the bootstrap tenant.
@@ -97,6 +102,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let ServeArgs {
         listen,
         public_url,
+        metrics_listen,
         data,
         preload,
         issuer,
@@ -144,6 +150,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             anyhow::bail!("--public-url {url}: give an http:// or https:// URL");
         }
         opts.public_url = public_url;
+        opts.metrics_listen = metrics_listen;
         opts.front = FrontLimits {
             header_timeout: std::time::Duration::from_millis(header_timeout_ms.max(1)),
             body_timeout: std::time::Duration::from_millis(body_timeout_ms.max(1)),

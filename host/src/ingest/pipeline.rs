@@ -95,6 +95,7 @@ async fn run(parts: Parts, wake: Arc<Notify>) {
         match parts.store.finish_events(&done).await {
             Ok(published) => {
                 if published > 0 {
+                    parts.registry.metrics().published(published as u64);
                     parts.bus.published();
                 }
                 // A partial batch: let the next one gather (a full one means a
@@ -114,11 +115,14 @@ async fn run(parts: Parts, wake: Arc<Notify>) {
                     published += finish_alone(&parts.store, one).await;
                 }
                 if published > 0 {
+                    parts.registry.metrics().published(published as u64);
                     parts.bus.published();
                 }
             }
             Err(_) => {
-                if finish_alone(&parts.store, &done[0]).await > 0 {
+                let published = finish_alone(&parts.store, &done[0]).await;
+                if published > 0 {
+                    parts.registry.metrics().published(published as u64);
                     parts.bus.published();
                 }
                 tokio::time::sleep(IDLE_POLL).await;

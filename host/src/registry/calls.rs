@@ -54,6 +54,11 @@ impl Registry {
         // other calls' right away. The state is read only if the guest touches kv:
         // on the call's blocking thread, at its first kv call.
         let caller_saves_kv = matches!(call, Call::Poll { .. });
+        let entry_name = match &call {
+            Call::Invoke { .. } => "invoke",
+            Call::Ingest { .. } => "ingest",
+            Call::Poll { .. } => "poll",
+        };
         let kv = {
             let (store, handle) = (self.store.clone(), tokio::runtime::Handle::current());
             let (tenant, connector) = (tenant.to_string(), connector_id.to_string());
@@ -131,6 +136,14 @@ impl Registry {
                 Some(error.to_string()),
             ),
         };
+        let outcome = match (&result, kind) {
+            (Ok(_), None) => "ok",
+            (Ok(_), Some(_)) => "invalid_output",
+            (Err(e), _) => e.kind(),
+        };
+        self.metrics
+            .guest_call(connector_id, entry_name, outcome, latency_ms / 1000.0);
+        self.metrics.heartbeat("call", ok);
         self.recorder.record(HeartbeatRow {
             tenant_id: tenant.to_string(),
             connector_id: connector_id.to_string(),

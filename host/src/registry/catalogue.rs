@@ -228,6 +228,7 @@ impl Registry {
                 message: "`detail` is at most 1000 characters".into(),
             });
         }
+        self.metrics.heartbeat("external", ok);
         self.recorder.record(HeartbeatRow {
             tenant_id: tenant.into(),
             connector_id: connector_id.to_string(),

@@ -64,6 +64,14 @@ pub(super) struct Rows {
     pub(super) shown: Vec<QuarantinedOutput>,
 }
 
+/// Counts the outputs `rows` quarantines, by standard and first rule.
+pub(super) fn count_quarantined(metrics: &crate::metrics::Metrics, rows: &Rows) {
+    for q in &rows.shown {
+        let rule = q.errors.first().map_or("unknown", |f| f.rule.as_str());
+        metrics.quarantined(q.standard.as_str(), rule);
+    }
+}
+
 /// The rows `screened` writes for `source`.
 pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now: i64) -> Rows {
     let mut rows = Rows::default();

@@ -351,6 +351,7 @@ impl Registry {
             &page.screened,
             finished,
         );
+        outputs::count_quarantined(&self.metrics, &rows);
         let mut messages = rows.messages;
         for m in &mut messages {
             // Deterministic: the same page polled again yields the same ids.
@@ -410,6 +411,8 @@ impl Registry {
             ));
         }
         if published {
+            self.metrics
+                .published(u64::try_from(record.published).unwrap_or_default());
             self.bus.published();
         }
         Ok((record, going_on))

@@ -254,6 +254,7 @@ impl Registry {
             .filter(|(_, s)| !s.failed.is_empty())
             .count();
         if !screened.is_empty() {
+            self.metrics.heartbeat("ingest", invalid == 0);
             self.recorder.record(HeartbeatRow {
                 tenant_id: connector.tenant_id.clone(),
                 connector_id: connector.id.clone(),
@@ -284,6 +285,7 @@ impl Registry {
             connector: &connector.id,
         };
         let rows = outputs::rows(&self.topics, source, screened, now_ms());
+        outputs::count_quarantined(&self.metrics, &rows);
         let outcome =
             json!({"published": rows.messages.len(), "quarantined": rows.quarantine.len()});
         Finish::Processed {

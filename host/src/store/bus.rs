@@ -195,6 +195,16 @@ impl Store {
         Ok(())
     }
 
+    /// How many events wait for the pipeline, and when the oldest was received
+    /// (ms): the pipeline's backlog and lag.
+    pub async fn pipeline_backlog(&self) -> Result<(i64, Option<i64>), StoreError> {
+        let row =
+            sqlx::query("SELECT COUNT(*), MIN(received_ms) FROM events WHERE state = 'received'")
+                .fetch_one(&mut *self.session(Rows::All).await?)
+                .await?;
+        Ok((row.try_get(0)?, row.try_get(1)?))
+    }
+
     /// Events waiting for the pipeline whose time has come, oldest first.
     pub async fn pending_events(
         &self,

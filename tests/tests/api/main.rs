@@ -17,6 +17,7 @@ mod hostile;
 mod ingest;
 mod interop;
 mod lifecycle;
+mod metrics;
 mod nul;
 mod openapi;
 mod polls;
