@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod metrics;
 mod oauth;
 pub mod openapi;
+mod trace;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -117,6 +118,7 @@ impl<S: RequiredScope + Send> FromRequestParts<AppState> for Authed<S> {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
         let principal = authenticate(&parts.headers, state).await?;
+        trace::record_caller(&principal.tenant_id, &principal.client_id);
         if !principal.has(S::SCOPE) {
             return Err(ApiError::forbidden(S::SCOPE));
         }
@@ -346,6 +348,8 @@ pub fn router(state: AppState) -> Router {
         })
         .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
         .layer(axum::middleware::from_fn(refuse_nul_in_uri))
+        // Outermost: every answer, refusals included, carries the request's id.
+        .layer(axum::middleware::from_fn(trace::request_span))
         .with_state(state)
 }
 

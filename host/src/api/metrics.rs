@@ -91,6 +91,7 @@ pub(super) async fn record_http(
     let started = Instant::now();
     let method = req.method().as_str().to_string();
     let route = matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    super::trace::record_route(&route);
     let response = next.run(req).await;
     s.metrics.http_request(
         &method,

@@ -36,6 +36,10 @@ pub struct ServeArgs {
     /// `--listen`, `/metrics` needs a `connectors:read` token.
     #[arg(long, value_name = "ADDR")]
     metrics_listen: Option<std::net::SocketAddr>,
+    /// `text` for people, `json` (one object per line, with the request's and the
+    /// guest call's span fields) for log shippers.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
     #[command(flatten)]
     data: DataArgs,
     /// A directory of `.wasm` connectors to load into the bootstrap tenant.
@@ -97,12 +101,30 @@ pub struct ServeArgs {
     outbound: OutboundArgs,
 }
 
+/// How the server's log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl ServeArgs {
+    /// Whether the log is JSON lines (`main.rs` sets the subscriber up before
+    /// the command runs).
+    pub fn json_logs(&self) -> bool {
+        self.log_format == LogFormat::Json
+    }
+}
+
 /// `airlock serve`: exit 0 after a clean shutdown, 2 when the server cannot start.
 pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let ServeArgs {
         listen,
         public_url,
         metrics_listen,
+        log_format: _,
         data,
         preload,
         issuer,
@@ -168,12 +190,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         };
         let server = airlock_host::server::start(opts).await?;
         if let Some(b) = &server.bootstrap {
-            eprintln!(
-                "first start: wrote the bootstrap client to bootstrap.json (tenant {})",
-                b["tenant_id"]
+            tracing::info!(
+                tenant = %b["tenant_id"],
+                "first start: wrote the bootstrap client to bootstrap.json"
             );
         }
-        eprintln!("airlock listening on http://{}", server.addr);
+        // Through the log, so `--log-format json` stays one object per line.
+        tracing::info!("airlock listening on http://{}", server.addr);
         // SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and Kubernetes send):
         // both stop gracefully, flushing held heartbeats and in-flight commits.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
@@ -181,21 +204,21 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             r = tokio::signal::ctrl_c() => r?,
             _ = term.recv() => {}
         }
-        eprintln!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
+        tracing::info!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
         tokio::select! {
             r = server.stop() => r?,
             // Exit here: returning would drop the runtime, which waits for every
             // blocking task (guest calls of up to their wall clock).
             _ = tokio::signal::ctrl_c() => {
-                eprintln!("stopped before the shutdown finished");
+                tracing::warn!("stopped before the shutdown finished");
                 std::process::exit(1);
             }
             _ = term.recv() => {
-                eprintln!("stopped before the shutdown finished");
+                tracing::warn!("stopped before the shutdown finished");
                 std::process::exit(1);
             }
         }
-        eprintln!("airlock stopped");
+        tracing::info!("airlock stopped");
         Ok(ExitCode::SUCCESS)
     })
 }

@@ -84,10 +84,22 @@ impl Registry {
             .ok()
             .and_then(|o| component.limits().with_overrides(&o).ok());
         let started = Instant::now();
+        // The guest's own log lines and the host's about this call carry it.
+        let span = tracing::info_span!(
+            "guest_call",
+            tenant = %tenant,
+            connector = %connector_id,
+            version = %deployment.version,
+            target = %deployment.target,
+            call_id = %call_id,
+            entry = entry_name,
+        );
         let result = {
             let (tenant, call_id) = (tenant.to_string(), call_id.to_string());
             let config = deployment.config.clone();
+            let span = span.clone();
             tokio::task::spawn_blocking(move || {
+                let _in_call = span.enter();
                 let entry = match &call {
                     Call::Invoke { action, input } => Entry::Invoke { action, input },
                     Call::Ingest { event } => Entry::Ingest {
@@ -143,6 +155,7 @@ impl Registry {
         };
         self.metrics
             .guest_call(connector_id, entry_name, outcome, latency_ms / 1000.0);
+        span.in_scope(|| tracing::debug!(outcome, latency_ms, "guest call finished"));
         self.metrics.heartbeat("call", ok);
         self.recorder.record(HeartbeatRow {
             tenant_id: tenant.to_string(),

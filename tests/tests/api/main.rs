@@ -27,3 +27,4 @@ mod routes;
 mod shapes;
 mod status;
 mod tokens;
+mod trace;
