@@ -16,7 +16,7 @@ pub mod graphql;
 pub mod metrics;
 mod oauth;
 pub mod openapi;
-mod trace;
+pub(crate) mod trace;
 
 use std::marker::PhantomData;
 use std::sync::Arc;
@@ -99,6 +99,7 @@ macro_rules! scopes {
 scopes! {
     Manage => ConnectorsManage,
     Approve => ConnectorsApprove,
+    MetricsRead => MetricsRead,
     Read => ConnectorsRead,
     Heartbeat => ConnectorHeartbeat,
     AuditRead => AuditRead,

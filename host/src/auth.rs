@@ -69,11 +69,14 @@ pub enum Scope {
     /// secrets, credential bindings) than its connector is approved for: a held
     /// upgrade, or by deploying it.
     ConnectorsApprove,
+    /// Read the node's metrics (`GET /metrics`): node-wide, every tenant's series —
+    /// for the operator's scraper only.
+    MetricsRead,
 }
 
 impl Scope {
     /// Every scope.
-    pub const ALL: [Scope; 7] = [
+    pub const ALL: [Scope; 8] = [
         Scope::ConnectorsManage,
         Scope::ConnectorsRead,
         Scope::ConnectorHeartbeat,
@@ -81,6 +84,7 @@ impl Scope {
         Scope::EventsRead,
         Scope::AuditRead,
         Scope::ConnectorsApprove,
+        Scope::MetricsRead,
     ];
 
     /// The scope's name on the wire.
@@ -93,6 +97,7 @@ impl Scope {
             Scope::EventsRead => "events:read",
             Scope::AuditRead => "audit:read",
             Scope::ConnectorsApprove => "connectors:approve",
+            Scope::MetricsRead => "metrics:read",
         }
     }
 

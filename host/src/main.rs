@@ -150,6 +150,11 @@ fn main() -> ExitCode {
             eprintln!("refused: {e:#}");
             ExitCode::from(1)
         }
+        // One JSON object per line, even for the last word.
+        Err(e) if json => {
+            tracing::error!("{e:#}");
+            ExitCode::from(2)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::from(2)

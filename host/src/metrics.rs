@@ -1,6 +1,7 @@
 //! The node's metrics, in the Prometheus (OpenMetrics) text format: `GET /metrics`
-//! (a `connectors:read` token) on the API's address, or scope-free on
-//! `--metrics-listen ADDR` for a scraper on an internal network.
+//! (the operator's `metrics:read` scope: the series are node-wide) on the API's
+//! address, or scope-free on `--metrics-listen ADDR` for a scraper on an internal
+//! network.
 //!
 //! One [`Metrics`] per server (no process-global recorder), made by the
 //! composition root and handed to the parts that count: the registry (guest calls,
@@ -12,7 +13,10 @@
 //! - A label never carries text a tenant chose: connectors are named by id (made
 //!   by the server), and every other label is a closed set — entry points, error
 //!   kinds and codes, standards, validator rule names, route templates, methods
-//!   and status codes. Cardinality is bounded by the number of connectors.
+//!   and status codes. Only the guest-call counter has a connector label, and a
+//!   deleted connector's series go with it ([`Metrics::forget_connector`]).
+//! - Counts are of what was committed: messages published and outputs quarantined
+//!   are counted after their transaction, never for work another node finished.
 //! - Counting never blocks or fails a request: every method is a few atomic
 //!   operations (a read lock on a family the first time a label set appears).
 //! - Names follow Prometheus conventions, and OpenTelemetry's semantic
@@ -26,6 +30,30 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 use std::sync::atomic::AtomicU64;
+
+/// Every outcome a guest call is counted with: `ok`, `invalid_output`, and each
+/// kind of `runtime::CallError` (a test keeps the list whole).
+pub const CALL_OUTCOMES: &[&str] = &[
+    "ok",
+    "invalid_output",
+    "timeout",
+    "wall_clock_timeout",
+    "contract_violation",
+    "host_unavailable",
+    "memory_exceeded",
+    "stack_overflow",
+    "output_too_large",
+    "too_many_outputs",
+    "transfer_too_large",
+    "out_of_fuel",
+    "trapped",
+    "invalid_config",
+    "invalid_input",
+    "upstream",
+    "rate_limited",
+    "unsupported",
+    "internal",
+];
 
 /// Seconds, from 0.5 ms to ~33 s: a guest call or an HTTP request.
 fn latency_buckets() -> Histogram {
@@ -43,7 +71,6 @@ struct CallLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CallTimeLabels {
-    connector: String,
     entry: &'static str,
 }
 
@@ -66,7 +93,7 @@ struct QuarantineLabels {
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct HttpLabels {
-    http_request_method: String,
+    http_request_method: &'static str,
     http_route: String,
     http_response_status_code: u16,
 }
@@ -133,13 +160,13 @@ impl Metrics {
         );
         registry.register_with_unit(
             "guest_call_duration",
-            "Guest call latency by connector and entry point",
+            "Guest call latency by entry point",
             Unit::Seconds,
             m.guest_call_duration.clone(),
         );
         registry.register(
             "heartbeats",
-            "Heartbeats recorded, by source (call, external, transform) and whether they were healthy",
+            "Heartbeats recorded, by source (call, external, ingest) and whether they were healthy",
             m.heartbeats.clone(),
         );
         registry.register(
@@ -209,11 +236,22 @@ impl Metrics {
             })
             .inc();
         self.guest_call_duration
-            .get_or_create(&CallTimeLabels {
-                connector: connector.to_string(),
-                entry,
-            })
+            .get_or_create(&CallTimeLabels { entry })
             .observe(seconds);
+    }
+
+    /// Drops a deleted connector's series, so deleting connectors never grows the
+    /// scrape. `outcomes` are the outcomes a call can have (see [`CALL_OUTCOMES`]).
+    pub fn forget_connector(&self, connector: &str) {
+        for entry in ["invoke", "poll", "ingest"] {
+            for &outcome in CALL_OUTCOMES {
+                self.guest_calls.remove(&CallLabels {
+                    connector: connector.to_string(),
+                    entry,
+                    outcome,
+                });
+            }
+        }
     }
 
     /// A heartbeat was recorded.
@@ -247,10 +285,10 @@ impl Metrics {
     }
 
     /// An HTTP request was answered.
-    pub fn http_request(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn http_request(&self, method: &'static str, route: &str, status: u16, seconds: f64) {
         self.http
             .get_or_create(&HttpLabels {
-                http_request_method: method.to_string(),
+                http_request_method: method,
                 http_route: route.to_string(),
                 http_response_status_code: status,
             })
@@ -262,15 +300,18 @@ impl Metrics {
         self.scheduler_lag.set(seconds);
     }
 
-    /// The metrics as text, with the state gauges set first.
-    pub fn render(&self, state: &State) -> String {
-        for (status, n) in &state.connectors {
-            self.connectors
-                .get_or_create(&StatusLabels { status })
-                .set(*n);
+    /// The metrics as text, with the state gauges set first (kept as they were
+    /// when `state` could not be read).
+    pub fn render(&self, state: Option<&State>) -> String {
+        if let Some(state) = state {
+            for (status, n) in &state.connectors {
+                self.connectors
+                    .get_or_create(&StatusLabels { status })
+                    .set(*n);
+            }
+            self.backlog.set(state.backlog);
+            self.pipeline_lag.set(state.pipeline_lag_seconds);
         }
-        self.backlog.set(state.backlog);
-        self.pipeline_lag.set(state.pipeline_lag_seconds);
         use prometheus_client::encoding::text::{encode_eof, encode_registry};
         let mut out = String::new();
         // Writing to a String cannot fail.
@@ -290,4 +331,41 @@ pub struct State {
     pub backlog: i64,
     /// Age of the oldest of them, seconds.
     pub pipeline_lag_seconds: f64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_of_call_error_is_an_outcome() {
+        let source = include_str!("runtime/error.rs");
+        let kinds = source
+            .split("pub fn kind(&self)")
+            .nth(1)
+            .and_then(|rest| rest.split("\n    }\n").next())
+            .unwrap_or_default();
+        let mut found = 0;
+        for piece in kinds.split("=> \"").skip(1) {
+            let kind = piece.split('"').next().unwrap_or_default();
+            assert!(
+                CALL_OUTCOMES.contains(&kind),
+                "{kind} is not in CALL_OUTCOMES"
+            );
+            found += 1;
+        }
+        assert!(found >= 17, "found only {found} kinds");
+    }
+
+    #[test]
+    fn a_forgotten_connector_leaves_no_series() {
+        let m = Metrics::new();
+        m.guest_call("c-1", "invoke", "ok", 0.001);
+        m.guest_call("c-1", "poll", "upstream", 0.001);
+        m.guest_call("c-2", "invoke", "ok", 0.001);
+        m.forget_connector("c-1");
+        let text = m.render(None);
+        assert!(!text.contains("c-1"), "{text}");
+        assert!(text.contains("c-2"), "{text}");
+    }
 }

@@ -55,6 +55,7 @@ pub use catalogue::PageDetails;
 pub use committer::OutputCommitter;
 pub use connectors::Registration;
 pub use deployments::Deployment;
+pub use outputs::count_quarantine_rows;
 pub use polls::{BACKOFF_CAP_MS, MAX_PAGES_PER_RUN, MAX_RETRY_AFTER_MS, Trigger};
 pub use sdk::{SdkManifest, sdk_manifest};
 pub use views::*;

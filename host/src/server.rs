@@ -157,7 +157,7 @@ pub struct Server {
     task: tokio::task::JoinHandle<std::io::Result<()>>,
     key_watch: tokio::task::JoinHandle<()>,
     notifications: Option<tokio::task::JoinHandle<()>>,
-    metrics_task: Option<tokio::task::JoinHandle<()>>,
+    metrics_stop: Option<(oneshot::Sender<()>, tokio::task::JoinHandle<()>)>,
 }
 
 impl Server {
@@ -172,10 +172,11 @@ impl Server {
         if let Some(n) = &self.notifications {
             n.abort();
         }
-        if let Some(m) = &self.metrics_task {
-            m.abort();
-        }
         (&mut self.task).await??;
+        if let Some((stop, task)) = self.metrics_stop.take() {
+            let _ = stop.send(());
+            let _ = task.await;
+        }
         self.pipeline.stop();
         self.recorder.flush().await;
         self.store.close().await;
@@ -214,6 +215,15 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         anyhow::anyhow!("cannot listen on {}: {e}{hint}", opts.listen)
     })?;
     let addr = listener.local_addr()?;
+    // Bound before anything starts, so a busy address stops the start cleanly.
+    let metrics_listener = match opts.metrics_listen {
+        Some(at) => Some(
+            TcpListener::bind(at)
+                .await
+                .with_context(|| format!("--metrics-listen {at}: cannot listen there"))?,
+        ),
+        None => None,
+    };
     let public_base = public_base(opts.public_url.as_deref(), addr);
     let runtime = Arc::new(
         Runtime::new()?
@@ -315,26 +325,25 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         clients,
         metrics,
     };
-    // `--metrics-listen`: `/metrics` alone, without a token, on its own address.
-    let metrics_addr = match opts.metrics_listen {
-        Some(at) => {
-            let listener = TcpListener::bind(at)
-                .await
-                .with_context(|| format!("cannot listen on {at} for metrics"))?;
+    // `--metrics-listen`: `/metrics` alone, without a token, on its own address,
+    // behind the same front door (timeouts, connection cap, graceful stop).
+    let (metrics_addr, metrics_stop) = match metrics_listener {
+        Some(listener) => {
             let bound = listener.local_addr()?;
             let app = crate::api::metrics::metrics_only(state.clone());
+            let (stop, stopped) = oneshot::channel::<()>();
+            let front = opts.front;
             let task = tokio::spawn(async move {
-                if let Err(e) = axum::serve(listener, app).await {
+                let serving = crate::api::serve(listener, app, front, async move {
+                    let _ = stopped.await;
+                });
+                if let Err(e) = serving.await {
                     tracing::warn!(error = %e, "the metrics listener stopped");
                 }
             });
             tracing::info!(addr = %bound, "serving /metrics");
-            Some((bound, task))
+            (Some(bound), Some((stop, task)))
         }
-        None => None,
-    };
-    let (metrics_addr, metrics_task) = match metrics_addr {
-        Some((a, t)) => (Some(a), Some(t)),
         None => (None, None),
     };
     let app = router(state);
@@ -361,7 +370,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         task,
         key_watch,
         notifications,
-        metrics_task,
+        metrics_stop,
     })
 }
 

@@ -37,7 +37,7 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Executor};
 
 pub use audit::{AuditEntry, AuditRow};
-pub use bus::{EventStatusRow, Finish, MessageFilter, MessageRow, PendingEvent};
+pub use bus::{EventStatusRow, Finish, Finished, MessageFilter, MessageRow, PendingEvent};
 pub use connectors::{ConnectorRow, DeploymentRow, NewConnector, Polling, VersionRow};
 pub use health::{HealthRow, HeartbeatRollup, HeartbeatRow};
 pub use notify::{BUS_CHANNEL, CHANGED_CHANNEL};

@@ -72,7 +72,11 @@ impl ApiError {
 
     /// 500, with the details logged and not returned.
     pub fn internal(detail: &dyn std::fmt::Display) -> ApiError {
-        tracing::error!(error = %detail, "internal error");
+        // With the request's id at any log level, so a user's report finds it.
+        match super::trace::current_id() {
+            Some(id) => tracing::error!(error = %detail, request_id = %id, "internal error"),
+            None => tracing::error!(error = %detail, "internal error"),
+        }
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",

@@ -354,9 +354,12 @@ fn coded(errors: &mut [async_graphql::ServerError]) {
 /// The caller of an `Authorization: Bearer` header, by the token's signature.
 fn bearer(headers: &HeaderMap, s: &AppState) -> Result<Principal, ApiError> {
     let token = super::bearer_token(headers, "GraphQL needs a bearer access token")?;
-    s.tokens
+    let principal = s
+        .tokens
         .verify(token)
-        .map_err(|e| ApiError::unauthorized(&e.to_string()))
+        .map_err(|e| ApiError::unauthorized(&e.to_string()))?;
+    super::trace::record_caller(&principal.tenant_id, &principal.client_id);
+    Ok(principal)
 }
 
 /// `GET /graphql`: the GraphQL-over-WebSocket handshake when the request asks for

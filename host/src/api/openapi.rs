@@ -210,6 +210,9 @@ impl Modify for SecuritySchemes {
                 Scope::EventsIngest => "push events (a push connector's own OAuth client)",
                 Scope::EventsRead => "read and follow published messages",
                 Scope::AuditRead => "read the audit trail",
+                Scope::MetricsRead => {
+                    "read the node's metrics: every tenant's series, for the operator's scraper"
+                }
                 Scope::ConnectorsApprove => {
                     "approve an upgrade held because it asks for more than the running version"
                 }

@@ -191,7 +191,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         let server = airlock_host::server::start(opts).await?;
         if let Some(b) = &server.bootstrap {
             tracing::info!(
-                tenant = %b["tenant_id"],
+                tenant = b["tenant_id"].as_str().unwrap_or_default(),
                 "first start: wrote the bootstrap client to bootstrap.json"
             );
         }

@@ -93,9 +93,8 @@ async fn run(parts: Parts, wake: Arc<Notify>) {
         let full = batch.len() as i64 >= BATCH;
         let done = parts.registry.process_events(batch).await;
         match parts.store.finish_events(&done).await {
-            Ok(published) => {
-                if published > 0 {
-                    parts.registry.metrics().published(published as u64);
+            Ok(finished) => {
+                if parts.counted(&finished) {
                     parts.bus.published();
                 }
                 // A partial batch: let the next one gather (a full one means a
@@ -110,19 +109,16 @@ async fn run(parts: Parts, wake: Arc<Notify>) {
             // as failed, without its rows.
             Err(e) if done.len() > 1 => {
                 tracing::warn!(error = %e, "ingest pipeline: a batch failed; writing its events one by one");
-                let mut published = 0;
+                let mut published = false;
                 for one in &done {
-                    published += finish_alone(&parts.store, one).await;
+                    published |= parts.finish_alone(one).await;
                 }
-                if published > 0 {
-                    parts.registry.metrics().published(published as u64);
+                if published {
                     parts.bus.published();
                 }
             }
             Err(_) => {
-                let published = finish_alone(&parts.store, &done[0]).await;
-                if published > 0 {
-                    parts.registry.metrics().published(published as u64);
+                if parts.finish_alone(&done[0]).await {
                     parts.bus.published();
                 }
                 tokio::time::sleep(IDLE_POLL).await;
@@ -131,22 +127,31 @@ async fn run(parts: Parts, wake: Arc<Notify>) {
     }
 }
 
-/// Writes one event's result; if the database refuses it, records the event as
-/// failed with the database's reason instead (and if even that fails, the event
-/// stays `received` and is tried again). Returns the messages published.
-async fn finish_alone(store: &Store, one: &(String, Finish)) -> usize {
-    match store.finish_events(std::slice::from_ref(one)).await {
-        Ok(n) => n,
-        Err(e) => {
-            let failed = Finish::Failed {
-                outcome:
-                    serde_json::json!({"error": format!("its results could not be stored: {e}")})
+impl Parts {
+    /// Counts what a commit wrote; whether it published anything.
+    fn counted(&self, finished: &crate::store::Finished<'_>) -> bool {
+        let metrics = self.registry.metrics();
+        metrics.published(finished.published as u64);
+        crate::registry::count_quarantine_rows(metrics, &finished.quarantined);
+        finished.published > 0
+    }
+
+    /// Writes one event's result; if the database refuses it, records the event
+    /// as failed with the database's reason instead (and if even that fails, the
+    /// event stays `received` and is tried again). Whether it published anything.
+    async fn finish_alone(&self, one: &(String, Finish)) -> bool {
+        match self.store.finish_events(std::slice::from_ref(one)).await {
+            Ok(finished) => self.counted(&finished),
+            Err(e) => {
+                let failed = Finish::Failed {
+                    outcome: serde_json::json!({"error": format!("its results could not be stored: {e}")})
                         .to_string(),
-            };
-            if let Err(e) = store.finish_events(&[(one.0.clone(), failed)]).await {
-                tracing::warn!(error = %e, event = %one.0, "ingest pipeline: cannot record a failure; retrying");
+                };
+                if let Err(e) = self.store.finish_events(&[(one.0.clone(), failed)]).await {
+                    tracing::warn!(error = %e, event = %one.0, "ingest pipeline: cannot record a failure; retrying");
+                }
+                false
             }
-            0
         }
     }
 }

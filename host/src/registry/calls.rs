@@ -85,7 +85,7 @@ impl Registry {
             .and_then(|o| component.limits().with_overrides(&o).ok());
         let started = Instant::now();
         // The guest's own log lines and the host's about this call carry it.
-        let span = tracing::info_span!(
+        let span = tracing::debug_span!(
             "guest_call",
             tenant = %tenant,
             connector = %connector_id,

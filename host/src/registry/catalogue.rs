@@ -180,6 +180,12 @@ impl Registry {
     }
 
     /// Counts per status, in all and per category.
+    /// Counts per status as last written (no flush of held heartbeats): for a
+    /// metrics scrape, which must not make the heartbeat writer work.
+    pub async fn status_counts(&self, tenant: &str) -> Result<StatusCounts, RegistryError> {
+        Ok(StatusCounts::of(&self.all_views(tenant).await?))
+    }
+
     pub async fn summary(&self, tenant: &str) -> Result<Summary, RegistryError> {
         self.recorder.flush().await;
         let all = self.all_views(tenant).await?;

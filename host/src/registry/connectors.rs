@@ -172,6 +172,7 @@ impl Registry {
         )
         .await?;
         self.forget_connector(&connector.id);
+        self.metrics.forget_connector(&connector.id);
         Ok(())
     }
 

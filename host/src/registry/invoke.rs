@@ -122,13 +122,13 @@ impl Registry {
         screened: &Screened,
     ) -> Result<Vec<QuarantinedOutput>, RegistryError> {
         let rows = outputs::rows(&self.topics, source, screened, now_ms());
-        outputs::count_quarantined(&self.metrics, &rows);
         let published = rows.messages.len() as u64;
         self.committer
             .commit(rows.messages, rows.quarantine)
             .await
             .map_err(RegistryError::Internal)?;
         self.metrics.published(published);
+        outputs::count_quarantined(&self.metrics, &rows.shown);
         Ok(rows.shown)
     }
 

@@ -64,11 +64,24 @@ pub(super) struct Rows {
     pub(super) shown: Vec<QuarantinedOutput>,
 }
 
-/// Counts the outputs `rows` quarantines, by standard and first rule.
-pub(super) fn count_quarantined(metrics: &crate::metrics::Metrics, rows: &Rows) {
-    for q in &rows.shown {
+/// Counts quarantined outputs (committed), by standard and first rule.
+pub(super) fn count_quarantined(metrics: &crate::metrics::Metrics, shown: &[QuarantinedOutput]) {
+    for q in shown {
         let rule = q.errors.first().map_or("unknown", |f| f.rule.as_str());
         metrics.quarantined(q.standard.as_str(), rule);
+    }
+}
+
+/// Counts quarantine rows a commit wrote (their report is the stored JSON).
+pub fn count_quarantine_rows(metrics: &crate::metrics::Metrics, rows: &[&QuarantineRow]) {
+    for q in rows {
+        let report: serde_json::Value = serde_json::from_str(&q.report).unwrap_or_default();
+        let rule = report["errors"][0]["rule"].as_str().unwrap_or("unknown");
+        let standard = q
+            .standard
+            .parse::<Standard>()
+            .map_or("unknown", Standard::as_str);
+        metrics.quarantined(standard, rule);
     }
 }
 

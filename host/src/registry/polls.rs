@@ -351,7 +351,6 @@ impl Registry {
             &page.screened,
             finished,
         );
-        outputs::count_quarantined(&self.metrics, &rows);
         let mut messages = rows.messages;
         for m in &mut messages {
             // Deterministic: the same page polled again yields the same ids.
@@ -410,6 +409,7 @@ impl Registry {
                 false,
             ));
         }
+        outputs::count_quarantined(&self.metrics, &rows.shown);
         if published {
             self.metrics
                 .published(u64::try_from(record.published).unwrap_or_default());

@@ -284,8 +284,8 @@ impl Registry {
             tenant: &connector.tenant_id,
             connector: &connector.id,
         };
+        // Counted by the pipeline once committed (`Store::finish_events`).
         let rows = outputs::rows(&self.topics, source, screened, now_ms());
-        outputs::count_quarantined(&self.metrics, &rows);
         let outcome =
             json!({"published": rows.messages.len(), "quarantined": rows.quarantine.len()});
         Finish::Processed {

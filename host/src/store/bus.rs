@@ -85,6 +85,16 @@ pub struct EventStatusRow {
     pub outcome: Option<String>,
 }
 
+/// What [`Store::finish_events`] committed: the events it claimed (another node
+/// may have finished some) wrote these messages and quarantine rows.
+#[derive(Debug, Default)]
+pub struct Finished<'a> {
+    /// Messages published.
+    pub published: usize,
+    /// Outputs quarantined.
+    pub quarantined: Vec<&'a QuarantineRow>,
+}
+
 /// How the pipeline finished with an event.
 #[derive(Debug, Clone)]
 pub enum Finish {
@@ -239,7 +249,10 @@ impl Store {
     /// Records how the pipeline finished with each event, in one transaction. An
     /// event no longer `received` (another node finished it) is skipped with
     /// everything it would have written. Returns how many messages were published.
-    pub async fn finish_events(&self, done: &[(String, Finish)]) -> Result<usize, StoreError> {
+    pub async fn finish_events<'a>(
+        &self,
+        done: &'a [(String, Finish)],
+    ) -> Result<Finished<'a>, StoreError> {
         // Events that finish alike (typically all of a batch: processed, one output
         // each) are moved out of `received` by one statement per chunk, which
         // returns the ids it claimed; only those events' rows are then written, many
@@ -293,7 +306,7 @@ impl Store {
             }
         }
         let mut messages = Vec::new();
-        let mut quarantine = Vec::new();
+        let mut quarantine: Vec<&QuarantineRow> = Vec::new();
         for (event_id, finish) in done {
             if let Finish::Processed {
                 messages: m,
@@ -303,15 +316,18 @@ impl Store {
                 && claimed.contains(event_id)
             {
                 messages.extend(m.iter());
-                quarantine.extend(q.iter().cloned());
+                quarantine.extend(q.iter());
             }
         }
         for chunk in super::statement_chunks(&messages, INSERT_CHUNK) {
             Store::insert_message_rows(self.backend, &mut tx, chunk).await?;
         }
-        Store::insert_quarantine(&mut tx, &quarantine.iter().collect::<Vec<_>>()).await?;
+        Store::insert_quarantine(&mut tx, &quarantine).await?;
         tx.commit().await?;
-        Ok(messages.len())
+        Ok(Finished {
+            published: messages.len(),
+            quarantined: quarantine,
+        })
     }
 
     /// Inserts `rows` with one statement.

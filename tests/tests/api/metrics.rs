@@ -7,7 +7,7 @@ use airlock_tests::guests;
 use serde_json::{Value, json};
 
 use crate::harness::{Db, Env};
-use crate::ingest::{register, signed};
+use crate::ingest::{register, register_push, signed};
 
 /// The value of the sample of `name` whose labels include every `labels` pair
 /// (0 when there is none).
@@ -104,13 +104,39 @@ async fn counters_match_a_known_sequence_exactly() {
     let mut forged = signed(secret, "evt_2", ts, body);
     forged[2].1 = "v1,AAAA".into();
     assert_eq!(push(forged).await, 401);
+    // A sender declared to push STIX that pushes something else: quarantined by
+    // the pipeline, after its commit.
+    let strict = register_push(
+        &env,
+        &env.token,
+        "stix-sender",
+        "hmac-sha256",
+        Some("stix-2.1"),
+    )
+    .await;
+    let not_stix = br#"{"type": "not-a-bundle"}"#;
+    let mut req = env
+        .http
+        .post(env.url(strict["webhook_path"].as_str().unwrap()))
+        .header("content-type", "application/json")
+        .body(not_stix.to_vec());
+    for (k, v) in signed(
+        strict["credential"]["secret"].as_str().unwrap(),
+        "evt_3",
+        ts,
+        not_stix,
+    ) {
+        req = req.header(k, v);
+    }
+    assert_eq!(req.send().await.unwrap().status(), 202);
     // The pipeline publishes the event.
     let deadline = Instant::now() + Duration::from_secs(20);
     let text = loop {
         let (s, kind, text) = scrape(&env, &open, None).await;
         assert_eq!(s, 200);
         assert!(kind.starts_with("application/openmetrics-text"), "{kind}");
-        if sample(&text, "airlock_bus_messages_published_total", &[]) >= 5.0
+        if (sample(&text, "airlock_bus_messages_published_total", &[]) >= 5.0
+            && sample(&text, "airlock_quarantined_outputs_total", &[]) >= 2.0)
             || Instant::now() > deadline
         {
             break text;
@@ -135,7 +161,7 @@ async fn counters_match_a_known_sequence_exactly() {
         sample(
             &text,
             "airlock_guest_call_duration_seconds_count",
-            &[("connector", &id), ("entry", "invoke")]
+            &[("entry", "invoke")]
         ),
         5.0
     );
@@ -156,24 +182,30 @@ async fn counters_match_a_known_sequence_exactly() {
             &[("outcome", outcome)],
         )
     };
-    assert_eq!(ingest("accepted"), 1.0);
+    assert_eq!(ingest("accepted"), 2.0);
     assert_eq!(ingest("duplicate"), 1.0);
-    assert_eq!(sample(&text, "airlock_ingest_events_total", &[]), 3.0);
+    assert_eq!(
+        ingest("bad_signature") + ingest("bad_credential"),
+        1.0,
+        "{text}"
+    );
+    assert_eq!(sample(&text, "airlock_ingest_events_total", &[]), 4.0);
+    // The invoke's broken bundle and the pushed non-bundle.
     assert_eq!(
         sample(
             &text,
             "airlock_quarantined_outputs_total",
             &[("standard", "stix-2.1")]
         ),
-        1.0
+        2.0
     );
-    assert_eq!(sample(&text, "airlock_quarantined_outputs_total", &[]), 1.0);
+    assert_eq!(sample(&text, "airlock_quarantined_outputs_total", &[]), 2.0);
     // 3 work outputs, the STIX call's JSON note, the pushed event.
     assert_eq!(
         sample(&text, "airlock_bus_messages_published_total", &[]),
         5.0
     );
-    assert_eq!(sample(&text, "airlock_connectors", &[]), 2.0);
+    assert_eq!(sample(&text, "airlock_connectors", &[]), 3.0);
     assert_eq!(sample(&text, "airlock_pipeline_backlog_events", &[]), 0.0);
     let http = |status: &str| {
         sample(
@@ -191,9 +223,15 @@ async fn counters_match_a_known_sequence_exactly() {
     // No label carries what a tenant named: the connectors' names are absent.
     assert!(!text.contains("sensor-hub") && !text.contains("\"probe\""));
 
-    // On the API's address, /metrics needs a token that may read the catalogue.
+    // On the API's address, /metrics needs the operator's metrics:read: the series
+    // are every tenant's, which no tenant's own scopes may read.
     let (s, _, _) = scrape(&env, &env.url("/metrics"), None).await;
     assert_eq!(s, 401);
+    let reader = env
+        .token_with(&[airlock_host::auth::Scope::ConnectorsRead])
+        .await;
+    let (s, _, _) = scrape(&env, &env.url("/metrics"), Some(&reader)).await;
+    assert_eq!(s, 403);
     let (s, _, again) = scrape(&env, &env.url("/metrics"), Some(&env.token)).await;
     assert_eq!(s, 200);
     assert_eq!(
@@ -204,5 +242,13 @@ async fn counters_match_a_known_sequence_exactly() {
             &[("connector", &id), ("outcome", "ok")]
         )
     );
+
+    // A deleted connector's series go with it.
+    let (s, _) = env
+        .admin("DELETE", &format!("/api/connectors/{id}?force=true"), None)
+        .await;
+    assert_eq!(s, 204);
+    let (_, _, after) = scrape(&env, &open, None).await;
+    assert!(!after.contains(&id), "{after}");
     env.stop().await;
 }
