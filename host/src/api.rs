@@ -335,10 +335,11 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::router())
         .merge(metrics::router())
         // Routed requests only: the label is the route's template.
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            metrics::record_http,
-        ))
+        .route_layer(axum::middleware::from_fn({
+            // The metrics alone, not a clone of the whole state per request.
+            let m = state.metrics.clone();
+            move |matched, req, next| metrics::record_http(m.clone(), matched, req, next)
+        }))
         .fallback(|| async { ApiError::not_found("no such route") })
         .method_not_allowed_fallback(|| async {
             ApiError::new(

@@ -113,7 +113,7 @@ fn method_label(m: &axum::http::Method) -> &'static str {
 
 /// Times a routed request into `http_server_request_duration_seconds`.
 pub(super) async fn record_http(
-    State(s): State<AppState>,
+    metrics: std::sync::Arc<crate::metrics::Metrics>,
     matched: Option<MatchedPath>,
     req: Request,
     next: Next,
@@ -123,7 +123,7 @@ pub(super) async fn record_http(
     let route = matched.map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     super::trace::record_route(&route);
     let response = next.run(req).await;
-    s.metrics.http_request(
+    metrics.http_request(
         method,
         &route,
         response.status().as_u16(),
