@@ -74,7 +74,7 @@ pub use limits::{
 };
 pub use loader::{
     CONTRACT_INTERFACES, Component, LoadError, MAX_COMPONENT_BYTES, ManifestJson, Runtime,
-    SUPPORTED_CONTRACTS, WASI_INTERFACES, body_json, output_json,
+    SUPPORTED_CONTRACTS, WASI_INTERFACES, body_json, component_digest, output_json,
 };
 pub use outbound::Transport;
 pub use stdio::MAX_STDIO_BYTES;

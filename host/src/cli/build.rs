@@ -92,7 +92,7 @@ pub fn build(args: &BuildArgs) -> anyhow::Result<ExitCode> {
         );
     };
     let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
-    let digest = airlock_host::time::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let digest = airlock_host::runtime::component_digest(&bytes);
     eprintln!(
         "built {} ({} KiB, sha256 {})",
         path.display(),

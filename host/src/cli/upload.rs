@@ -60,7 +60,7 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
     let secrets = args.secrets.as_ref().map(json_file).transpose()?;
     let mut session = Session::load()?;
     let id = connector_id(&mut session, &args.connector)?;
-    let digest = airlock_host::time::hex(&<sha2::Sha256 as sha2::Digest>::digest(&bytes));
+    let digest = airlock_host::runtime::component_digest(&bytes);
     // The deploy request first: what would refuse it must refuse before the upload.
     let deploy = match &args.deploy {
         Some(target) => Some((

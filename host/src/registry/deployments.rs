@@ -288,7 +288,6 @@ impl Registry {
             Some(_) => "deployment.change_config",
         };
         let asks = CapabilityDiff::of(&manifest);
-        let deployed_asks = self.deployed_asks(tenant, connector_id, &deployed).await?;
         self.write(
             tenant,
             actor,
@@ -297,7 +296,6 @@ impl Registry {
             detail,
             Write::Deploy {
                 asks: &asks,
-                deployed_asks: &deployed_asks,
                 running: previous.as_ref().map(|p| p.version.as_str()),
                 may_approve,
                 stale_after_ms,
@@ -306,61 +304,45 @@ impl Registry {
         .await
     }
 
-    /// What the versions deployed now ask for together: the approved baseline of a
-    /// connector deployed before baselines were kept (its `approved` is empty).
-    async fn deployed_asks(
-        &self,
-        tenant: &str,
-        connector_id: &str,
-        deployed: &[DeploymentRow],
-    ) -> Result<CapabilityDiff, RegistryError> {
-        let mut all = CapabilityDiff::default();
-        let mut seen = std::collections::BTreeSet::new();
-        for d in deployed {
-            if seen.insert(d.version.clone())
-                && let Some((_, m)) = self.version(tenant, connector_id, &d.version).await?
-            {
-                all = all.union(&CapabilityDiff::of(&m));
-            }
-        }
-        Ok(all)
-    }
-
     /// What the connector is approved to ask for (`None` before its first
     /// deployment), read outside any lock: for answers, not decisions.
     pub(super) async fn approved_asks(
         &self,
         tenant: &str,
         connector_id: &str,
-        deployed: &[DeploymentRow],
     ) -> Result<Option<CapabilityDiff>, RegistryError> {
-        let deployed_asks = self.deployed_asks(tenant, connector_id, deployed).await?;
-        // Read only; dropping the transaction rolls it back.
+        // Read only (the stand-in is stored by writes); dropping the transaction
+        // rolls it back.
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
-        Self::baseline_in(&mut tx, connector_id, &deployed_asks, !deployed.is_empty()).await
+        Self::baseline_in(&mut tx, connector_id).await
     }
 
-    /// What the connector is approved to ask for, read under its lock in `tx`:
-    /// the stored baseline, else what is deployed now (`deployed_asks`, for a
-    /// connector deployed before baselines were kept; stored then in `tx`), else
-    /// `None` before its first deployment.
+    /// What the connector is approved to ask for, read in `tx` (under its lock
+    /// when a decision depends on it): the stored baseline, else what its
+    /// deployments run (a connector deployed before baselines were kept; stored
+    /// then in `tx`), else `None` before its first deployment.
     async fn baseline_in(
         tx: &mut sqlx::AnyConnection,
         connector_id: &str,
-        deployed_asks: &CapabilityDiff,
-        anything_deployed: bool,
     ) -> Result<Option<CapabilityDiff>, RegistryError> {
-        match Store::approved_asks_in(tx, connector_id).await? {
-            Some(text) => Ok(Some(serde_json::from_str(&text).map_err(internal)?)),
-            None if anything_deployed => {
-                // Kept from now on: undeploying everything must not turn the next
-                // deploy into a first one.
-                let text = serde_json::to_string(deployed_asks).map_err(internal)?;
-                Store::set_approved_asks(tx, connector_id, &text).await?;
-                Ok(Some(deployed_asks.clone()))
-            }
-            None => Ok(None),
+        if let Some(text) = Store::approved_asks_in(tx, connector_id).await? {
+            return Ok(Some(serde_json::from_str(&text).map_err(internal)?));
         }
+        let deployed = Store::deployed_manifests_in(tx, connector_id).await?;
+        if deployed.is_empty() {
+            return Ok(None);
+        }
+        // A connector deployed before baselines were kept: what it runs stands in,
+        // kept from now on, so undeploying everything cannot turn the next deploy
+        // into a first one.
+        let mut asks = CapabilityDiff::default();
+        for text in deployed {
+            let m: crate::runtime::ManifestJson = serde_json::from_str(&text).map_err(internal)?;
+            asks = asks.union(&CapabilityDiff::of(&m));
+        }
+        let text = serde_json::to_string(&asks).map_err(internal)?;
+        Store::set_approved_asks(tx, connector_id, &text).await?;
+        Ok(Some(asks))
     }
 
     /// Writes a deploy or an approval under the connector's lock, where every
@@ -400,7 +382,6 @@ impl Registry {
             });
         }
         let current = Store::deployment_state_in(&mut tx, &row.connector_id, &row.target).await?;
-        let targets = Store::deployment_targets(&mut tx, &row.connector_id).await?;
         let changed = || RegistryError::Conflict {
             code: "deployment_changed",
             message: format!(
@@ -409,29 +390,16 @@ impl Registry {
                 row.target
             ),
         };
-        let (asks, deployed_asks, supersedes) = match &how {
-            Write::Deploy {
-                asks,
-                deployed_asks,
-                running,
-                ..
-            } => {
+        let (asks, supersedes) = match &how {
+            Write::Deploy { asks, running, .. } => {
                 if current.as_ref().map(|(v, _)| v.as_str()) != *running {
                     return Err(changed());
                 }
                 // A change of version supersedes a held upgrade; a change of config
                 // alone leaves it waiting.
-                (
-                    *asks,
-                    *deployed_asks,
-                    running.is_none_or(|r| r != row.version),
-                )
+                (*asks, running.is_none_or(|r| r != row.version))
             }
-            Write::Approve {
-                asks,
-                deployed_asks,
-                held,
-            } => {
+            Write::Approve { asks, held } => {
                 if current.as_ref().and_then(|(_, h)| h.as_deref()) != Some(*held) {
                     return Err(RegistryError::Conflict {
                         code: "held_upgrade_changed",
@@ -440,16 +408,10 @@ impl Registry {
                             .into(),
                     });
                 }
-                (*asks, *deployed_asks, true)
+                (*asks, true)
             }
         };
-        let baseline = Self::baseline_in(
-            &mut tx,
-            &row.connector_id,
-            deployed_asks,
-            !targets.is_empty(),
-        )
-        .await?;
+        let baseline = Self::baseline_in(&mut tx, &row.connector_id).await?;
         let beyond = baseline
             .as_ref()
             .map(|b| asks.minus(b))
@@ -638,7 +600,6 @@ impl Registry {
             );
         }
         let asks = CapabilityDiff::of(&manifest);
-        let deployed_asks = self.deployed_asks(tenant, &connector.id, &deployed).await?;
         self.write(
             tenant,
             actor,
@@ -647,7 +608,6 @@ impl Registry {
             detail,
             Write::Approve {
                 asks: &asks,
-                deployed_asks: &deployed_asks,
                 held: &text,
             },
         )
@@ -679,8 +639,6 @@ impl Registry {
         target: &str,
     ) -> Result<(), RegistryError> {
         let connector = self.connector(tenant, connector_id).await?;
-        let deployed = self.store.deployments(tenant, &connector.id).await?;
-        let deployed_asks = self.deployed_asks(tenant, &connector.id, &deployed).await?;
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
         if !self
             .store
@@ -693,10 +651,7 @@ impl Registry {
         }
         // A connector deployed before baselines were kept gets its baseline now,
         // before what stands in for it goes.
-        let anything = !Store::deployment_targets(&mut tx, &connector.id)
-            .await?
-            .is_empty();
-        Self::baseline_in(&mut tx, &connector.id, &deployed_asks, anything).await?;
+        Self::baseline_in(&mut tx, &connector.id).await?;
         if !Store::delete_deployment(&mut tx, &connector.id, target).await? {
             return Err(RegistryError::NotFound(format!(
                 "no deployment to target `{target}`"
@@ -768,7 +723,6 @@ enum Write<'a> {
     /// `running` (`None`: a new target).
     Deploy {
         asks: &'a CapabilityDiff,
-        deployed_asks: &'a CapabilityDiff,
         running: Option<&'a str>,
         may_approve: bool,
         stale_after_ms: Option<i64>,
@@ -776,7 +730,6 @@ enum Write<'a> {
     /// The approval of the held upgrade `held` (its JSON text, as read).
     Approve {
         asks: &'a CapabilityDiff,
-        deployed_asks: &'a CapabilityDiff,
         held: &'a str,
     },
 }

@@ -219,7 +219,7 @@ impl Registry {
         new: &ManifestJson,
     ) -> Result<Vec<UpgradeNeedsApproval>, RegistryError> {
         let deployed = self.store.deployments(tenant, connector_id).await?;
-        let Some(baseline) = self.approved_asks(tenant, connector_id, &deployed).await? else {
+        let Some(baseline) = self.approved_asks(tenant, connector_id).await? else {
             return Ok(Vec::new());
         };
         let asks_for = CapabilityDiff::of(new).minus(&baseline);
@@ -266,11 +266,9 @@ impl Registry {
             .map(|(t, _)| t)
             .collect();
         // A version an upgrade waits to run is as good as deployed there.
-        for (target, _) in Store::deployment_targets(&mut tx, &connector.id).await? {
-            if let Some((_, Some(held))) =
-                Store::deployment_state_in(&mut tx, &connector.id, &target).await?
-                && serde_json::from_str::<Value>(&held)
-                    .is_ok_and(|h| h["version"].as_str() == Some(version))
+        for (target, held) in Store::held_upgrades_in(&mut tx, &connector.id).await? {
+            if serde_json::from_str::<Value>(&held)
+                .is_ok_and(|h| h["version"].as_str() == Some(version))
             {
                 targets.push(target);
             }

@@ -220,6 +220,12 @@ impl ManifestJson {
     }
 }
 
+/// A component's digest as Airlock names it everywhere (versions, the compile
+/// cache, `airlock build`'s and `airlock upload`'s output): SHA-256, lowercase hex.
+pub fn component_digest(bytes: &[u8]) -> String {
+    crate::time::hex(&Sha256::digest(bytes))
+}
+
 /// The engine and linker shared by every component.
 pub struct Runtime {
     engine: Engine,
@@ -378,7 +384,7 @@ impl Runtime {
                 ));
             }
         }
-        let digest = crate::time::hex(&Sha256::digest(bytes));
+        let digest = component_digest(bytes);
         let component = match &self.cache {
             Some(cache) => cache.load(&self.engine, &digest, bytes),
             None => WasmComponent::new(&self.engine, bytes),

@@ -443,6 +443,44 @@ impl Store {
         })
     }
 
+    /// The manifests (JSON text) of the versions a connector's deployments run,
+    /// inside `tx`.
+    pub async fn deployed_manifests_in(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT v.manifest FROM versions v JOIN deployments d \
+             ON d.connector_id = v.connector_id AND d.version = v.version \
+             WHERE v.connector_id = $1",
+        )
+        .bind(connector_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    /// The upgrades held on a connector's deployments inside `tx`: (target, held
+    /// JSON text).
+    pub async fn held_upgrades_in(
+        tx: &mut AnyConnection,
+        connector_id: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT target, held FROM deployments WHERE connector_id = $1 AND held IS NOT NULL",
+        )
+        .bind(connector_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
     /// What a connector is approved to ask for (JSON text, `registry::gate`'s
     /// `CapabilityDiff`), inside `tx`; `None` before its first deployment.
     pub async fn approved_asks_in(

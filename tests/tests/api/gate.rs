@@ -82,84 +82,68 @@ async fn refused_for(wasm: &str, rule: &str, path: &str) {
     env.stop().await;
 }
 
-mod gate_id_format {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_id_not_in_kebab_case_is_refused() {
-        super::refused_for(super::guests::GATE_ID_FORMAT, "id-format", "/id").await;
-    }
+/// A module named after a gate guest whose test checks it is refused, offline
+/// and at upload, for `rule` at `path` and nothing else.
+macro_rules! refused {
+    ($module:ident, $guest:ident, $test:ident, $rule:literal, $path:literal) => {
+        mod $module {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                super::refused_for(super::guests::$guest, $rule, $path).await;
+            }
+        }
+    };
 }
 
-mod gate_manifest_bounds {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_name_over_its_bound_is_refused() {
-        super::refused_for(
-            super::guests::GATE_MANIFEST_BOUNDS,
-            "manifest-bounds",
-            "/name",
-        )
-        .await;
-    }
-}
-
-mod gate_semantic_version {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_version_that_is_not_semver_is_refused() {
-        super::refused_for(
-            super::guests::GATE_SEMANTIC_VERSION,
-            "semantic-version",
-            "/version",
-        )
-        .await;
-    }
-}
-
-mod gate_schema_compiles {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_config_schema_that_does_not_compile_is_refused() {
-        super::refused_for(
-            super::guests::GATE_SCHEMA_COMPILES,
-            "schema-compiles",
-            "/config_schema",
-        )
-        .await;
-    }
-}
-
-mod gate_host_pattern {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_bare_wildcard_host_is_refused() {
-        super::refused_for(
-            super::guests::GATE_HOST_PATTERN,
-            "host-pattern",
-            "/outbound_hosts/0/pattern",
-        )
-        .await;
-    }
-}
-
-mod gate_sample_output_valid {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_sample_output_invalid_in_its_standard_is_refused() {
-        super::refused_for(
-            super::guests::GATE_SAMPLE_OUTPUT_VALID,
-            "sample-output-valid",
-            "/sample_output/body",
-        )
-        .await;
-    }
-}
-
-mod gate_threat_intel_stix {
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn an_osint_connector_without_stix_first_is_refused() {
-        super::refused_for(
-            super::guests::GATE_THREAT_INTEL_STIX,
-            "threat-intel-stix",
-            "/output_standards",
-        )
-        .await;
-    }
-}
+refused!(
+    gate_id_format,
+    GATE_ID_FORMAT,
+    an_id_not_in_kebab_case_is_refused,
+    "id-format",
+    "/id"
+);
+refused!(
+    gate_manifest_bounds,
+    GATE_MANIFEST_BOUNDS,
+    a_name_over_its_bound_is_refused,
+    "manifest-bounds",
+    "/name"
+);
+refused!(
+    gate_semantic_version,
+    GATE_SEMANTIC_VERSION,
+    a_version_that_is_not_semver_is_refused,
+    "semantic-version",
+    "/version"
+);
+refused!(
+    gate_schema_compiles,
+    GATE_SCHEMA_COMPILES,
+    a_config_schema_that_does_not_compile_is_refused,
+    "schema-compiles",
+    "/config_schema"
+);
+refused!(
+    gate_host_pattern,
+    GATE_HOST_PATTERN,
+    a_bare_wildcard_host_is_refused,
+    "host-pattern",
+    "/outbound_hosts/0/pattern"
+);
+refused!(
+    gate_sample_output_valid,
+    GATE_SAMPLE_OUTPUT_VALID,
+    a_sample_output_invalid_in_its_standard_is_refused,
+    "sample-output-valid",
+    "/sample_output/body"
+);
+refused!(
+    gate_threat_intel_stix,
+    GATE_THREAT_INTEL_STIX,
+    an_osint_connector_without_stix_first_is_refused,
+    "threat-intel-stix",
+    "/output_standards"
+);
 
 mod gate_clean {
     use super::*;
