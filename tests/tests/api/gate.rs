@@ -465,5 +465,69 @@ mod gate_upgrade {
         env.stop().await;
     }
     both!(an_approvers_own_deploy_is_its_approval);
+
+    /// A connector deployed before baselines were kept (`approved` is NULL): what
+    /// its deployments run stands in, and is stored before undeploying could
+    /// make the next deploy a first one.
+    async fn a_connector_from_before_baselines_takes_what_it_runs(db: Db) {
+        let env = Env::start(db).await;
+        let id = env
+            .register_and_upload("gate-feed", "osint", guests::GATE_CLEAN)
+            .await;
+        env.deploy(&id, "0.1.0").await;
+        let (s, _) = env
+            .upload(&id, std::fs::read(guests::GATE_UPGRADE).unwrap())
+            .await;
+        assert_eq!(s, 201);
+        // As migration 0014 leaves a connector deployed before it.
+        let node = env.node().await;
+        let mut tx = node
+            .store
+            .begin(airlock_host::store::Rows::All)
+            .await
+            .unwrap();
+        sqlx::query("UPDATE connectors SET approved = NULL WHERE id = $1")
+            .bind(&id)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let vendor = env
+            .token_with(&[Scope::ConnectorsManage, Scope::ConnectorsRead])
+            .await;
+        let deployments = format!("/api/connectors/{id}/deployments");
+        // Undeploying everything keeps what was running as the baseline…
+        let (s, e) = env
+            .call(
+                "DELETE",
+                &format!("{deployments}/default"),
+                Some(&vendor),
+                None,
+            )
+            .await;
+        assert_eq!(s, 204, "{e}");
+        // …so the wider version is still not a first deployment.
+        let (s, e) = env
+            .call(
+                "POST",
+                &deployments,
+                Some(&vendor),
+                Some(&json!({"version": "0.2.0"})),
+            )
+            .await;
+        assert_eq!(s, 409, "{e}");
+        assert_eq!(e["error"]["code"], "approval_required");
+        let (s, d) = env
+            .call(
+                "POST",
+                &deployments,
+                Some(&vendor),
+                Some(&json!({"version": "0.1.0"})),
+            )
+            .await;
+        assert_eq!(s, 201, "{d}");
+        env.stop().await;
+    }
+    both!(a_connector_from_before_baselines_takes_what_it_runs);
     both!(an_upgrade_asking_for_more_waits_for_approval);
 }
