@@ -9,6 +9,7 @@
 //! - Handlers translate HTTP to registry calls and back; rules live in `registry`.
 
 mod connectors;
+mod console;
 mod error;
 mod events;
 mod front;
@@ -334,6 +335,7 @@ pub fn router(state: AppState) -> Router {
         .merge(graphql::router())
         .merge(openapi::router())
         .merge(metrics::router())
+        .merge(console::router())
         // Routed requests only: the label is the route's template.
         .route_layer(axum::middleware::from_fn({
             // The metrics alone, not a clone of the whole state per request.

@@ -268,6 +268,7 @@ migrations![
     "0012_jetstream_relay",
     "0013_row_level_security",
     "0014_held_upgrades",
+    "0015_audit_by_target",
 ];
 
 fn migrator(backend: Backend) -> Migrator {

@@ -243,6 +243,7 @@ pub mod postgres {
 }
 
 pub mod feed;
+pub mod webdriver;
 
 /// A real `nats-server -js` (Debian's package, which `scripts/system-deps`
 /// installs) on a free loopback port, its JetStream store in a temp dir; killed

@@ -592,11 +592,13 @@ async fn sdk_manifest(
 struct AuditQuery {
     after: Option<i64>,
     limit: Option<i64>,
+    target: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/audit", tag = "connectors", operation_id = "auditTrail", security(("oauth2" = ["audit:read"])),
     params(("after" = Option<i64>, Query, description = "After this `seq` (the previous page's `next_after`)"),
-           ("limit" = Option<i64>, Query, description = "Page size, 1–1000 (default 100)")),
+           ("limit" = Option<i64>, Query, description = "Page size, 1–1000 (default 100)"),
+           ("target" = Option<String>, Query, description = "Only the entries about this target (a connector's id, a client's id…)")),
     responses((status = 200, description = "The tenant's audit trail, oldest first", body = AuditPage),
               (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn audit(
@@ -610,6 +612,7 @@ async fn audit(
             &auth.principal.tenant_id,
             q.after.unwrap_or(0),
             q.limit.unwrap_or(100),
+            q.target.as_deref(),
         )
         .await?;
     Ok(Json(out))

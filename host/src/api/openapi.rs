@@ -155,6 +155,8 @@ pub struct Jwks {
         openapi_json,
         super::graphql::graphql_post,
         super::graphql::graphql_get,
+        super::console::index,
+        super::console::asset,
     ),
     components(schemas(ErrorBody, ErrorDetail, OAuthErrorBody)),
     modifiers(&SecuritySchemes, &StandardErrors),
@@ -162,7 +164,7 @@ pub struct Jwks {
         (name = "connectors", description = "The catalogue, versions, deployments, invokes, health"),
         (name = "events", description = "Pushed events in; published messages out"),
         (name = "oauth", description = "Access tokens (client credentials)"),
-        (name = "meta", description = "Health, this document, GraphQL"),
+        (name = "meta", description = "Health, this document, GraphQL, the web console"),
     )
 )]
 pub struct ApiDoc;

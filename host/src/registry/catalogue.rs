@@ -359,10 +359,11 @@ impl Registry {
         tenant: &str,
         after: i64,
         limit: i64,
+        target: Option<&str>,
     ) -> Result<AuditPage, RegistryError> {
         let rows = self
             .store
-            .audit_rows(tenant, after, limit.clamp(1, 1000))
+            .audit_rows(tenant, after, limit.clamp(1, 1000), target)
             .await?;
         Ok(AuditPage {
             next_after: rows.last().map(|r| r.tenant_seq),

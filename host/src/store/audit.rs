@@ -129,21 +129,31 @@ impl Store {
     }
 
     /// A tenant's rows after its own sequence number `after`, oldest first, at
-    /// most `limit`.
+    /// most `limit`; only those about `target` when given.
     pub async fn audit_rows(
         &self,
         tenant_id: &str,
         after: i64,
         limit: i64,
+        target: Option<&str>,
     ) -> Result<Vec<AuditRow>, StoreError> {
+        let about = if target.is_some() {
+            " AND target = $4"
+        } else {
+            ""
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq > $2 \
+            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq > $2{about} \
              ORDER BY tenant_seq LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)
             .bind(after)
-            .bind(limit)
+            .bind(limit);
+        if let Some(target) = target {
+            query = query.bind(target);
+        }
+        let rows = query
             .fetch_all(&mut *self.session(Rows::Tenant(tenant_id)).await?)
             .await?;
         Ok(rows.iter().map(row).collect::<Result<_, _>>()?)

@@ -112,3 +112,104 @@ async fn each_tenant_numbers_its_own_audit_rows_without_gaps(db: Db) {
     env.stop().await;
 }
 both!(each_tenant_numbers_its_own_audit_rows_without_gaps);
+
+/// `?target=` reads the entries about one connector (the console's connector
+/// page), paged like the whole trail; GraphQL's `audit(target:)` is the same.
+async fn the_trail_of_one_target(db: Db) {
+    let env = Env::start(db).await;
+    let a = env.register("feed-a", "osint").await;
+    let b = env.register("feed-b", "osint").await;
+    for (id, reason) in [(&a, "first"), (&b, "other"), (&a, "second")] {
+        let (s, v) = env
+            .call(
+                "POST",
+                &format!("/api/connectors/{id}/disable"),
+                Some(&env.token),
+                Some(&json!({"reason": reason})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+        env.call(
+            "POST",
+            &format!("/api/connectors/{id}/enable"),
+            Some(&env.token),
+            None,
+        )
+        .await;
+    }
+    let (s, page) = env
+        .call(
+            "GET",
+            &format!("/api/audit?target={a}&limit=1000"),
+            Some(&env.token),
+            None,
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    let rows: Vec<(String, Value)> = page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            assert_eq!(r["target"], json!(a), "{r}");
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["reason"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("connector.register".to_string(), Value::Null),
+            ("connector.disable".into(), json!("first")),
+            ("connector.enable".into(), Value::Null),
+            ("connector.disable".into(), json!("second")),
+            ("connector.enable".into(), Value::Null),
+        ]
+    );
+    // Paged by the whole trail's numbers: after the first disable, the rest.
+    let after = page["items"][1]["seq"].as_i64().unwrap();
+    let (_, rest) = env
+        .call(
+            "GET",
+            &format!("/api/audit?target={a}&after={after}&limit=2"),
+            Some(&env.token),
+            None,
+        )
+        .await;
+    let actions: Vec<&str> = rest["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["connector.enable", "connector.disable"]);
+    let (_, gql) = env
+        .call(
+            "POST",
+            "/graphql",
+            Some(&env.token),
+            Some(&json!({"query": "query($t: String) { audit(target: $t) { nodes { action reason } } }",
+                         "variables": {"t": b}})),
+        )
+        .await;
+    assert_eq!(
+        gql["data"]["audit"]["nodes"],
+        json!([{"action": "connector.register", "reason": null},
+               {"action": "connector.disable", "reason": "other"},
+               {"action": "connector.enable", "reason": null}]),
+        "{gql}"
+    );
+    // A target of another tenant, or none at all, reads nothing.
+    let (_, none) = env
+        .call(
+            "GET",
+            "/api/audit?target=no-such-target",
+            Some(&env.token),
+            None,
+        )
+        .await;
+    assert_eq!(none["items"], json!([]));
+}
+both!(the_trail_of_one_target);

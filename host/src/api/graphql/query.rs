@@ -345,7 +345,8 @@ impl Query {
         s.registry.sdk_manifest(&p.tenant_id).await.gql()
     }
 
-    /// The tenant's audit trail, oldest first (`first`: 1–200, default 100).
+    /// The tenant's audit trail, oldest first (`first`: 1–200, default 100); only
+    /// the entries about `target` (a connector's id, a client's id…) when given.
     #[graphql(
         guard = "Needs(Scope::AuditRead)",
         complexity = "first.unwrap_or(100).clamp(1, 200) as usize * child_complexity"
@@ -355,13 +356,14 @@ impl Query {
         ctx: &Context<'_>,
         first: Option<i32>,
         after: Option<String>,
+        target: Option<String>,
     ) -> async_graphql::Result<Connection<i64, AuditView>> {
         let n = super::first(first, 100)?;
         let after = seq_after(after.as_deref())?;
         let (p, s) = who(ctx)?;
         let mut page = s
             .registry
-            .audit_trail(&p.tenant_id, after, n as i64 + 1)
+            .audit_trail(&p.tenant_id, after, n as i64 + 1, target.as_deref())
             .await
             .gql()?;
         let more = page.items.len() > n;

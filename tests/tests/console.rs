@@ -1,0 +1,517 @@
+//! The web console, driven in Debian's headless Chromium (WebDriver) against a real
+//! `airlock serve` (this build's binary) with the four examples preloaded, as
+//! `./scripts/run` starts it: sign in, read the fleet, filter the catalogue, deploy
+//! `osint-feed` through the form generated from its config schema (an invalid value
+//! first, shown at its field), run the AIS decoder's `decode` action from its
+//! form, disable a connector with a reason and find it in the audit view, and
+//! watch a pushed event arrive in the live events view. Screenshots of each screen
+//! go to `target/console-screenshots/`.
+
+use std::path::{Path, PathBuf};
+
+use airlock_tests::guests;
+use airlock_tests::webdriver::Browser;
+use serde_json::{Value, json};
+
+const SENTENCE: &str = "!AIVDM,1,1,,B,15M67FC000G?ufbE`FepT@3n00Sa,0*5C";
+
+struct Server {
+    child: std::process::Child,
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    client_id: String,
+    client_secret: String,
+    tenant: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[allow(clippy::unwrap_used)]
+async fn serve(dir: &Path) -> Server {
+    let preload = dir.join("preload");
+    std::fs::create_dir_all(&preload).unwrap();
+    for wasm in [
+        guests::OSINT_FEED,
+        guests::CAP_ALERTS,
+        guests::AIS_DECODER,
+        guests::CHAT_NOTIFIER,
+    ] {
+        std::fs::copy(wasm, preload.join(Path::new(wasm).file_name().unwrap())).unwrap();
+    }
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let port = airlock_tests::free_port();
+    let child = airlock_tests::serve_process(
+        &data,
+        port,
+        None,
+        &["--preload".to_string(), preload.display().to_string()],
+    );
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    airlock_tests::wait_healthy(&http, &base).await;
+    let boot: Value =
+        serde_json::from_str(&std::fs::read_to_string(data.join("bootstrap.json")).unwrap())
+            .unwrap();
+    let client_id = boot["client_id"].as_str().unwrap().to_string();
+    let client_secret = boot["client_secret"].as_str().unwrap().to_string();
+    let t: Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(&client_id, Some(&client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    Server {
+        child,
+        base,
+        http,
+        token: t["access_token"].as_str().unwrap().to_string(),
+        client_id,
+        client_secret,
+        tenant: boot["tenant_id"].as_str().unwrap().to_string(),
+    }
+}
+
+impl Server {
+    #[allow(clippy::unwrap_used)]
+    async fn get(&self, path: &str) -> Value {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    #[allow(clippy::unwrap_used)]
+    async fn id_of(&self, name: &str) -> String {
+        let list = self.get(&format!("/api/connectors?search={name}")).await;
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+}
+
+fn shots() -> PathBuf {
+    let dir = airlock_tests::airlock_bin_dir()
+        .parent()
+        .map(|t| t.join("console-screenshots"))
+        .unwrap_or_else(|| PathBuf::from("console-screenshots"));
+    let _ = std::fs::create_dir_all(&dir);
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::unwrap_used)]
+async fn an_operator_runs_the_fleet_from_the_console() {
+    let dir = std::env::temp_dir().join(format!("airlock-console-{}", uuid::Uuid::new_v4()));
+    let server = serve(&dir).await;
+    let base = server.base.clone();
+    let shots = shots();
+
+    // The page and its assets carry the console's headers.
+    for (path, kind) in [
+        ("/", "text/html"),
+        ("/console/app.js", "text/javascript"),
+        ("/console/style.css", "text/css"),
+    ] {
+        let r = server
+            .http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers();
+        assert!(
+            h["content-type"].to_str().unwrap().starts_with(kind),
+            "{path}"
+        );
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+        assert_eq!(h["x-content-type-options"], "nosniff");
+    }
+    let r = server
+        .http
+        .get(format!("{base}/console/secrets.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+
+    let b = Browser::start(1280, 800).await;
+
+    // Sign in: a wrong secret is refused with a sentence, the right one opens the fleet.
+    b.goto(&format!("{base}/")).await;
+    b.fill(&b.find("#client-id").await, &server.client_id).await;
+    b.fill(&b.find("#client-secret").await, "not-the-secret")
+        .await;
+    b.click(&b.find("form.signin button[type=submit]").await)
+        .await;
+    b.wait_text("form.signin .form-error", "a refusal", |t| !t.is_empty())
+        .await;
+    b.screenshot(&shots.join("01-sign-in-refused.png")).await;
+    b.fill(&b.find("#client-secret").await, &server.client_secret)
+        .await;
+    b.click(&b.find("form.signin button[type=submit]").await)
+        .await;
+    // No token in any storage a script could read.
+    b.wait_text("h1", "the fleet", |t| t == "Fleet").await;
+    let stored = b
+        .run(
+            "return [document.cookie, localStorage.length, sessionStorage.length]",
+            vec![],
+        )
+        .await;
+    assert_eq!(stored, json!(["", 0, 0]));
+
+    // The fleet: the right counts, one row per connector.
+    b.wait_text(".tile[data-status=total] .count", "4", |t| t == "4")
+        .await;
+    assert_eq!(b.text_of(".tile[data-status=registered] .count").await, "4");
+    assert_eq!(b.all("table.fleet tbody tr").await.len(), 4);
+    assert_eq!(
+        b.text_of("table.categories tr[data-category=telemetry] td")
+            .await,
+        "2"
+    );
+    b.screenshot(&shots.join("02-fleet.png")).await;
+
+    // The catalogue, filtered by category, then searched by name.
+    b.click(&b.find("#nav a[href='#/catalogue']").await).await;
+    b.wait_text(".result-count", "4 connectors", |t| t == "4 connectors")
+        .await;
+    b.click(&b.find("#category option[value=telemetry]").await)
+        .await;
+    b.wait_text(".result-count", "2 connectors", |t| t == "2 connectors")
+        .await;
+    let mut names = Vec::new();
+    for card in b.all(".card h2 a").await {
+        names.push(b.text(&card).await);
+    }
+    names.sort();
+    assert_eq!(names, ["ais-decoder", "cap-alerts"]);
+    b.screenshot(&shots.join("03-catalogue-telemetry.png"))
+        .await;
+    b.click(&b.find("#category option[value='']").await).await;
+    b.wait_text(".result-count", "4 connectors", |t| t == "4 connectors")
+        .await;
+    b.fill(&b.find("#q").await, "osint").await;
+    b.click(&b.find("form.filters button[type=submit]").await)
+        .await;
+    b.wait_text(".result-count", "1 connector", |t| t == "1 connector")
+        .await;
+    let card = b.text_of(".card[data-connector=osint-feed]").await;
+    assert!(
+        card.contains("stix-2.1") && card.contains("https://feeds.example.org"),
+        "the manifest's standards and hosts: {card}"
+    );
+
+    // Deploy osint-feed through the generated form: an invalid URL is shown at its field.
+    b.click(&b.find(".card[data-connector=osint-feed] h2 a").await)
+        .await;
+    b.wait_text("h1", "the connector", |t| t.starts_with("osint-feed"))
+        .await;
+    b.click(&b.find("a.button[href$='/deploy']").await).await;
+    let url = b.find("input[name='/feed_url']").await;
+    assert_eq!(b.property(&url, "type").await, "url");
+    // A secret is a password field, and the format select offers the schema's enum.
+    assert_eq!(
+        b.property(&b.find("input[name='/api_key']").await, "type")
+            .await,
+        "password"
+    );
+    assert!(b.all("select[name='/format'] option").await.len() >= 2);
+    b.fill(&url, "ftp://feeds.example.org/v1/indicators.csv")
+        .await;
+    b.click(&b.find("form.deploy button[type=submit]").await)
+        .await;
+    let error = b
+        .wait_text(
+            "[data-path='/feed_url'] .field-error",
+            "an error at feed_url",
+            |t| !t.is_empty(),
+        )
+        .await;
+    assert!(error.contains("https"), "{error}");
+    assert_eq!(
+        b.property(&url, "ariaInvalid").await,
+        json!("true"),
+        "the field is marked invalid"
+    );
+    b.screenshot(&shots.join("04-deploy-invalid.png")).await;
+    let osint = server.id_of("osint-feed").await;
+    let before = server
+        .get(&format!("/api/connectors/{osint}/deployments"))
+        .await;
+    assert_eq!(
+        before["items"],
+        json!([]),
+        "nothing deployed by the refusal"
+    );
+
+    b.fill(&url, "https://feeds.example.org/v1/indicators.csv")
+        .await;
+    b.click(&b.find("input[value='https://feeds.example.org']").await)
+        .await;
+    b.fill(&b.find("#deploy-target").await, "production").await;
+    b.fill(&b.find("#deploy-schedule").await, "every 5m").await;
+    b.click(&b.find("form.deploy button[type=submit]").await)
+        .await;
+    b.wait_text("#deploy-result", "success", |t| t.starts_with("Deployed"))
+        .await;
+    b.screenshot(&shots.join("05-deploy-done.png")).await;
+    let after = server
+        .get(&format!("/api/connectors/{osint}/deployments"))
+        .await;
+    let d = &after["items"][0];
+    assert_eq!(d["target"], "production", "{after}");
+    assert_eq!(
+        d["config"]["feed_url"],
+        "https://feeds.example.org/v1/indicators.csv"
+    );
+    assert_eq!(d["allowed_hosts"], json!(["https://feeds.example.org"]));
+    assert_eq!(d["schedule"], "every 5m");
+    // Defaults the form showed were sent as they were.
+    assert_eq!(d["config"]["format"], "csv");
+
+    // Invoke the AIS decoder's `decode` from its form: an empty input first.
+    let ais = server.id_of("ais-decoder").await;
+    b.goto(&format!("{base}/#/connectors/{ais}")).await;
+    b.click(&b.find("a.button[href$='/actions/decode']").await)
+        .await;
+    let sentences = b.find("textarea[name='/sentences']").await;
+    b.click(&b.find("form button[type=submit]").await).await;
+    b.wait_text(
+        "[data-path='/sentences'] .field-error",
+        "an error at sentences",
+        |t| !t.is_empty(),
+    )
+    .await;
+    b.fill(&sentences, SENTENCE).await;
+    b.click(&b.find("form button[type=submit]").await).await;
+    let shown = b
+        .wait_text("#action-result", "the decoded report", |t| {
+            t.contains("366053209")
+        })
+        .await;
+    assert!(shown.contains("1 output published"), "{shown}");
+    assert!(shown.contains("37.80211833333333"), "{shown}");
+    b.screenshot(&shots.join("06-action-decode.png")).await;
+
+    // Disable chat-notifier: a reason is required; then it is in the audit view.
+    let chat = server.id_of("chat-notifier").await;
+    b.goto(&format!("{base}/#/connectors/{chat}")).await;
+    b.click(&b.find("#disable-form button[type=submit]").await)
+        .await;
+    b.wait_text("#disable-reason-error", "a reason asked for", |t| {
+        t.contains("reason is required")
+    })
+    .await;
+    b.fill(
+        &b.find("#disable-reason").await,
+        "Vendor rotating its webhook",
+    )
+    .await;
+    b.click(&b.find("#disable-form button[type=submit]").await)
+        .await;
+    b.wait_text("h1 .badge", "disabled", |t| t == "disabled")
+        .await;
+    let row = b
+        .wait_text(
+            "table.audit tr[data-action='connector.disable']",
+            "the disable in the audit view",
+            |t| t.contains("Vendor rotating its webhook"),
+        )
+        .await;
+    assert!(row.contains(&server.client_id), "the actor: {row}");
+    b.run(
+        "document.getElementById('audit-h').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot(&shots.join("07-connector-audit.png")).await;
+    let status = server.get(&format!("/api/connectors/{chat}")).await;
+    assert_eq!(status["status"], "disabled");
+    // Enable again from the same screen.
+    b.click(&b.find("#enable").await).await;
+    b.wait_text("h1 .badge", "not disabled", |t| t != "disabled")
+        .await;
+
+    // The fleet counts what happened (refreshed on arrival).
+    b.click(&b.find("#nav a[href='#/fleet']").await).await;
+    b.wait_text(".tile[data-status=active] .count", "1 active", |t| t == "1")
+        .await;
+    b.wait_text(
+        "table.fleet tr[data-connector=ais-decoder]",
+        "the decode's heartbeat",
+        |t| t.contains("1 recent, 0 failed"),
+    )
+    .await;
+    b.screenshot(&shots.join("08-fleet-after.png")).await;
+
+    // Events: a pushed event appears in the live view.
+    let pushed: Value = server
+        .http
+        .post(format!("{base}/api/connectors/register"))
+        .bearer_auth(&server.token)
+        .json(
+            &json!({"name": "ticket-bridge", "category": "custom", "auth_method": "api-key",
+                      "webhook_url": "https://tickets.example/hooks", "output_standard": "json"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    b.click(&b.find("#nav a[href='#/events']").await).await;
+    b.wait_text("#events-state", "live", |t| t.starts_with("Live"))
+        .await;
+    let r = server
+        .http
+        .post(format!(
+            "{base}{}",
+            pushed["webhook_path"].as_str().unwrap()
+        ))
+        .header("x-api-key", pushed["credential"]["key"].as_str().unwrap())
+        .header("idempotency-key", "ticket-4711")
+        .header("content-type", "application/json")
+        .body(r#"{"ticket": 4711, "title": "Suspicious login from a new country"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let message = b
+        .wait_text("#messages li", "the pushed event", |t| t.contains("4711"))
+        .await;
+    assert!(
+        message.contains(&format!("airlock.{}.json", server.tenant)),
+        "{message}"
+    );
+    assert!(message.contains("\"title\": \"Suspicious login from a new country\""));
+    b.screenshot(&shots.join("09-events-live.png")).await;
+
+    // Rotate the push credential: the new key is shown once, and it pushes.
+    let bridge = pushed["id"].as_str().unwrap();
+    b.goto(&format!("{base}/#/connectors/{bridge}")).await;
+    b.click(&b.find("#rotate").await).await;
+    b.click(&b.find("#rotate-confirm").await).await;
+    let key = b
+        .wait_text("#credential-key", "the new key", |t| t.starts_with("alk_"))
+        .await;
+    assert_ne!(key, pushed["credential"]["key"].as_str().unwrap());
+    assert!(
+        b.all("#rotation button").await.len() == 1,
+        "one copy button"
+    );
+    b.screenshot(&shots.join("10-credential-rotated.png")).await;
+    let r = server
+        .http
+        .post(format!(
+            "{base}{}",
+            pushed["webhook_path"].as_str().unwrap()
+        ))
+        .header("x-api-key", &key)
+        .header("idempotency-key", "ticket-4712")
+        .header("content-type", "application/json")
+        .body(r#"{"ticket": 4712}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202, "the rotated key pushes");
+
+    // Quarantine: a STIX bridge's invalid bundle, with the validator's report.
+    let stix: Value = server
+        .http
+        .post(format!("{base}/api/connectors/register"))
+        .bearer_auth(&server.token)
+        .json(
+            &json!({"name": "stix-bridge", "category": "osint", "auth_method": "api-key",
+                      "webhook_url": "https://cti.example/hooks", "output_standard": "stix-2.1"}),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let r = server
+        .http
+        .post(format!("{base}{}", stix["webhook_path"].as_str().unwrap()))
+        .header("x-api-key", stix["credential"]["key"].as_str().unwrap())
+        .header("idempotency-key", "bundle-1")
+        .header("content-type", "application/json")
+        .body(r#"{"type": "bundle", "id": "bundle--not-a-uuid", "objects": []}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let stix_id = stix["id"].as_str().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server
+        .get(&format!("/api/connectors/{stix_id}/quarantine"))
+        .await["total"]
+        != 1
+    {
+        assert!(std::time::Instant::now() < deadline, "never quarantined");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    b.goto(&format!("{base}/#/connectors/{stix_id}")).await;
+    let report = b
+        .wait_text(".quarantine table.report", "the report", |t| {
+            t.contains("/id")
+        })
+        .await;
+    assert!(
+        report.contains("Rule") && report.contains("Message"),
+        "{report}"
+    );
+    b.run(
+        "document.getElementById('quarantine-h').scrollIntoView()",
+        vec![],
+    )
+    .await;
+    b.screenshot(&shots.join("11-quarantine.png")).await;
+
+    // A narrow window: the fleet reflows, nothing wider than the window but tables
+    // inside their own scrolling boxes.
+    b.resize(480, 900).await;
+    b.click(&b.find("#nav a[href='#/fleet']").await).await;
+    b.wait_text(".tile[data-status=total] .count", "6", |t| t == "6")
+        .await;
+    let fits = b
+        .run(
+            "return document.documentElement.scrollWidth <= window.innerWidth + 1",
+            vec![],
+        )
+        .await;
+    assert_eq!(fits, json!(true), "the page scrolls sideways at 480 px");
+    b.screenshot(&shots.join("12-fleet-narrow.png")).await;
+
+    // Signing out forgets the token: the next screen is the sign-in form.
+    b.click(&b.find("#signout").await).await;
+    b.find("form.signin").await;
+    b.quit().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
