@@ -113,7 +113,12 @@ export class SchemaForm {
       const requiredNames = new Set(schema.required || []);
       const legend = path === "" && !title ? null : h("legend", {}, title, requiredNames.size && path !== "" && required ? " *" : "");
       const el = h("fieldset", { class: "object", "data-path": path }, legend, helpEl);
-      for (const [name, sub] of Object.entries(schema.properties)) {
+      // Required properties first, in the order `required` lists them (a stored
+      // schema's properties may come back in another order than the vendor wrote).
+      const names = Object.keys(schema.properties);
+      const ordered = [...(schema.required || []).filter((n) => names.includes(n)), ...names.filter((n) => !requiredNames.has(n))];
+      for (const name of ordered) {
+        const sub = schema.properties[name];
         const value = start && typeof start === "object" ? start[name] : undefined;
         const c = this.field(sub || {}, child(path, name), name, requiredNames.has(name), value);
         children.push([name, c]);
@@ -152,19 +157,26 @@ export class SchemaForm {
           class: "secondary",
           "aria-label": `Remove ${title} ${index + 1}`,
           onclick: () => {
-            entries.splice(entries.indexOf(entry), 1);
-            entry.li.remove();
+            // The items after it move up, and their paths with them (the server's
+            // errors name items by index): the list is built again from its values.
+            const values = entries.filter((e) => e !== entry).map((e) => {
+              const got = e.c.read([]);
+              return got.present ? got.value : undefined;
+            });
+            for (const key of [...this.fields.keys()]) if (key.startsWith(`${path}/`)) this.fields.delete(key);
+            entries.length = 0;
+            list.replaceChildren();
+            for (const v of values) add(v);
+            addButton.focus();
           },
         }, "Remove");
         entry.li = h("li", {}, c.el, remove);
         entries.push(entry);
         list.append(entry.li);
       };
+      const addButton = h("button", { type: "button", class: "secondary", onclick: () => add(undefined) }, `Add ${title}`);
       for (const v of Array.isArray(start) ? start : []) add(v);
-      container.append(
-        h("button", { type: "button", class: "secondary", onclick: () => add(undefined) }, `Add ${title}`),
-        error,
-      );
+      container.append(addButton, error);
       this.fields.set(path, { container, error, input: null });
       return {
         el: container,

@@ -170,10 +170,15 @@ async fn an_operator_runs_the_fleet_from_the_console() {
     b.wait_text("form.signin .form-error", "a refusal", |t| !t.is_empty())
         .await;
     b.screenshot(&shots.join("01-sign-in-refused.png")).await;
-    b.fill(&b.find("#client-secret").await, &server.client_secret)
-        .await;
-    b.click(&b.find("form.signin button[type=submit]").await)
-        .await;
+    // By keyboard alone: the id field, Tab, the secret, Enter.
+    b.fill(
+        &b.find("#client-id").await,
+        &format!(
+            "{}\u{E004}{}\u{E007}",
+            server.client_id, server.client_secret
+        ),
+    )
+    .await;
     // No token in any storage a script could read.
     b.wait_text("h1", "the fleet", |t| t == "Fleet").await;
     let stored = b
@@ -257,6 +262,11 @@ async fn an_operator_runs_the_fleet_from_the_console() {
         b.property(&url, "ariaInvalid").await,
         json!("true"),
         "the field is marked invalid"
+    );
+    assert_eq!(
+        b.run("return document.activeElement.name", vec![]).await,
+        json!("/feed_url"),
+        "the focus moves to the first invalid field"
     );
     b.screenshot(&shots.join("04-deploy-invalid.png")).await;
     let osint = server.id_of("osint-feed").await;
@@ -511,6 +521,166 @@ async fn an_operator_runs_the_fleet_from_the_console() {
     // Signing out forgets the token: the next screen is the sign-in form.
     b.click(&b.find("#signout").await).await;
     b.find("form.signin").await;
+    b.quit().await;
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The form generator on its own, in the browser: each kind of JSON Schema gets its
+/// widget, the value read back is exactly what was entered (defaults included,
+/// emptied optional fields left out), what is not a value is caught before sending,
+/// the server's errors land at the field their path names (or the nearest
+/// enclosing one), and a secret is never filled in.
+#[tokio::test(flavor = "multi_thread")]
+#[allow(clippy::unwrap_used)]
+async fn forms_are_generated_from_json_schema() {
+    let dir = std::env::temp_dir().join(format!("airlock-forms-{}", uuid::Uuid::new_v4()));
+    let server = serve(&dir).await;
+    let b = Browser::start(1280, 800).await;
+    b.goto(&format!("{}/", server.base)).await;
+    b.find("#client-id").await;
+    let schema = json!({
+        "type": "object",
+        "required": ["name", "mode"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 40, "description": "What to call it"},
+            "mode": {"enum": ["fast", "safe"], "default": "safe"},
+            "retries": {"type": "integer", "minimum": 0, "maximum": 5, "default": 2},
+            "ratio": {"type": "number", "exclusiveMinimum": 0, "maximum": 1},
+            "enabled": {"type": "boolean", "default": true},
+            "contact": {"type": "string", "format": "email"},
+            "endpoint": {"type": "object", "title": "Endpoint", "required": ["url"], "properties": {
+                "url": {"type": "string", "format": "uri"},
+                "timeout_s": {"type": "integer", "minimum": 1}
+            }},
+            "tags": {"type": "array", "items": {"type": "string", "maxLength": 20}},
+            "extra": {"oneOf": [{"type": "string"}, {"type": "integer"}]}
+        }
+    });
+    let made = b
+        .run(
+            "const [schema] = arguments; return import('/console/form.js').then(({SchemaForm}) => {
+               window.form = new SchemaForm(schema, {name: 't', legend: 'Test'});
+               window.secret = new SchemaForm({type: 'object', properties: {token: {type: 'string', default: 'leak'}}},
+                 {name: 's', secret: true, value: {token: 'old'}});
+               document.getElementById('view').replaceChildren(form.element, secret.element);
+               return 'made';
+             })",
+            vec![schema],
+        )
+        .await;
+    assert_eq!(made, "made");
+
+    // The widgets.
+    let widget = |path: &str| format!("[data-path='{path}'] > :is(input, select, textarea)");
+    let attrs = "const e = document.querySelector(arguments[0]); return e && [e.tagName, e.type, e.getAttribute('min'), e.getAttribute('max'), e.value];";
+    for (path, expect) in [
+        ("/name", json!(["INPUT", "text", null, null, ""])),
+        ("/mode", json!(["SELECT", "select-one", null, null, "1"])),
+        ("/retries", json!(["INPUT", "number", "0", "5", "2"])),
+        ("/ratio", json!(["INPUT", "number", "0", "1", ""])),
+        ("/enabled", json!(["INPUT", "checkbox", null, null, "on"])),
+        ("/contact", json!(["INPUT", "email", null, null, ""])),
+        ("/endpoint/url", json!(["INPUT", "url", null, null, ""])),
+        ("/extra", json!(["TEXTAREA", "textarea", null, null, ""])),
+    ] {
+        let got = b.run(attrs, vec![json!(widget(path))]).await;
+        assert_eq!(got, expect, "{path}");
+    }
+    assert_eq!(
+        b.text_of("[data-path='/endpoint'] > legend").await,
+        "Endpoint"
+    );
+    assert!(
+        b.text_of("[data-path='/name'] .help")
+            .await
+            .contains("What to call it")
+    );
+    let label = b
+        .run(
+            "return document.querySelector(`label[for='${document.querySelector(arguments[0]).id}']`).textContent",
+            vec![json!(widget("/name"))],
+        )
+        .await;
+    assert_eq!(label, "name *", "labelled, and marked required");
+    // A secret: a password field, never filled in from a value or a default.
+    assert_eq!(
+        b.run(attrs, vec![json!(widget("/token"))]).await,
+        json!(["INPUT", "password", null, null, ""])
+    );
+
+    // Enter values; read them back.
+    b.fill(&b.find(&widget("/name")).await, "edge").await;
+    b.fill(&b.find(&widget("/ratio")).await, "0.5").await;
+    b.fill(&b.find(&widget("/endpoint/url")).await, "https://x.example")
+        .await;
+    let add = b.find("[data-path='/tags'] > button").await;
+    b.click(&add).await;
+    b.click(&add).await;
+    b.fill(&b.find(&widget("/tags/0")).await, "a").await;
+    b.fill(&b.find(&widget("/tags/1")).await, "b").await;
+    b.fill(&b.find(&widget("/extra")).await, "42").await;
+    let read = b.run("return form.read()", vec![]).await;
+    assert_eq!(
+        read,
+        json!({"value": {"name": "edge", "mode": "safe", "retries": 2, "ratio": 0.5,
+                         "enabled": true, "endpoint": {"url": "https://x.example"},
+                         "tags": ["a", "b"], "extra": 42},
+               "problems": []})
+    );
+    // Remove the first tag, uncheck the box, empty a default: exactly that changes.
+    b.click(&b.find("[data-path='/tags'] li button").await)
+        .await;
+    b.click(&b.find(&widget("/enabled")).await).await;
+    b.fill(&b.find(&widget("/retries")).await, "").await;
+    b.fill(&b.find(&widget("/extra")).await, "{not json").await;
+    let read = b.run("return form.read()", vec![]).await;
+    assert_eq!(
+        read["value"],
+        json!({"name": "edge", "mode": "safe", "ratio": 0.5, "enabled": false,
+               "endpoint": {"url": "https://x.example"}, "tags": ["b"]})
+    );
+    assert_eq!(read["problems"][0]["path"], "/extra", "{read}");
+
+    // The server's errors, at their fields.
+    b.run(
+        "form.showErrors([
+           {path: '/endpoint/url', message: 'must be https'},
+           {path: '', message: '\"contact\" is a required property'},
+           {path: '/tags/0', message: 'too long'},
+           {path: '/nowhere/deeper', message: 'is not allowed'}])",
+        vec![],
+    )
+    .await;
+    for (selector, text) in [
+        (
+            "[data-path='/endpoint/url'] > .field-error",
+            "must be https",
+        ),
+        (
+            "[data-path='/contact'] > .field-error",
+            "\"contact\" is a required property",
+        ),
+        ("[data-path='/tags/0'] > .field-error", "too long"),
+        (
+            "[data-form=t] > .field-error",
+            "/nowhere/deeper: is not allowed",
+        ),
+    ] {
+        assert_eq!(b.text_of(selector).await, text, "{selector}");
+    }
+    assert_eq!(
+        b.run(
+            "return document.activeElement.getAttribute('aria-invalid')",
+            vec![]
+        )
+        .await,
+        "true",
+        "the focus is on an invalid field"
+    );
+    b.run("form.clearErrors()", vec![]).await;
+    assert!(b.all("[aria-invalid=true]").await.is_empty());
+    b.screenshot(&shots().join("13-generated-form.png")).await;
     b.quit().await;
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
