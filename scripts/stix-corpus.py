@@ -366,6 +366,82 @@ def mutations():
     add("extension-name", "definition-without-a-uuid")(
         lambda d: find(d, MALWARE).update(extensions={"extension-definition--d83fce45": {"extension_type": "property-extension"}}))
 
+    # --- languages (RFC 5646) ---
+    add(None, "lang-with-script-and-region")(lambda d: find(d, NOTE).update(lang="zh-Hant-TW"))
+    add(None, "lang-with-private-use")(lambda d: find(d, NOTE).update(lang="de-CH-x-phonebk"))
+    add(None, "granular-marking-with-lang-only")(
+        lambda d: find(d, NOTE).update(lang="en", granular_markings=[{"lang": "de", "selectors": ["content"]}]))
+    add("lang-tag", "lang-a-language-name")(lambda d: find(d, NOTE).update(lang="english"))
+    add("lang-tag", "lang-with-an-underscore")(lambda d: find(d, NOTE).update(lang="en_US"))
+    add("lang-tag", "lang-unknown-language")(lambda d: find(d, CAMPAIGN).update(lang="xx"))
+    add("lang-tag", "lang-unknown-region")(lambda d: find(d, CAMPAIGN).update(lang="en-ZQ"))
+    add("lang-tag", "granular-marking-lang-malformed")(
+        lambda d: find(d, NOTE).update(granular_markings=[{"lang": "en--US", "selectors": ["content"]}]))
+
+    # --- granular markings: a language or a marking ---
+    add("granular-marking-lang-or-ref", "both-lang-and-marking-ref")(
+        lambda d: find(d, NOTE).update(granular_markings=[{"lang": "en", "marking_ref": MARKING, "selectors": ["content"]}]))
+    add("granular-marking-lang-or-ref", "neither-lang-nor-marking-ref")(
+        lambda d: find(d, NOTE).update(granular_markings=[{"selectors": ["content"]}]))
+
+    # --- circular markings ---
+    STATEMENT = "marking-definition--f88d31f6-486f-44da-b317-01333bde0b82"
+
+    def statement(**extra):
+        m = {"type": "marking-definition", "spec_version": "2.1", "id": STATEMENT, "created": T0,
+             "definition_type": "statement", "definition": {"statement": "Copyright 2016, ACME"}}
+        m.update(extra)
+        return m
+    add(None, "statement-marking")(lambda d: d["objects"].append(statement()))
+    add("marking-circular-ref", "marking-marks-itself")(
+        lambda d: d["objects"].append(statement(object_marking_refs=[STATEMENT])))
+    add("marking-circular-ref", "marking-marks-itself-granularly")(
+        lambda d: d["objects"].append(statement(granular_markings=[{"marking_ref": STATEMENT, "selectors": ["definition"]}])))
+
+    # --- every "MUST be later than" ---
+    add(None, "relationship-stop-after-start")(
+        lambda d: find(d, REL).update(start_time="2016-01-01T00:00:00Z", stop_time="2016-02-01T00:00:00Z"))
+    add("timestamp-order", "relationship-stop-before-start")(
+        lambda d: find(d, REL).update(start_time="2016-02-01T00:00:00Z", stop_time="2016-01-01T00:00:00Z"))
+    add("timestamp-order", "relationship-stop-equals-start")(
+        lambda d: find(d, REL).update(start_time="2016-02-01T00:00:00Z", stop_time="2016-02-01T00:00:00Z"))
+    TRAFFIC = "network-traffic--15a157a8-26e3-56e0-820b-0c2a8e553a2c"
+    add(None, "network-traffic-end-after-start")(lambda d: d["objects"].append(
+        sco("network-traffic", TRAFFIC, start="2016-01-01T00:00:00Z", end="2016-01-01T00:05:00Z",
+            src_ref=IPV4, protocols=["tcp"])))
+    add("timestamp-order", "network-traffic-end-before-start")(lambda d: d["objects"].append(
+        sco("network-traffic", TRAFFIC, start="2016-01-01T00:05:00Z", end="2016-01-01T00:00:00Z",
+            src_ref=IPV4, protocols=["tcp"])))
+    add("timestamp", "created-february-30")(lambda d: find(d, CAMPAIGN).update(created="2016-02-30T20:03:48.000Z", modified="2016-04-06T20:03:48.000Z"))
+    add("timestamp", "first-seen-hour-24")(lambda d: find(d, CAMPAIGN).update(first_seen="2016-03-01T24:00:00Z"))
+    add(None, "leap-day")(lambda d: find(d, CAMPAIGN).update(first_seen="2016-02-29T12:00:00Z"))
+
+    # --- pattern semantics ---
+    add("pattern-qualifier", "within-twice")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:name = 'a'] WITHIN 5 SECONDS WITHIN 6 SECONDS"))
+    add("pattern-qualifier", "repeats-twice")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:name = 'a'] REPEATS 2 TIMES REPEATS 3 TIMES"))
+    add(None, "within-and-repeats-once-each")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:name = 'a'] REPEATS 2 TIMES WITHIN 60 SECONDS"))
+    add("pattern-object-type-name", "capitalised-object-type")(
+        lambda d: find(d, INDICATOR).update(pattern="[File:name = 'a']"))
+    add("pattern-object-type-name", "object-type-with-underscore")(
+        lambda d: find(d, INDICATOR).update(pattern="[domain_name:value = 'a.example']"))
+    add("pattern-hash", "md5-too-short")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:hashes.MD5 = 'abc']"))
+    add("pattern-hash", "sha256-not-hex")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:hashes.'SHA-256' = '" + "z" * 64 + "']"))
+    add("pattern-hash", "sha1-of-an-md5-length")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:hashes.'SHA-1' = 'd41d8cd98f00b204e9800998ecf8427e']"))
+    add(None, "hash-in-a-pattern-fits")(
+        lambda d: find(d, INDICATOR).update(pattern="[file:hashes.MD5 = 'd41d8cd98f00b204e9800998ecf8427e' OR file:hashes.'SHA-1' = 'da39a3ee5e6b4b0d3255bfef95601890afd80709']"))
+
+    # --- SCO ids without ID contributing properties ---
+    add("sco-id-uuid4", "email-message-without-contributing-properties-uuid5")(lambda d: d["objects"].append(
+        sco("email-message", "email-message--8c57a381-2a17-5e61-b754-5ef4e7f2b63b", is_multipart=False)))
+    add(None, "email-message-without-contributing-properties-uuid4")(lambda d: d["objects"].append(
+        sco("email-message", "email-message--8c57a381-2a17-4e61-b754-5ef4e7f2b63b", is_multipart=False)))
+
     # --- bundle structure ---
     add(None, "same-object-twice-is-a-warning")(lambda d: d["objects"].append(copy.deepcopy(find(d, MALWARE))))
     add(None, "same-indicator-twice-is-a-warning")(lambda d: d["objects"].append(copy.deepcopy(find(d, INDICATOR))))
@@ -469,6 +545,10 @@ def main():
         write(rule, name, doc)
     for rule, name, doc in single_objects():
         write(rule, name, doc)
+    # RFC 8259 §8.1: a byte order mark before the text may be ignored (it is).
+    with open(os.path.join(OUT, "valid", "byte-order-mark.json"), "wb") as f:
+        f.write(b"\xef\xbb\xbf" + json.dumps(base, indent=2).encode() + b"\n")
+    count += 1
     # Not JSON at all.
     with open(os.path.join(OUT, "invalid", "json__truncated.json"), "w") as f:
         f.write(json.dumps(base)[:200])

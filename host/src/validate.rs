@@ -13,6 +13,7 @@
 
 pub mod ais;
 pub mod cap;
+pub mod lang;
 pub mod niem;
 pub mod stanag;
 pub mod stix;

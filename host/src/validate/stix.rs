@@ -364,6 +364,9 @@ const VOCABS: &[(&str, &str, &[&str])] = &[
 
 /// Validates a document given as bytes: JSON first, then [`validate`].
 pub fn validate_bytes(bytes: &[u8]) -> Report {
+    // RFC 8259 §8.1: a parser MAY ignore a byte order mark before the text (the
+    // reference validator does); it is not part of the document.
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match serde_json::from_slice::<Value>(bytes) {
         Ok(doc) => validate(&doc),
         Err(e) => {
@@ -549,6 +552,8 @@ fn check_object(
     check_id(obj, object_type, k, base, report);
     check_property_names(obj, base, report);
     check_timestamps(obj, base, report);
+    check_languages(obj, object_type, base, report);
+    check_marking_cycles(obj, object_type, base, report);
     check_refs(obj, object_type, base, report, refs);
     check_granular_markings(obj, base, report, refs);
     check_extensions(obj, k, base, report);
@@ -595,6 +600,20 @@ fn check_id(obj: &Map<String, Value>, object_type: &str, k: Kind, base: &str, re
                         "a process object has no ID contributing properties, so its id MUST be a UUIDv4",
                     );
                 }
+            } else if let Some(props) = optional_id_contributing(object_type)
+                && !props.iter().any(|p| obj.contains_key(*p))
+            {
+                // §2.9: without any ID contributing property, the id is random.
+                if u.get_version_num() != 4 {
+                    report.error(
+                        path,
+                        "sco-id-uuid4",
+                        format!(
+                            "this {object_type} has none of its ID contributing properties ({}), so its id MUST be a UUIDv4",
+                            props.join(", ")
+                        ),
+                    );
+                }
             } else if k == Kind::Sco && u.get_version_num() != 5 {
                 report.warning(
                     path,
@@ -609,6 +628,19 @@ fn check_id(obj: &Map<String, Value>, object_type: &str, k: Kind, base: &str, re
             format!("`{uuid}` in `{id}` is not an RFC 4122 UUID in its hyphenated form"),
         ),
     }
+}
+
+/// The ID contributing properties of the SCOs whose contributing properties are
+/// all optional (§6): with none of them present, the id is a UUIDv4.
+fn optional_id_contributing(object_type: &str) -> Option<&'static [&'static str]> {
+    Some(match object_type {
+        "artifact" => &["hashes", "payload_bin"],
+        "email-message" => &["from_ref", "subject", "body"],
+        "user-account" => &["account_type", "user_id", "account_login"],
+        "windows-registry-key" => &["key", "values"],
+        "x509-certificate" => &["hashes", "serial_number"],
+        _ => return None,
+    })
 }
 
 fn check_property_names(obj: &Map<String, Value>, base: &str, report: &mut Report) {
@@ -646,15 +678,132 @@ fn timestamp_key(s: &str) -> Option<(String, u64)> {
     Some((whole.to_string(), nanos))
 }
 
+/// Properties whose values are timestamps, across every object type.
+const TIMESTAMP_PROPERTIES: &[&str] = &[
+    "created",
+    "modified",
+    "valid_from",
+    "valid_until",
+    "first_seen",
+    "last_seen",
+    "first_observed",
+    "last_observed",
+    "start_time",
+    "stop_time",
+    "start",
+    "end",
+    "published",
+    "analysis_started",
+    "analysis_ended",
+    "submitted",
+    "ctime",
+    "mtime",
+    "atime",
+    "date",
+    "created_time",
+    "modified_time",
+    "validity_not_before",
+    "validity_not_after",
+    "account_created",
+    "account_expires",
+    "credential_last_changed",
+    "account_first_login",
+    "account_last_login",
+];
+
+/// Whether an RFC 3339 timestamp's fields name a real instant (February 30th and
+/// hour 24 match the timestamp grammar but not the calendar). Text that does not
+/// match the grammar is the schema's finding, not this one's.
+fn calendar_ok(s: &str) -> Result<(), String> {
+    let b = s.as_bytes();
+    let shaped = b.len() >= 20
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':';
+    if !shaped {
+        return Ok(());
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        s.get(r)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_digit()))?
+            .parse()
+            .ok()
+    };
+    let (Some(year), Some(month), Some(day), Some(hour), Some(minute), Some(second)) = (
+        num(0..4),
+        num(5..7),
+        num(8..10),
+        num(11..13),
+        num(14..16),
+        num(17..19),
+    ) else {
+        return Ok(());
+    };
+    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    let days = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return Err(format!("month {month:02} does not exist")),
+    };
+    if day == 0 || day > days {
+        return Err(format!("day {day:02} is not in month {month:02} of {year}"));
+    }
+    if hour > 23 || minute > 59 {
+        return Err(format!("{hour:02}:{minute:02} is not a time of day"));
+    }
+    // RFC 3339 admits a leap second (:60).
+    if second > 60 {
+        return Err(format!("second {second:02} does not exist"));
+    }
+    Ok(())
+}
+
 fn check_timestamps(obj: &Map<String, Value>, base: &str, report: &mut Report) {
-    // (earlier, later, strictly later?)
+    // (earlier, later, strictly later?): every "MUST be later than (or equal to)"
+    // pair of the specification — common `modified` (§3.2), `valid_until` of an
+    // indicator (§4.7), `last_seen` of campaign, infrastructure, intrusion set,
+    // malware, threat actor and sighting (§4.2, §4.8, §4.9, §4.11, §4.17, §5.2),
+    // `last_observed` of observed data (§4.14), `stop_time` of a relationship
+    // (§5.1) and `end` of network traffic (§6.12).
     const PAIRS: &[(&str, &str, bool)] = &[
         ("created", "modified", false),
         ("valid_from", "valid_until", true),
         ("first_seen", "last_seen", false),
         ("first_observed", "last_observed", false),
-        ("start", "stop", true),
+        ("start_time", "stop_time", true),
+        ("start", "end", false),
     ];
+    for (key, value) in obj {
+        if let Some(text) = value.as_str()
+            && TIMESTAMP_PROPERTIES.contains(&key.as_str())
+            && let Err(why) = calendar_ok(text)
+        {
+            report.error(
+                format!("{base}/{}", pointer_escape(key)),
+                "timestamp",
+                format!(
+                    "`{key}` ({}) is not a real instant: {why}",
+                    crate::text::bounded(text, 64)
+                ),
+            );
+        }
+    }
+    // Observed data's deprecated embedded objects hold observables too.
+    if let Some(objects) = obj.get("objects").and_then(Value::as_object) {
+        for (key, embedded) in objects {
+            if let Some(embedded) = embedded.as_object() {
+                check_timestamps(
+                    embedded,
+                    &format!("{base}/objects/{}", pointer_escape(key)),
+                    report,
+                );
+            }
+        }
+    }
     for (early, late, strict) in PAIRS {
         let (Some(a), Some(b)) = (
             obj.get(*early).and_then(Value::as_str),
@@ -678,6 +827,112 @@ fn check_timestamps(obj: &Map<String, Value>, base: &str, report: &mut Report) {
                         "the same as or later than"
                     }
                 ),
+            );
+        }
+    }
+}
+
+/// `lang` of any object and of a granular marking, a language content's
+/// `contents` keys and a software object's `languages` are RFC 5646 tags (§3.2,
+/// §7.1, §7.2.3, §6.14).
+fn check_languages(obj: &Map<String, Value>, object_type: &str, base: &str, report: &mut Report) {
+    let mut check = |path: String, what: &str, tag: &str| {
+        if let Err(why) = super::lang::check(tag) {
+            report.error(
+                path,
+                "lang-tag",
+                format!(
+                    "{what} `{}` is not an RFC 5646 language tag: {why}",
+                    crate::text::bounded(tag, 64)
+                ),
+            );
+        }
+    };
+    if let Some(tag) = obj.get("lang").and_then(Value::as_str) {
+        check(format!("{base}/lang"), "`lang`", tag);
+    }
+    for (i, marking) in obj
+        .get("granular_markings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(tag) = marking.get("lang").and_then(Value::as_str) {
+            check(
+                format!("{base}/granular_markings/{i}/lang"),
+                "the granular marking's `lang`",
+                tag,
+            );
+        }
+    }
+    if object_type == "language-content"
+        && let Some(contents) = obj.get("contents").and_then(Value::as_object)
+    {
+        for key in contents.keys() {
+            check(
+                format!("{base}/contents/{}", pointer_escape(key)),
+                "the `contents` key",
+                key,
+            );
+        }
+    }
+    if object_type == "software" {
+        for (i, tag) in obj
+            .get("languages")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
+            if let Some(tag) = tag.as_str() {
+                check(format!("{base}/languages/{i}"), "the language", tag);
+            }
+        }
+    }
+}
+
+/// A marking definition never marks itself (§7.2.2: "circular references"), by
+/// `object_marking_refs` or by a granular marking's `marking_ref`.
+fn check_marking_cycles(
+    obj: &Map<String, Value>,
+    object_type: &str,
+    base: &str,
+    report: &mut Report,
+) {
+    if object_type != "marking-definition" {
+        return;
+    }
+    let Some(id) = obj.get("id").and_then(Value::as_str) else {
+        return;
+    };
+    for (i, r) in obj
+        .get("object_marking_refs")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if r.as_str() == Some(id) {
+            report.error(
+                format!("{base}/object_marking_refs/{i}"),
+                "marking-circular-ref",
+                "a marking definition cannot mark itself (a circular reference)",
+            );
+        }
+    }
+    for (i, m) in obj
+        .get("granular_markings")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if m.get("marking_ref").and_then(Value::as_str) == Some(id) {
+            report.error(
+                format!("{base}/granular_markings/{i}/marking_ref"),
+                "marking-circular-ref",
+                "a marking definition cannot mark itself (a circular reference)",
             );
         }
     }
@@ -800,6 +1055,23 @@ fn check_granular_markings(
     let object_type = obj.get("type").and_then(Value::as_str).unwrap_or("");
     for (i, marking) in markings.iter().enumerate() {
         let at = format!("{base}/granular_markings/{i}");
+        // §7.2.3: a granular marking is either a language or a marking, never both.
+        match (
+            marking.get("lang").is_some(),
+            marking.get("marking_ref").is_some(),
+        ) {
+            (true, true) => report.error(
+                at.clone(),
+                "granular-marking-lang-or-ref",
+                "a granular marking sets `lang` or `marking_ref`, not both",
+            ),
+            (false, false) if marking.is_object() => report.error(
+                at.clone(),
+                "granular-marking-lang-or-ref",
+                "a granular marking needs `lang` or `marking_ref`",
+            ),
+            _ => {}
+        }
         if let Some(r) = marking.get("marking_ref").and_then(Value::as_str) {
             check_ref(
                 object_type,
@@ -904,6 +1176,79 @@ fn check_hashes(obj: &Map<String, Value>, base: &str, report: &mut Report) {
     }
 }
 
+/// Hash algorithms whose values have a fixed form, by name with hyphens removed
+/// and upper-cased (`SHA-256`, `sha256` and `'SHA-256'` alike), and that form:
+/// hex digits of a length, or ssdeep's alphabet.
+fn hash_form(name: &str) -> Option<(&'static str, Option<&'static [usize]>)> {
+    let key: String = name
+        .chars()
+        .filter(|c| *c != '-')
+        .collect::<String>()
+        .to_ascii_uppercase();
+    Some(match key.as_str() {
+        "MD5" => ("MD5", Some(&[32])),
+        "SHA1" => ("SHA-1", Some(&[40])),
+        "SHA224" => ("SHA-224", Some(&[56])),
+        "SHA256" => ("SHA-256", Some(&[64])),
+        "SHA384" => ("SHA-384", Some(&[96])),
+        "SHA512" => ("SHA-512", Some(&[128])),
+        "SHA3224" => ("SHA3-224", Some(&[56])),
+        "SHA3256" => ("SHA3-256", Some(&[64])),
+        "SHA3384" => ("SHA3-384", Some(&[96])),
+        "SHA3512" => ("SHA3-512", Some(&[128])),
+        "RIPEMD160" => ("RIPEMD-160", Some(&[40])),
+        "WHIRLPOOL" => ("WHIRLPOOL", Some(&[128])),
+        "MD6" => ("MD6", Some(&[32, 40, 56, 64, 96, 128])),
+        "SSDEEP" => ("SSDEEP", None),
+        _ => return None,
+    })
+}
+
+/// `file:hashes.'SHA-256' = '…'`: the value fits the algorithm (§9.5: the
+/// hashes of a pattern are those of the `hashes` type, whose MD5 is 32 hex
+/// digits, SHA-256 64…).
+fn check_pattern_hash(c: &pattern::Comparison, path: &str, report: &mut Report) {
+    let [.., parent, name] = c.path.as_slice() else {
+        return;
+    };
+    if parent != "hashes" {
+        return;
+    }
+    let Some((algorithm, lengths)) = hash_form(name) else {
+        return;
+    };
+    let v = &c.value;
+    let fits = match lengths {
+        Some(lengths) => lengths.contains(&v.len()) && v.bytes().all(|b| b.is_ascii_hexdigit()),
+        None => {
+            (1..=128).contains(&v.len())
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'/' | b'+' | b':' | b'.'))
+        }
+    };
+    if !fits {
+        let want = match lengths {
+            Some(l) => format!(
+                "{} hex digits",
+                l.iter()
+                    .map(usize::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => "1 to 128 characters of a-z, A-Z, 0-9, /, +, : and .".into(),
+        };
+        report.error(
+            path.to_string(),
+            "pattern-hash",
+            format!(
+                "at character {}: `{}` is not a {algorithm} value ({want})",
+                c.at,
+                crate::text::bounded(v, 64)
+            ),
+        );
+    }
+}
+
 fn check_pattern(obj: &Map<String, Value>, base: &str, report: &mut Report) {
     if obj.get("pattern_type").and_then(Value::as_str) != Some("stix") {
         return;
@@ -914,6 +1259,16 @@ fn check_pattern(obj: &Map<String, Value>, base: &str, report: &mut Report) {
     let path = format!("{base}/pattern");
     match pattern::parse(text) {
         Ok(parsed) => {
+            for f in &parsed.findings {
+                report.error(
+                    path.clone(),
+                    f.rule,
+                    format!("at character {}: {}", f.at, f.message),
+                );
+            }
+            for c in &parsed.comparisons {
+                check_pattern_hash(c, &path, report);
+            }
             let mut seen = HashSet::new();
             for t in parsed.object_types {
                 if kind(&t) != Kind::Sco && seen.insert(t.clone()) {

@@ -15,7 +15,8 @@ enum Tok {
     Kw(&'static str),
     /// An identifier; `true` when it contains a hyphen.
     Ident(String, bool),
-    Str,
+    /// A quoted string, its escapes undone.
+    Str(String),
     Int {
         negative: bool,
     },
@@ -150,8 +151,18 @@ fn lex(text: &str) -> Result<Vec<(Tok, usize)>, PatternError> {
             continue;
         }
         if c == '\'' {
-            i = quoted(i)?;
-            out.push((Tok::Str, start));
+            let end = quoted(i)?;
+            let mut text = String::new();
+            let mut k = i + 1;
+            while k < end - 1 {
+                if chars[k] == '\\' {
+                    k += 1;
+                }
+                text.push(chars[k]);
+                k += 1;
+            }
+            out.push((Tok::Str(text), start));
+            i = end;
             continue;
         }
         if c.is_ascii_alphabetic() || c == '_' {
@@ -282,6 +293,35 @@ fn timestamp_ok(s: &str) -> bool {
 pub struct Parsed {
     /// The object types the comparison expressions name, in order of appearance.
     pub object_types: Vec<String>,
+    /// Comparisons of a property with a string literal (`file:hashes.MD5 = '…'`).
+    pub comparisons: Vec<Comparison>,
+    /// What the grammar admits but the specification forbids (duplicated
+    /// qualifiers, badly cased object types).
+    pub findings: Vec<Finding>,
+}
+
+/// A property compared with a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Comparison {
+    /// Character offset of the object path.
+    pub at: usize,
+    /// `file`.
+    pub object_type: String,
+    /// `["hashes", "SHA-256"]`: the property names, quotes and list steps removed.
+    pub path: Vec<String>,
+    /// The string, its escapes undone.
+    pub value: String,
+}
+
+/// A semantic finding in a well-formed pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Finding {
+    /// Character offset.
+    pub at: usize,
+    /// The rule it breaks.
+    pub rule: &'static str,
+    /// What is wrong.
+    pub message: String,
 }
 
 struct Parser {
@@ -378,7 +418,22 @@ impl Parser {
             );
         }
         self.depth -= 1;
+        // Each qualifier at most once on one observation expression (the
+        // reference's `DuplicateQualifierTypeError`).
+        let mut seen: Vec<&'static str> = Vec::new();
         loop {
+            if let Some(Tok::Kw(q @ ("START" | "WITHIN" | "REPEATS"))) = self.peek().cloned() {
+                if seen.contains(&q) {
+                    self.parsed.findings.push(Finding {
+                        at: self.at(),
+                        rule: "pattern-qualifier",
+                        message: format!(
+                            "{q} qualifies this observation expression twice: each qualifier at most once"
+                        ),
+                    });
+                }
+                seen.push(q);
+            }
             if self.eat(&Tok::Kw("START")) {
                 self.expect(&Tok::Timestamp, "a timestamp t'…' after START")?;
                 self.expect(&Tok::Kw("STOP"), "STOP")?;
@@ -424,17 +479,26 @@ impl Parser {
         }
         if self.eat(&Tok::Kw("NOT")) {
             self.expect(&Tok::Kw("EXISTS"), "EXISTS after a leading NOT")?;
-            return self.object_path();
+            return self.object_path().map(|_| ());
         }
         if self.eat(&Tok::Kw("EXISTS")) {
-            return self.object_path();
+            return self.object_path().map(|_| ());
         }
-        self.object_path()?;
+        let path_at = self.at();
+        let (object_type, names) = self.object_path()?;
         self.eat(&Tok::Kw("NOT"));
         let op_at = self.at();
         match self.peek().cloned() {
             Some(Tok::Cmp) => {
                 self.pos += 1;
+                if let Some(Tok::Str(value)) = self.peek().cloned() {
+                    self.parsed.comparisons.push(Comparison {
+                        at: path_at,
+                        object_type,
+                        path: names,
+                        value,
+                    });
+                }
                 self.literal(op_at)
             }
             Some(Tok::Kw("IN")) => {
@@ -453,7 +517,16 @@ impl Parser {
             }
             Some(Tok::Kw("LIKE" | "MATCHES" | "ISSUBSET" | "ISSUPERSET")) => {
                 self.pos += 1;
-                self.expect(&Tok::Str, "a quoted string")
+                match self.peek() {
+                    Some(Tok::Str(_)) => {
+                        self.pos += 1;
+                        Ok(())
+                    }
+                    _ => err(
+                        self.at(),
+                        format!("expected a quoted string{}", self.found()),
+                    ),
+                }
             }
             _ => err(
                 op_at,
@@ -468,7 +541,7 @@ impl Parser {
     fn literal(&mut self, op_at: usize) -> Result<(), PatternError> {
         match self.peek() {
             Some(
-                Tok::Str
+                Tok::Str(_)
                 | Tok::Int { .. }
                 | Tok::Float
                 | Tok::Hex
@@ -486,7 +559,9 @@ impl Parser {
         }
     }
 
-    fn object_path(&mut self) -> Result<(), PatternError> {
+    /// An object path; returns the object type and the property path's names
+    /// (list steps left out).
+    fn object_path(&mut self) -> Result<(String, Vec<String>), PatternError> {
         let at = self.at();
         let Some(Tok::Ident(object_type, _)) = self.peek().cloned() else {
             return err(
@@ -495,10 +570,15 @@ impl Parser {
             );
         };
         self.pos += 1;
-        self.parsed.object_types.push(object_type);
+        self.check_type_name(&object_type, at);
+        self.parsed.object_types.push(object_type.clone());
         self.expect(&Tok::Colon, "`:` after the object type")?;
+        let mut names = Vec::new();
         match self.peek().cloned() {
-            Some(Tok::Ident(_, false)) | Some(Tok::Str) => self.pos += 1,
+            Some(Tok::Ident(name, false)) | Some(Tok::Str(name)) => {
+                names.push(name);
+                self.pos += 1;
+            }
             Some(Tok::Ident(name, true)) => {
                 return err(
                     self.at(),
@@ -514,8 +594,11 @@ impl Parser {
         }
         loop {
             if self.eat(&Tok::Dot) {
-                match self.peek() {
-                    Some(Tok::Ident(_, false)) | Some(Tok::Str) => self.pos += 1,
+                match self.peek().cloned() {
+                    Some(Tok::Ident(name, false)) | Some(Tok::Str(name)) => {
+                        names.push(name);
+                        self.pos += 1;
+                    }
                     _ => {
                         return err(
                             self.at(),
@@ -528,8 +611,28 @@ impl Parser {
                 self.pos += 1; // the index or `*`
                 self.expect(&Tok::RBrack, "`]`")?;
             } else {
-                return Ok(());
+                return Ok((object_type, names));
             }
+        }
+    }
+
+    /// Object type names are 3–250 characters of lowercase `a-z`, `0-9` and
+    /// hyphens (§3.1), e.g. `file`, never `File`.
+    fn check_type_name(&mut self, name: &str, at: usize) {
+        let ok = (3..=250).contains(&name.len())
+            && name.starts_with(|c: char| c.is_ascii_lowercase())
+            && name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+            && !name.contains("--");
+        if !ok {
+            self.parsed.findings.push(Finding {
+                at,
+                rule: "pattern-object-type-name",
+                message: format!(
+                    "`{name}` is not a valid object type name: 3 to 250 characters of lowercase a-z, 0-9 and hyphens"
+                ),
+            });
         }
     }
 

@@ -34,7 +34,23 @@ impl Retrieve for Embedded {
             .find(|(p, _)| *p == path)
             .map(|(_, text)| *text)
             .ok_or_else(|| format!("no embedded STIX schema {path}"))?;
-        Ok(serde_json::from_str(text)?)
+        let mut schema: Value = serde_json::from_str(text)?;
+        correct(path, &mut schema);
+        Ok(schema)
+    }
+}
+
+/// Where an official schema file contradicts the specification's text, the text
+/// wins (each correction is listed in `CONFORMANCE.md`):
+/// - `common/granular-marking.json` requires `marking_ref`, but §7.2.3 makes a
+///   granular marking either a `lang` or a `marking_ref` — a language marking has
+///   no `marking_ref`. The schema keeps requiring `selectors`; exactly one of the
+///   two is the semantic rule `granular-marking-lang-or-ref`.
+fn correct(path: &str, schema: &mut Value) {
+    if path == "common/granular-marking.json"
+        && let Some(required) = schema.get_mut("required")
+    {
+        *required = serde_json::json!(["selectors"]);
     }
 }
 
