@@ -22,6 +22,15 @@ const LIMITS = [
 let session = null;
 /** What the current screen must stop when it is left (timers, streams). */
 let cleanups = [];
+/** Bumped by every navigation and sign-out: a screen still loading when it changes
+ * has been left, and must not draw (see `alive`). */
+let generation = 0;
+
+/** A function telling whether the screen started now is still the one shown. */
+function aliveFrom() {
+  const mine = generation;
+  return () => mine === generation && session !== null;
+}
 let expiryTimer = null;
 
 // ---------------------------------------------------------------------------
@@ -39,6 +48,7 @@ class ApiFailure extends Error {
 }
 
 async function rest(method, path, body) {
+  if (!session) throw new ApiFailure(401, null);
   const headers = { Authorization: `Bearer ${session.token}` };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const r = await fetch(path, { method, headers, credentials: "omit", body: body === undefined ? undefined : JSON.stringify(body) });
@@ -58,6 +68,7 @@ async function rest(method, path, body) {
 }
 
 async function gql(query, variables = {}) {
+  if (!session) throw new ApiFailure(401, null);
   const r = await fetch("/graphql", {
     method: "POST",
     credentials: "omit",
@@ -88,6 +99,7 @@ function claimsOf(token) {
 
 function signOut(message) {
   session = null;
+  generation += 1;
   clearTimeout(expiryTimer);
   document.getElementById("nav").hidden = true;
   document.getElementById("signout").hidden = true;
@@ -105,12 +117,19 @@ function signInScreen(message) {
     error.hidden = true;
     // `omit`: no cookies, and no browser prompt on the token endpoint's 401 (RFC
     // 6749 §5.2 challenges with `Basic`, which would otherwise open a dialog).
-    const r = await fetch("/oauth/token", {
-      method: "POST",
-      credentials: "omit",
-      headers: { "Content-Type": "application/x-www-form-urlencoded" },
-      body: new URLSearchParams({ grant_type: "client_credentials", client_id: id.value.trim(), client_secret: secret.value }),
-    });
+    let r;
+    try {
+      r = await fetch("/oauth/token", {
+        method: "POST",
+        credentials: "omit",
+        headers: { "Content-Type": "application/x-www-form-urlencoded" },
+        body: new URLSearchParams({ grant_type: "client_credentials", client_id: id.value.trim(), client_secret: secret.value }),
+      });
+    } catch (err) {
+      error.textContent = `The server could not be reached: ${err.message}`;
+      error.hidden = false;
+      return;
+    }
     const body = await r.json().catch(() => ({}));
     if (!r.ok || !body.access_token) {
       error.textContent = body.error_description || `Sign-in failed (${r.status}).`;
@@ -147,17 +166,19 @@ function stopScreen() {
 }
 
 const ROUTES = [
-  [/^#\/fleet$/, () => fleetScreen()],
-  [/^#\/catalogue(?:\?(.*))?$/, (m) => catalogueScreen(new URLSearchParams(m[1] || ""))],
-  [/^#\/connectors\/([^/?]+)$/, (m) => connectorScreen(decodeURIComponent(m[1]))],
-  [/^#\/connectors\/([^/?]+)\/deploy(?:\?(.*))?$/, (m) => deployScreen(decodeURIComponent(m[1]), new URLSearchParams(m[2] || ""))],
-  [/^#\/connectors\/([^/?]+)\/actions\/([^/?]+)$/, (m) => actionScreen(decodeURIComponent(m[1]), decodeURIComponent(m[2]))],
+  [/^#\/fleet$/, (m, alive) => fleetScreen(alive)],
+  [/^#\/catalogue(?:\?(.*))?$/, (m, alive) => catalogueScreen(new URLSearchParams(m[1] || ""), alive)],
+  [/^#\/connectors\/([^/?]+)$/, (m, alive) => connectorScreen(decodeURIComponent(m[1]), alive)],
+  [/^#\/connectors\/([^/?]+)\/deploy(?:\?(.*))?$/, (m, alive) => deployScreen(decodeURIComponent(m[1]), new URLSearchParams(m[2] || ""), alive)],
+  [/^#\/connectors\/([^/?]+)\/actions\/([^/?]+)$/, (m, alive) => actionScreen(decodeURIComponent(m[1]), decodeURIComponent(m[2]), alive)],
   [/^#\/events$/, () => eventsScreen()],
 ];
 
 async function route() {
   if (!session) return signInScreen();
   stopScreen();
+  generation += 1;
+  const alive = aliveFrom();
   const hash = location.hash || "#/fleet";
   for (const link of document.querySelectorAll("#nav a")) {
     const here = hash.startsWith(link.getAttribute("href"));
@@ -169,10 +190,11 @@ async function route() {
     if (m) {
       replace(view, h("p", { class: "loading", role: "status" }, "Loading…"));
       try {
-        await screen(m);
+        await screen(m, alive);
       } catch (e) {
-        if (e.status !== 401) replace(view, h("h1", {}, "Something went wrong"), h("p", { class: "form-error", role: "alert" }, e.message));
+        if (alive() && e.status !== 401) replace(view, h("h1", {}, "Something went wrong"), h("p", { class: "form-error", role: "alert" }, e.message));
       }
+      if (!alive()) return;
       const heading = view.querySelector("h1");
       if (heading) {
         heading.setAttribute("tabindex", "-1");
@@ -240,16 +262,18 @@ function freshness(deployments) {
   return parts.length ? parts : "–";
 }
 
-async function fleetScreen() {
-  const updated = h("p", { class: "updated", role: "status" });
+async function fleetScreen(alive) {
+  const updated = h("p", { class: "updated" });
   const body = h("div");
   replace(view, h("h1", {}, "Fleet"), updated, body);
   const load = async () => {
     const data = await gql(FLEET);
+    if (!alive()) return;
     const s = data.registrySummary;
     const order = (c) => STATUSES.indexOf(c.status);
     const nodes = [...data.connectors.nodes].sort((a, b) => order(a) - order(b) || a.name.localeCompare(b.name));
     const beats = await heartbeatsOf(nodes.map((c) => c.id));
+    if (!alive()) return;
     for (const c of nodes) c.heartbeats = beats[c.id];
     replace(body,
       h("section", { "aria-label": "Counts per status", class: "tiles" },
@@ -275,9 +299,24 @@ async function fleetScreen() {
           h("td", {}, freshness(c.deployments))))))));
     updated.textContent = `Updated ${new Date().toLocaleTimeString()}; refreshes every 10 s.`;
   };
-  await load();
-  const timer = setInterval(() => load().catch((e) => (updated.textContent = `Refresh failed: ${e.message}`)), 10000);
+  // The timer's cleanup is registered before the first load: leaving during it
+  // must not leave a timer running under the next screen.
+  let timer = null;
+  let busy = false;
   cleanups.push(() => clearInterval(timer));
+  await load();
+  if (!alive()) return;
+  timer = setInterval(async () => {
+    if (busy) return; // a slow refresh is not overlapped by the next
+    busy = true;
+    try {
+      await load();
+    } catch (e) {
+      updated.textContent = `Refresh failed: ${e.message}`;
+    } finally {
+      busy = false;
+    }
+  }, 10000);
 }
 
 // ---------------------------------------------------------------------------
@@ -292,12 +331,13 @@ function select(id, label, options, value) {
     h("select", { id, name: id }, h("option", { value: "" }, "any"), options.map((o) => h("option", { value: o, selected: o === value }, o))));
 }
 
-async function catalogueScreen(params) {
+async function catalogueScreen(params, alive) {
   const filter = {};
   for (const [key, field] of [["category", "category"], ["status", "status"], ["capability", "capability"], ["standard", "outputStandard"], ["q", "search"]]) {
     if (params.get(key)) filter[field] = params.get(key);
   }
   const data = await gql(CATALOGUE, { filter });
+  if (!alive()) return;
   const form = h("form", { class: "filters", role: "search", onsubmit: (e) => {
     e.preventDefault();
     const next = new URLSearchParams();
@@ -313,7 +353,6 @@ async function catalogueScreen(params) {
   h("div", { class: "field" }, h("label", { for: "capability" }, "Capability"), h("input", { id: "capability", name: "capability", value: params.get("capability") || "", spellcheck: "false" })),
   h("div", { class: "field" }, h("label", { for: "q" }, "Name"), h("input", { id: "q", name: "q", type: "search", value: params.get("q") || "", spellcheck: "false" })),
   h("button", { type: "submit" }, "Filter"));
-  for (const key of ["category", "status", "standard"]) form.elements[key].addEventListener("change", () => form.requestSubmit());
   const nodes = data.connectors.nodes;
   replace(view, h("h1", {}, "Catalogue"), form,
     h("p", { role: "status", class: "result-count" }, `${data.connectors.totalCount} connector${data.connectors.totalCount === 1 ? "" : "s"}`),
@@ -359,16 +398,32 @@ function reportTable(errors) {
     h("td", {}, h("code", {}, e.rule || "")), h("td", {}, h("code", {}, e.path || "")), h("td", {}, e.message || ""))), { class: "report" });
 }
 
-async function connectorScreen(id) {
+/** The newest `n` audit entries about `target`, newest first (the trail pages
+ * oldest first: read to its end, at most ten pages of 1000). */
+async function auditOf(target, n) {
+  let items = [];
+  let after = 0;
+  for (let page = 0; page < 10; page += 1) {
+    const r = await rest("GET", `/api/audit?target=${encodeURIComponent(target)}&limit=1000&after=${after}`);
+    items = items.concat(r.body.items).slice(-n);
+    if (r.body.next_after === null || r.body.items.length < 1000) break;
+    after = r.body.next_after;
+  }
+  return items.reverse();
+}
+
+async function connectorScreen(id, alive) {
   const data = await gql(CONNECTOR, { id });
+  if (!alive()) return;
   const c = data.connector;
   let audit = null;
   try {
-    audit = (await rest("GET", `/api/audit?target=${encodeURIComponent(id)}&limit=1000`)).body.items;
+    audit = await auditOf(id, 50);
   } catch (e) {
     if (e.status === 401) throw e;
     audit = e.message;
   }
+  if (!alive()) return;
   const latest = c.versions.find((v) => v.version === c.latestVersion);
   const m = (latest && latest.manifest) || {};
   const notice = h("div", { class: "notice", role: "status" });
@@ -376,10 +431,15 @@ async function connectorScreen(id) {
   const reason = h("textarea", { id: "disable-reason", name: "reason", rows: 2, "aria-describedby": "disable-reason-error" });
   const reasonError = h("p", { class: "field-error", id: "disable-reason-error", role: "alert", hidden: true });
   const statusControl = c.status === "disabled"
-    ? h("button", { type: "button", id: "enable", onclick: async () => {
-      await rest("POST", `/api/connectors/${id}/enable`);
-      route();
-    } }, "Enable")
+    ? h("div", {}, h("button", { type: "button", id: "enable", onclick: async () => {
+      try {
+        await rest("POST", `/api/connectors/${id}/enable`);
+        route();
+      } catch (err) {
+        reasonError.textContent = err.message;
+        reasonError.hidden = false;
+      }
+    } }, "Enable"), reasonError)
     : h("form", { class: "inline", id: "disable-form", novalidate: true, onsubmit: async (e) => {
       e.preventDefault();
       reasonError.hidden = true;
@@ -477,7 +537,7 @@ async function connectorScreen(id) {
         h("details", {}, h("summary", {}, "The output"), h("pre", {}, pretty(q.body)))))) : h("p", {}, "Nothing quarantined.")),
     h("section", { "aria-labelledby": "audit-h" }, h("h2", { id: "audit-h" }, "Audit"),
       typeof audit === "string" ? h("p", {}, `The audit trail could not be read: ${audit}`)
-        : table(["At", "Action", "Actor", "Reason"], [...audit].reverse().slice(0, 50).map((a) => h("tr", { "data-action": a.action },
+        : table(["At", "Action", "Actor", "Reason"], audit.map((a) => h("tr", { "data-action": a.action },
           h("td", {}, a.at), h("td", {}, a.action), h("td", {}, a.actor), h("td", {}, a.reason || ""))), { class: "audit" })));
 }
 
@@ -488,28 +548,52 @@ function listOf(text) {
   return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
 }
 
-async function deployScreen(id, params) {
+/** A message for the next render of a screen (the deploy screen reloads itself
+ * after a deploy, with fresh data, and says what happened). */
+let flash = null;
+
+async function deployScreen(id, params, alive) {
   const data = await gql(CONNECTOR, { id });
+  if (!alive()) return;
   const c = data.connector;
   if (!c.versions.length) {
     replace(view, h("h1", {}, `Deploy ${c.name}`), h("p", {}, "No version uploaded yet: upload one first (`airlock upload`)."));
     return;
   }
   const versions = [...c.versions].reverse();
-  const targetName = params.get("target") || (c.deployments[0] && c.deployments[0].target) || "default";
-  const current = () => c.deployments.find((d) => d.target === target.value.trim());
-  const target = h("input", { id: "deploy-target", name: "target", value: targetName, list: "deploy-targets", "aria-describedby": "deploy-target-error" });
+  const NEW = ""; // the "new target" choice (a target's name is never empty)
+  const wanted = params.get("target");
+  const startTarget = wanted && c.deployments.some((d) => d.target === wanted) ? wanted
+    : wanted ? NEW : (c.deployments[0] && c.deployments[0].target) || NEW;
+  // An existing target is chosen from a list (choosing one loads its settings);
+  // a new one is typed (typing keeps what was entered).
+  const targetSelect = h("select", { id: "deploy-target-choice", "aria-describedby": "deploy-target-error" },
+    c.deployments.map((d) => h("option", { value: d.target, selected: d.target === startTarget }, d.target)),
+    h("option", { value: NEW, selected: startTarget === NEW }, "A new target…"));
+  const newTarget = h("input", { id: "deploy-target", name: "target", value: startTarget === NEW ? wanted || "default" : "", spellcheck: "false", "aria-describedby": "deploy-target-error" });
+  const newTargetField = h("div", { class: "field", hidden: startTarget !== NEW }, h("label", { for: "deploy-target" }, "New target's name"), newTarget);
+  const current = () => c.deployments.find((d) => d.target === targetSelect.value);
+  const targetName = () => (targetSelect.value === NEW ? newTarget.value.trim() : targetSelect.value);
   const startVersion = (current() && current().version) || c.latestVersion;
   const version = h("select", { id: "deploy-version", name: "version", "aria-describedby": "deploy-version-error" },
     versions.map((v) => h("option", { value: v.version, selected: v.version === startVersion }, v.version)));
   const schemaArea = h("div");
   const topError = h("p", { class: "form-error", role: "alert", hidden: true });
-  const result = h("div", { role: "status", id: "deploy-result" });
-  const fieldErrors = {};
+  const result = h("div", { role: "status", id: "deploy-result", tabindex: "-1" });
+  // Field errors by the server's path (`/schedule`, `/limits/cpu_ms`…): the
+  // static fields', then the ones each build makes.
+  const staticErrors = {
+    version: { error: h("p", { class: "field-error", id: "deploy-version-error", role: "alert", hidden: true }), input: version },
+    target: { error: h("p", { class: "field-error", id: "deploy-target-error", role: "alert", hidden: true }), input: newTarget },
+  };
+  let fieldErrors = {};
   const plainField = (key, label, input, help) => {
-    fieldErrors[key] = h("p", { class: "field-error", id: `deploy-${key}-error`, role: "alert", hidden: true });
+    const errorId = `deploy-${key.replace("/", "-")}-error`;
+    const error = h("p", { class: "field-error", id: errorId, role: "alert", hidden: true });
+    input.setAttribute("aria-describedby", errorId);
+    fieldErrors[key] = { error, input };
     return h("div", { class: "field", "data-path": `/${key}` }, h("label", { for: input.id }, label), input,
-      help ? h("p", { class: "help" }, help) : null, fieldErrors[key]);
+      help ? h("p", { class: "help" }, help) : null, error);
   };
   let config;
   let secrets;
@@ -524,6 +608,7 @@ async function deployScreen(id, params) {
     const chosen = c.versions.find((v) => v.version === version.value);
     const manifest = chosen.manifest || {};
     const d = current();
+    fieldErrors = { ...staticErrors };
     config = new SchemaForm(manifest.config_schema || { type: "object" }, { name: "config", legend: "Config", value: d ? d.config : undefined });
     secrets = new SchemaForm(manifest.secrets_schema || { type: "object" }, { name: "secrets", legend: "Secrets", secret: true });
     const declared = (manifest.outbound_hosts || []).map((o) => o.pattern);
@@ -535,19 +620,24 @@ async function deployScreen(id, params) {
     staleAfter = h("input", { id: "deploy-stale-after", value: d && d.staleAfter ? d.staleAfter : "", placeholder: "1h", spellcheck: "false" });
     limitInputs = Object.fromEntries(LIMITS.map(([key]) => [key, h("input", { id: `limit-${key}`, type: "number", min: 1, step: 1, value: d && d.limits && d.limits[key] !== undefined ? String(d.limits[key]) : "" })]));
     const isPoll = (manifest.capabilities || []).includes("poll");
+    const hostsError = h("p", { class: "field-error", id: "deploy-hosts-error", role: "alert", hidden: true });
+    fieldErrors.allowed_hosts = { error: hostsError, input: otherHosts };
+    otherHosts.setAttribute("aria-describedby", "deploy-hosts-error");
+    const limitsError = h("p", { class: "field-error", role: "alert", hidden: true });
+    fieldErrors.limits = { error: limitsError, input: null };
     replace(schemaArea,
       config.element,
       h("div", {}, secrets.element,
-        d && d.hasSecrets ? h("p", { class: "help" }, "This target has secrets stored (never shown): a deploy replaces them with what you enter here, so enter every one again.") : null),
+        d && d.hasSecrets ? h("p", { class: "help" }, "This target has secrets stored (never shown). Leave these fields empty to keep them, or fill every one to replace them.") : null),
       h("fieldset", { "data-path": "/allowed_hosts" }, h("legend", {}, "Outbound hosts granted"),
         declared.length ? declared.map((p, i) => h("div", { class: "field field-boolean" }, hostBoxes[i], h("label", { for: `host-${i}` }, p)))
           : h("p", { class: "help" }, "The manifest declares no outbound host."),
         h("label", { for: "deploy-other-hosts" }, "Concrete origins a declared pattern covers (comma separated)"), otherHosts,
-        (fieldErrors.allowed_hosts = h("p", { class: "field-error", role: "alert", hidden: true }))),
+        hostsError),
       plainField("allowed_networks", "Private networks granted (CIDR, comma separated)", networks, "Loopback, private and link-local addresses are refused unless a network containing them is granted."),
       h("fieldset", { "data-path": "/limits" }, h("legend", {}, "Limits (empty: the server's defaults)"),
         LIMITS.map(([key, label]) => plainField(`limits/${key}`, label, limitInputs[key])),
-        (fieldErrors.limits = h("p", { class: "field-error", role: "alert", hidden: true }))),
+        limitsError),
       isPoll ? plainField("schedule", "Schedule", schedule, "`every N{s|m|h}`: the server polls on that schedule. Empty: polled only on demand.") : null,
       isPoll ? plainField("stale_after", "Stale after", staleAfter, "`N{s|m|h}`: how long the upstream may publish nothing new before the connector is reported stale.") : null);
   };
@@ -556,19 +646,19 @@ async function deployScreen(id, params) {
     topError.hidden = true;
     config.clearErrors();
     secrets.clearErrors();
-    for (const e of Object.values(fieldErrors)) {
-      e.hidden = true;
-      e.textContent = "";
+    for (const f of Object.values(fieldErrors)) {
+      f.error.hidden = true;
+      f.error.textContent = "";
+      if (f.input) f.input.removeAttribute("aria-invalid");
     }
-    for (const el of view.querySelectorAll("[aria-invalid]")) el.removeAttribute("aria-invalid");
   };
+  /** Shows `message` at the field of `key` (`limits/cpu_ms`, else `limits`). */
   const showAt = (key, message) => {
-    const el = fieldErrors[key] || fieldErrors[key.split("/")[0]];
-    if (!el) return false;
-    el.textContent = message;
-    el.hidden = false;
-    const input = el.parentElement.querySelector("input, select, textarea");
-    if (input) input.setAttribute("aria-invalid", "true");
+    const f = fieldErrors[key] || fieldErrors[key.split("/")[0]];
+    if (!f) return false;
+    f.error.textContent = [f.error.textContent, message].filter(Boolean).join(" ");
+    f.error.hidden = false;
+    if (f.input) f.input.setAttribute("aria-invalid", "true");
     return true;
   };
 
@@ -578,68 +668,70 @@ async function deployScreen(id, params) {
     replace(result);
     const cfg = config.read();
     const sec = secrets.read();
-    if (cfg.problems.length || sec.problems.length) {
+    const problems = [];
+    const limits = {};
+    for (const [key] of LIMITS) {
+      const text = limitInputs[key].value.trim();
+      if (text === "") continue;
+      const n = Number(text);
+      if (!Number.isInteger(n) || n < 1) problems.push([`limits/${key}`, "must be a whole number, 1 or more"]);
+      else limits[key] = n;
+    }
+    if (!targetName()) problems.push(["target", "name the new target"]);
+    if (cfg.problems.length || sec.problems.length || problems.length) {
       config.showErrors(cfg.problems);
       secrets.showErrors(sec.problems);
+      for (const [key, message] of problems) showAt(key, message);
+      const first = view.querySelector("[aria-invalid=true]");
+      if (first) first.focus();
       return;
     }
     const body = {
       version: version.value,
-      target: target.value.trim() || "default",
+      target: targetName(),
       config: cfg.value || {},
       allowed_hosts: [...hostBoxes.filter((b) => b.checked).map((b) => b.value), ...listOf(otherHosts.value)],
       allowed_networks: listOf(networks.value),
     };
-    if (sec.value && Object.keys(sec.value).length) body.secrets = sec.value;
-    const limits = {};
-    for (const [key] of LIMITS) if (limitInputs[key].value !== "") limits[key] = Number(limitInputs[key].value);
+    // Secrets left empty are not sent: the target keeps the ones it has.
+    if (sec.value && Object.values(sec.value).some((v) => v !== "")) body.secrets = sec.value;
     if (Object.keys(limits).length) body.limits = limits;
     if (schedule.value.trim()) body.schedule = schedule.value.trim();
     if (staleAfter.value.trim()) body.stale_after = staleAfter.value.trim();
+    let r;
     try {
-      const r = await rest("POST", `/api/connectors/${id}/deployments`, body);
-      if (r.status === 202) {
-        replace(result, h("p", { class: "notice" }, `Held for approval: version ${body.version} asks for more than ${c.name} is approved for. The target keeps running its version until a client with connectors:approve approves it.`));
-      } else {
-        replace(result, h("p", { class: "success" }, `Deployed ${c.name} ${r.body.version} to ${r.body.target}. `, h("a", { href: `#/connectors/${id}` }, "Back to the connector")));
-      }
-      result.focus();
+      r = await rest("POST", `/api/connectors/${id}/deployments`, body);
     } catch (err) {
-      if (err.status === 401) return;
-      let shown = 0;
-      if (err.code === "invalid_config") shown = config.showErrors(err.details);
-      else if (err.code === "invalid_secrets") shown = secrets.showErrors(err.details);
-      else {
-        for (const d of err.details) {
-          const key = (d.path || "").replace(/^\//, "").replace(/\/\d+$/, "");
-          if (key === "version" || key === "target") {
-            const input = key === "version" ? version : target;
-            showAt(key, d.message);
-            input.setAttribute("aria-invalid", "true");
-            shown += 1;
-          } else if (showAt(key, d.message)) shown += 1;
-        }
-      }
-      topError.textContent = `${err.message}${shown ? "" : ""}`;
+      if (err.status === 401 || !alive()) return;
+      if (err.code === "invalid_config") config.showErrors(err.details);
+      else if (err.code === "invalid_secrets") secrets.showErrors(err.details);
+      else for (const d of err.details) showAt((d.path || "").replace(/^\//, "").replace(/\/\d+$/, ""), d.message);
+      topError.textContent = err.message;
       topError.hidden = false;
       const first = view.querySelector("[aria-invalid=true]");
       if (first) first.focus();
+      return;
     }
+    if (!alive()) return;
+    flash = r.status === 202
+      ? ["notice", `Held for approval: version ${body.version} asks for more than ${c.name} is approved for. The target keeps running its version until a client with connectors:approve approves it.`]
+      : ["success", `Deployed ${c.name} ${r.body.version} to ${r.body.target}.`];
+    // Again with fresh data (the new target, its stored secrets…).
+    const next = `#/connectors/${encodeURIComponent(id)}/deploy?target=${encodeURIComponent(body.target)}`;
+    if (location.hash === next) route();
+    else location.hash = next;
   } },
   topError,
-  h("div", { class: "field", "data-path": "/version" }, h("label", { for: "deploy-version" }, "Version"), version,
-    (fieldErrors.version = h("p", { class: "field-error", id: "deploy-version-error", role: "alert", hidden: true }))),
-  h("div", { class: "field", "data-path": "/target" }, h("label", { for: "deploy-target" }, "Target"), target,
-    h("datalist", { id: "deploy-targets" }, c.deployments.map((d) => h("option", { value: d.target }))),
+  h("div", { class: "field", "data-path": "/version" }, h("label", { for: "deploy-version" }, "Version"), version, staticErrors.version.error),
+  h("div", { class: "field", "data-path": "/target" }, h("label", { for: "deploy-target-choice" }, "Target"), targetSelect,
     h("p", { class: "help" }, "A named deployment of this connector (staging, production…). An existing target is reconfigured or upgraded."),
-    (fieldErrors.target = h("p", { class: "field-error", id: "deploy-target-error", role: "alert", hidden: true }))),
+    staticErrors.target.error),
+  newTargetField,
   schemaArea,
   h("button", { type: "submit" }, "Deploy"));
-  // A new version brings new schemas, and an existing target its settings: the
-  // fields are built again then, and only then (typing a new target's name keeps
-  // what was entered).
   let builtFor = null;
   const rebuild = () => {
+    newTargetField.hidden = targetSelect.value !== NEW;
     const key = JSON.stringify([version.value, current() ? current().target : null]);
     if (key !== builtFor) {
       builtFor = key;
@@ -647,31 +739,59 @@ async function deployScreen(id, params) {
     }
   };
   version.addEventListener("change", rebuild);
-  target.addEventListener("change", rebuild);
+  targetSelect.addEventListener("change", rebuild);
   rebuild();
-  result.setAttribute("tabindex", "-1");
-  replace(view, h("h1", {}, `Deploy ${c.name}`), h("p", {}, h("a", { href: `#/connectors/${id}` }, `Back to ${c.name}`)), form, result);
+  if (flash) {
+    const [kind, text] = flash;
+    flash = null;
+    replace(result, h("p", { class: kind }, text, " ", h("a", { href: `#/connectors/${id}` }, "Back to the connector")));
+  }
+  replace(view, h("h1", {}, `Deploy ${c.name}`), h("p", {}, h("a", { href: `#/connectors/${id}` }, `Back to ${c.name}`)), result, form);
 }
 
 // ---------------------------------------------------------------------------
 // Try an action
 
-async function actionScreen(id, actionName) {
+async function actionScreen(id, actionName, alive) {
   const data = await gql(CONNECTOR, { id });
+  if (!alive()) return;
   const c = data.connector;
-  const latest = c.versions.find((v) => v.version === c.latestVersion);
-  const action = ((latest && latest.manifest && latest.manifest.actions) || []).find((a) => a.name === actionName);
-  if (!action) {
-    replace(view, h("h1", {}, "No such action"), h("p", {}, `${c.name} ${c.latestVersion || ""} declares no action ${actionName}.`));
-    return;
-  }
-  const input = new SchemaForm(action.input_schema || { type: "object" }, { name: "input", legend: "Input" });
+  // The input schema of the version the chosen target runs (the newest version
+  // when nothing is deployed: what an invoke then runs).
+  const manifestOf = (target) => {
+    const d = c.deployments.find((x) => x.target === target);
+    const v = c.versions.find((x) => x.version === (d ? d.version : c.latestVersion));
+    return (v && v.manifest) || {};
+  };
   const targets = c.deployments.map((d) => d.target);
   const target = targets.length > 1 ? h("select", { id: "action-target" }, targets.map((t) => h("option", { value: t }, t))) : null;
+  const actionOf = () => (manifestOf(target ? target.value : targets[0]).actions || []).find((a) => a.name === actionName);
+  if (!actionOf()) {
+    replace(view, h("h1", {}, "No such action"), h("p", {}, `${c.name} declares no action ${actionName}.`));
+    return;
+  }
   const topError = h("p", { class: "form-error", role: "alert", hidden: true });
   const result = h("section", { id: "action-result", "aria-live": "polite", tabindex: "-1" });
+  const inputArea = h("div");
+  const about = h("p");
+  let input;
+  const build = () => {
+    const action = actionOf();
+    if (!action) {
+      replace(inputArea, h("p", { class: "form-error" }, `The version this target runs declares no action ${actionName}.`));
+      input = null;
+      return;
+    }
+    input = new SchemaForm(action.input_schema || { type: "object" }, { name: "input", legend: "Input" });
+    replace(inputArea, input.element);
+    replace(about, action.description || "", " ",
+      `Outputs are validated as ${action.output_standard || c.outputStandards.join(", ")} and published on the bus.`);
+  };
+  if (target) target.addEventListener("change", build);
+  build();
   const form = h("form", { novalidate: true, onsubmit: async (e) => {
     e.preventDefault();
+    if (!input) return;
     input.clearErrors();
     topError.hidden = true;
     replace(result);
@@ -683,6 +803,7 @@ async function actionScreen(id, actionName) {
     const query = target ? `?target=${encodeURIComponent(target.value)}` : "";
     try {
       const r = await rest("POST", `/api/connectors/${id}/invoke/${encodeURIComponent(actionName)}${query}`, got.value === undefined ? {} : got.value);
+      if (!alive()) return;
       const out = r.body;
       replace(result,
         h("h2", {}, "Result"),
@@ -692,7 +813,7 @@ async function actionScreen(id, actionName) {
         out.logs && out.logs.length ? [h("h3", {}, "Logs"), h("pre", {}, out.logs.map((l) => (typeof l === "string" ? l : JSON.stringify(l))).join("\n"))] : null);
       result.focus();
     } catch (err) {
-      if (err.status === 401) return;
+      if (err.status === 401 || !alive()) return;
       if (err.code === "invalid_input") input.showErrors(err.details);
       topError.textContent = err.message + (err.body && err.body.error && err.body.error.call_id ? ` (call ${err.body.error.call_id})` : "");
       topError.hidden = false;
@@ -700,10 +821,10 @@ async function actionScreen(id, actionName) {
   } },
   topError,
   target ? h("div", { class: "field" }, h("label", { for: "action-target" }, "Target"), target) : null,
-  input.element,
+  inputArea,
   h("button", { type: "submit" }, `Run ${actionName}`));
-  replace(view, h("h1", {}, `${c.name}: ${actionName}`), h("p", {}, action.description || ""),
-    h("p", {}, `Outputs are validated as ${action.output_standard || c.outputStandards.join(", ")} and published on the bus. `, h("a", { href: `#/connectors/${id}` }, `Back to ${c.name}`)),
+  replace(view, h("h1", {}, `${c.name}: ${actionName}`), about,
+    h("p", {}, h("a", { href: `#/connectors/${id}` }, `Back to ${c.name}`)),
     form, result);
 }
 
@@ -716,6 +837,7 @@ async function eventsScreen() {
   const state = h("p", { role: "status", id: "events-state" }, "Not connected.");
   const list = h("ol", { class: "messages", id: "messages", reversed: true });
   let controller = null;
+  let failed = false;
   const stop = () => {
     if (controller) controller.abort();
     controller = null;
@@ -743,6 +865,7 @@ async function eventsScreen() {
     const reader = r.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
     let event = { data: [], name: "message" };
+    failed = false;
     try {
       for (;;) {
         const { value, done } = await reader.read();
@@ -759,7 +882,7 @@ async function eventsScreen() {
           else if (line.startsWith("event:")) event.name = line.slice(6).trim();
         }
       }
-      state.textContent = "The stream ended.";
+      if (!failed) state.textContent = "The stream ended.";
     } catch (e) {
       if (!signal.aborted) state.textContent = `The stream broke: ${e.message}`;
     }
@@ -772,6 +895,7 @@ async function eventsScreen() {
       return;
     }
     if (event.name === "error") {
+      failed = true;
       state.textContent = m.message || "The stream failed.";
       return;
     }

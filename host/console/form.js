@@ -9,6 +9,8 @@
 import { h } from "./dom.js";
 
 let counter = 0;
+/** A list item removed and rebuilt empty: neither a value nor the default. */
+const EMPTY = Symbol("empty");
 
 /** The type a field is edited as. */
 function kind(schema) {
@@ -44,7 +46,9 @@ export class SchemaForm {
   }
 
   /** `{value, problems}`: the value the fields hold, and what the browser could
-   * tell at once was not a value (a number field holding text, bad JSON). */
+   * tell at once was not a value (a number field holding text, bad JSON). An
+   * optional object nobody filled in is left out, even when its required fields
+   * are (as empty strings) or its fields have defaults. */
   read() {
     const problems = [];
     const got = this.root.read(problems);
@@ -66,9 +70,7 @@ export class SchemaForm {
   showErrors(details) {
     let shown = 0;
     for (const d of details || []) {
-      let path = d.path || "";
-      const required = /^"([^"]+)" is a required property/.exec(d.message || "");
-      if (required) path = child(path, required[1]);
+      const path = d.path || "";
       let target = null;
       for (let p = path; ; p = p.slice(0, p.lastIndexOf("/"))) {
         target = this.fields.get(p);
@@ -93,9 +95,11 @@ export class SchemaForm {
     return shown;
   }
 
-  /** The field for `schema` at `path`: `{el, read(problems) → {present, value}}`. */
+  /** The field for `schema` at `path`: `{el, read(problems) → {present, value,
+   * filled}}` — `present`: it goes into the value; `filled`: someone (or the
+   * current value it started from) put something there, not only a default. */
   field(schema, path, label, required, initial) {
-    const id = `${this.prefix}${path.replace(/[^A-Za-z0-9_-]/g, "-")}`;
+    const id = `${this.prefix}-f${++counter}`;
     const helpId = `${id}-help`;
     const errorId = `${id}-error`;
     const help = [];
@@ -105,7 +109,9 @@ export class SchemaForm {
     const describedBy = `${help.length ? helpId : ""} ${errorId}`.trim();
     const helpEl = help.length ? h("p", { class: "help", id: helpId }, help.join(" ")) : null;
     const title = schema.title || label;
-    const start = initial !== undefined ? initial : this.secret ? undefined : schema.default;
+    const given = initial !== undefined && initial !== EMPTY;
+    const start = initial === EMPTY ? undefined : given ? initial : this.secret ? undefined : schema.default;
+    const isDefault = (v) => !given && schema.default !== undefined && JSON.stringify(v) === JSON.stringify(schema.default);
     const k = kind(schema);
 
     if (k === "object") {
@@ -129,16 +135,19 @@ export class SchemaForm {
       return {
         el,
         read: (problems) => {
+          // Keys of the value it started from that the form does not show (allowed
+          // by additionalProperties) go back as they were.
           const value = {};
-          let any = false;
+          if (start && typeof start === "object" && !Array.isArray(start)) {
+            for (const [k, v] of Object.entries(start)) if (!(k in schema.properties)) value[k] = v;
+          }
+          let filled = given;
           for (const [name, c] of children) {
             const got = c.read(problems);
-            if (got.present) {
-              value[name] = got.value;
-              any = true;
-            }
+            if (got.present) value[name] = got.value;
+            filled = filled || got.filled;
           }
-          return { present: any || required, value };
+          return { present: required || filled, value, filled };
         },
       };
     }
@@ -161,7 +170,7 @@ export class SchemaForm {
             // errors name items by index): the list is built again from its values.
             const values = entries.filter((e) => e !== entry).map((e) => {
               const got = e.c.read([]);
-              return got.present ? got.value : undefined;
+              return got.present ? got.value : EMPTY;
             });
             for (const key of [...this.fields.keys()]) if (key.startsWith(`${path}/`)) this.fields.delete(key);
             entries.length = 0;
@@ -181,8 +190,14 @@ export class SchemaForm {
       return {
         el: container,
         read: (problems) => {
-          const value = entries.map((e) => e.c.read(problems)).filter((g) => g.present).map((g) => g.value);
-          return { present: value.length > 0 || required || Array.isArray(start), value };
+          // An empty item is sent as null, so every item keeps its index (the
+          // server's errors name items by index) and the server says what is wrong.
+          const value = entries.map((e) => {
+            const got = e.c.read(problems);
+            return got.present ? got.value : null;
+          });
+          const filled = given || value.length > 0;
+          return { present: filled || required, value, filled };
         },
       };
     }
@@ -194,12 +209,16 @@ export class SchemaForm {
       input = h("select", { id, name: path, "aria-describedby": describedBy, "aria-required": required ? "true" : null },
         required && start !== undefined ? null : h("option", { value: "" }, "(not set)"),
         schema.enum.map((v, i) => h("option", { value: String(i), selected: start !== undefined && JSON.stringify(v) === JSON.stringify(start) }, String(v))));
-      read = () => (input.value === "" ? { present: false } : { present: true, value: schema.enum[Number(input.value)] });
+      read = () => {
+        if (input.value === "") return { present: false, filled: false };
+        const value = schema.enum[Number(input.value)];
+        return { present: true, value, filled: !isDefault(value) };
+      };
     } else if (k === "boolean") {
       input = h("input", { id, name: path, type: "checkbox", checked: Boolean(start), "aria-describedby": describedBy });
       let touched = false;
       input.addEventListener("change", () => (touched = true));
-      read = () => ({ present: touched || required || start !== undefined, value: input.checked });
+      read = () => ({ present: touched || required || start !== undefined, value: input.checked, filled: touched || given });
     } else if (k === "integer" || k === "number") {
       const min = schema.minimum ?? (schema.exclusiveMinimum !== undefined ? schema.exclusiveMinimum : undefined);
       input = h("input", {
@@ -212,14 +231,14 @@ export class SchemaForm {
         const text = input.value.trim();
         if (text === "") {
           if (input.validity && input.validity.badInput) problems.push({ path, message: "must be a number" });
-          return { present: false };
+          return { present: false, filled: false };
         }
         const n = Number(text);
         if (!Number.isFinite(n) || (k === "integer" && !Number.isInteger(n))) {
           problems.push({ path, message: k === "integer" ? "must be a whole number" : "must be a number" });
-          return { present: false };
+          return { present: false, filled: true };
         }
-        return { present: true, value: n };
+        return { present: true, value: n, filled: !isDefault(n) };
       };
     } else if (k === "string") {
       const long = !this.secret && !schema.format && !schema.pattern && (schema.maxLength === undefined || schema.maxLength > 512);
@@ -238,7 +257,10 @@ export class SchemaForm {
         });
       // An emptied optional field is left out; a required one is sent empty, for
       // the server to say why that is not enough.
-      read = () => (input.value === "" && !required ? { present: false } : { present: true, value: input.value });
+      read = () => {
+        if (input.value === "") return required ? { present: true, value: "", filled: false } : { present: false, filled: false };
+        return { present: true, value: input.value, filled: !isDefault(input.value) };
+      };
     } else {
       input = h("textarea", {
         id, name: path, rows: 4, class: "json", spellcheck: "false", "aria-describedby": describedBy,
@@ -246,12 +268,13 @@ export class SchemaForm {
       });
       labelEl.append(" (JSON)");
       read = (problems) => {
-        if (input.value.trim() === "") return { present: false };
+        if (input.value.trim() === "") return { present: false, filled: false };
         try {
-          return { present: true, value: JSON.parse(input.value) };
+          const value = JSON.parse(input.value);
+          return { present: true, value, filled: !isDefault(value) };
         } catch (e) {
           problems.push({ path, message: `is not JSON: ${e.message}` });
-          return { present: false };
+          return { present: false, filled: true };
         }
       };
     }

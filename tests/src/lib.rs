@@ -494,6 +494,72 @@ pub mod corpus {
             .join(standard)
     }
 
+    /// A conformance table (a markdown file of the repository, `| § | Statement |
+    /// Rule | Fixtures |` rows, up to a `## Disagreements` section) cannot drift
+    /// from the code and the corpus: every fixture it names exists (`valid/NAME` or
+    /// `RULE__NAME`, with extension `ext`), every rule it names is reported by one of
+    /// the `sources` (its quoted name is in them), and every invalid fixture's rule
+    /// has a row.
+    pub fn conformance_table_matches(table: &str, sources: &[&str], standard: &str, ext: &str) {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let text = std::fs::read_to_string(root.join(table)).unwrap();
+        let source: String = sources
+            .iter()
+            .map(|s| std::fs::read_to_string(root.join(s)).unwrap())
+            .collect();
+        let dir = fixtures(standard);
+        let mut rules = std::collections::BTreeSet::new();
+        let mut named = 0;
+        let statements = text.split("## Disagreements").next().unwrap();
+        for line in statements.lines().filter(|l| l.starts_with("| ")) {
+            let cells: Vec<&str> = line.split(" | ").collect();
+            if cells.len() < 4 || cells[0] == "| §" || cells[0].starts_with("| ---") {
+                continue;
+            }
+            // The rule column: `schema`, `lang-tag`, `vocab (warning)`, `a, b`…
+            for rule in cells[2]
+                .split([',', ';'])
+                .map(|r| r.trim().split(' ').next().unwrap_or(""))
+                .filter(|r| !r.is_empty() && !["—", "not", "(the"].contains(r))
+            {
+                assert!(
+                    ["schema", "json"].contains(&rule) || source.contains(&format!("\"{rule}\"")),
+                    "{table} names the rule `{rule}`, which the validator never reports"
+                );
+                rules.insert(rule.to_string());
+            }
+            // The fixtures column: names and `valid/NAME`.
+            for name in cells[3]
+                .trim_end_matches(" |")
+                .split([',', ' '])
+                .map(str::trim)
+                .filter(|n| n.contains("__") || n.starts_with("valid/"))
+            {
+                let path = match name.strip_prefix("valid/") {
+                    Some(n) => dir.join("valid").join(format!("{n}.{ext}")),
+                    None => dir.join("invalid").join(format!("{name}.{ext}")),
+                };
+                assert!(
+                    path.exists(),
+                    "{table} names {name}, which is not a fixture"
+                );
+                named += 1;
+            }
+        }
+        assert!(
+            named > 30,
+            "only {named} fixtures named in {table}: the parse broke"
+        );
+        for f in files(&dir.join("invalid")) {
+            let name = f.file_name().unwrap().to_string_lossy().to_string();
+            let rule = name.split("__").next().unwrap();
+            assert!(
+                rules.contains(rule),
+                "the fixture {name} tests `{rule}`, which has no row in {table}"
+            );
+        }
+    }
+
     /// `shared/standards/<relative>`, beside the repository.
     pub fn shared(relative: &str) -> PathBuf {
         Path::new(env!("CARGO_MANIFEST_DIR"))

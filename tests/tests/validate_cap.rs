@@ -125,3 +125,14 @@ fn the_cap_example_connectors_alerts_pass_the_validator() {
     let r = cap::validate_bytes(sample["body"].as_str().unwrap().as_bytes());
     assert!(r.valid, "{:#?}", r.errors);
 }
+
+/// `host/src/validate/CONFORMANCE-CAP.md` cannot drift from the code and the corpus.
+#[test]
+fn the_conformance_table_matches_the_fixtures_and_the_rules() {
+    airlock_tests::corpus::conformance_table_matches(
+        "host/src/validate/CONFORMANCE-CAP.md",
+        &["host/src/validate/cap.rs", "host/src/validate/xml.rs"],
+        "cap",
+        "xml",
+    );
+}

@@ -59,3 +59,18 @@ fn the_osint_examples_bundles_pass_the_validator() {
     assert!(r.valid, "{:#?}", r.errors);
     assert!(r.warnings.is_empty(), "{:#?}", r.warnings);
 }
+
+/// `host/src/validate/stix/CONFORMANCE.md` cannot drift from the code and the
+/// corpus (see `corpus::conformance_table_matches`).
+#[test]
+fn the_conformance_table_matches_the_fixtures_and_the_rules() {
+    corpus::conformance_table_matches(
+        "host/src/validate/stix/CONFORMANCE.md",
+        &[
+            "host/src/validate/stix.rs",
+            "host/src/validate/stix/pattern.rs",
+        ],
+        "stix",
+        "json",
+    );
+}

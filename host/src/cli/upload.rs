@@ -132,8 +132,8 @@ pub fn upload(args: &UploadArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// The deploy request: the target's current deployment carried over (config,
-/// grants, limits, schedule, staleness) with what the flags change. Its secrets
-/// cannot be read back, so a target that has some needs `--secrets` again.
+/// grants, limits, schedule, staleness) with what the flags change. Its secrets are
+/// never read back; without `--secrets` the server keeps the ones it has.
 fn deployment_body(
     session: &mut Session,
     id: &str,
@@ -160,13 +160,6 @@ fn deployment_body(
             if !d[key].is_null() {
                 body[key] = d[key].clone();
             }
-        }
-        if d["has_secrets"] == true && secrets.is_none() {
-            return Err(Refused(format!(
-                "target `{target}` runs with secrets, which are never read back: pass them \
-                 again with --secrets FILE (nothing was uploaded)"
-            ))
-            .into());
         }
     }
     if let Some(c) = config {

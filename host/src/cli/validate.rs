@@ -52,11 +52,15 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
+    use std::io::Write as _;
+    // One write per buffer, not per line: a few hundred reports are one syscall.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let mut any_invalid = false;
     for file in files {
         let bytes = match read(file) {
             Ok(b) => b,
             Err(e) => {
+                let _ = out.flush();
                 eprintln!("error: {e:#}");
                 return ExitCode::from(2);
             }
@@ -67,9 +71,13 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         if *json {
             let line = serde_json::json!({"file": name, "valid": report.valid,
                 "errors": report.errors, "warnings": report.warnings});
-            println!("{line}");
+            let _ = writeln!(out, "{line}");
         } else {
-            println!("{name}: {}", if report.valid { "valid" } else { "INVALID" });
+            let _ = writeln!(
+                out,
+                "{name}: {}",
+                if report.valid { "valid" } else { "INVALID" }
+            );
             for (what, findings) in [("error", &report.errors), ("warning", &report.warnings)] {
                 for f in findings {
                     let at = if f.path.is_empty() {
@@ -77,10 +85,11 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
                     } else {
                         f.path.as_str()
                     };
-                    println!("  {what} [{}] at {at}: {}", f.rule, f.message);
+                    let _ = writeln!(out, "  {what} [{}] at {at}: {}", f.rule, f.message);
                 }
             }
         }
     }
+    let _ = out.flush();
     ExitCode::from(u8::from(any_invalid))
 }

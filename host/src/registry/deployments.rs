@@ -33,8 +33,10 @@ pub struct Deployment {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub config: Option<Value>,
-    /// Secrets, validated against the secrets schema, stored encrypted.
-    #[serde(default)]
+    /// Secrets, validated against the secrets schema, stored encrypted. Absent, an
+    /// existing target keeps the secrets it has (checked against this version's
+    /// secrets schema); `null` removes them.
+    #[serde(default, deserialize_with = "given")]
     #[schema(value_type = Option<Object>)]
     pub secrets: Option<Value>,
     /// Outbound host patterns granted: each must be a pattern the manifest declares,
@@ -57,6 +59,12 @@ pub struct Deployment {
     /// connector's status reason says it is silent (scheduled deployments).
     #[serde(default)]
     pub stale_after: Option<String>,
+}
+
+/// A field that was given, `null` included (`Some(Value::Null)`): unlike a plain
+/// `Option<Value>`, absent (`None`, by `#[serde(default)]`) and `null` differ.
+fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 impl Deployment {
@@ -153,7 +161,10 @@ impl Registry {
                 });
             }
         }
+        let deployed = self.store.deployments(tenant, connector_id).await?;
+        let previous = deployed.iter().find(|p| p.target == target).cloned();
         let secrets = match &d.secrets {
+            Some(Value::Null) => None,
             Some(s) => {
                 let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
                 // Fields and rules only: a validator's message quotes the value.
@@ -163,7 +174,27 @@ impl Registry {
                 }
                 Some(self.keys.seal(s.to_string().as_bytes()).map_err(internal)?)
             }
-            None => None,
+            // Kept from the target, if they still fit this version's schema.
+            None => match previous.as_ref().and_then(|p| p.secrets.clone()) {
+                Some(sealed) => {
+                    let plain = self.keys.open(&sealed).map_err(internal)?;
+                    let kept: Value = serde_json::from_slice(&plain).map_err(internal)?;
+                    let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
+                    let errors = secret_schema_errors(&validator, &kept);
+                    if !errors.is_empty() {
+                        let mut refusal = unprocessable("invalid_secrets", "the secrets", errors);
+                        if let RegistryError::Unprocessable { message, .. } = &mut refusal {
+                            *message = format!(
+                                "the target's stored secrets, kept because `secrets` was not given, do not fit version {}'s secrets schema: send them again",
+                                d.version
+                            );
+                        }
+                        return Err(refusal);
+                    }
+                    Some(sealed)
+                }
+                None => None,
+            },
         };
         let allowed = d.allowed_hosts.clone().unwrap_or_default();
         let declared: Vec<&str> = manifest
@@ -246,8 +277,6 @@ impl Registry {
             })?),
             None => None,
         };
-        let deployed = self.store.deployments(tenant, connector_id).await?;
-        let previous = deployed.iter().find(|p| p.target == target).cloned();
         let now = now_ms();
         let row = DeploymentRow {
             connector_id: connector.id.clone(),

@@ -200,3 +200,76 @@ async fn preload_loads_the_examples_once_into_the_bootstrap_tenant(db: Db) {
     let _ = std::fs::remove_dir_all(&preload);
 }
 both!(preload_loads_the_examples_once_into_the_bootstrap_tenant);
+
+/// A redeploy that does not mention `secrets` keeps the target's (changing only its
+/// config or version does not lose them); `"secrets": null` removes them; the same
+/// through GraphQL. The audit says whether they changed.
+async fn a_redeploy_without_secrets_keeps_them(db: Db) {
+    let env = Env::start(db).await;
+    let id = env
+        .register_and_upload("probe", "telemetry", guests::PROBE)
+        .await;
+    let deploy = |body: serde_json::Value| {
+        let env = &env;
+        let id = id.clone();
+        async move {
+            let (s, d) = env
+                .admin(
+                    "POST",
+                    &format!("/api/connectors/{id}/deployments"),
+                    Some(&body),
+                )
+                .await;
+            assert!(s == 200 || s == 201, "{s} {d}");
+            d
+        }
+    };
+    let last_audit = || async {
+        let (_, audit) = env.admin("GET", "/api/audit?limit=1000", None).await;
+        audit["items"].as_array().unwrap().last().unwrap().clone()
+    };
+    let d =
+        deploy(json!({"version": "0.1.0", "config": {"label": "a"}, "secrets": {"token": "t-1"}}))
+            .await;
+    assert_eq!(d["has_secrets"], true);
+    assert_eq!(last_audit().await["detail"]["secrets_changed"], true);
+    // Only the config changes: the secrets stay.
+    let d = deploy(json!({"version": "0.1.0", "config": {"label": "b"}})).await;
+    assert_eq!(
+        (d["has_secrets"].clone(), d["config"]["label"].clone()),
+        (json!(true), json!("b"))
+    );
+    assert_eq!(last_audit().await["detail"]["secrets_changed"], false);
+    // An upgrade without them keeps them too.
+    let (s, _) = env
+        .upload(&id, std::fs::read(guests::PROBE_V2).unwrap())
+        .await;
+    assert_eq!(s, 201);
+    let d = deploy(json!({"version": "0.2.0", "config": {"label": "c"}})).await;
+    assert_eq!(d["has_secrets"], true, "{d}");
+    // `null` removes them.
+    let d = deploy(json!({"version": "0.2.0", "config": {"label": "c"}, "secrets": null})).await;
+    assert_eq!(d["has_secrets"], false, "{d}");
+    assert_eq!(last_audit().await["detail"]["secrets_changed"], true);
+    // GraphQL: absent keeps, null removes.
+    deploy(json!({"version": "0.2.0", "secrets": {"token": "t-2"}})).await;
+    let gql = |input: &str| {
+        let env = &env;
+        let q =
+            format!("mutation {{ deploy(connector: \"{id}\", input: {input}) {{ hasSecrets }} }}");
+        async move {
+            let (s, v) = env
+                .admin("POST", "/graphql", Some(&json!({ "query": q })))
+                .await;
+            assert_eq!(s, 200, "{v}");
+            v["data"]["deploy"]["hasSecrets"].clone()
+        }
+    };
+    assert_eq!(
+        gql("{version: \"0.2.0\", config: {label: \"d\"}}").await,
+        true
+    );
+    assert_eq!(gql("{version: \"0.2.0\", secrets: null}").await, false);
+    env.stop().await;
+}
+both!(a_redeploy_without_secrets_keeps_them);

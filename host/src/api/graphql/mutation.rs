@@ -26,7 +26,8 @@ pub struct DeployInput {
     /// The config, validated against the version's config schema; `{}` when absent.
     pub config: Option<Value>,
     /// Secrets, validated against the secrets schema, stored sealed, never shown.
-    pub secrets: Option<Value>,
+    /// Absent, an existing target keeps its secrets; `null` removes them.
+    pub secrets: async_graphql::MaybeUndefined<Value>,
     /// Outbound host patterns granted (each declared by the manifest, or a concrete
     /// origin a declared pattern covers).
     pub allowed_hosts: Option<Vec<String>>,
@@ -52,7 +53,11 @@ impl DeployInput {
         };
         put("target", self.target.map(Value::from));
         put("config", self.config);
-        put("secrets", self.secrets);
+        match self.secrets {
+            async_graphql::MaybeUndefined::Undefined => {}
+            async_graphql::MaybeUndefined::Null => put("secrets", Some(Value::Null)),
+            async_graphql::MaybeUndefined::Value(v) => put("secrets", Some(v)),
+        }
         put("allowed_hosts", self.allowed_hosts.map(Value::from));
         put("allowed_networks", self.allowed_networks.map(Value::from));
         put("limits", self.limits);

@@ -54,57 +54,141 @@ fn correct(path: &str, schema: &mut Value) {
     }
 }
 
-/// The compiled validators: one per object type with a schema, plus the bundle
-/// envelope and the common core (for custom object types).
+/// The compiled validators. Compiling is most of what validating a few documents
+/// costs, and a `$ref` target is compiled once per validator that reaches it; so
+/// the object types share validators: each of [`HALVES`] validators holds half the
+/// types, as `if type = T then $ref T's schema` branches (`core.json` and the other
+/// common schemas compiled once in each, not once per type), and the halves are
+/// compiled on two threads at once. The bundle envelope and the cores that custom
+/// types are checked against are compiled when first needed.
 pub(super) struct Schemas {
-    by_type: HashMap<&'static str, Validator>,
+    /// Which half validates each object type.
+    half_of: HashMap<&'static str, usize>,
+    halves: Vec<Validator>,
+    bundle: OnceLock<Option<Validator>>,
+    core: OnceLock<Option<Validator>>,
+    observable_core: OnceLock<Option<Validator>>,
     /// Why a schema failed to compile (never expected: the files are fixed).
     pub(super) broken: Vec<String>,
 }
 
-fn compile(path: &str, text: &str) -> Result<Validator, String> {
-    let schema: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+/// How many validators share the object types (one per core of the machines this
+/// runs on: compiled in parallel).
+const HALVES: usize = 2;
+
+fn options() -> jsonschema::ValidationOptions<'static> {
     jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
         .with_retriever(Embedded)
-        .build(&schema)
-        .map_err(|e| format!("{path}: {e}"))
+}
+
+fn compile(path: &str, text: &str) -> Result<Validator, String> {
+    let mut schema: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
+    correct(path, &mut schema);
+    options().build(&schema).map_err(|e| format!("{path}: {e}"))
+}
+
+/// The embedded schema of `name` (`bundle`, `core`…), compiled.
+fn compile_named(name: &str) -> Result<Validator, String> {
+    let (path, text) = SCHEMAS
+        .iter()
+        .find(|(p, _)| p.rsplit('/').next() == Some(&format!("{name}.json")))
+        .ok_or_else(|| format!("no embedded STIX schema for {name}"))?;
+    compile(path, text)
+}
+
+/// The object type a schema file defines, if it is one an object can have.
+fn object_type_of(path: &'static str) -> Option<&'static str> {
+    let name = path.rsplit('/').next()?.strip_suffix(".json")?;
+    let wanted = path.starts_with("sdos/")
+        || path.starts_with("sros/")
+        || path.starts_with("observables/")
+        || matches!(
+            name,
+            "marking-definition" | "language-content" | "extension-definition"
+        );
+    wanted.then_some(name)
+}
+
+/// One validator for `types`: `allOf` of `if type = T then $ref T`.
+fn dispatch(types: &[(&str, &str)]) -> Result<Validator, String> {
+    let branches: Vec<Value> = types
+        .iter()
+        .map(|(name, path)| {
+            serde_json::json!({
+                "if": {"required": ["type"], "properties": {"type": {"const": name}}},
+                "then": {"$ref": path},
+            })
+        })
+        .collect();
+    let root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{SCHEMA_ID_PREFIX}airlock-types.json"),
+        "allOf": branches,
+    });
+    options()
+        .build(&root)
+        .map_err(|e| format!("the object types' schemas: {e}"))
+}
+
+fn lazily<'a>(cell: &'a OnceLock<Option<Validator>>, name: &str) -> Option<&'a Validator> {
+    cell.get_or_init(|| compile_named(name).ok()).as_ref()
 }
 
 impl Schemas {
     fn build() -> Schemas {
-        let mut by_type = HashMap::new();
+        let mut types: Vec<(&'static str, &'static str, usize)> = SCHEMAS
+            .iter()
+            .filter_map(|(path, text)| object_type_of(path).map(|t| (t, *path, text.len())))
+            .collect();
+        // Balanced by size: largest first, each to the lighter half.
+        types.sort_by_key(|t| std::cmp::Reverse(t.2));
+        let mut parts: Vec<(usize, Vec<(&str, &str)>)> = vec![(0, Vec::new()); HALVES];
+        let mut half_of = HashMap::new();
+        for (name, path, size) in types {
+            let (i, part) = parts
+                .iter_mut()
+                .enumerate()
+                .min_by_key(|(_, p)| p.0)
+                .map(|(i, p)| (i, p))
+                .unwrap_or_else(|| unreachable!("HALVES > 0"));
+            part.0 += size;
+            part.1.push((name, path));
+            half_of.insert(name, i);
+        }
+        let compiled: Vec<Result<Validator, String>> = std::thread::scope(|s| {
+            let handles: Vec<_> = parts
+                .iter()
+                .map(|(_, part)| s.spawn(|| dispatch(part)))
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err("compiling panicked".into()))
+                })
+                .collect()
+        });
+        let mut halves = Vec::new();
         let mut broken = Vec::new();
-        for (path, text) in SCHEMAS {
-            let name = path
-                .rsplit('/')
-                .next()
-                .and_then(|f| f.strip_suffix(".json"))
-                .unwrap_or(path);
-            let wanted = path.starts_with("sdos/")
-                || path.starts_with("sros/")
-                || path.starts_with("observables/")
-                || matches!(
-                    name,
-                    "bundle"
-                        | "marking-definition"
-                        | "language-content"
-                        | "extension-definition"
-                        | "core"
-                        | "cyber-observable-core"
-                );
-            if !wanted {
-                continue;
-            }
-            match compile(path, text) {
-                Ok(v) => {
-                    by_type.insert(name, v);
-                }
+        for c in compiled {
+            match c {
+                Ok(v) => halves.push(v),
                 Err(e) => broken.push(e),
             }
         }
-        Schemas { by_type, broken }
+        if !broken.is_empty() {
+            half_of.clear();
+        }
+        Schemas {
+            half_of,
+            halves,
+            bundle: OnceLock::new(),
+            core: OnceLock::new(),
+            observable_core: OnceLock::new(),
+            broken,
+        }
     }
 
     /// The validators, compiled on first use.
@@ -116,6 +200,11 @@ impl Schemas {
     /// The validator for an object type (`bundle`, `indicator`, … or `core` and
     /// `cyber-observable-core` for custom types).
     pub(super) fn for_type(&self, object_type: &str) -> Option<&Validator> {
-        self.by_type.get(object_type)
+        match object_type {
+            "bundle" => lazily(&self.bundle, "bundle"),
+            "core" => lazily(&self.core, "core"),
+            "cyber-observable-core" => lazily(&self.observable_core, "cyber-observable-core"),
+            t => self.half_of.get(t).and_then(|i| self.halves.get(*i)),
+        }
     }
 }
