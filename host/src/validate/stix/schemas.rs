@@ -151,7 +151,6 @@ impl Schemas {
                 .iter_mut()
                 .enumerate()
                 .min_by_key(|(_, p)| p.0)
-                .map(|(i, p)| (i, p))
                 .unwrap_or_else(|| unreachable!("HALVES > 0"));
             part.0 += size;
             part.1.push((name, path));
