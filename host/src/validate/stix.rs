@@ -36,6 +36,8 @@ pub mod pattern;
 mod schema_files;
 mod schemas;
 
+pub use schemas::prefer_fast_start;
+
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -381,9 +383,6 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
 pub fn validate(doc: &Value) -> Report {
     let mut report = Report::default();
     let schemas = Schemas::get();
-    for broken in &schemas.broken {
-        report.error("", "schema-unavailable", broken.clone());
-    }
     let Some(obj) = doc.as_object() else {
         report.error(
             "",
@@ -414,7 +413,14 @@ fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut 
         })
         .collect();
     let envelope = Value::Object(envelope);
-    if let Some(v) = schemas.for_type("bundle")
+    let bundle_schema = match schemas.for_type("bundle") {
+        Ok(v) => v,
+        Err(why) => {
+            report.error("", "schema-unavailable", why.to_string());
+            None
+        }
+    };
+    if let Some(v) = bundle_schema
         && !v.is_valid(&envelope)
     {
         for e in v.iter_errors(&envelope) {
@@ -525,6 +531,13 @@ fn check_object(
             }
         }
         _ => schemas.for_type(object_type),
+    };
+    let schema = match schema {
+        Ok(v) => v,
+        Err(why) => {
+            report.error(base, "schema-unavailable", why.to_string());
+            None
+        }
     };
     // `is_valid` stops at the first failure and builds no errors: the common case
     // (a valid object) pays only for that.
@@ -678,38 +691,42 @@ fn timestamp_key(s: &str) -> Option<(String, u64)> {
     Some((whole.to_string(), nanos))
 }
 
-/// Properties whose values are timestamps, across every object type.
-const TIMESTAMP_PROPERTIES: &[&str] = &[
-    "created",
-    "modified",
-    "valid_from",
-    "valid_until",
-    "first_seen",
-    "last_seen",
-    "first_observed",
-    "last_observed",
-    "start_time",
-    "stop_time",
-    "start",
-    "end",
-    "published",
-    "analysis_started",
-    "analysis_ended",
-    "submitted",
-    "ctime",
-    "mtime",
-    "atime",
-    "date",
-    "created_time",
-    "modified_time",
-    "validity_not_before",
-    "validity_not_after",
-    "account_created",
-    "account_expires",
-    "credential_last_changed",
-    "account_first_login",
-    "account_last_login",
-];
+/// Whether a property's value is a timestamp, across every object type (a `match`:
+/// it runs for every property of every object).
+fn is_timestamp_property(key: &str) -> bool {
+    matches!(
+        key,
+        "created"
+            | "modified"
+            | "valid_from"
+            | "valid_until"
+            | "first_seen"
+            | "last_seen"
+            | "first_observed"
+            | "last_observed"
+            | "start_time"
+            | "stop_time"
+            | "start"
+            | "end"
+            | "published"
+            | "analysis_started"
+            | "analysis_ended"
+            | "submitted"
+            | "ctime"
+            | "mtime"
+            | "atime"
+            | "date"
+            | "created_time"
+            | "modified_time"
+            | "validity_not_before"
+            | "validity_not_after"
+            | "account_created"
+            | "account_expires"
+            | "credential_last_changed"
+            | "account_first_login"
+            | "account_last_login"
+    )
+}
 
 /// Whether an RFC 3339 timestamp's fields name a real instant (February 30th and
 /// hour 24 match the timestamp grammar but not the calendar). Text that does not
@@ -779,7 +796,7 @@ fn check_timestamps(obj: &Map<String, Value>, base: &str, report: &mut Report) {
     ];
     for (key, value) in obj {
         if let Some(text) = value.as_str()
-            && TIMESTAMP_PROPERTIES.contains(&key.as_str())
+            && is_timestamp_property(key)
             && let Err(why) = calendar_ok(text)
         {
             report.error(

@@ -54,22 +54,45 @@ fn correct(path: &str, schema: &mut Value) {
     }
 }
 
-/// The compiled validators. Compiling is most of what validating a few documents
-/// costs, and a `$ref` target is compiled once per validator that reaches it; so
-/// the object types share validators: each of [`HALVES`] validators holds half the
-/// types, as `if type = T then $ref T's schema` branches (`core.json` and the other
-/// common schemas compiled once in each, not once per type), and the halves are
-/// compiled on two threads at once. The bundle envelope and the cores that custom
-/// types are checked against are compiled when first needed.
+/// The compiled validators, two ways, each compiled on first use:
+/// - **per type** (the default, for a long-running server): one validator per
+///   object type, compiled the first time an object of that type is checked —
+///   the fastest to validate with (one type's schema, nothing else);
+/// - **shared** (after [`prefer_fast_start`], for a short-lived process such as
+///   `airlock validate`): compiling is most of what checking a few documents costs,
+///   and a `$ref` target is compiled once per validator that reaches it; so the
+///   object types share validators: each of [`HALVES`] validators holds half the
+///   types as `if type = T then $ref T's schema` branches (`core.json` and the
+///   other common schemas compiled once in each, not once per type), compiled on
+///   two threads at once. Validating through the branches costs about 2 µs more
+///   per object.
+///
+/// The bundle envelope and the cores custom types are checked against are
+/// compiled on first use either way.
 pub(super) struct Schemas {
-    /// Which half validates each object type.
+    per_type: HashMap<&'static str, (&'static str, OnceLock<Compiled>)>,
+    shared: OnceLock<Shared>,
+    bundle: OnceLock<Compiled>,
+    core: OnceLock<Compiled>,
+    observable_core: OnceLock<Compiled>,
+}
+
+/// A validator, or why its schema did not compile (never expected: the files are
+/// fixed; a document of that type then gets a `schema-unavailable` error).
+type Compiled = Result<Validator, String>;
+
+/// The shared validators and which one validates each type.
+struct Shared {
     half_of: HashMap<&'static str, usize>,
     halves: Vec<Validator>,
-    bundle: OnceLock<Option<Validator>>,
-    core: OnceLock<Option<Validator>>,
-    observable_core: OnceLock<Option<Validator>>,
-    /// Why a schema failed to compile (never expected: the files are fixed).
-    pub(super) broken: Vec<String>,
+}
+
+static FAST_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Compiles the schemas the shared way (see [`Schemas`]): for a process that checks
+/// a few documents and exits. Call it before the first validation.
+pub fn prefer_fast_start() {
+    FAST_START.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
 /// How many validators share the object types (one per core of the machines this
@@ -132,12 +155,14 @@ fn dispatch(types: &[(&str, &str)]) -> Result<Validator, String> {
         .map_err(|e| format!("the object types' schemas: {e}"))
 }
 
-fn lazily<'a>(cell: &'a OnceLock<Option<Validator>>, name: &str) -> Option<&'a Validator> {
-    cell.get_or_init(|| compile_named(name).ok()).as_ref()
+fn lazily<'a>(cell: &'a OnceLock<Compiled>, name: &str) -> Result<&'a Validator, &'a str> {
+    cell.get_or_init(|| compile_named(name))
+        .as_ref()
+        .map_err(String::as_str)
 }
 
-impl Schemas {
-    fn build() -> Schemas {
+impl Shared {
+    fn build() -> Shared {
         let mut types: Vec<(&'static str, &'static str, usize)> = SCHEMAS
             .iter()
             .filter_map(|(path, text)| object_type_of(path).map(|t| (t, *path, text.len())))
@@ -156,37 +181,36 @@ impl Schemas {
             part.1.push((name, path));
             half_of.insert(name, i);
         }
-        let compiled: Vec<Result<Validator, String>> = std::thread::scope(|s| {
+        let compiled: Vec<Option<Validator>> = std::thread::scope(|s| {
             let handles: Vec<_> = parts
                 .iter()
-                .map(|(_, part)| s.spawn(|| dispatch(part)))
+                .map(|(_, part)| s.spawn(|| dispatch(part).ok()))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| {
-                    h.join()
-                        .unwrap_or_else(|_| Err("compiling panicked".into()))
-                })
+                .map(|h| h.join().ok().flatten())
                 .collect()
         });
-        let mut halves = Vec::new();
-        let mut broken = Vec::new();
-        for c in compiled {
-            match c {
-                Ok(v) => halves.push(v),
-                Err(e) => broken.push(e),
-            }
+        let halves: Vec<Validator> = compiled.into_iter().flatten().collect();
+        if halves.len() != HALVES {
+            half_of.clear(); // the per-type validators stand in
         }
-        if !broken.is_empty() {
-            half_of.clear();
-        }
+        Shared { half_of, halves }
+    }
+}
+
+impl Schemas {
+    fn build() -> Schemas {
+        let per_type = SCHEMAS
+            .iter()
+            .filter_map(|(path, _)| object_type_of(path).map(|t| (t, (*path, OnceLock::new()))))
+            .collect();
         Schemas {
-            half_of,
-            halves,
+            per_type,
+            shared: OnceLock::new(),
             bundle: OnceLock::new(),
             core: OnceLock::new(),
             observable_core: OnceLock::new(),
-            broken,
         }
     }
 
@@ -197,13 +221,39 @@ impl Schemas {
     }
 
     /// The validator for an object type (`bundle`, `indicator`, … or `core` and
-    /// `cyber-observable-core` for custom types).
-    pub(super) fn for_type(&self, object_type: &str) -> Option<&Validator> {
+    /// `cyber-observable-core` for custom types): `Ok(None)` for a type without a
+    /// schema, `Err` when its schema did not compile.
+    pub(super) fn for_type(&self, object_type: &str) -> Result<Option<&Validator>, &str> {
         match object_type {
-            "bundle" => lazily(&self.bundle, "bundle"),
-            "core" => lazily(&self.core, "core"),
-            "cyber-observable-core" => lazily(&self.observable_core, "cyber-observable-core"),
-            t => self.half_of.get(t).and_then(|i| self.halves.get(*i)),
+            "bundle" => return lazily(&self.bundle, "bundle").map(Some),
+            "core" => return lazily(&self.core, "core").map(Some),
+            "cyber-observable-core" => {
+                return lazily(&self.observable_core, "cyber-observable-core").map(Some);
+            }
+            _ => {}
         }
+        if FAST_START.load(std::sync::atomic::Ordering::Relaxed) {
+            let shared = self.shared.get_or_init(Shared::build);
+            if let Some(v) = shared
+                .half_of
+                .get(object_type)
+                .and_then(|i| shared.halves.get(*i))
+            {
+                return Ok(Some(v));
+            }
+        }
+        let Some((path, cell)) = self.per_type.get(object_type) else {
+            return Ok(None);
+        };
+        cell.get_or_init(|| {
+            SCHEMAS
+                .iter()
+                .find(|(p, _)| p == path)
+                .ok_or_else(|| format!("no embedded STIX schema {path}"))
+                .and_then(|(p, text)| compile(p, text))
+        })
+        .as_ref()
+        .map(Some)
+        .map_err(String::as_str)
     }
 }
