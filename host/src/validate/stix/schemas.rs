@@ -89,8 +89,10 @@ struct Shared {
 
 static FAST_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
-/// Compiles the schemas the shared way (see [`Schemas`]): for a process that checks
-/// a few documents and exits. Call it before the first validation.
+/// Compiles the schemas the shared way: two dispatch validators holding every
+/// object type, compiled at once on two threads, instead of one validator per type
+/// on first use. Quicker to start, about 2 µs slower per object: for a process
+/// that checks a few documents and exits. Call it before the first validation.
 pub fn prefer_fast_start() {
     FAST_START.store(true, std::sync::atomic::Ordering::Relaxed);
 }
