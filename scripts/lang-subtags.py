@@ -41,6 +41,15 @@ for e in entries("iso_15924.json", "15924"):
 for e in entries("iso_3166-1.json", "3166-1"):
     codes.add("r " + e["alpha_2"].lower())
 
+# Subtags the IANA registry holds beyond those lists: regions it registers that ISO
+# 3166-1 only reserves (EU, EZ, UN and the exceptionally reserved AC, CP, DG, EA,
+# IC, TA), deprecated regions still valid in tags (BU, CS, DD, FX, NT, SU, TP, YD,
+# YU, ZR), and deprecated ISO 639-1 codes still valid in tags (in, iw, ji, jw, mo).
+for r in "eu ez un ac cp dg ea ic ta bu cs dd fx nt su tp yd yu zr".split():
+    codes.add("r " + r)
+for l in "in iw ji jw mo".split():
+    codes.add("l " + l)
+
 out = os.path.join(ROOT, "host", "standards", "lang")
 os.makedirs(out, exist_ok=True)
 with open(os.path.join(out, "subtags.txt"), "w", encoding="utf-8") as f:

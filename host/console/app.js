@@ -176,6 +176,7 @@ const ROUTES = [
 
 async function route() {
   if (!session) return signInScreen();
+  if (flash && flash[0] !== location.hash) flash = null;
   stopScreen();
   generation += 1;
   const alive = aliveFrom();
@@ -550,7 +551,7 @@ function listOf(text) {
 
 /** A message for the next render of a screen (the deploy screen reloads itself
  * after a deploy, with fresh data, and says what happened). */
-let flash = null;
+let flash = null; // [hash, kind, text]
 
 async function deployScreen(id, params, alive) {
   const data = await gql(CONNECTOR, { id });
@@ -678,6 +679,9 @@ async function deployScreen(id, params, alive) {
       else limits[key] = n;
     }
     if (!targetName()) problems.push(["target", "name the new target"]);
+    else if (targetSelect.value === NEW && c.deployments.some((d) => d.target === targetName())) {
+      problems.push(["target", `\`${targetName()}\` exists: choose it from the list to reconfigure it`]);
+    }
     if (cfg.problems.length || sec.problems.length || problems.length) {
       config.showErrors(cfg.problems);
       secrets.showErrors(sec.problems);
@@ -693,8 +697,8 @@ async function deployScreen(id, params, alive) {
       allowed_hosts: [...hostBoxes.filter((b) => b.checked).map((b) => b.value), ...listOf(otherHosts.value)],
       allowed_networks: listOf(networks.value),
     };
-    // Secrets left empty are not sent: the target keeps the ones it has.
-    if (sec.value && Object.values(sec.value).some((v) => v !== "")) body.secrets = sec.value;
+    // Secrets nobody filled in are not sent: the target keeps the ones it has.
+    if (sec.filled) body.secrets = sec.value;
     if (Object.keys(limits).length) body.limits = limits;
     if (schedule.value.trim()) body.schedule = schedule.value.trim();
     if (staleAfter.value.trim()) body.stale_after = staleAfter.value.trim();
@@ -713,11 +717,11 @@ async function deployScreen(id, params, alive) {
       return;
     }
     if (!alive()) return;
-    flash = r.status === 202
-      ? ["notice", `Held for approval: version ${body.version} asks for more than ${c.name} is approved for. The target keeps running its version until a client with connectors:approve approves it.`]
-      : ["success", `Deployed ${c.name} ${r.body.version} to ${r.body.target}.`];
     // Again with fresh data (the new target, its stored secrets…).
     const next = `#/connectors/${encodeURIComponent(id)}/deploy?target=${encodeURIComponent(body.target)}`;
+    flash = r.status === 202
+      ? [next, "notice", `Held for approval: version ${body.version} asks for more than ${c.name} is approved for. The target keeps running its version until a client with connectors:approve approves it.`]
+      : [next, "success", `Deployed ${c.name} ${r.body.version} to ${r.body.target}.`];
     if (location.hash === next) route();
     else location.hash = next;
   } },
@@ -741,8 +745,8 @@ async function deployScreen(id, params, alive) {
   version.addEventListener("change", rebuild);
   targetSelect.addEventListener("change", rebuild);
   rebuild();
-  if (flash) {
-    const [kind, text] = flash;
+  if (flash && flash[0] === location.hash) {
+    const [, kind, text] = flash;
     flash = null;
     replace(result, h("p", { class: kind }, text, " ", h("a", { href: `#/connectors/${id}` }, "Back to the connector")));
   }
@@ -764,7 +768,10 @@ async function actionScreen(id, actionName, alive) {
     return (v && v.manifest) || {};
   };
   const targets = c.deployments.map((d) => d.target);
-  const target = targets.length > 1 ? h("select", { id: "action-target" }, targets.map((t) => h("option", { value: t }, t))) : null;
+  const declares = (t) => ((manifestOf(t).actions || []).some((a) => a.name === actionName));
+  // A target whose version declares the action is chosen first.
+  const first = targets.find(declares);
+  const target = targets.length > 1 ? h("select", { id: "action-target" }, targets.map((t) => h("option", { value: t, selected: t === first }, t))) : null;
   const actionOf = () => (manifestOf(target ? target.value : targets[0]).actions || []).find((a) => a.name === actionName);
   if (!actionOf()) {
     replace(view, h("h1", {}, "No such action"), h("p", {}, `${c.name} declares no action ${actionName}.`));

@@ -52,7 +52,7 @@ export class SchemaForm {
   read() {
     const problems = [];
     const got = this.root.read(problems);
-    return { value: got.present ? got.value : undefined, problems };
+    return { value: got.present ? got.value : undefined, problems, filled: Boolean(got.filled) };
   }
 
   clearErrors() {
@@ -135,10 +135,12 @@ export class SchemaForm {
       return {
         el,
         read: (problems) => {
-          // Keys of the value it started from that the form does not show (allowed
-          // by additionalProperties) go back as they were.
+          // Keys of the value it started from that the form does not show go back
+          // as they were, unless the schema forbids other keys (then they are
+          // dropped: a version that removed a property no longer takes it).
           const value = {};
-          if (start && typeof start === "object" && !Array.isArray(start)) {
+          const open = schema.additionalProperties !== false;
+          if (open && start && typeof start === "object" && !Array.isArray(start)) {
             for (const [k, v] of Object.entries(start)) if (!(k in schema.properties)) value[k] = v;
           }
           let filled = given;

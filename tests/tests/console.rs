@@ -332,6 +332,16 @@ async fn an_operator_runs_the_fleet_from_the_console() {
         (json!("every 10m"), json!(true)),
         "{again}"
     );
+    // A "new" target named like an existing one is refused before anything is sent.
+    b.click(&b.find("#deploy-target-choice option[value='']").await)
+        .await;
+    b.fill(&b.find("#deploy-target").await, "production").await;
+    b.click(&b.find("form.deploy button[type=submit]").await)
+        .await;
+    b.wait_text("#deploy-target-error", "the name taken", |t| {
+        t.contains("exists")
+    })
+    .await;
 
     // Invoke the AIS decoder's `decode` from its form: an empty input first.
     let ais = server.id_of("ais-decoder").await;
@@ -643,7 +653,7 @@ async fn forms_are_generated_from_json_schema() {
     assert_eq!(
         b.run("return form.read()", vec![]).await,
         json!({"value": {"name": "", "mode": "safe", "retries": 2, "enabled": true},
-               "problems": []})
+               "problems": [], "filled": false})
     );
     // Keys of the current value the schema does not name go back unchanged.
     let kept = b
@@ -673,7 +683,7 @@ async fn forms_are_generated_from_json_schema() {
         json!({"value": {"name": "edge", "mode": "safe", "retries": 2, "ratio": 0.5,
                          "enabled": true, "endpoint": {"url": "https://x.example"},
                          "tags": ["a", "b"], "extra": 42},
-               "problems": []})
+               "problems": [], "filled": true})
     );
     // Remove the first tag, uncheck the box, empty a default: exactly that changes.
     b.click(&b.find("[data-path='/tags'] li button").await)

@@ -174,27 +174,9 @@ impl Registry {
                 }
                 Some(self.keys.seal(s.to_string().as_bytes()).map_err(internal)?)
             }
-            // Kept from the target, if they still fit this version's schema.
-            None => match previous.as_ref().and_then(|p| p.secrets.clone()) {
-                Some(sealed) => {
-                    let plain = self.keys.open(&sealed).map_err(internal)?;
-                    let kept: Value = serde_json::from_slice(&plain).map_err(internal)?;
-                    let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
-                    let errors = secret_schema_errors(&validator, &kept);
-                    if !errors.is_empty() {
-                        let mut refusal = unprocessable("invalid_secrets", "the secrets", errors);
-                        if let RegistryError::Unprocessable { message, .. } = &mut refusal {
-                            *message = format!(
-                                "the target's stored secrets, kept because `secrets` was not given, do not fit version {}'s secrets schema: send them again",
-                                d.version
-                            );
-                        }
-                        return Err(refusal);
-                    }
-                    Some(sealed)
-                }
-                None => None,
-            },
+            // Kept from the target: read and checked under the connector's lock, in
+            // `write` (a read here could bring back secrets changed meanwhile).
+            None => None,
         };
         let allowed = d.allowed_hosts.clone().unwrap_or_default();
         let declared: Vec<&str> = manifest
@@ -328,6 +310,7 @@ impl Registry {
                 running: previous.as_ref().map(|p| p.version.as_str()),
                 may_approve,
                 stale_after_ms,
+                keep_secrets: d.secrets.is_none().then_some(&manifest.secrets_schema),
             },
         )
         .await
@@ -385,7 +368,7 @@ impl Registry {
         &self,
         tenant: &str,
         actor: &str,
-        row: DeploymentRow,
+        mut row: DeploymentRow,
         action: &str,
         mut detail: Value,
         how: Write<'_>,
@@ -411,6 +394,23 @@ impl Registry {
             });
         }
         let current = Store::deployment_state_in(&mut tx, &row.connector_id, &row.target).await?;
+        // The secrets a request without `secrets` keeps: the target's, as committed
+        // now, checked against the schema of the version being deployed.
+        let keep = match &how {
+            Write::Deploy { keep_secrets, .. } | Write::Approve { keep_secrets, .. } => {
+                *keep_secrets
+            }
+        };
+        let kept = match (keep, current.as_ref().and_then(|c| c.secrets.clone())) {
+            (Some(schema), Some(sealed)) => {
+                self.check_kept_secrets(&sealed, schema, &row.version)?;
+                Some(sealed)
+            }
+            _ => None,
+        };
+        if keep.is_some() {
+            row.secrets = kept.clone();
+        }
         let changed = || RegistryError::Conflict {
             code: "deployment_changed",
             message: format!(
@@ -421,15 +421,15 @@ impl Registry {
         };
         let (asks, supersedes) = match &how {
             Write::Deploy { asks, running, .. } => {
-                if current.as_ref().map(|(v, _)| v.as_str()) != *running {
+                if current.as_ref().map(|c| c.version.as_str()) != *running {
                     return Err(changed());
                 }
                 // A change of version supersedes a held upgrade; a change of config
                 // alone leaves it waiting.
                 (*asks, running.is_none_or(|r| r != row.version))
             }
-            Write::Approve { asks, held } => {
-                if current.as_ref().and_then(|(_, h)| h.as_deref()) != Some(*held) {
+            Write::Approve { asks, held, .. } => {
+                if current.as_ref().and_then(|c| c.held.as_deref()) != Some(*held) {
                     return Err(RegistryError::Conflict {
                         code: "held_upgrade_changed",
                         message: "the held upgrade changed while it was being approved; read \
@@ -471,7 +471,13 @@ impl Registry {
                 version: row.version.clone(),
                 from_version: running.to_string(),
                 config: row.config.clone(),
-                secrets: row.secrets.as_deref().map(|s| B64.encode(s)),
+                // Kept secrets are not copied: approving keeps those of that time.
+                secrets: if keep.is_some() {
+                    None
+                } else {
+                    row.secrets.as_deref().map(|s| B64.encode(s))
+                },
+                keep_secrets: keep.is_some() && kept.is_some(),
                 allowed_hosts: row.allowed_hosts.clone(),
                 allowed_networks: row.allowed_networks.clone(),
                 limits: row.limits.clone(),
@@ -541,6 +547,30 @@ impl Registry {
             .ok_or_else(|| {
                 RegistryError::NotFound(format!("no deployment to target `{}`", row.target))
             })
+    }
+
+    /// Refuses kept secrets (a deploy without `secrets`) that do not fit the secrets
+    /// schema of `version`: 422 `invalid_secrets`, naming fields, never values.
+    fn check_kept_secrets(
+        &self,
+        sealed: &[u8],
+        schema: &Value,
+        version: &str,
+    ) -> Result<(), RegistryError> {
+        let plain = self.keys.open(sealed).map_err(internal)?;
+        let kept: Value = serde_json::from_slice(&plain).map_err(internal)?;
+        let validator = compile_schema(schema).map_err(internal)?;
+        let errors = secret_schema_errors(&validator, &kept);
+        if errors.is_empty() {
+            return Ok(());
+        }
+        let mut refusal = unprocessable("invalid_secrets", "the secrets", errors);
+        if let RegistryError::Unprocessable { message, .. } = &mut refusal {
+            *message = format!(
+                "the target's stored secrets, kept because `secrets` was not given, do not fit version {version}'s secrets schema: send them again"
+            );
+        }
+        Err(refusal)
     }
 
     /// Applies the upgrade held on a target (`POST …/deployments/{target}/approve`),
@@ -638,6 +668,7 @@ impl Registry {
             Write::Approve {
                 asks: &asks,
                 held: &text,
+                keep_secrets: held.keep_secrets.then_some(&manifest.secrets_schema),
             },
         )
         .await
@@ -755,11 +786,16 @@ enum Write<'a> {
         running: Option<&'a str>,
         may_approve: bool,
         stale_after_ms: Option<i64>,
+        /// `secrets` was not given: the target keeps the secrets it has when the
+        /// write commits, if they fit this secrets schema.
+        keep_secrets: Option<&'a Value>,
     },
     /// The approval of the held upgrade `held` (its JSON text, as read).
     Approve {
         asks: &'a CapabilityDiff,
         held: &'a str,
+        /// As for a deploy: the upgrade was requested without `secrets`.
+        keep_secrets: Option<&'a Value>,
     },
 }
 
@@ -772,6 +808,10 @@ pub(super) struct HeldUpgrade {
     config: String,
     /// The sealed secrets, base64.
     secrets: Option<String>,
+    /// Requested without `secrets`: approving keeps the secrets the target has
+    /// then (never a copy taken when the upgrade was held).
+    #[serde(default)]
+    keep_secrets: bool,
     allowed_hosts: String,
     allowed_networks: String,
     limits: String,
@@ -799,7 +839,7 @@ impl HeldUpgrade {
             running_version: self.from_version.clone(),
             asks_for: self.asks_for.clone(),
             config: serde_json::from_str(&self.config).unwrap_or(Value::Null),
-            has_secrets: self.secrets.is_some(),
+            has_secrets: self.secrets.is_some() || self.keep_secrets,
             allowed_hosts: serde_json::from_str(&self.allowed_hosts).unwrap_or_default(),
             allowed_networks: serde_json::from_str(&self.allowed_networks).unwrap_or_default(),
             limits: serde_json::from_str(&self.limits).unwrap_or_default(),

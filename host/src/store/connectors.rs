@@ -70,6 +70,17 @@ pub struct VersionRow {
     pub created_ms: i64,
 }
 
+/// What a write to a deployment checks under its connector's lock.
+#[derive(Debug, Clone)]
+pub struct DeploymentState {
+    /// The version it runs.
+    pub version: String,
+    /// The upgrade held for approval (JSON text), if any.
+    pub held: Option<String>,
+    /// Its secrets, sealed.
+    pub secrets: Option<Vec<u8>>,
+}
+
 /// A version deployed to a named target.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeploymentRow {
@@ -423,22 +434,26 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// A deployment's version and held upgrade inside `tx`; `None` when there is
-    /// no deployment to `target`.
+    /// A deployment's version, held upgrade and sealed secrets inside `tx`; `None`
+    /// when there is no deployment to `target`.
     pub async fn deployment_state_in(
         tx: &mut AnyConnection,
         connector_id: &str,
         target: &str,
-    ) -> Result<Option<(String, Option<String>)>, StoreError> {
+    ) -> Result<Option<DeploymentState>, StoreError> {
         let row = sqlx::query(
-            "SELECT version, held FROM deployments WHERE connector_id = $1 AND target = $2",
+            "SELECT version, held, secrets FROM deployments WHERE connector_id = $1 AND target = $2",
         )
         .bind(connector_id)
         .bind(target)
         .fetch_optional(&mut *tx)
         .await?;
         Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+            Some(r) => Some(DeploymentState {
+                version: r.try_get(0)?,
+                held: r.try_get(1)?,
+                secrets: r.try_get(2)?,
+            }),
             None => None,
         })
     }

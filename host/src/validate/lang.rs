@@ -5,7 +5,8 @@
 //! (UN M.49), no variant twice, no extension singleton twice. Variants and
 //! extended-language subtags are checked for form only (their registry is not
 //! embedded). The code lists are `host/standards/lang/subtags.txt`, written by
-//! `scripts/lang-subtags.py` from Debian's iso-codes.
+//! `scripts/lang-subtags.py` from Debian's iso-codes, plus the regions and
+//! deprecated codes the IANA registry holds beyond them (`EU`, `UN`, `YU`, `iw`…).
 
 use std::collections::HashSet;
 use std::sync::OnceLock;
@@ -238,6 +239,10 @@ mod tests {
             "en-a-myext-b-another",
             "EN-us",
             "fil",
+            "en-EU",
+            "es-UN",
+            "iw",
+            "sr-YU",
         ] {
             assert_eq!(check(tag), Ok(()), "{tag}");
         }

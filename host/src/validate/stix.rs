@@ -725,6 +725,10 @@ fn is_timestamp_property(key: &str) -> bool {
             | "credential_last_changed"
             | "account_first_login"
             | "account_last_login"
+            | "object_modified"
+            | "time_date_stamp"
+            | "private_key_usage_period_not_before"
+            | "private_key_usage_period_not_after"
     )
 }
 
@@ -794,6 +798,9 @@ fn check_timestamps(obj: &Map<String, Value>, base: &str, report: &mut Report) {
         ("start_time", "stop_time", true),
         ("start", "end", false),
     ];
+    // The last two pairs are those types' own (a custom type may mean anything by
+    // `start` and `end`).
+    let object_type = obj.get("type").and_then(Value::as_str).unwrap_or("");
     for (key, value) in obj {
         if let Some(text) = value.as_str()
             && is_timestamp_property(key)
@@ -822,6 +829,14 @@ fn check_timestamps(obj: &Map<String, Value>, base: &str, report: &mut Report) {
         }
     }
     for (early, late, strict) in PAIRS {
+        let own_type = match *early {
+            "start_time" => Some("relationship"),
+            "start" => Some("network-traffic"),
+            _ => None,
+        };
+        if own_type.is_some_and(|t| t != object_type) {
+            continue;
+        }
         let (Some(a), Some(b)) = (
             obj.get(*early).and_then(Value::as_str),
             obj.get(*late).and_then(Value::as_str),
@@ -909,8 +924,9 @@ fn check_languages(obj: &Map<String, Value>, object_type: &str, base: &str, repo
     }
 }
 
-/// A marking definition never marks itself (§7.2.2: "circular references"), by
-/// `object_marking_refs` or by a granular marking's `marking_ref`.
+/// A marking definition never marks itself (§7.2: no circular references), by
+/// `object_marking_refs` or by a granular marking's `marking_ref`. (A cycle through
+/// two definitions is not looked for.)
 fn check_marking_cycles(
     obj: &Map<String, Value>,
     object_type: &str,

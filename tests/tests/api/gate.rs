@@ -431,6 +431,70 @@ mod gate_upgrade {
         env.stop().await;
     }
 
+    /// An upgrade held without `secrets` keeps the target's secrets as they are when
+    /// it is approved, never a copy from when it was held: secrets removed while it
+    /// waited stay removed, and secrets replaced meanwhile are the ones kept.
+    async fn a_held_upgrade_keeps_the_secrets_of_its_approval_time(db: Db) {
+        let env = Env::start(db).await;
+        let vendor = env
+            .token_with(&[Scope::ConnectorsManage, Scope::ConnectorsRead])
+            .await;
+        let approver = env.token_with(&[Scope::ConnectorsApprove]).await;
+        // A connector each round: an approval widens its baseline for good.
+        for (round, (meanwhile, kept)) in [(json!(null), false), (json!({"token": "t9"}), true)]
+            .into_iter()
+            .enumerate()
+        {
+            let id = env
+                .register_and_upload(&format!("gate-feed-{round}"), "osint", guests::GATE_CLEAN)
+                .await;
+            let deployments = format!("/api/connectors/{id}/deployments");
+            let approve = format!("{deployments}/default/approve");
+            let (s, _) = env
+                .upload(&id, std::fs::read(guests::GATE_UPGRADE).unwrap())
+                .await;
+            assert_eq!(s, 201);
+            let (s, d) = env
+                .call(
+                    "POST",
+                    &deployments,
+                    Some(&vendor),
+                    Some(&json!({"version": "0.1.0", "secrets": {"token": "t0"}})),
+                )
+                .await;
+            assert!(s == 200 || s == 201, "{d}");
+            // Held without `secrets`: it will keep the target's.
+            let (s, d) = env
+                .call(
+                    "POST",
+                    &deployments,
+                    Some(&vendor),
+                    Some(&json!({"version": "0.2.0"})),
+                )
+                .await;
+            assert_eq!(s, 202, "{d}");
+            assert_eq!(d["held_upgrade"]["has_secrets"], true, "{d}");
+            // Meanwhile the running version's secrets are removed, or replaced
+            // (a config-only change: the upgrade keeps waiting).
+            let (s, d) = env
+                .call(
+                    "POST",
+                    &deployments,
+                    Some(&vendor),
+                    Some(&json!({"version": "0.1.0", "secrets": meanwhile})),
+                )
+                .await;
+            assert!(s == 200 || s == 201, "{s} {d}");
+            assert_eq!(d["held_upgrade"]["version"], "0.2.0", "still held: {d}");
+            let (s, d) = env.call("POST", &approve, Some(&approver), None).await;
+            assert_eq!(s, 200, "{d}");
+            assert_eq!(d["version"], "0.2.0");
+            assert_eq!(d["has_secrets"], kept, "after {meanwhile}: {d}");
+        }
+        env.stop().await;
+    }
+    both!(a_held_upgrade_keeps_the_secrets_of_its_approval_time);
+
     /// An admin whose client holds `connectors:approve` approves by deploying.
     async fn an_approvers_own_deploy_is_its_approval(db: Db) {
         let env = Env::start(db).await;
