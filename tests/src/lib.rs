@@ -145,6 +145,17 @@ pub fn unix_now() -> i64 {
         .as_secs() as i64
 }
 
+/// Copies every example connector's component into `dir` (created), as
+/// `./scripts/run` leaves them in `target/preload`, for `airlock serve --preload`.
+#[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+pub fn preload_examples(dir: &std::path::Path) {
+    std::fs::create_dir_all(dir).unwrap();
+    for (_, wasm) in guests::ALL {
+        let name = std::path::Path::new(wasm).file_name().unwrap();
+        std::fs::copy(wasm, dir.join(name)).unwrap();
+    }
+}
+
 /// An access token (every scope) for the client in a server's `bootstrap.json`.
 #[allow(clippy::unwrap_used)]
 pub async fn bootstrap_token(

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_tests::guests;
 use airlock_tests::webdriver::Browser;
 use serde_json::{Value, json};
 
@@ -35,15 +34,7 @@ impl Drop for Server {
 #[allow(clippy::unwrap_used)]
 async fn serve(dir: &Path) -> Server {
     let preload = dir.join("preload");
-    std::fs::create_dir_all(&preload).unwrap();
-    for wasm in [
-        guests::OSINT_FEED,
-        guests::CAP_ALERTS,
-        guests::AIS_DECODER,
-        guests::CHAT_NOTIFIER,
-    ] {
-        std::fs::copy(wasm, preload.join(Path::new(wasm).file_name().unwrap())).unwrap();
-    }
+    airlock_tests::preload_examples(&preload);
     let data = dir.join("data");
     std::fs::create_dir_all(&data).unwrap();
     let port = airlock_tests::free_port();
@@ -59,25 +50,13 @@ async fn serve(dir: &Path) -> Server {
     let boot: Value =
         serde_json::from_str(&std::fs::read_to_string(data.join("bootstrap.json")).unwrap())
             .unwrap();
-    let client_id = boot["client_id"].as_str().unwrap().to_string();
-    let client_secret = boot["client_secret"].as_str().unwrap().to_string();
-    let t: Value = http
-        .post(format!("{base}/oauth/token"))
-        .basic_auth(&client_id, Some(&client_secret))
-        .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
     Server {
+        token: airlock_tests::bootstrap_token(&http, &base, &boot).await,
         child,
         base,
         http,
-        token: t["access_token"].as_str().unwrap().to_string(),
-        client_id,
-        client_secret,
+        client_id: boot["client_id"].as_str().unwrap().to_string(),
+        client_secret: boot["client_secret"].as_str().unwrap().to_string(),
         tenant: boot["tenant_id"].as_str().unwrap().to_string(),
     }
 }
@@ -94,6 +73,46 @@ impl Server {
             .json()
             .await
             .unwrap()
+    }
+
+    /// Registers an API-key push connector declaring `standard`: its answer
+    /// (`id`, `webhook_path`, the credential).
+    #[allow(clippy::unwrap_used)]
+    async fn register_push(&self, name: &str, category: &str, standard: &str) -> Value {
+        self.http
+            .post(format!("{}/api/connectors/register", self.base))
+            .bearer_auth(&self.token)
+            .json(
+                &json!({"name": name, "category": category, "auth_method": "api-key",
+                          "webhook_url": "https://sender.example/hooks",
+                          "output_standard": standard}),
+            )
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// Pushes `body` to the push connector `c` with `key` (its API key); the status.
+    #[allow(clippy::unwrap_used)]
+    async fn push(&self, c: &Value, key: &str, idempotency_key: &str, body: &str) -> u16 {
+        self.http
+            .post(format!(
+                "{}{}",
+                self.base,
+                c["webhook_path"].as_str().unwrap()
+            ))
+            .header("x-api-key", key)
+            .header("idempotency-key", idempotency_key)
+            .header("content-type", "application/json")
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16()
     }
 
     #[allow(clippy::unwrap_used)]
@@ -419,37 +438,18 @@ async fn an_operator_runs_the_fleet_from_the_console() {
     b.screenshot(&shots.join("08-fleet-after.png")).await;
 
     // Events: a pushed event appears in the live view.
-    let pushed: Value = server
-        .http
-        .post(format!("{base}/api/connectors/register"))
-        .bearer_auth(&server.token)
-        .json(
-            &json!({"name": "ticket-bridge", "category": "custom", "auth_method": "api-key",
-                      "webhook_url": "https://tickets.example/hooks", "output_standard": "json"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let pushed = server
+        .register_push("ticket-bridge", "custom", "json")
+        .await;
     b.click(&b.find("#nav a[href='#/events']").await).await;
     b.wait_text("#events-state", "live", |t| t.starts_with("Live"))
         .await;
-    let r = server
-        .http
-        .post(format!(
-            "{base}{}",
-            pushed["webhook_path"].as_str().unwrap()
-        ))
-        .header("x-api-key", pushed["credential"]["key"].as_str().unwrap())
-        .header("idempotency-key", "ticket-4711")
-        .header("content-type", "application/json")
-        .body(r#"{"ticket": 4711, "title": "Suspicious login from a new country"}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    let first_key = pushed["credential"]["key"].as_str().unwrap();
+    let body = r#"{"ticket": 4711, "title": "Suspicious login from a new country"}"#;
+    assert_eq!(
+        server.push(&pushed, first_key, "ticket-4711", body).await,
+        202
+    );
     let message = b
         .wait_text("#messages li", "the pushed event", |t| t.contains("4711"))
         .await;
@@ -468,53 +468,27 @@ async fn an_operator_runs_the_fleet_from_the_console() {
     let key = b
         .wait_text("#credential-key", "the new key", |t| t.starts_with("alk_"))
         .await;
-    assert_ne!(key, pushed["credential"]["key"].as_str().unwrap());
+    assert_ne!(key, first_key);
     assert!(
         b.all("#rotation button").await.len() == 1,
         "one copy button"
     );
     b.screenshot(&shots.join("10-credential-rotated.png")).await;
-    let r = server
-        .http
-        .post(format!(
-            "{base}{}",
-            pushed["webhook_path"].as_str().unwrap()
-        ))
-        .header("x-api-key", &key)
-        .header("idempotency-key", "ticket-4712")
-        .header("content-type", "application/json")
-        .body(r#"{"ticket": 4712}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202, "the rotated key pushes");
+    assert_eq!(
+        server
+            .push(&pushed, &key, "ticket-4712", r#"{"ticket": 4712}"#)
+            .await,
+        202,
+        "the rotated key pushes"
+    );
 
     // Quarantine: a STIX bridge's invalid bundle, with the validator's report.
-    let stix: Value = server
-        .http
-        .post(format!("{base}/api/connectors/register"))
-        .bearer_auth(&server.token)
-        .json(
-            &json!({"name": "stix-bridge", "category": "osint", "auth_method": "api-key",
-                      "webhook_url": "https://cti.example/hooks", "output_standard": "stix-2.1"}),
-        )
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let r = server
-        .http
-        .post(format!("{base}{}", stix["webhook_path"].as_str().unwrap()))
-        .header("x-api-key", stix["credential"]["key"].as_str().unwrap())
-        .header("idempotency-key", "bundle-1")
-        .header("content-type", "application/json")
-        .body(r#"{"type": "bundle", "id": "bundle--not-a-uuid", "objects": []}"#)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 202);
+    let stix = server
+        .register_push("stix-bridge", "osint", "stix-2.1")
+        .await;
+    let invalid = r#"{"type": "bundle", "id": "bundle--not-a-uuid", "objects": []}"#;
+    let key = stix["credential"]["key"].as_str().unwrap();
+    assert_eq!(server.push(&stix, key, "bundle-1", invalid).await, 202);
     let stix_id = stix["id"].as_str().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while server

@@ -9,8 +9,6 @@
 
 use std::path::{Path, PathBuf};
 
-use airlock_tests::guests;
-
 /// The documents whose runnable blocks run: the README first (its tour sets up
 /// the session the others use), then every page of `docs/`, by name.
 fn documents(root: &Path) -> Vec<String> {
@@ -110,16 +108,7 @@ fn every_runnable_block_of_the_docs_runs_as_shown() {
     // `airlock-data/` and the examples in `target/preload/`.
     let dir = std::env::temp_dir().join(format!("airlock-readme-{}", uuid::Uuid::new_v4()));
     let preload = dir.join("target/preload");
-    std::fs::create_dir_all(&preload).unwrap();
-    for wasm in [
-        guests::OSINT_FEED,
-        guests::CAP_ALERTS,
-        guests::AIS_DECODER,
-        guests::CHAT_NOTIFIER,
-    ] {
-        let name = Path::new(wasm).file_name().unwrap();
-        std::fs::copy(wasm, preload.join(name)).unwrap();
-    }
+    airlock_tests::preload_examples(&preload);
     let data = dir.join("airlock-data");
     std::fs::create_dir_all(&data).unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")

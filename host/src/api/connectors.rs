@@ -593,12 +593,14 @@ struct AuditQuery {
     after: Option<i64>,
     limit: Option<i64>,
     target: Option<String>,
+    order: Option<String>,
 }
 
 #[utoipa::path(get, path = "/api/audit", tag = "connectors", operation_id = "auditTrail", security(("oauth2" = ["audit:read"])),
     params(("after" = Option<i64>, Query, description = "After this `seq` (the previous page's `next_after`)"),
            ("limit" = Option<i64>, Query, description = "Page size, 1–1000 (default 100)"),
-           ("target" = Option<String>, Query, description = "Only the entries about this target (a connector's id, a client's id…)")),
+           ("target" = Option<String>, Query, description = "Only the entries about this target (a connector's id, a client's id…)"),
+           ("order" = Option<String>, Query, description = "`asc` (default: oldest first) or `desc` (newest first; `after` then pages toward older entries)")),
     responses((status = 200, description = "The tenant's audit trail, oldest first", body = AuditPage),
               (status = 400, description = "A bad query parameter", body = super::openapi::ErrorBody)))]
 async fn audit(
@@ -613,6 +615,16 @@ async fn audit(
             q.after.unwrap_or(0),
             q.limit.unwrap_or(100),
             q.target.as_deref(),
+            match q.order.as_deref() {
+                None | Some("asc") => false,
+                Some("desc") => true,
+                Some(_) => {
+                    return Err(ApiError::bad_request(
+                        "invalid_query",
+                        "`order` is `asc` (oldest first) or `desc` (newest first)",
+                    ));
+                }
+            },
         )
         .await?;
     Ok(Json(out))

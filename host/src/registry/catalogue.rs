@@ -360,10 +360,11 @@ impl Registry {
         after: i64,
         limit: i64,
         target: Option<&str>,
+        newest_first: bool,
     ) -> Result<AuditPage, RegistryError> {
         let rows = self
             .store
-            .audit_rows(tenant, after, limit.clamp(1, 1000), target)
+            .audit_rows(tenant, after, limit.clamp(1, 1000), target, newest_first)
             .await?;
         Ok(AuditPage {
             next_after: rows.last().map(|r| r.tenant_seq),

@@ -61,6 +61,18 @@ pub struct Deployment {
     pub stale_after: Option<String>,
 }
 
+/// Refuses secrets that do not fit `schema`: 422 `invalid_secrets`, its findings
+/// naming fields and rules, never a value (a validator's message quotes it).
+fn secrets_fit(schema: &Value, secrets: &Value) -> Result<(), RegistryError> {
+    let validator = compile_schema(schema).map_err(internal)?;
+    let errors = secret_schema_errors(&validator, secrets);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(unprocessable("invalid_secrets", "the secrets", errors))
+    }
+}
+
 /// A field that was given, `null` included (`Some(Value::Null)`): unlike a plain
 /// `Option<Value>`, absent (`None`, by `#[serde(default)]`) and `null` differ.
 fn given<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
@@ -166,12 +178,7 @@ impl Registry {
         let secrets = match &d.secrets {
             Some(Value::Null) => None,
             Some(s) => {
-                let validator = compile_schema(&manifest.secrets_schema).map_err(internal)?;
-                // Fields and rules only: a validator's message quotes the value.
-                let errors = secret_schema_errors(&validator, s);
-                if !errors.is_empty() {
-                    return Err(unprocessable("invalid_secrets", "the secrets", errors));
-                }
+                secrets_fit(&manifest.secrets_schema, s)?;
                 Some(self.keys.seal(s.to_string().as_bytes()).map_err(internal)?)
             }
             // Kept from the target: read and checked under the connector's lock, in
@@ -559,18 +566,14 @@ impl Registry {
     ) -> Result<(), RegistryError> {
         let plain = self.keys.open(sealed).map_err(internal)?;
         let kept: Value = serde_json::from_slice(&plain).map_err(internal)?;
-        let validator = compile_schema(schema).map_err(internal)?;
-        let errors = secret_schema_errors(&validator, &kept);
-        if errors.is_empty() {
-            return Ok(());
-        }
-        let mut refusal = unprocessable("invalid_secrets", "the secrets", errors);
-        if let RegistryError::Unprocessable { message, .. } = &mut refusal {
-            *message = format!(
-                "the target's stored secrets, kept because `secrets` was not given, do not fit version {version}'s secrets schema: send them again"
-            );
-        }
-        Err(refusal)
+        secrets_fit(schema, &kept).map_err(|mut refusal| {
+            if let RegistryError::Unprocessable { message, .. } = &mut refusal {
+                *message = format!(
+                    "the target's stored secrets, kept because `secrets` was not given, do not fit version {version}'s secrets schema: send them again"
+                );
+            }
+            refusal
+        })
     }
 
     /// Applies the upgrade held on a target (`POST …/deployments/{target}/approve`),

@@ -128,23 +128,31 @@ impl Store {
         Ok(())
     }
 
-    /// A tenant's rows after its own sequence number `after`, oldest first, at
-    /// most `limit`; only those about `target` when given.
+    /// A tenant's rows after its own sequence number `after` in the listing's
+    /// order — oldest first, or newest first with `newest_first` (then `after` 0
+    /// means from the newest) — at most `limit`; only those about `target` when
+    /// given.
     pub async fn audit_rows(
         &self,
         tenant_id: &str,
         after: i64,
         limit: i64,
         target: Option<&str>,
+        newest_first: bool,
     ) -> Result<Vec<AuditRow>, StoreError> {
         let about = if target.is_some() {
             " AND target = $4"
         } else {
             ""
         };
+        let (beyond, order, after) = match (newest_first, after) {
+            (false, after) => (">", "", after),
+            (true, 0) => ("<", " DESC", i64::MAX),
+            (true, after) => ("<", " DESC", after),
+        };
         let sql = format!(
-            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq > $2{about} \
-             ORDER BY tenant_seq LIMIT $3"
+            "SELECT {COLUMNS} FROM audit WHERE tenant_id = $1 AND tenant_seq {beyond} $2{about} \
+             ORDER BY tenant_seq{order} LIMIT $3"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tenant_id)

@@ -43,18 +43,28 @@ const GRANDFATHERED: &[&str] = &[
     "zh-xiang",
 ];
 
-fn known() -> &'static HashSet<&'static str> {
-    static KNOWN: OnceLock<HashSet<&'static str>> = OnceLock::new();
+/// The known subtags, by kind (`l`anguage, `s`cript, `r`egion), lowercase.
+fn known() -> &'static [(char, HashSet<&'static str>); 3] {
+    static KNOWN: OnceLock<[(char, HashSet<&'static str>); 3]> = OnceLock::new();
     KNOWN.get_or_init(|| {
-        SUBTAGS
-            .lines()
-            .filter(|l| !l.starts_with('#') && !l.is_empty())
-            .collect()
+        ['l', 's', 'r'].map(|kind| {
+            let prefix = [kind as u8, b' '];
+            let codes = SUBTAGS
+                .lines()
+                .filter(|l| l.as_bytes().starts_with(&prefix))
+                .map(|l| &l[2..])
+                .collect();
+            (kind, codes)
+        })
     })
 }
 
+/// Whether `subtag` (lowercase) is a known subtag of `kind`; no allocation: it
+/// runs for every tag of every document.
 fn is_known(kind: char, subtag: &str) -> bool {
-    known().contains(format!("{kind} {subtag}").as_str())
+    known()
+        .iter()
+        .any(|(k, codes)| *k == kind && codes.contains(subtag))
 }
 
 fn alpha(s: &str) -> bool {

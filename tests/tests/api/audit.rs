@@ -185,6 +185,47 @@ async fn the_trail_of_one_target(db: Db) {
         .map(|r| r["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["connector.enable", "connector.disable"]);
+    // Newest first (the console's view), paged toward older entries by `after`.
+    let mut newest = Vec::new();
+    let mut after = String::new();
+    loop {
+        let (s, page) = env
+            .call(
+                "GET",
+                &format!("/api/audit?target={a}&order=desc&limit=2{after}"),
+                Some(&env.token),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{page}");
+        let items = page["items"].as_array().unwrap();
+        if items.is_empty() {
+            break;
+        }
+        newest.extend(items.iter().map(|r| {
+            (
+                r["action"].as_str().unwrap().to_string(),
+                r["reason"].clone(),
+            )
+        }));
+        after = format!("&after={}", page["next_after"]);
+    }
+    let mut oldest_first = rows.clone();
+    oldest_first.reverse();
+    assert_eq!(newest, oldest_first, "the same entries, newest first");
+    let (s, e) = env
+        .call(
+            "GET",
+            &format!("/api/audit?target={a}&order=sideways"),
+            Some(&env.token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (s, e["error"]["code"].clone()),
+        (400, json!("invalid_query")),
+        "{e}"
+    );
     let (_, gql) = env
         .call(
             "POST",
@@ -201,7 +242,7 @@ async fn the_trail_of_one_target(db: Db) {
                {"action": "connector.enable", "reason": null}]),
         "{gql}"
     );
-    // A target of another tenant, or none at all, reads nothing.
+    // A target that names nothing reads nothing.
     let (_, none) = env
         .call(
             "GET",

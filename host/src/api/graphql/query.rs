@@ -363,7 +363,7 @@ impl Query {
         let (p, s) = who(ctx)?;
         let mut page = s
             .registry
-            .audit_trail(&p.tenant_id, after, n as i64 + 1, target.as_deref())
+            .audit_trail(&p.tenant_id, after, n as i64 + 1, target.as_deref(), false)
             .await
             .gql()?;
         let more = page.items.len() > n;
