@@ -204,7 +204,36 @@ fn unix_now() -> i64 {
     airlock_tests::unix_now()
 }
 
-/// Runs a plan; answers `{"sent", "secs", "statuses", "p50", "p99", "max"}`.
+/// CPU seconds (user + system) process `pid` has used, from `/proc/PID/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// Context switches of the process `pid` so far: every live thread's, voluntary and not.
+fn context_switches(pid: &str) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .map(|t| std::fs::read_to_string(t.path().join("status")).unwrap_or_default())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// Runs a plan; answers `{"sent", "secs", "statuses", "p50", "p99", "max", "cpu_secs"}`
+/// (the generator's own CPU time).
 async fn generate(plan: Plan) -> Value {
     let host = plan.addr.to_string();
     let started = Instant::now();
@@ -291,6 +320,7 @@ async fn generate(plan: Plan) -> Value {
         "p50": pct(&all, 0.5),
         "p99": pct(&all, 0.99),
         "max": all.last().copied().unwrap_or(0.0),
+        "cpu_secs": cpu_seconds("self"),
     })
 }
 
@@ -388,7 +418,11 @@ impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("AIRLOCK_LOAD_SERVER_LOG").is_some() {
+            eprintln!("server log kept: {}", self.dir.join("server.log").display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -420,7 +454,19 @@ fn start_server_in(
         .args(["serve", "--listen", &addr.to_string(), "--data-dir"])
         .arg(&dir)
         .args(args)
-        .env("RUST_LOG", "warn")
+        // `AIRLOCK_LOAD_SERVER_ARGS`: more `serve` options, space-separated, for
+        // diagnosis (e.g. `--sqlite-synchronous normal` to see what fsync costs).
+        .args(
+            std::env::var("AIRLOCK_LOAD_SERVER_ARGS")
+                .unwrap_or_default()
+                .split_whitespace(),
+        )
+        // `AIRLOCK_LOAD_SERVER_LOG` (a RUST_LOG filter) for diagnosis, e.g.
+        // `warn,sqlx::query=debug` to see each statement a request runs.
+        .env(
+            "RUST_LOG",
+            std::env::var("AIRLOCK_LOAD_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
@@ -597,6 +643,50 @@ fn orchestrate() {
     };
     let legit = plan(&s.hmac, PACED_CONNECTIONS, Some(PACED_RATE), false);
 
+    if let Ok(what) = std::env::var("AIRLOCK_LOAD_PROFILE")
+        && let Some(what) = what.strip_suffix(":cpu")
+    {
+        // One closed-loop run without perf: the throughput, and the CPU time per
+        // request of the server and of the generator (from /proc).
+        // `refused`: the same invoke, which the guest refuses (no output, so no
+        // commit): the difference to `invoke` is what publishing costs.
+        let refused = match &s.invoke {
+            Kind::Invoke { path, token, .. } => Kind::Invoke {
+                path: path.clone(),
+                token: token.clone(),
+                body: r#"{"fail":"invalid-input"}"#.into(),
+            },
+            other => other.clone(),
+        };
+        let kind = match what {
+            "ingest" => &s.hmac,
+            "heartbeat" => &s.heartbeat,
+            "refused" => &refused,
+            _ => &s.invoke,
+        };
+        let pid = server.child.id().to_string();
+        let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
+        let r = result_of(spawn_generator(&plan(
+            kind,
+            INVOKE_CONNECTIONS,
+            None,
+            false,
+        )));
+        let server_cpu = cpu_seconds(&pid) - before;
+        let switches = context_switches(&pid).saturating_sub(switches);
+        let sent = r["sent"].as_f64().unwrap().max(1.0);
+        println!(
+            "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; CPU per request: server {:.1} µs, \
+             generator {:.1} µs; server context switches per request: {:.2}",
+            sent / r["secs"].as_f64().unwrap(),
+            r["p50"].as_f64().unwrap(),
+            r["p99"].as_f64().unwrap(),
+            server_cpu * 1e6 / sent,
+            r["cpu_secs"].as_f64().unwrap() * 1e6 / sent,
+            switches as f64 / sent,
+        );
+        return;
+    }
     if let Ok(what) = std::env::var("AIRLOCK_LOAD_PROFILE") {
         // One closed-loop run (`invoke` or `ingest`) with `perf record -g` on the
         // server process, written to target/perf-<what>.data.
