@@ -22,6 +22,13 @@
 //!
 //! `AIRLOCK_BENCH_SECONDS` (default 5) sets each run's length.
 //!
+//! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat>:cpu` runs one
+//! closed-loop run and prints its rate with the server's CPU time and context
+//! switches per request (`refused` is the invoke without an output, so without a
+//! commit); `AIRLOCK_LOAD_PROFILE=invoke` records it with `perf` instead.
+//! `AIRLOCK_LOAD_SERVER_ARGS` adds `serve` options; `AIRLOCK_LOAD_SERVER_LOG` (a
+//! `RUST_LOG` filter) keeps the server's log.
+//!
 //! `AIRLOCK_LOAD_SCENARIO=cluster` measures scale-out instead, on PostgreSQL (a
 //! throwaway one from `scripts/postgres`) and a real `nats-server -js`: signed
 //! HMAC events/s with one node and with two (the load split between them), and
