@@ -211,7 +211,8 @@ fn unix_now() -> i64 {
     airlock_tests::unix_now()
 }
 
-/// CPU seconds (user + system) process `pid` has used, from `/proc/PID/stat`.
+/// CPU seconds (user + system) process `pid` has used, from `/proc/PID/stat`
+/// (clock ticks of Linux's `USER_HZ`: 100 per second on x86-64 and arm64).
 fn cpu_seconds(pid: &str) -> f64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
     // Fields after the command name (which may hold spaces): utime is the 12th, stime the 13th.
@@ -221,7 +222,9 @@ fn cpu_seconds(pid: &str) -> f64 {
     (ticks(11) + ticks(12)) / 100.0
 }
 
-/// Context switches of the process `pid` so far: every live thread's, voluntary and not.
+/// Context switches of the process `pid` so far: every live thread's, voluntary and
+/// not. A thread that exited is not counted; tokio's blocking threads live 10 s
+/// when idle, longer than a run.
 fn context_switches(pid: &str) -> u64 {
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return 0;
@@ -657,19 +660,22 @@ fn orchestrate() {
         // request of the server and of the generator (from /proc).
         // `refused`: the same invoke, which the guest refuses (no output, so no
         // commit): the difference to `invoke` is what publishing costs.
-        let refused = match &s.invoke {
-            Kind::Invoke { path, token, .. } => Kind::Invoke {
-                path: path.clone(),
-                token: token.clone(),
-                body: r#"{"fail":"invalid-input"}"#.into(),
-            },
-            other => other.clone(),
+        let Kind::Invoke { path, token, .. } = &s.invoke else {
+            unreachable!("the invoke load is an invoke")
+        };
+        let refused = Kind::Invoke {
+            path: path.clone(),
+            token: token.clone(),
+            body: r#"{"fail":"invalid-input"}"#.into(),
         };
         let kind = match what {
+            "invoke" => &s.invoke,
+            "refused" => &refused,
             "ingest" => &s.hmac,
             "heartbeat" => &s.heartbeat,
-            "refused" => &refused,
-            _ => &s.invoke,
+            other => panic!(
+                "AIRLOCK_LOAD_PROFILE=`{other}:cpu`: name invoke, refused, ingest or heartbeat"
+            ),
         };
         let pid = server.child.id().to_string();
         let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
@@ -683,11 +689,12 @@ fn orchestrate() {
         let switches = context_switches(&pid).saturating_sub(switches);
         let sent = r["sent"].as_f64().unwrap().max(1.0);
         println!(
-            "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms; CPU per request: server {:.1} µs, \
+            "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({}); CPU per request: server {:.1} µs, \
              generator {:.1} µs; server context switches per request: {:.2}",
             sent / r["secs"].as_f64().unwrap(),
             r["p50"].as_f64().unwrap(),
             r["p99"].as_f64().unwrap(),
+            statuses(&r),
             server_cpu * 1e6 / sent,
             r["cpu_secs"].as_f64().unwrap() * 1e6 / sent,
             switches as f64 / sent,

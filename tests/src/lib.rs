@@ -24,6 +24,31 @@ pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
     (runtime, component)
 }
 
+/// A store of its own for a test that drives `Store` directly: a fresh SQLite
+/// file in a new temp dir named after `label`, or (`postgres`) a fresh
+/// PostgreSQL database; migrated, with one tenant created. Answers the store,
+/// the tenant's id, and the dir (the test removes it when done).
+#[allow(clippy::unwrap_used)] // a test fixture: fail loudly
+pub async fn store_with_tenant(
+    postgres: bool,
+    label: &str,
+) -> (airlock_host::store::Store, String, std::path::PathBuf) {
+    use airlock_host::store::Store;
+    let dir = std::env::temp_dir().join(format!("airlock-{label}-{}", uuid::Uuid::new_v4()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let url = if postgres {
+        postgres::fresh_url().await
+    } else {
+        Store::sqlite_url(&dir)
+    };
+    let store = Store::open(&url).await.unwrap();
+    let keys = airlock_host::keys::Keys::load_or_create(&dir).unwrap();
+    let tenant = airlock_host::auth::create_tenant(&store, &keys, "t", "test")
+        .await
+        .unwrap();
+    (store, tenant.id, dir)
+}
+
 /// The `airlock` binary beside the running test or bench (cargo builds it with
 /// the workspace's tests), as a command to add arguments to.
 #[allow(clippy::panic, clippy::unwrap_used)] // a test fixture: fail loudly

@@ -6,24 +6,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use airlock_host::keys::Keys;
 use airlock_host::store::{MessageFilter, MessageRow, QuarantineRow, Store, StoreError};
-
-async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("airlock-store-outputs-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = if postgres {
-        airlock_tests::postgres::fresh_url().await
-    } else {
-        Store::sqlite_url(&dir)
-    };
-    let store = Store::open(&url).await.unwrap();
-    let keys = Keys::load_or_create(&dir).unwrap();
-    let tenant = airlock_host::auth::create_tenant(&store, &keys, "t", "test")
-        .await
-        .unwrap();
-    (store, tenant.id, dir)
-}
 
 fn message(tenant: &str, call: &str, index: i64) -> MessageRow {
     MessageRow {
@@ -74,7 +57,7 @@ async fn published(store: &Store, tenant: &str) -> Vec<(String, i64)> {
 }
 
 async fn outputs_commit_together_or_not_at_all(postgres: bool) {
-    let (store, tenant, dir) = store(postgres).await;
+    let (store, tenant, dir) = airlock_tests::store_with_tenant(postgres, "store-outputs").await;
 
     // 17 messages (one full 16-row statement and a single) and two quarantined.
     let batch: Vec<MessageRow> = (0..17).map(|i| message(&tenant, "call-1", i)).collect();
@@ -116,9 +99,19 @@ async fn outputs_commit_together_or_not_at_all(postgres: bool) {
     assert_eq!(published(&store, &tenant).await.len(), 17);
     assert_eq!(store.quarantined(&tenant, "c1", 10, 0).await.unwrap().1, 2);
 
-    // A failure in the first statement (a tenant that does not exist) too.
+    // A failure in the first statement (a tenant that does not exist) too, and
+    // the valid message beside it is not published either.
     let orphan = message("no-such-tenant", "call-3", 0);
-    assert!(store.record_outputs(&[&orphan], &[]).await.is_err());
+    let beside = message(&tenant, "call-3", 1);
+    let err = store
+        .record_outputs(&[&beside, &orphan], &[])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, StoreError::Db(sqlx::Error::Database(_))),
+        "{err:?}"
+    );
+    assert_eq!(published(&store, &tenant).await.len(), 17);
 
     // Every pooled connection is usable and outside a transaction afterwards: a
     // connection left inside one would hold SQLite's write lock, and these

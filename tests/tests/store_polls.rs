@@ -3,28 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use airlock_host::keys::Keys;
 use airlock_host::store::{DeploymentRow, NewConnector, PollFinish, PollRow, Polling, Rows, Store};
 
 async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
-    let dir = std::env::temp_dir().join(format!("airlock-store-polls-{}", uuid::Uuid::new_v4()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = if postgres {
-        airlock_tests::postgres::fresh_url().await
-    } else {
-        Store::sqlite_url(&dir)
-    };
-    let store = Store::open(&url).await.unwrap();
-    let keys = Keys::load_or_create(&dir).unwrap();
-    let tenant = airlock_host::auth::create_tenant(&store, &keys, "t", "test")
-        .await
-        .unwrap();
+    let (store, tenant, dir) = airlock_tests::store_with_tenant(postgres, "store-polls").await;
     let mut tx = store.begin(Rows::All).await.unwrap();
     Store::insert_connector(
         &mut tx,
         &NewConnector {
             id: "c1",
-            tenant_id: &tenant.id,
+            tenant_id: &tenant,
             name: "c",
             category: "custom",
             description: "",
@@ -59,7 +47,7 @@ async fn store(postgres: bool) -> (Store, String, std::path::PathBuf) {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    (store, tenant.id, dir)
+    (store, tenant, dir)
 }
 
 fn record(tenant: &str, n: i64) -> PollRow {
