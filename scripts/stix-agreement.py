@@ -10,8 +10,11 @@ Test tooling, outside CI's default path (it needs stix2-validator from PyPI):
 It runs `airlock validate --standard stix-2.1 --json` and stix2-validator (non-strict,
 its default) on every file of tests/fixtures/stix and ../shared/standards/stix2.1/
 examples, prints each disagreement with both sides' reasons, and the agreement rate.
-With --bench it also times both over the same files, in one run: each tool's whole
-process (its command line over every file), and the reference's in-process rate.
+With --bench it also times both over the same files: each tool's whole process (its
+command line over every file; the median of AIRLOCK_BENCH_RUNS runs of the reference,
+default 3, and ten times as many of Airlock's), and the reference's in-process rate.
+AIRLOCK_BIN picks the binary (the release build is what users run:
+`AIRLOCK_BIN=target/release/airlock`).
 """
 
 import glob
@@ -82,16 +85,24 @@ def main():
     print(f"agreement: {agree}/{len(files)} = {100.0 * agree / len(files):.1f} %")
 
     if bench:
-        # Whole process against whole process, the same files, one run each: the
-        # reference's own command line (its interpreter start and imports counted,
-        # as Airlock's process start and schema compilation are).
+        # Whole process against whole process, the same files: the reference's own
+        # command line (its interpreter start and imports counted, as Airlock's
+        # process start and schema compilation are). Each side's figure is the median
+        # of several runs (one run of either varies by ±30 % on a shared 2-core VM).
         reference_cli = os.path.join(os.path.dirname(sys.executable), "stix2_validator")
-        started = time.perf_counter()
-        subprocess.run([reference_cli, "-q", "--version", "2.1", *files], check=False)
-        reference_whole = time.perf_counter() - started
-        started = time.perf_counter()
-        airlock_verdicts(files, binary)
-        ours_whole = time.perf_counter() - started
+        runs = int(os.environ.get("AIRLOCK_BENCH_RUNS", "3"))
+
+        def median_seconds(command, times):
+            samples = []
+            for _ in range(times):
+                started = time.perf_counter()
+                subprocess.run(command, capture_output=True, check=False)
+                samples.append(time.perf_counter() - started)
+            return sorted(samples)[len(samples) // 2]
+
+        reference_whole = median_seconds([reference_cli, "-q", "--version", "2.1", *files], runs)
+        ours_whole = median_seconds(
+            [binary, "validate", "--standard", "stix-2.1", "--json", *files], 10 * runs + 1)
         # In process: the reference's validate_string per document (its start and
         # imports not counted).
         texts = [open(f, encoding="utf-8-sig").read() for f in files]
@@ -102,12 +113,14 @@ def main():
             except Exception:  # noqa: BLE001
                 pass
         reference_inproc = time.perf_counter() - started
-        print("| files | stix2-validator, whole process | airlock validate, whole process | ratio |")
+        print(f"| files | stix2-validator, whole process (median of {runs}) "
+              f"| airlock validate, whole process (median of {10 * runs + 1}) | ratio |")
         print("| --- | --- | --- | --- |")
         print(f"| {len(files)} | {reference_whole * 1000:.0f} ms | {ours_whole * 1000:.1f} ms "
               f"| {reference_whole / ours_whole:.0f}x |")
         print(f"(stix2-validator in process, startup not counted: {reference_inproc * 1000:.0f} ms, "
               f"{reference_inproc * 1000 / len(files):.1f} ms/file; ratio {reference_inproc / ours_whole:.0f}x)")
+
 
 if __name__ == "__main__":
     main()

@@ -364,29 +364,6 @@ fn statuses(r: &Value) -> String {
         .join(" ")
 }
 
-/// The release `airlock` binary beside this bench's target dir, built if needed.
-fn release_airlock() -> PathBuf {
-    // target/release/deps/load-…: the target dir is three levels up.
-    let exe = std::env::current_exe().unwrap();
-    let target = exe.parent().unwrap().parent().unwrap().parent().unwrap();
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args([
-            "build",
-            "--quiet",
-            "--release",
-            "-p",
-            "airlock-host",
-            "--bin",
-            "airlock",
-        ])
-        .arg("--target-dir")
-        .arg(target)
-        .status()
-        .unwrap();
-    assert!(status.success(), "the release build of airlock failed");
-    target.join("release/airlock")
-}
-
 struct ServerProcess {
     child: Child,
     dir: PathBuf,
@@ -636,7 +613,7 @@ fn rsa_attack(path: &str, key_id: &str) -> Kind {
 }
 
 fn orchestrate() {
-    let bin = release_airlock();
+    let bin = airlock_tests::bench::release_airlock();
     let (server, addr) = start_server(&bin);
     let base = format!("http://{addr}");
     let s = tokio::runtime::Runtime::new()
@@ -854,7 +831,7 @@ impl Drop for Postgres {
 
 /// Scale-out figures (see the module's docs).
 fn cluster() {
-    let bin = release_airlock();
+    let bin = airlock_tests::bench::release_airlock();
     let pg = Postgres::start();
     let nats = airlock_tests::nats::NatsServer::start();
     let secs = seconds();

@@ -672,6 +672,30 @@ pub mod bench {
     use airlock_host::server::{ServeOptions, Server};
     use serde_json::Value;
 
+    /// The release `airlock` binary beside this bench's target dir, built if needed.
+    pub fn release_airlock() -> PathBuf {
+        // target/release/deps/<bench>-…: the target dir is three levels up.
+        let exe = std::env::current_exe().unwrap();
+        let target = exe.parent().unwrap().parent().unwrap().parent().unwrap();
+        let status =
+            std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+                .args([
+                    "build",
+                    "--quiet",
+                    "--release",
+                    "-p",
+                    "airlock-host",
+                    "--bin",
+                    "airlock",
+                ])
+                .arg("--target-dir")
+                .arg(target)
+                .status()
+                .unwrap();
+        assert!(status.success(), "the release build of airlock failed");
+        target.join("release/airlock")
+    }
+
     /// Seconds each load runs: `AIRLOCK_BENCH_SECONDS`, default 5.
     pub fn seconds() -> u64 {
         std::env::var("AIRLOCK_BENCH_SECONDS")

@@ -339,6 +339,28 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
+    // Files are checked on several threads: a file that cannot be read still stops
+    // the run where it stands, after the reports of the files before it and none
+    // of those after.
+    let out = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json"])
+        .arg(&valid)
+        .arg(&invalid)
+        .arg("/nonexistent/x.json")
+        .arg(&valid)
+        .arg(&invalid)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let files: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["file"].clone())
+        .collect();
+    assert_eq!(
+        files,
+        [valid.display().to_string(), invalid.display().to_string()]
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/x.json"));
 }
 
 #[test]
@@ -488,6 +510,8 @@ fn validate_on_the_command_line_agrees_with_the_library_on_every_stix_fixture() 
         .collect();
     assert_eq!(lines.len(), all.len());
     for (file, line) in all.iter().zip(&lines) {
+        // In the order given, though checked on several threads.
+        assert_eq!(line["file"], file.display().to_string());
         let here = airlock_host::validate::stix::validate_bytes(&std::fs::read(file).unwrap());
         assert_eq!(
             (
