@@ -45,7 +45,10 @@ pub struct Captured {
 
 /// Per-call store state.
 pub struct StoreData {
-    wasi: WasiCtx,
+    /// Built on the guest's first WASI call ([`WasiView::ctx`]): a call that makes
+    /// none — most of a pure connector's — skips building it (its random
+    /// generators are seeded from the OS on construction).
+    wasi: Option<WasiCtx>,
     table: ResourceTable,
     /// The call's captured effects.
     pub captured: Captured,
@@ -180,7 +183,8 @@ impl CallClock {
 }
 
 impl StoreData {
-    /// State with an empty WASI context: no files, env, args or network.
+    /// State with an empty WASI context (built when first used): no files, env,
+    /// args or network.
     pub fn new(egress: Egress, kv: super::KvState, limits: &super::Limits) -> Self {
         let (kv, kv_before, kv_loader) = match kv {
             super::KvState::Loaded(map) => (map.clone(), Some(map), None),
@@ -190,10 +194,7 @@ impl StoreData {
         let stdout = super::stdio::CapturedOutput::default();
         let stderr = super::stdio::CapturedOutput::default();
         StoreData {
-            wasi: WasiCtx::builder()
-                .stdout(stdout.clone())
-                .stderr(stderr.clone())
-                .build(),
+            wasi: None,
             stdout,
             stderr,
             table: ResourceTable::new(),
@@ -317,8 +318,15 @@ impl wasmtime::ResourceLimiter for StoreData {
 
 impl WasiView for StoreData {
     fn ctx(&mut self) -> WasiCtxView<'_> {
+        let (stdout, stderr) = (&self.stdout, &self.stderr);
+        let ctx = self.wasi.get_or_insert_with(|| {
+            WasiCtx::builder()
+                .stdout(stdout.clone())
+                .stderr(stderr.clone())
+                .build()
+        });
         WasiCtxView {
-            ctx: &mut self.wasi,
+            ctx,
             table: &mut self.table,
         }
     }
