@@ -263,6 +263,7 @@ def mutations():
     add("schema", "ipv4-value-a-number")(lambda d: find(d, IPV4).update(value=3232235777))
     add("schema", "identity-class-a-list")(lambda d: find(d, IDENTITY).update(identity_class=["organization"]))
     add("schema", "bundle-objects-not-a-list")(lambda d: d.update(objects={"a": 1}))
+    add("schema", "bundle-with-an-empty-objects-list")(lambda d: d.update(objects=[]))
     add("schema", "type-uppercase")(lambda d: find(d, NOTE).update(type="Note"))
     add("schema", "relationship-type-with-spaces")(lambda d: find(d, REL).update(relationship_type="Indicates Malware"))
     add("schema", "location-latitude-out-of-range")(lambda d: find(d, LOCATION).update(latitude=91.0, longitude=10.0))

@@ -1,7 +1,7 @@
 //! Validation benchmark (not a test): prints a table.
 //!
-//! `cargo bench -p airlock-tests --bench validate` measures STIX 2.1 validation on one
-//! thread: indicator-sized objects per second (each validated as a document on its
+//! `cargo bench -p airlock-tests --bench validate` measures STIX 2.1 validation, in
+//! process on one thread: indicator-sized objects per second (each validated as a document on its
 //! own), a 10 000-object bundle, the whole fixture corpus, and the release
 //! `airlock validate` over the fixtures and the official examples as one process
 //! (built if needed). The ratio to stix2-validator over the same files is

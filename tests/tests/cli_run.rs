@@ -361,6 +361,45 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         [valid.display().to_string(), invalid.display().to_string()]
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read /nonexistent/x.json"));
+    // Stdin is read in its turn: after a file that cannot be read it is not read at
+    // all (this pipe stays open: a read would hang the run), and given twice, the
+    // first `-` gets the input.
+    let mut child = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json"])
+        .args(["/nonexistent/x.json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let open_stdin = child.stdin.take();
+    let started = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "validate waited for stdin after a file it could not read"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(open_stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    let mut child = airlock()
+        .args(["validate", "--standard", "stix-2.1", "--json", "-", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(
+        child.stdin.as_mut().unwrap(),
+        &std::fs::read(&valid).unwrap(),
+    )
+    .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let valid: Vec<Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["valid"].clone())
+        .collect();
+    assert_eq!(valid, [true, false], "the first `-` reads the input");
 }
 
 #[test]

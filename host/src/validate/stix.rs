@@ -401,7 +401,9 @@ pub fn validate(doc: &Value) -> Report {
 
 fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut Report) {
     // The envelope without its objects (cloning them would double the work).
-    let emptied = matches!(bundle.get("objects"), Some(Value::Array(_)));
+    // An empty list stays as it is: `objects`, when present, holds one or more
+    // objects (§8, the schema's `minItems`), and only an emptied list's miss is ours.
+    let emptied = matches!(bundle.get("objects"), Some(Value::Array(a)) if !a.is_empty());
     let envelope: Map<String, Value> = bundle
         .iter()
         .map(|(k, v)| {

@@ -1,8 +1,8 @@
 //! The official STIX 2.1 JSON schemas, embedded and compiled once per object type.
 //!
-//! Every schema's `$id` is under [`SCHEMA_ID_PREFIX`] and refs are relative, so a
-//! retriever that maps that prefix to the embedded files resolves every `$ref`
-//! without the network. A bundle is checked against `bundle.json` with its
+//! Every schema's `$id` is under [`SCHEMA_ID_PREFIX`] and refs are relative, so one
+//! registry of the embedded files, parsed once, resolves every `$ref` without the
+//! network (a retriever over the same files stands behind it). A bundle is checked against `bundle.json` with its
 //! `objects` emptied (the bundle schema would otherwise try every object against
 //! every type's schema and report the misses of all of them); each object is then
 //! checked against the schema of its own type, so errors point at that object.
@@ -41,18 +41,20 @@ impl Retrieve for Embedded {
 }
 
 /// Where an official schema file contradicts the specification's text, the text
-/// wins (each correction is listed in `CONFORMANCE.md`):
+/// wins (each correction is listed in `CONFORMANCE.md`), plus one saving that
+/// changes no verdict (the last below):
 /// - `common/granular-marking.json` requires `marking_ref`, but §7.2.3 makes a
 ///   granular marking either a `lang` or a `marking_ref` — a language marking has
 ///   no `marking_ref`. The schema keeps requiring `selectors`; exactly one of the
 ///   two is the semantic rule `granular-marking-lang-or-ref`.
+/// - `common/bundle.json` loses `objects.items` (see the comment there).
 fn correct(path: &str, schema: &mut Value) {
     if path == "common/granular-marking.json"
         && let Some(required) = schema.get_mut("required")
     {
         *required = serde_json::json!(["selectors"]);
     }
-    // Not a correction but a saving: a bundle is checked against this schema with
+    // Not a correction, a saving: a bundle is checked against this schema with
     // its `objects` emptied (each object is checked against its own type's schema),
     // so the `items` subschema — an `anyOf` over every object type — never applies,
     // yet compiling it compiled every type's schema (most of a short process's time).
@@ -108,8 +110,9 @@ pub fn prefer_fast_start() {
     FAST_START.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
-/// How many validators share the object types (one per core of the machines this
-/// runs on: compiled in parallel); [`Shared::build`] says how they are split.
+/// How many validators share the object types: two, compiled in parallel on the
+/// 2-core machines this is tuned for; the split is by what the schemas reach,
+/// not adjustable ([`Shared::build`]).
 const HALVES: usize = 2;
 
 /// Every build shares what does not depend on the schema being compiled:
@@ -314,7 +317,8 @@ mod tests {
         // correct, but it parses every file again, which this saving exists to avoid.
         assert!(registry().is_some(), "the embedded schemas did not index");
         let schemas = Schemas::build();
-        for name in schemas.per_type.keys().chain(&["bundle", "core"]) {
+        let cores = ["bundle", "core", "cyber-observable-core"];
+        for name in schemas.per_type.keys().chain(&cores) {
             let v = schemas.for_type(name);
             assert!(matches!(v, Ok(Some(_))), "{name}: {:?}", v.err());
         }
