@@ -152,7 +152,12 @@ fn check_in_order(
             due += 1;
         }
     }
-    Ok(())
+    // Every worker has gone: one that died (a panic, never expected) must not turn
+    // the files it held into a silent success.
+    match files.get(due) {
+        Some(file) => anyhow::bail!("checking {} stopped unexpectedly", file.display()),
+        None => Ok(()),
+    }
 }
 
 /// Where the reports go, in the order of the files.
