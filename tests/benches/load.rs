@@ -25,7 +25,8 @@
 //! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat>:cpu` runs one
 //! closed-loop run and prints its rate with the server's CPU time and context
 //! switches per request (`refused` is the invoke without an output, so without a
-//! commit); `AIRLOCK_LOAD_PROFILE=invoke` records it with `perf` instead.
+//! commit); without `:cpu` (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with
+//! `perf` instead, into `target/perf-<name>.data`.
 //! `AIRLOCK_LOAD_SERVER_ARGS` adds `serve` options; `AIRLOCK_LOAD_SERVER_LOG` (a
 //! `RUST_LOG` filter) keeps the server's log.
 //!
@@ -630,13 +631,15 @@ fn orchestrate() {
     };
     let legit = plan(&s.hmac, PACED_CONNECTIONS, Some(PACED_RATE), false);
 
-    if let Ok(what) = std::env::var("AIRLOCK_LOAD_PROFILE")
-        && let Some(what) = what.strip_suffix(":cpu")
-    {
-        // One closed-loop run without perf: the throughput, and the CPU time per
-        // request of the server and of the generator (from /proc).
-        // `refused`: the same invoke, which the guest refuses (no output, so no
-        // commit): the difference to `invoke` is what publishing costs.
+    if let Ok(profile) = std::env::var("AIRLOCK_LOAD_PROFILE") {
+        // One closed-loop run of one load, measured by /proc (`NAME:cpu`) or recorded
+        // with `perf record -g` (`NAME`) into target/perf-NAME.data. `refused` is
+        // the same invoke, which the guest refuses (no output, so no commit): the
+        // difference to `invoke` is what publishing costs.
+        let (what, cpu) = match profile.strip_suffix(":cpu") {
+            Some(what) => (what, true),
+            None => (profile.as_str(), false),
+        };
         let Kind::Invoke { path, token, .. } = &s.invoke else {
             unreachable!("the invoke load is an invoke")
         };
@@ -651,37 +654,35 @@ fn orchestrate() {
             "ingest" => &s.hmac,
             "heartbeat" => &s.heartbeat,
             other => panic!(
-                "AIRLOCK_LOAD_PROFILE=`{other}:cpu`: name invoke, refused, ingest or heartbeat"
+                "AIRLOCK_LOAD_PROFILE=`{profile}`: `{other}` is not a load; name invoke, \
+                 refused, ingest or heartbeat (add `:cpu` for CPU per request instead of perf)"
             ),
         };
         let pid = server.child.id().to_string();
-        let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
-        let r = result_of(spawn_generator(&plan(
-            kind,
-            INVOKE_CONNECTIONS,
-            None,
-            false,
-        )));
-        let server_cpu = cpu_seconds(&pid) - before;
-        let switches = context_switches(&pid).saturating_sub(switches);
-        let sent = r["sent"].as_f64().unwrap().max(1.0);
-        println!(
-            "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({}); CPU per request: server {:.1} µs, \
-             generator {:.1} µs; server context switches per request: {:.2}",
-            sent / r["secs"].as_f64().unwrap(),
-            r["p50"].as_f64().unwrap(),
-            r["p99"].as_f64().unwrap(),
-            statuses(&r),
-            server_cpu * 1e6 / sent,
-            r["cpu_secs"].as_f64().unwrap() * 1e6 / sent,
-            switches as f64 / sent,
-        );
-        return;
-    }
-    if let Ok(what) = std::env::var("AIRLOCK_LOAD_PROFILE") {
-        // One closed-loop run (`invoke` or `ingest`) with `perf record -g` on the
-        // server process, written to target/perf-<what>.data.
-        let kind = if what == "ingest" { &s.hmac } else { &s.invoke };
+        if cpu {
+            let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
+            let r = result_of(spawn_generator(&plan(
+                kind,
+                INVOKE_CONNECTIONS,
+                None,
+                false,
+            )));
+            let server_cpu = cpu_seconds(&pid) - before;
+            let switches = context_switches(&pid).saturating_sub(switches);
+            let sent = r["sent"].as_f64().unwrap().max(1.0);
+            println!(
+                "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({}); CPU per request: server {:.1} µs, \
+                 generator {:.1} µs; server context switches per request: {:.2}",
+                sent / r["secs"].as_f64().unwrap(),
+                r["p50"].as_f64().unwrap(),
+                r["p99"].as_f64().unwrap(),
+                statuses(&r),
+                server_cpu * 1e6 / sent,
+                r["cpu_secs"].as_f64().unwrap() * 1e6 / sent,
+                switches as f64 / sent,
+            );
+            return;
+        }
         let generator = spawn_generator(&plan(kind, INVOKE_CONNECTIONS, None, false));
         let data = std::env::current_exe()
             .unwrap()
@@ -692,7 +693,7 @@ fn orchestrate() {
         let perf = Command::new("perf")
             .args(["record", "-g", "-o"])
             .arg(&data)
-            .args(["-p", &server.child.id().to_string(), "--", "sleep"])
+            .args(["-p", &pid, "--", "sleep"])
             .arg((secs.saturating_sub(1)).max(1).to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

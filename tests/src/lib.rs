@@ -24,6 +24,25 @@ pub fn load_guest(path: &str, limits: Limits) -> (Runtime, Component) {
     (runtime, component)
 }
 
+/// Runs an async test once per database: `on_both_databases!(name)` expects
+/// `async fn name(postgres: bool)` and makes the tests `name::sqlite` and
+/// `name::postgres` (the latter on a database of the throwaway PostgreSQL).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name(false).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                super::$name(true).await
+            }
+        }
+    };
+}
+
 /// A store of its own for a test that drives `Store` directly: a fresh SQLite
 /// file in a new temp dir named after `label`, or (`postgres`) a fresh
 /// PostgreSQL database; migrated, with one tenant created. Answers the store,
@@ -659,9 +678,11 @@ pub mod corpus {
     }
 }
 
-/// What the HTTP benchmarks share: a server on a loopback port with a token of
-/// the bootstrap client, and a closed-loop load generator over keep-alive
-/// connections, in the same process (sharing the cores, as a local client would).
+/// What the benchmarks share: the release `airlock` binary for those that run it
+/// as its own process, and for the in-process HTTP benchmarks a server on a
+/// loopback port with a token of the bootstrap client and a closed-loop load
+/// generator over keep-alive connections (sharing the cores, as a local client
+/// would).
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 pub mod bench {
     use std::path::PathBuf;

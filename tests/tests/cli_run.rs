@@ -12,18 +12,28 @@ use serde_json::{Value, json};
 /// The `airlock` binary of this build (cargo builds the workspace's binaries before
 /// running its tests).
 fn airlock() -> Command {
-    let exe = std::env::current_exe().unwrap();
-    let bin = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .map(|dir| dir.join("airlock"))
+    airlock_tests::airlock_bin()
+}
+
+/// `airlock ARGS` with `input` on its stdin (closed after it), run to its end.
+fn with_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = airlock()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
         .unwrap();
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo test --workspace` (or `cargo build -p airlock-host`) first",
-        bin.display()
-    );
-    Command::new(bin)
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), input).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// The JSON lines a run printed (`--json`: one report per line).
+fn json_lines(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
 }
 
 fn run(args: &[&str]) -> (Output, Value) {
@@ -152,26 +162,17 @@ fn run_polls_with_a_cursor_and_ingests_from_stdin() {
         (json!("2"), json!(true))
     );
 
-    let mut child = airlock()
-        .args([
+    let out = with_stdin(
+        &[
             "run",
             guests::AIS_DECODER,
             "--ingest",
             "-",
             "--content-type",
             "text/plain",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
+        ],
         b"!AIVDM,1,1,,A,15RTgt0PAso;90TKcjM8h6g208CQ,0*4A\n",
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    );
     assert!(
         out.status.success(),
         "{}",
@@ -264,18 +265,10 @@ fn validate_checks_cap_alerts_from_files_and_stdin() {
         "{text}"
     );
 
-    let mut child = airlock()
-        .args(["validate", "--standard", "cap-1.2", "--json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
+    let out = with_stdin(
+        &["validate", "--standard", "cap-1.2", "--json", "-"],
         &std::fs::read(&valid).unwrap(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
+    );
     assert_eq!(out.status.code(), Some(0));
     let line: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(line["valid"], true, "{line}");
@@ -293,10 +286,7 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["valid"], true);
     assert_eq!(lines[0]["file"], valid.display().to_string());
@@ -314,14 +304,10 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         .unwrap();
     assert_eq!(ok.status.code(), Some(0));
     // stdin, an unknown standard, a missing file.
-    let mut child = airlock()
-        .args(["validate", "--standard", "stix-2.1", "--json", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"{\"type\": 1}").unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = with_stdin(
+        &["validate", "--standard", "stix-2.1", "--json", "-"],
+        b"{\"type\": 1}",
+    );
     assert_eq!(out.status.code(), Some(1));
     for (args, says) in [
         (
@@ -352,10 +338,7 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
-    let files: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["file"].clone())
-        .collect();
+    let files: Vec<Value> = json_lines(&out).iter().map(|l| l["file"].clone()).collect();
     assert_eq!(
         files,
         [valid.display().to_string(), invalid.display().to_string()]
@@ -383,21 +366,13 @@ fn validate_prints_json_lines_and_exits_by_verdict() {
     }
     drop(open_stdin);
     assert_eq!(child.wait().unwrap().code(), Some(2));
-    let mut child = airlock()
-        .args(["validate", "--standard", "stix-2.1", "--json", "-", "-"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::io::Write::write_all(
-        child.stdin.as_mut().unwrap(),
+    let out = with_stdin(
+        &["validate", "--standard", "stix-2.1", "--json", "-", "-"],
         &std::fs::read(&valid).unwrap(),
-    )
-    .unwrap();
-    let out = child.wait_with_output().unwrap();
-    let valid: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["valid"].clone())
+    );
+    let valid: Vec<Value> = json_lines(&out)
+        .iter()
+        .map(|l| l["valid"].clone())
         .collect();
     assert_eq!(valid, [true, false], "the first `-` reads the input");
 }
@@ -543,10 +518,7 @@ fn validate_on_the_command_line_agrees_with_the_library_on_every_stix_fixture() 
         .args(&all)
         .output()
         .unwrap();
-    let lines: Vec<Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     assert_eq!(lines.len(), all.len());
     for (file, line) in all.iter().zip(&lines) {
         // In the order given, though checked on several threads.

@@ -135,12 +135,4 @@ async fn outputs_commit_together_or_not_at_all(postgres: bool) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outputs_commit_together_or_not_at_all_on_sqlite() {
-    outputs_commit_together_or_not_at_all(false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn outputs_commit_together_or_not_at_all_on_postgres() {
-    outputs_commit_together_or_not_at_all(true).await;
-}
+airlock_tests::on_both_databases!(outputs_commit_together_or_not_at_all);

@@ -165,12 +165,4 @@ async fn commits_need_the_lease_and_old_polls_are_pruned(postgres: bool) {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commits_need_the_lease_and_old_polls_are_pruned_on_sqlite() {
-    commits_need_the_lease_and_old_polls_are_pruned(false).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn commits_need_the_lease_and_old_polls_are_pruned_on_postgres() {
-    commits_need_the_lease_and_old_polls_are_pruned(true).await;
-}
+airlock_tests::on_both_databases!(commits_need_the_lease_and_old_polls_are_pruned);

@@ -2,10 +2,12 @@
 //!
 //! Every schema's `$id` is under [`SCHEMA_ID_PREFIX`] and refs are relative, so one
 //! registry of the embedded files, parsed once, resolves every `$ref` without the
-//! network (a retriever over the same files stands behind it). A bundle is checked against `bundle.json` with its
-//! `objects` emptied (the bundle schema would otherwise try every object against
-//! every type's schema and report the misses of all of them); each object is then
-//! checked against the schema of its own type, so errors point at that object.
+//! network (a retriever over the same files stands behind it); each validator is a
+//! small root that refers into it. A bundle is checked against `bundle.json` with
+//! its `objects` emptied (the bundle schema would otherwise try every object
+//! against every type's schema and report the misses of all of them); each object
+//! is then checked against the schema of its own type, so errors point at that
+//! object.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -161,19 +163,36 @@ fn registry() -> Option<&'static Registry<'static>> {
         .as_ref()
 }
 
-fn compile(path: &str, text: &str) -> Result<Validator, String> {
-    let mut schema: Value = serde_json::from_str(text).map_err(|e| format!("{path}: {e}"))?;
-    correct(path, &mut schema);
-    options().build(&schema).map_err(|e| format!("{path}: {e}"))
+/// A validator for the embedded schema at `path`: a root that refers to it, so
+/// the schema itself comes from the registry, parsed and corrected once.
+fn compile(path: &str) -> Result<Validator, String> {
+    build(serde_json::json!({"$ref": path}), path)
 }
 
 /// The embedded schema of `name` (`bundle`, `core`…), compiled.
 fn compile_named(name: &str) -> Result<Validator, String> {
-    let (path, text) = SCHEMAS
+    let file = format!("{name}.json");
+    let (path, _) = SCHEMAS
         .iter()
-        .find(|(p, _)| p.rsplit('/').next() == Some(&format!("{name}.json")))
+        .find(|(p, _)| p.rsplit('/').next() == Some(file.as_str()))
         .ok_or_else(|| format!("no embedded STIX schema for {name}"))?;
-    compile(path, text)
+    compile(path)
+}
+
+/// Compiles `root`, whose refs are relative to the embedded schemas; `what` names
+/// it in an error.
+fn build(mut root: Value, what: &str) -> Result<Validator, String> {
+    if let Some(map) = root.as_object_mut() {
+        map.insert(
+            "$schema".into(),
+            "https://json-schema.org/draft/2020-12/schema".into(),
+        );
+        map.insert(
+            "$id".into(),
+            format!("{SCHEMA_ID_PREFIX}airlock-root.json").into(),
+        );
+    }
+    options().build(&root).map_err(|e| format!("{what}: {e}"))
 }
 
 /// The object type a schema file defines, if it is one an object can have.
@@ -200,14 +219,10 @@ fn dispatch(types: &[(&str, &str)]) -> Result<Validator, String> {
             })
         })
         .collect();
-    let root = serde_json::json!({
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "$id": format!("{SCHEMA_ID_PREFIX}airlock-types.json"),
-        "allOf": branches,
-    });
-    options()
-        .build(&root)
-        .map_err(|e| format!("the object types' schemas: {e}"))
+    build(
+        serde_json::json!({"allOf": branches}),
+        "the object types' schemas",
+    )
 }
 
 fn lazily<'a>(cell: &'a OnceLock<Compiled>, name: &str) -> Result<&'a Validator, &'a str> {
@@ -294,16 +309,10 @@ impl Schemas {
         let Some((path, cell)) = self.per_type.get(object_type) else {
             return Ok(None);
         };
-        cell.get_or_init(|| {
-            SCHEMAS
-                .iter()
-                .find(|(p, _)| p == path)
-                .ok_or_else(|| format!("no embedded STIX schema {path}"))
-                .and_then(|(p, text)| compile(p, text))
-        })
-        .as_ref()
-        .map(Some)
-        .map_err(String::as_str)
+        cell.get_or_init(|| compile(path))
+            .as_ref()
+            .map(Some)
+            .map_err(String::as_str)
     }
 }
 
@@ -325,7 +334,7 @@ mod tests {
     }
 
     #[test]
-    fn the_bundle_envelope_does_not_compile_the_object_types() {
+    fn the_bundle_schema_loses_only_its_unused_items() {
         let mut bundle: Value = serde_json::from_str(
             SCHEMAS
                 .iter()
