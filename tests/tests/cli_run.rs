@@ -505,9 +505,9 @@ fn serve_says_when_it_has_stopped() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// `airlock validate` compiles the STIX schemas the way that starts fastest
-/// (shared validators, `stix::prefer_fast_start`), the server one validator per
-/// type: over the whole corpus both give the same findings, word for word.
+/// `airlock validate` checks files on several threads of a fresh process, the
+/// library here on one thread of a process that has compiled other validators
+/// first: over the whole corpus both give the same findings, word for word.
 #[test]
 fn validate_on_the_command_line_agrees_with_the_library_on_every_stix_fixture() {
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stix");

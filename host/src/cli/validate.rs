@@ -54,10 +54,6 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     };
-    // A short-lived process: compile the STIX schemas the way that starts fastest.
-    if std == Standard::Stix21 {
-        airlock_host::validate::stix::prefer_fast_start();
-    }
     let mut out = Printer {
         // One write per buffer, not per line: a few hundred reports are one syscall.
         // Not locked for the run: a worker that ever wrote to stdout would wait.

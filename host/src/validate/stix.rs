@@ -36,8 +36,6 @@ pub mod pattern;
 mod schema_files;
 mod schemas;
 
-pub use schemas::prefer_fast_start;
-
 use std::collections::{HashMap, HashSet};
 
 use serde_json::{Map, Value};
@@ -415,8 +413,8 @@ fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut 
         })
         .collect();
     let envelope = Value::Object(envelope);
-    let bundle_schema = match schemas.for_type("bundle") {
-        Ok(v) => v,
+    let bundle_schema = match schemas.bundle() {
+        Ok(v) => Some(v),
         Err(why) => {
             report.error("", "schema-unavailable", why.to_string());
             None
@@ -534,8 +532,8 @@ fn check_object(
         }
         _ => schemas.for_type(object_type),
     };
-    let schema = match schema {
-        Ok(v) => v,
+    let checks = match schema {
+        Ok(checks) => checks,
         Err(why) => {
             report.error(base, "schema-unavailable", why.to_string());
             None
@@ -543,9 +541,10 @@ fn check_object(
     };
     // `is_valid` stops at the first failure and builds no errors: the common case
     // (a valid object) pays only for that.
-    if let Some(v) = schema
-        && !v.is_valid(value)
-    {
+    for v in checks.iter().flat_map(|c| c.validators()) {
+        if v.is_valid(value) {
+            continue;
+        }
         for e in v.iter_errors(value) {
             report.error(
                 format!("{base}{}", e.instance_path()),

@@ -1,9 +1,13 @@
-//! The official STIX 2.1 JSON schemas, embedded and compiled once per object type.
+//! The official STIX 2.1 JSON schemas, embedded and compiled once per object type,
+//! on first use (a short `airlock validate` compiles only the types its files
+//! hold, on the threads that meet them).
 //!
 //! Every schema's `$id` is under [`SCHEMA_ID_PREFIX`] and refs are relative, so one
 //! registry of the embedded files, parsed once, resolves every `$ref` without the
 //! network (a retriever over the same files stands behind it); each validator is a
-//! small root that refers into it. A bundle is checked against `bundle.json` with
+//! small root that refers into it. The common bases (`core.json`,
+//! `cyber-observable-core.json`) are compiled once and checked apart from the rest
+//! of each type's schema ([`Schemas`]). A bundle is checked against `bundle.json` with
 //! its `objects` emptied (the bundle schema would otherwise try every object
 //! against every type's schema and report the misses of all of them); each object
 //! is then checked against the schema of its own type, so errors point at that
@@ -20,9 +24,9 @@ use super::schema_files::SCHEMAS;
 const SCHEMA_ID_PREFIX: &str =
     "http://raw.githubusercontent.com/oasis-open/cti-stix2-json-schemas/stix2.1/schemas/";
 
-struct Embedded;
+struct Files;
 
-impl Retrieve for Embedded {
+impl Retrieve for Files {
     fn retrieve(
         &self,
         uri: &Uri<String>,
@@ -68,54 +72,69 @@ fn correct(path: &str, schema: &mut Value) {
     }
 }
 
-/// The compiled validators, two ways, each compiled on first use:
-/// - **per type** (the default, for a long-running server): one validator per
-///   object type, compiled the first time an object of that type is checked —
-///   the fastest to validate with (one type's schema, nothing else);
-/// - **shared** (after [`prefer_fast_start`], for a short-lived process such as
-///   `airlock validate`): compiling is most of what checking a few documents costs,
-///   and a `$ref` target is compiled once per validator that reaches it; so the
-///   object types share validators: each of [`HALVES`] validators holds part of
-///   the types as `if type = T then $ref T's schema` branches (`core.json` and the
-///   other common schemas compiled once in each, not once per type), compiled on
-///   two threads at once. Validating through the branches costs about 2 µs more
-///   per object.
+/// The compiled validators, each compiled the first time it is needed: the
+/// bundle envelope, the two common bases, and one per object type.
 ///
-/// The bundle envelope and the cores custom types are checked against are
-/// compiled on first use either way. Every build shares one registry of the
-/// parsed schemas and one cache of compiled patterns ([`options`]).
+/// Every object type's schema but `marking-definition`'s starts from a common
+/// base (`allOf[0]` is a `$ref` to `core.json` or `cyber-observable-core.json`),
+/// and jsonschema compiles a `$ref` target once per place that reaches it: the
+/// bases, with the identifier, timestamp, marking and external-reference schemas
+/// they refer to, were most of what compiling every type cost (half the time and
+/// memory). So a type's validator is compiled from the rest of its schema (a
+/// derived registry entry, `<type>.rest.json`, without that first `$ref`) and the
+/// base is compiled once and checked first. An object is valid against
+/// `allOf[base, rest…]` exactly when it is valid against both, and the errors come
+/// in the same order. Nothing but this split reaches the rest entries:
+/// `observed-data`'s deprecated `objects` still refers to the whole observable
+/// schemas.
 pub(super) struct Schemas {
-    per_type: HashMap<&'static str, (&'static str, OnceLock<Compiled>)>,
-    shared: OnceLock<Shared>,
+    per_type: HashMap<&'static str, TypeSchema>,
     bundle: OnceLock<Compiled>,
     core: OnceLock<Compiled>,
     observable_core: OnceLock<Compiled>,
 }
 
+/// An object type's validator, and the base checked before it.
+struct TypeSchema {
+    base: Option<Base>,
+    /// The registry path it compiles: the rest entry, or the whole schema.
+    path: String,
+    compiled: OnceLock<Compiled>,
+}
+
+/// The common schema an object type's schema starts from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Base {
+    Core,
+    ObservableCore,
+}
+
+impl Base {
+    fn of(schema: &Value) -> Option<Base> {
+        match schema.pointer("/allOf/0/$ref")?.as_str()? {
+            "../common/core.json" => Some(Base::Core),
+            "../common/cyber-observable-core.json" => Some(Base::ObservableCore),
+            _ => None,
+        }
+    }
+}
+
+/// What an object is checked against, in order: its type's base (when the type
+/// has one), then the rest of its type's schema.
+pub(super) struct Checks<'a> {
+    base: Option<&'a Validator>,
+    rest: &'a Validator,
+}
+
+impl<'a> Checks<'a> {
+    pub(super) fn validators(&self) -> impl Iterator<Item = &'a Validator> + use<'a> {
+        self.base.into_iter().chain(std::iter::once(self.rest))
+    }
+}
+
 /// A validator, or why its schema did not compile (never expected: the files are
 /// fixed; a document of that type then gets a `schema-unavailable` error).
 type Compiled = Result<Validator, String>;
-
-/// The shared validators and which one validates each type.
-struct Shared {
-    half_of: HashMap<&'static str, usize>,
-    halves: Vec<Validator>,
-}
-
-static FAST_START: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Compiles the schemas the shared way: two dispatch validators holding every
-/// object type, compiled at once on two threads, instead of one validator per type
-/// on first use. Quicker to start, about 2 µs slower per object: for a process
-/// that checks a few documents and exits. Call it before the first validation.
-pub fn prefer_fast_start() {
-    FAST_START.store(true, std::sync::atomic::Ordering::Relaxed);
-}
-
-/// How many validators share the object types: two, compiled in parallel on the
-/// 2-core machines this is tuned for; the split is by what the schemas reach,
-/// not adjustable ([`Shared::build`]).
-const HALVES: usize = 2;
 
 /// Every build shares what does not depend on the schema being compiled:
 /// - the embedded schemas, parsed, corrected and indexed once into one registry
@@ -130,69 +149,75 @@ fn options() -> jsonschema::ValidationOptions<'static> {
     let options = jsonschema::options()
         .with_draft(Draft::Draft202012)
         .should_validate_formats(true)
-        .with_retriever(Embedded)
+        .with_retriever(Files)
         .with_pattern_cache(PATTERNS.get_or_init(jsonschema::PatternCache::new).clone());
-    match registry() {
-        Some(registry) => options.with_registry(registry),
+    match indexed() {
+        Some(indexed) => options.with_registry(&indexed.registry),
         None => options,
     }
 }
 
-/// The embedded schemas as one registry, built on first use.
-fn registry() -> Option<&'static Registry<'static>> {
-    static REGISTRY: OnceLock<Option<Registry<'static>>> = OnceLock::new();
-    REGISTRY
+/// The embedded schemas as one registry, and the base of each object type whose
+/// schema has one (its rest entry is in the registry).
+struct Indexed {
+    registry: Registry<'static>,
+    bases: HashMap<&'static str, Base>,
+}
+
+/// The registry path of an object type's schema without its base.
+fn rest_path(path: &str) -> String {
+    format!("{}.rest.json", path.strip_suffix(".json").unwrap_or(path))
+}
+
+/// The embedded schemas, indexed on first use.
+fn indexed() -> Option<&'static Indexed> {
+    static INDEXED: OnceLock<Option<Indexed>> = OnceLock::new();
+    INDEXED
         .get_or_init(|| {
-            let mut resources = Vec::with_capacity(SCHEMAS.len());
+            let mut resources = Vec::with_capacity(SCHEMAS.len() * 2);
+            let mut bases = HashMap::new();
             for (path, text) in SCHEMAS {
                 let mut schema: Value = serde_json::from_str(text).ok()?;
                 correct(path, &mut schema);
+                if let Some(object_type) = object_type_of(path)
+                    && let Some(base) = Base::of(&schema)
+                {
+                    let mut rest = schema.clone();
+                    let uri = format!("{SCHEMA_ID_PREFIX}{}", rest_path(path));
+                    if let Some(all) = rest.get_mut("allOf").and_then(Value::as_array_mut) {
+                        all.remove(0);
+                    }
+                    // Its relative refs resolve as the whole schema's do: same folder.
+                    rest["$id"] = uri.clone().into();
+                    resources.push((uri, Draft::Draft202012.create_resource(rest)));
+                    bases.insert(object_type, base);
+                }
                 resources.push((
                     format!("{SCHEMA_ID_PREFIX}{path}"),
                     Draft::Draft202012.create_resource(schema),
                 ));
             }
-            Registry::new()
+            let registry = Registry::new()
                 .draft(Draft::Draft202012)
                 .retrieve_known_draft_meta_schemas(false)
                 .extend(resources)
                 .ok()?
                 .prepare()
-                .ok()
+                .ok()?;
+            Some(Indexed { registry, bases })
         })
         .as_ref()
 }
 
-/// A validator for the embedded schema at `path`: a root that refers to it, so
+/// A validator for the registry entry at `path`: a root that refers to it, so
 /// the schema itself comes from the registry, parsed and corrected once.
 fn compile(path: &str) -> Result<Validator, String> {
-    build(serde_json::json!({"$ref": path}), path)
-}
-
-/// The embedded schema of `name` (`bundle`, `core`…), compiled.
-fn compile_named(name: &str) -> Result<Validator, String> {
-    let file = format!("{name}.json");
-    let (path, _) = SCHEMAS
-        .iter()
-        .find(|(p, _)| p.rsplit('/').next() == Some(file.as_str()))
-        .ok_or_else(|| format!("no embedded STIX schema for {name}"))?;
-    compile(path)
-}
-
-/// Compiles `root`, whose refs are relative to the embedded schemas; `what` names
-/// it in an error.
-fn build(mut root: Value, what: &str) -> Result<Validator, String> {
-    if let Some(map) = root.as_object_mut() {
-        map.insert(
-            "$schema".into(),
-            "https://json-schema.org/draft/2020-12/schema".into(),
-        );
-        map.insert(
-            "$id".into(),
-            format!("{SCHEMA_ID_PREFIX}airlock-root.json").into(),
-        );
-    }
-    options().build(&root).map_err(|e| format!("{what}: {e}"))
+    let mut root = serde_json::json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": format!("{SCHEMA_ID_PREFIX}airlock-root.json"),
+    });
+    root["$ref"] = path.into();
+    options().build(&root).map_err(|e| format!("{path}: {e}"))
 }
 
 /// The object type a schema file defines, if it is one an object can have.
@@ -208,70 +233,38 @@ fn object_type_of(path: &'static str) -> Option<&'static str> {
     wanted.then_some(name)
 }
 
-/// One validator for `types`: `allOf` of `if type = T then $ref T`.
-fn dispatch(types: &[(&str, &str)]) -> Result<Validator, String> {
-    let branches: Vec<Value> = types
-        .iter()
-        .map(|(name, path)| {
-            serde_json::json!({
-                "if": {"required": ["type"], "properties": {"type": {"const": name}}},
-                "then": {"$ref": path},
-            })
-        })
-        .collect();
-    build(
-        serde_json::json!({"allOf": branches}),
-        "the object types' schemas",
-    )
-}
-
-fn lazily<'a>(cell: &'a OnceLock<Compiled>, name: &str) -> Result<&'a Validator, &'a str> {
-    cell.get_or_init(|| compile_named(name))
+fn lazily<'a>(cell: &'a OnceLock<Compiled>, path: &str) -> Result<&'a Validator, &'a str> {
+    cell.get_or_init(|| compile(path))
         .as_ref()
         .map_err(String::as_str)
 }
 
-impl Shared {
-    /// Splits the types by what their schemas reach: `observed-data` (whose
-    /// deprecated `objects` dictionary refers to every observable's schema) with
-    /// the observables, which it therefore compiles anyway; everything else (the
-    /// SDOs, SROs and meta objects, which share `core.json`) in the other part.
-    /// The two cost about the same to compile; one compiles on a second thread
-    /// while this one compiles the other.
-    fn build() -> Shared {
-        let mut parts: [Vec<(&'static str, &'static str)>; HALVES] = Default::default();
-        let mut half_of = HashMap::new();
-        for (name, path) in SCHEMAS
-            .iter()
-            .filter_map(|(path, _)| object_type_of(path).map(|t| (t, *path)))
-        {
-            let i = usize::from(path.starts_with("observables/") || name == "observed-data");
-            parts[i].push((name, path));
-            half_of.insert(name, i);
-        }
-        let [first, second] = &parts;
-        let compiled = std::thread::scope(|s| {
-            let other = s.spawn(|| dispatch(second).ok());
-            let here = dispatch(first).ok();
-            [here, other.join().ok().flatten()]
-        });
-        let halves: Vec<Validator> = compiled.into_iter().flatten().collect();
-        if halves.len() != HALVES {
-            half_of.clear(); // the per-type validators stand in
-        }
-        Shared { half_of, halves }
-    }
-}
-
 impl Schemas {
     fn build() -> Schemas {
+        let bases = indexed().map(|i| &i.bases);
         let per_type = SCHEMAS
             .iter()
-            .filter_map(|(path, _)| object_type_of(path).map(|t| (t, (*path, OnceLock::new()))))
+            .filter_map(|(path, _)| {
+                let object_type = object_type_of(path)?;
+                // Without the registry (never expected) the whole schemas stand in.
+                let base = bases.and_then(|b| b.get(object_type)).copied();
+                let path = match base {
+                    Some(_) => rest_path(path),
+                    None => (*path).to_owned(),
+                };
+                let compiled = OnceLock::new();
+                Some((
+                    object_type,
+                    TypeSchema {
+                        base,
+                        path,
+                        compiled,
+                    },
+                ))
+            })
             .collect();
         Schemas {
             per_type,
-            shared: OnceLock::new(),
             bundle: OnceLock::new(),
             core: OnceLock::new(),
             observable_core: OnceLock::new(),
@@ -284,35 +277,39 @@ impl Schemas {
         SCHEMAS.get_or_init(Schemas::build)
     }
 
-    /// The validator for an object type (`bundle`, `indicator`, … or `core` and
-    /// `cyber-observable-core` for custom types): `Ok(None)` for a type without a
-    /// schema, `Err` when its schema did not compile.
-    pub(super) fn for_type(&self, object_type: &str) -> Result<Option<&Validator>, &str> {
-        match object_type {
-            "bundle" => return lazily(&self.bundle, "bundle").map(Some),
-            "core" => return lazily(&self.core, "core").map(Some),
-            "cyber-observable-core" => {
-                return lazily(&self.observable_core, "cyber-observable-core").map(Some);
+    /// The bundle envelope's validator (`common/bundle.json`).
+    pub(super) fn bundle(&self) -> Result<&Validator, &str> {
+        lazily(&self.bundle, "common/bundle.json")
+    }
+
+    fn base(&self, base: Base) -> Result<&Validator, &str> {
+        match base {
+            Base::Core => lazily(&self.core, "common/core.json"),
+            Base::ObservableCore => {
+                lazily(&self.observable_core, "common/cyber-observable-core.json")
             }
+        }
+    }
+
+    /// What an object of `object_type` is checked against (`indicator`, … or
+    /// `core` and `cyber-observable-core` for custom types): `Ok(None)` for a type
+    /// without a schema, `Err` when a schema it needs did not compile.
+    pub(super) fn for_type(&self, object_type: &str) -> Result<Option<Checks<'_>>, &str> {
+        let whole = |base| {
+            self.base(base)
+                .map(|rest| Some(Checks { base: None, rest }))
+        };
+        match object_type {
+            "core" => return whole(Base::Core),
+            "cyber-observable-core" => return whole(Base::ObservableCore),
             _ => {}
         }
-        if FAST_START.load(std::sync::atomic::Ordering::Relaxed) {
-            let shared = self.shared.get_or_init(Shared::build);
-            if let Some(v) = shared
-                .half_of
-                .get(object_type)
-                .and_then(|i| shared.halves.get(*i))
-            {
-                return Ok(Some(v));
-            }
-        }
-        let Some((path, cell)) = self.per_type.get(object_type) else {
+        let Some(schema) = self.per_type.get(object_type) else {
             return Ok(None);
         };
-        cell.get_or_init(|| compile(path))
-            .as_ref()
-            .map(Some)
-            .map_err(String::as_str)
+        let base = schema.base.map(|b| self.base(b)).transpose()?;
+        let rest = lazily(&schema.compiled, &schema.path)?;
+        Ok(Some(Checks { base, rest }))
     }
 }
 
@@ -324,13 +321,83 @@ mod tests {
     fn the_embedded_schemas_build_one_registry_and_every_type_compiles_from_it() {
         // Without the registry every build would fall back to the retriever: still
         // correct, but it parses every file again, which this saving exists to avoid.
-        assert!(registry().is_some(), "the embedded schemas did not index");
+        let indexed = indexed().expect("the embedded schemas did not index");
+        // Every object type but marking-definition starts from a base.
+        assert_eq!(indexed.bases.get("indicator"), Some(&Base::Core));
+        assert_eq!(indexed.bases.get("file"), Some(&Base::ObservableCore));
+        assert_eq!(indexed.bases.get("marking-definition"), None);
         let schemas = Schemas::build();
-        let cores = ["bundle", "core", "cyber-observable-core"];
-        for name in schemas.per_type.keys().chain(&cores) {
-            let v = schemas.for_type(name);
-            assert!(matches!(v, Ok(Some(_))), "{name}: {:?}", v.err());
+        assert!(schemas.bundle().is_ok());
+        for name in schemas
+            .per_type
+            .keys()
+            .chain(&["core", "cyber-observable-core"])
+        {
+            let checks = schemas.for_type(name);
+            assert!(matches!(checks, Ok(Some(_))), "{name}: {:?}", checks.err());
         }
+        assert_eq!(indexed.bases.len() + 1, schemas.per_type.len());
+    }
+
+    /// The split changes no finding: every object of the fixtures and the official
+    /// examples gets, from its base and then the rest, the errors the whole schema
+    /// of its type gives, in the same order.
+    #[test]
+    fn checking_the_base_then_the_rest_finds_what_the_whole_schema_finds() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dirs = [
+            root.join("tests/fixtures/stix/valid"),
+            root.join("tests/fixtures/stix/invalid"),
+            root.join("../shared/standards/stix2.1/examples"),
+        ];
+        let schemas = Schemas::build();
+        let mut whole: HashMap<&str, Validator> = HashMap::new();
+        let (mut objects, mut invalid) = (0, 0);
+        for dir in dirs.iter().filter(|d| d.is_dir()) {
+            for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                let Ok(doc) = serde_json::from_str::<Value>(text.trim_start_matches('\u{feff}'))
+                else {
+                    continue;
+                };
+                let list = match doc.get("objects").and_then(Value::as_array) {
+                    Some(list) => list.clone(),
+                    None => vec![doc],
+                };
+                for object in &list {
+                    let object_type = object.get("type").and_then(Value::as_str);
+                    let Some((path, name)) = SCHEMAS.iter().find_map(|(p, _)| {
+                        object_type_of(p)
+                            .filter(|t| Some(*t) == object_type)
+                            .map(|t| (*p, t))
+                    }) else {
+                        continue;
+                    };
+                    let v = whole
+                        .entry(name)
+                        .or_insert_with(|| compile(path).expect("compiles"));
+                    let expected: Vec<String> =
+                        v.iter_errors(object).map(|e| e.to_string()).collect();
+                    let checks = schemas.for_type(name).ok().flatten().expect("compiles");
+                    let found: Vec<String> = checks
+                        .validators()
+                        .flat_map(|v| {
+                            v.iter_errors(object)
+                                .map(|e| e.to_string())
+                                .collect::<Vec<_>>()
+                        })
+                        .collect();
+                    assert_eq!(found, expected, "{}: {name}", entry.path().display());
+                    objects += 1;
+                    invalid += usize::from(!expected.is_empty());
+                }
+            }
+        }
+        // It saw the corpus, valid and invalid objects both.
+        assert!(
+            objects > 500 && invalid > 50,
+            "{objects} objects, {invalid} invalid"
+        );
     }
 
     #[test]
