@@ -541,13 +541,18 @@ fn check_object(
     };
     // `is_valid` stops at the first failure and builds no errors: the common case
     // (a valid object) pays only for that.
-    for v in checks.iter().flat_map(|c| c.validators()) {
-        if v.is_valid(value) {
-            continue;
-        }
-        for e in v.iter_errors(value) {
+    for check in checks.iter().flat_map(|c| c.of(value)) {
+        let check = match check {
+            Ok(check) if !check.validator.is_valid(check.value) => check,
+            Ok(_) => continue,
+            Err(why) => {
+                report.error(base, "schema-unavailable", why.to_string());
+                continue;
+            }
+        };
+        for e in check.validator.iter_errors(check.value) {
             report.error(
-                format!("{base}{}", e.instance_path()),
+                format!("{base}{}{}", check.pointer, e.instance_path()),
                 "schema",
                 short(&e.to_string()),
             );

@@ -100,6 +100,32 @@ struct TypeSchema {
     /// The registry path it compiles: the rest entry, or the whole schema.
     path: String,
     compiled: OnceLock<Compiled>,
+    deferred: Option<Deferred>,
+}
+
+/// A property whose schema is compiled apart, the first time an object holds it
+/// ([`DEFERRED`]).
+struct Deferred {
+    property: &'static str,
+    /// Where its errors point, below the object: `/<property>`.
+    pointer: String,
+    path: String,
+    compiled: OnceLock<Compiled>,
+}
+
+/// Properties taken out of their type's rest entry and compiled only when an
+/// object holds them: `observed-data`'s `objects`, deprecated since 2.1 and rare,
+/// refers to every observable's whole schema, which made `observed-data` cost as
+/// much to compile as all the other types together.
+const DEFERRED: &[(&str, &str)] = &[("observed-data", "objects")];
+
+/// The registry path of a deferred property's schema, beside its type's schema
+/// (so its relative refs resolve the same).
+fn deferred_path(path: &str, property: &str) -> String {
+    format!(
+        "{}.{property}.json",
+        path.strip_suffix(".json").unwrap_or(path)
+    )
 }
 
 /// The common schema an object type's schema starts from.
@@ -124,11 +150,45 @@ impl Base {
 pub(super) struct Checks<'a> {
     base: Option<&'a Validator>,
     rest: &'a Validator,
+    deferred: Option<&'a Deferred>,
+}
+
+/// One check of an object: a validator, the value it checks (the object, or one
+/// of its properties), and the pointer of that value below the object.
+pub(super) struct Check<'a, 'v> {
+    pub(super) validator: &'a Validator,
+    pub(super) value: &'v Value,
+    pub(super) pointer: &'a str,
 }
 
 impl<'a> Checks<'a> {
-    pub(super) fn validators(&self) -> impl Iterator<Item = &'a Validator> + use<'a> {
-        self.base.into_iter().chain(std::iter::once(self.rest))
+    /// The checks of `object`, in order: its base, the rest of its type's schema,
+    /// then the deferred property it holds (compiled now if this is the first);
+    /// `Err` when that property's schema did not compile.
+    pub(super) fn of<'v>(
+        &self,
+        object: &'v Value,
+    ) -> impl Iterator<Item = Result<Check<'a, 'v>, &'a str>> + use<'a, 'v> {
+        let whole = |validator| {
+            Ok(Check {
+                validator,
+                value: object,
+                pointer: "",
+            })
+        };
+        let deferred = self.deferred.and_then(|d| {
+            let value = object.get(d.property)?;
+            Some(lazily(&d.compiled, &d.path).map(|validator| Check {
+                validator,
+                value,
+                pointer: &d.pointer,
+            }))
+        });
+        self.base
+            .map(whole)
+            .into_iter()
+            .chain(std::iter::once(whole(self.rest)))
+            .chain(deferred)
     }
 }
 
@@ -169,33 +229,61 @@ fn rest_path(path: &str) -> String {
     format!("{}.rest.json", path.strip_suffix(".json").unwrap_or(path))
 }
 
+/// A registry entry for `schema` at `path`; its `$id` says so, and relative refs
+/// resolve against that path.
+fn resource(path: &str, mut schema: Value) -> (String, jsonschema::Resource) {
+    let uri = format!("{SCHEMA_ID_PREFIX}{path}");
+    if let Some(map) = schema.as_object_mut() {
+        map.insert("$id".into(), uri.clone().into());
+    }
+    (uri, Draft::Draft202012.create_resource(schema))
+}
+
 /// The embedded schemas, indexed on first use.
 fn indexed() -> Option<&'static Indexed> {
     static INDEXED: OnceLock<Option<Indexed>> = OnceLock::new();
     INDEXED
         .get_or_init(|| {
-            let mut resources = Vec::with_capacity(SCHEMAS.len() * 2);
+            let mut resources = Vec::with_capacity(SCHEMAS.len() + 20);
             let mut bases = HashMap::new();
             for (path, text) in SCHEMAS {
                 let mut schema: Value = serde_json::from_str(text).ok()?;
                 correct(path, &mut schema);
-                if let Some(object_type) = object_type_of(path)
-                    && let Some(base) = Base::of(&schema)
-                {
-                    let mut rest = schema.clone();
-                    let uri = format!("{SCHEMA_ID_PREFIX}{}", rest_path(path));
-                    if let Some(all) = rest.get_mut("allOf").and_then(Value::as_array_mut) {
-                        all.remove(0);
-                    }
-                    // Its relative refs resolve as the whole schema's do: same folder.
-                    rest["$id"] = uri.clone().into();
-                    resources.push((uri, Draft::Draft202012.create_resource(rest)));
-                    bases.insert(object_type, base);
+                let Some((object_type, base)) =
+                    object_type_of(path).and_then(|t| Some((t, Base::of(&schema)?)))
+                else {
+                    resources.push(resource(path, schema));
+                    continue;
+                };
+                // observed-data's `objects` refers to the whole observable schemas;
+                // nothing refers to another type's, so the rest takes its place.
+                let mut rest = if path.starts_with("observables/") {
+                    let rest = schema.clone();
+                    resources.push(resource(path, schema));
+                    rest
+                } else {
+                    schema
+                };
+                if let Some(all) = rest.get_mut("allOf").and_then(Value::as_array_mut) {
+                    all.remove(0);
                 }
-                resources.push((
-                    format!("{SCHEMA_ID_PREFIX}{path}"),
-                    Draft::Draft202012.create_resource(schema),
-                ));
+                for (_, property) in DEFERRED.iter().filter(|(t, _)| *t == object_type) {
+                    let taken = rest
+                        .get_mut("allOf")
+                        .and_then(Value::as_array_mut)
+                        .into_iter()
+                        .flatten()
+                        .find_map(|part| {
+                            part.get_mut("properties")?
+                                .as_object_mut()?
+                                .remove(*property)
+                        });
+                    if let Some(schema) = taken {
+                        resources.push(resource(&deferred_path(path, property), schema));
+                    }
+                }
+                resources.push(resource(&rest_path(path), rest));
+                bases.insert(object_type, base);
             }
             let registry = Registry::new()
                 .draft(Draft::Draft202012)
@@ -248,19 +336,27 @@ impl Schemas {
                 let object_type = object_type_of(path)?;
                 // Without the registry (never expected) the whole schemas stand in.
                 let base = bases.and_then(|b| b.get(object_type)).copied();
-                let path = match base {
-                    Some(_) => rest_path(path),
-                    None => (*path).to_owned(),
+                let (path, deferred) = match base {
+                    Some(_) => {
+                        let deferred = DEFERRED.iter().find(|(t, _)| *t == object_type).map(
+                            |(_, property)| Deferred {
+                                property,
+                                pointer: format!("/{property}"),
+                                path: deferred_path(path, property),
+                                compiled: OnceLock::new(),
+                            },
+                        );
+                        (rest_path(path), deferred)
+                    }
+                    None => ((*path).to_owned(), None),
                 };
-                let compiled = OnceLock::new();
-                Some((
-                    object_type,
-                    TypeSchema {
-                        base,
-                        path,
-                        compiled,
-                    },
-                ))
+                let schema = TypeSchema {
+                    base,
+                    path,
+                    compiled: OnceLock::new(),
+                    deferred,
+                };
+                Some((object_type, schema))
             })
             .collect();
         Schemas {
@@ -296,8 +392,13 @@ impl Schemas {
     /// without a schema, `Err` when a schema it needs did not compile.
     pub(super) fn for_type(&self, object_type: &str) -> Result<Option<Checks<'_>>, &str> {
         let whole = |base| {
-            self.base(base)
-                .map(|rest| Some(Checks { base: None, rest }))
+            self.base(base).map(|rest| {
+                Some(Checks {
+                    base: None,
+                    rest,
+                    deferred: None,
+                })
+            })
         };
         match object_type {
             "core" => return whole(Base::Core),
@@ -309,7 +410,11 @@ impl Schemas {
         };
         let base = schema.base.map(|b| self.base(b)).transpose()?;
         let rest = lazily(&schema.compiled, &schema.path)?;
-        Ok(Some(Checks { base, rest }))
+        Ok(Some(Checks {
+            base,
+            rest,
+            deferred: schema.deferred.as_ref(),
+        }))
     }
 }
 
@@ -352,7 +457,7 @@ mod tests {
         ];
         let schemas = Schemas::build();
         let mut whole: HashMap<&str, Validator> = HashMap::new();
-        let (mut objects, mut invalid) = (0, 0);
+        let (mut objects, mut invalid, mut with_deferred) = (0, 0, 0);
         for dir in dirs.iter().filter(|d| d.is_dir()) {
             for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
                 let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
@@ -376,17 +481,31 @@ mod tests {
                     let v = whole
                         .entry(name)
                         .or_insert_with(|| compile(path).expect("compiles"));
-                    let expected: Vec<String> =
-                        v.iter_errors(object).map(|e| e.to_string()).collect();
-                    let checks = schemas.for_type(name).ok().flatten().expect("compiles");
-                    let found: Vec<String> = checks
-                        .validators()
-                        .flat_map(|v| {
-                            v.iter_errors(object)
-                                .map(|e| e.to_string())
-                                .collect::<Vec<_>>()
-                        })
+                    let expected: Vec<(String, String)> = v
+                        .iter_errors(object)
+                        .map(|e| (e.instance_path().to_string(), e.to_string()))
                         .collect();
+                    let checks = schemas.for_type(name).ok().flatten().expect("compiles");
+                    let mut found: Vec<(String, String)> = Vec::new();
+                    for check in checks.of(object) {
+                        let check = check.expect("compiles");
+                        found.extend(check.validator.iter_errors(check.value).map(|e| {
+                            (
+                                format!("{}{}", check.pointer, e.instance_path()),
+                                e.to_string(),
+                            )
+                        }));
+                    }
+                    // A deferred property's errors come last.
+                    let deferred = DEFERRED
+                        .iter()
+                        .any(|(t, p)| *t == name && object.get(*p).is_some());
+                    let (mut found, mut expected) = (found, expected);
+                    if deferred {
+                        found.sort();
+                        expected.sort();
+                        with_deferred += 1;
+                    }
                     assert_eq!(found, expected, "{}: {name}", entry.path().display());
                     objects += 1;
                     invalid += usize::from(!expected.is_empty());
