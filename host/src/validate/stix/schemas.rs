@@ -98,7 +98,7 @@ pub(super) struct Schemas {
 struct TypeSchema {
     base: Option<Base>,
     /// The registry path it compiles: the rest entry, or the whole schema.
-    path: String,
+    path: &'static str,
     compiled: OnceLock<Compiled>,
     deferred: Option<Deferred>,
 }
@@ -109,7 +109,7 @@ struct Deferred {
     property: &'static str,
     /// Where its errors point, below the object: `/<property>`.
     pointer: String,
-    path: String,
+    path: &'static str,
     compiled: OnceLock<Compiled>,
 }
 
@@ -179,7 +179,7 @@ impl<'a> Checks<'a> {
         };
         let deferred = self.deferred.and_then(|d| {
             let value = object.get(d.property)?;
-            Some(lazily(&d.compiled, &d.path).map(|validator| Check {
+            Some(lazily(&d.compiled, d.path).map(|validator| Check {
                 validator,
                 value,
                 pointer: &d.pointer,
@@ -218,13 +218,20 @@ fn options() -> jsonschema::ValidationOptions<'static> {
     }
 }
 
-/// The embedded schemas as one registry, and the base of each object type whose
-/// schema has one (its rest entry is in the registry).
+/// The embedded schemas as one registry, and how each object type whose schema
+/// starts from a base was split into entries of it.
 struct Indexed {
     registry: Registry<'static>,
-    bases: HashMap<&'static str, Base>,
-    /// The deferred property of each type whose entry for it was made.
-    deferred: HashMap<&'static str, &'static str>,
+    splits: HashMap<&'static str, Split>,
+}
+
+/// The registry entries an object type's schema was split into.
+struct Split {
+    base: Base,
+    /// The rest entry's path.
+    rest: String,
+    /// The deferred property and its entry's path, when one was taken out.
+    deferred: Option<(&'static str, String)>,
 }
 
 /// The registry path of an object type's schema without its base.
@@ -249,8 +256,7 @@ fn indexed() -> Option<&'static Indexed> {
         .get_or_init(|| {
             // Every file, plus the rest entries that do not replace one.
             let mut resources = Vec::with_capacity(SCHEMAS.len() * 2);
-            let mut bases = HashMap::new();
-            let mut deferred = HashMap::new();
+            let mut splits = HashMap::new();
             for (path, text) in SCHEMAS {
                 let mut schema: Value = serde_json::from_str(text).ok()?;
                 correct(path, &mut schema);
@@ -272,6 +278,7 @@ fn indexed() -> Option<&'static Indexed> {
                 if let Some(all) = rest.get_mut("allOf").and_then(Value::as_array_mut) {
                     all.remove(0);
                 }
+                let mut deferred = None;
                 for (_, property) in DEFERRED.iter().filter(|(t, _)| *t == object_type) {
                     let taken = rest
                         .get_mut("allOf")
@@ -284,12 +291,18 @@ fn indexed() -> Option<&'static Indexed> {
                                 .remove(*property)
                         });
                     if let Some(schema) = taken {
-                        resources.push(resource(&deferred_path(path, property), schema));
-                        deferred.insert(object_type, *property);
+                        let entry = deferred_path(path, property);
+                        resources.push(resource(&entry, schema));
+                        deferred = Some((*property, entry));
                     }
                 }
-                resources.push(resource(&rest_path(path), rest));
-                bases.insert(object_type, base);
+                let split = Split {
+                    base,
+                    rest: rest_path(path),
+                    deferred,
+                };
+                resources.push(resource(&split.rest, rest));
+                splits.insert(object_type, split);
             }
             let registry = Registry::new()
                 .draft(Draft::Draft202012)
@@ -298,11 +311,7 @@ fn indexed() -> Option<&'static Indexed> {
                 .ok()?
                 .prepare()
                 .ok()?;
-            Some(Indexed {
-                registry,
-                bases,
-                deferred,
-            })
+            Some(Indexed { registry, splits })
         })
         .as_ref()
 }
@@ -345,21 +354,18 @@ impl Schemas {
             .filter_map(|(path, _)| {
                 let object_type = object_type_of(path)?;
                 // Without the registry (never expected) the whole schemas stand in.
-                let base = indexed.and_then(|i| i.bases.get(object_type)).copied();
-                let (path, deferred) = match base {
-                    Some(_) => {
-                        let deferred =
-                            indexed
-                                .and_then(|i| i.deferred.get(object_type))
-                                .map(|property| Deferred {
-                                    property,
-                                    pointer: format!("/{property}"),
-                                    path: deferred_path(path, property),
-                                    compiled: OnceLock::new(),
-                                });
-                        (rest_path(path), deferred)
-                    }
-                    None => ((*path).to_owned(), None),
+                let split = indexed.and_then(|i| i.splits.get(object_type));
+                let deferred = split
+                    .and_then(|s| s.deferred.as_ref())
+                    .map(|(property, path)| Deferred {
+                        property,
+                        pointer: format!("/{property}"),
+                        path,
+                        compiled: OnceLock::new(),
+                    });
+                let (base, path) = match split {
+                    Some(split) => (Some(split.base), split.rest.as_str()),
+                    None => (None, *path),
                 };
                 let schema = TypeSchema {
                     base,
@@ -420,7 +426,7 @@ impl Schemas {
             return Ok(None);
         };
         let base = schema.base.map(|b| self.base(b)).transpose()?;
-        let rest = lazily(&schema.compiled, &schema.path)?;
+        let rest = lazily(&schema.compiled, schema.path)?;
         Ok(Some(Checks {
             base,
             rest,
@@ -439,9 +445,16 @@ mod tests {
         // correct, but it parses every file again, which this saving exists to avoid.
         let indexed = indexed().expect("the embedded schemas did not index");
         // Every object type but marking-definition starts from a base.
-        assert_eq!(indexed.bases.get("indicator"), Some(&Base::Core));
-        assert_eq!(indexed.bases.get("file"), Some(&Base::ObservableCore));
-        assert_eq!(indexed.bases.get("marking-definition"), None);
+        let base = |t| indexed.splits.get(t).map(|s| s.base);
+        assert_eq!(base("indicator"), Some(Base::Core));
+        assert_eq!(base("file"), Some(Base::ObservableCore));
+        assert_eq!(base("marking-definition"), None);
+        // observed-data's objects was taken out of its rest entry.
+        let observed = indexed
+            .splits
+            .get("observed-data")
+            .and_then(|s| s.deferred.as_ref());
+        assert_eq!(observed.map(|(p, _)| *p), Some("objects"));
         let schemas = Schemas::build();
         assert!(schemas.bundle().is_ok());
         for name in schemas
@@ -452,7 +465,7 @@ mod tests {
             let checks = schemas.for_type(name);
             assert!(matches!(checks, Ok(Some(_))), "{name}: {:?}", checks.err());
         }
-        assert_eq!(indexed.bases.len() + 1, schemas.per_type.len());
+        assert_eq!(indexed.splits.len() + 1, schemas.per_type.len());
     }
 
     /// Every `.json` file under `dir`, its subfolders included.
