@@ -9,6 +9,9 @@
 //! where the protocol allows — so the generator costs little of the 2 cores the
 //! server needs. It prints one table:
 //!
+//! - the floor: `GET /healthz`/s, closed loop (`INVOKE_CONNECTIONS` connections) — the
+//!   whole HTTP stack and its middleware answering from no state, with the same
+//!   generator: what this machine's two cores allow before any of Airlock's work;
 //! - invokes/s, closed loop (`INVOKE_CONNECTIONS` connections);
 //! - signed HMAC events/s acknowledged after commit, closed loop;
 //! - legitimate ingest at a paced `PACED_RATE`/s: its latency quiet, during a forged
@@ -22,7 +25,7 @@
 //!
 //! `AIRLOCK_BENCH_SECONDS` (default 5) sets each run's length.
 //!
-//! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat>:cpu` runs one
+//! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat|healthz>:cpu` runs one
 //! closed-loop run and prints its rate with the server's CPU time and context
 //! switches per request (`refused` is the invoke without an output, so without a
 //! commit); without `:cpu` (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with
@@ -110,6 +113,10 @@ enum Kind {
         path: String,
         headers: Vec<(String, String)>,
     },
+    /// A bare GET (the HTTP floor: `/healthz` answers from no state).
+    Get {
+        path: String,
+    },
 }
 
 /// The bytes of request number `n` of connection `conn`.
@@ -136,6 +143,9 @@ fn request(kind: &Kind, host: &str, conn: usize, n: u64, now: i64) -> Vec<u8> {
             )
         }
         Kind::Rsa { path, headers } => (path, headers.clone(), br#"{"reading": 1}"#.to_vec()),
+        Kind::Get { path } => {
+            return format!("GET {path} HTTP/1.1\r\nhost: {host}\r\n\r\n").into_bytes();
+        }
     };
     let mut out = format!(
         "POST {path} HTTP/1.1\r\nhost: {host}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n",
@@ -630,6 +640,9 @@ fn orchestrate() {
         seconds: secs,
     };
     let legit = plan(&s.hmac, PACED_CONNECTIONS, Some(PACED_RATE), false);
+    let healthz = Kind::Get {
+        path: "/healthz".into(),
+    };
 
     if let Ok(profile) = std::env::var("AIRLOCK_LOAD_PROFILE") {
         // One closed-loop run of one load, measured by /proc (`NAME:cpu`) or recorded
@@ -653,9 +666,11 @@ fn orchestrate() {
             "refused" => &refused,
             "ingest" => &s.hmac,
             "heartbeat" => &s.heartbeat,
+            "healthz" => &healthz,
             other => panic!(
                 "AIRLOCK_LOAD_PROFILE=`{profile}`: `{other}` is not a load; name invoke, \
-                 refused, ingest or heartbeat (add `:cpu` for CPU per request instead of perf)"
+                 refused, ingest, heartbeat or healthz (add `:cpu` for CPU per request instead \
+                 of perf)"
             ),
         };
         let pid = server.child.id().to_string();
@@ -704,6 +719,12 @@ fn orchestrate() {
         return;
     }
 
+    let floor = result_of(spawn_generator(&plan(
+        &healthz,
+        INVOKE_CONNECTIONS,
+        None,
+        false,
+    )));
     let invoke = result_of(spawn_generator(&plan(
         &s.invoke,
         INVOKE_CONNECTIONS,
@@ -738,6 +759,13 @@ fn orchestrate() {
     let ms = |r: &Value, q: &str| r[q].as_f64().unwrap();
     println!("| measure | result | goal |");
     println!("| --- | --- | --- |");
+    println!(
+        "| floor: GET /healthz/s, separate processes ({INVOKE_CONNECTIONS} connections) | {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; {}) | report |",
+        rate(&floor, 200),
+        ms(&floor, "p50"),
+        ms(&floor, "p99"),
+        statuses(&floor)
+    );
     println!(
         "| invokes/s, server and load in separate processes ({INVOKE_CONNECTIONS} connections) | {:.0}/s (p50 {:.2} ms, p99 {:.2} ms; {}) | ≥ 20 000/s, p99 ≤ 20 ms |",
         rate(&invoke, 200),

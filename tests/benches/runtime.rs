@@ -6,6 +6,10 @@
 //!   describe, first `decode` of the AIS decoder), engine creation excluded;
 //! - fresh instance + trivial invoke (the probe's `work` with no delay): p50, p99
 //!   and calls/s;
+//! - the floor under it: a fresh instance of a bare core module (one 17-page memory
+//!   with a data segment, one export that writes a word and returns) and its call,
+//!   on the same engine, pool and limits — what wasmtime itself costs on this
+//!   machine, so the difference is what the component adds;
 //! - a guest → host import round trip (the probe calling the clock 200 000 times,
 //!   minus a call that makes none);
 //! - the OSINT feed's parse-and-map of a 10 000-row page (`map-page`), the same crate
@@ -47,6 +51,7 @@ fn main() {
         cache_to_first_result();
     }
     instance_rows(&plain);
+    core_module_floor(&plain);
     if !only_instance {
         import_round_trip(&plain);
         native_versus_sandbox();
@@ -223,6 +228,98 @@ fn instance_rows(plain: &Runtime) {
     lat.sort_by(f64::total_cmp);
     println!(
         "| fresh instance + trivial invoke (probe `work`), one thread | p50 {:.1} µs, p99 {:.1} µs, {rate:.0}/s | p50 ≤ 20 µs, p99 ≤ 100 µs, ≥ 20 000/s |",
+        lat[n / 2],
+        lat[n * 99 / 100]
+    );
+}
+
+/// A bare core module: a 17-page memory (a Rust guest's 1 MiB stack and a little
+/// data), a data segment (so the pool keeps a copy-on-write image, as for a real
+/// guest), and `work`, which stores one word near the top of the stack and returns 1.
+fn bare_core_module() -> Vec<u8> {
+    fn uleb(mut v: u32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            if v == 0 {
+                out.push(byte);
+                return;
+            }
+            out.push(byte | 0x80);
+        }
+    }
+    fn sleb(mut v: i32, out: &mut Vec<u8>) {
+        loop {
+            let byte = (v & 0x7f) as u8;
+            v >>= 7;
+            let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
+            out.push(if done { byte } else { byte | 0x80 });
+            if done {
+                return;
+            }
+        }
+    }
+    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
+        out.push(id);
+        uleb(body.len() as u32, out);
+        out.extend_from_slice(body);
+    }
+    let mut m = b"\0asm\x01\0\0\0".to_vec();
+    section(1, &[1, 0x60, 0, 1, 0x7f], &mut m); // type: () -> i32
+    section(3, &[1, 0], &mut m); // function 0 has type 0
+    section(5, &[1, 0, 17], &mut m); // memory: 17 pages, no maximum
+    let mut exports = vec![2, 6];
+    exports.extend_from_slice(b"memory");
+    exports.extend_from_slice(&[2, 0, 4]);
+    exports.extend_from_slice(b"work");
+    exports.extend_from_slice(&[0, 0]);
+    section(7, &exports, &mut m);
+    let mut body = vec![0]; // no locals
+    body.push(0x41); // i32.const (address near the stack's top)
+    sleb(1_048_000, &mut body);
+    body.extend_from_slice(&[0x41, 42, 0x36, 2, 0, 0x41, 1, 0x0b]); // store 42; 1; end
+    let mut code = vec![1];
+    uleb(body.len() as u32, &mut code);
+    code.extend_from_slice(&body);
+    section(10, &code, &mut m);
+    let mut data = vec![1, 0, 0x41]; // one active segment in memory 0 at…
+    sleb(1 << 20, &mut data);
+    data.extend_from_slice(&[0x0b, 5]);
+    data.extend_from_slice(b"hello");
+    section(11, &data, &mut m);
+    m
+}
+
+/// The floor: wasmtime's fresh instance and call of [`bare_core_module`], on the
+/// runtime's own engine (same pool, epochs on, a deadline set as for a guest call).
+fn core_module_floor(plain: &Runtime) {
+    let engine = plain.engine_for_benchmarks();
+    let module = wasmtime::Module::new(engine, bare_core_module()).unwrap();
+    let pre = wasmtime::Linker::<()>::new(engine)
+        .instantiate_pre(&module)
+        .unwrap();
+    let once = || {
+        let mut store = wasmtime::Store::new(engine, ());
+        store.set_epoch_deadline(1_000);
+        let instance = pre.instantiate(&mut store).unwrap();
+        let work = instance
+            .get_typed_func::<(), i32>(&mut store, "work")
+            .unwrap();
+        assert_eq!(work.call(&mut store, ()).unwrap(), 1);
+    };
+    for _ in 0..1000 {
+        once();
+    }
+    let n = 20_000;
+    let mut lat = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        once();
+        lat.push(t.elapsed().as_secs_f64() * 1e6);
+    }
+    lat.sort_by(f64::total_cmp);
+    println!(
+        "| floor: fresh instance + call of a bare core module (same engine and pool), one thread | p50 {:.1} µs, p99 {:.1} µs | report |",
         lat[n / 2],
         lat[n * 99 / 100]
     );

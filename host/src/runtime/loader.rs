@@ -343,6 +343,14 @@ impl Runtime {
         self
     }
 
+    /// The engine, with the pool and settings every component runs under: for the
+    /// runtime benchmark's floor (a bare core module under the same settings), never
+    /// for running guests around the host's limits.
+    #[doc(hidden)]
+    pub fn engine_for_benchmarks(&self) -> &Engine {
+        &self.engine
+    }
+
     /// The limits calls run under by default.
     pub fn limits(&self) -> &Limits {
         &self.limits
