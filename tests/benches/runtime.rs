@@ -8,8 +8,9 @@
 //!   and calls/s;
 //! - the floor under it: a fresh instance of a bare core module (one 17-page memory
 //!   with a data segment, one export that writes a word and returns) and its call,
-//!   on the same engine, pool and limits — what wasmtime itself costs on this
-//!   machine, so the difference is what the component adds;
+//!   on the same engine and pool (its engine-wide settings; the store has no limiter,
+//!   hostcall fuel or epoch callback) — what wasmtime itself costs on this machine,
+//!   so the difference is what the component and the host's per-call setup add;
 //! - a guest → host import round trip (the probe calling the clock 200 000 times,
 //!   minus a call that makes none);
 //! - the OSINT feed's parse-and-map of a 10 000-row page (`map-page`), the same crate
@@ -17,7 +18,8 @@
 //!   opt-level "s" + LTO), input decoding and output encoding included on both sides;
 //!   and the same sandboxed run without epoch interruption, for its cost.
 //!
-//! `AIRLOCK_BENCH_ONLY=instance` runs only the fresh-instance row (for profiling).
+//! `AIRLOCK_BENCH_ONLY=instance` runs only the fresh-instance rows, the probe's and
+//! the floor's (for profiling).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
@@ -291,7 +293,8 @@ fn bare_core_module() -> Vec<u8> {
 }
 
 /// The floor: wasmtime's fresh instance and call of [`bare_core_module`], on the
-/// runtime's own engine (same pool, epochs on, a deadline set as for a guest call).
+/// runtime's own engine (same pool, epochs on; a flat deadline, no limiter or
+/// callback).
 fn core_module_floor(plain: &Runtime) {
     let engine = plain.engine_for_benchmarks();
     let module = wasmtime::Module::new(engine, bare_core_module()).unwrap();
