@@ -213,25 +213,38 @@ fn cache_to_first_result() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn instance_rows(plain: &Runtime) {
-    let probe = plain.load(&std::fs::read(guests::PROBE).unwrap()).unwrap();
+/// Times `call` 20 000 times after 1 000 warm-up calls: sorted latencies in µs,
+/// and calls/s over the whole run.
+fn timed(mut call: impl FnMut()) -> (Vec<f64>, f64) {
     for _ in 0..1000 {
-        probe.invoke("work", "{}", "{}", Grants::default()).unwrap();
+        call();
     }
     let n = 20_000;
     let mut lat = Vec::with_capacity(n);
     let all = Instant::now();
     for _ in 0..n {
         let t = Instant::now();
-        probe.invoke("work", "{}", "{}", Grants::default()).unwrap();
+        call();
         lat.push(t.elapsed().as_secs_f64() * 1e6);
     }
     let rate = n as f64 / all.elapsed().as_secs_f64();
     lat.sort_by(f64::total_cmp);
+    (lat, rate)
+}
+
+/// The 50th and 99th percentiles of sorted latencies.
+fn p50_p99(lat: &[f64]) -> (f64, f64) {
+    (lat[lat.len() / 2], lat[lat.len() * 99 / 100])
+}
+
+fn instance_rows(plain: &Runtime) {
+    let probe = plain.load(&std::fs::read(guests::PROBE).unwrap()).unwrap();
+    let (lat, rate) = timed(|| {
+        probe.invoke("work", "{}", "{}", Grants::default()).unwrap();
+    });
+    let (p50, p99) = p50_p99(&lat);
     println!(
-        "| fresh instance + trivial invoke (probe `work`), one thread | p50 {:.1} µs, p99 {:.1} µs, {rate:.0}/s | p50 ≤ 20 µs, p99 ≤ 100 µs, ≥ 20 000/s |",
-        lat[n / 2],
-        lat[n * 99 / 100]
+        "| fresh instance + trivial invoke (probe `work`), one thread | p50 {p50:.1} µs, p99 {p99:.1} µs, {rate:.0}/s | p50 ≤ 20 µs, p99 ≤ 100 µs, ≥ 20 000/s |"
     );
 }
 
@@ -239,57 +252,50 @@ fn instance_rows(plain: &Runtime) {
 /// data), a data segment (so the pool keeps a copy-on-write image, as for a real
 /// guest), and `work`, which stores one word near the top of the stack and returns 1.
 fn bare_core_module() -> Vec<u8> {
-    fn uleb(mut v: u32, out: &mut Vec<u8>) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(byte);
-                return;
-            }
-            out.push(byte | 0x80);
-        }
-    }
-    fn sleb(mut v: i32, out: &mut Vec<u8>) {
-        loop {
-            let byte = (v & 0x7f) as u8;
-            v >>= 7;
-            let done = (v == 0 && byte & 0x40 == 0) || (v == -1 && byte & 0x40 != 0);
-            out.push(if done { byte } else { byte | 0x80 });
-            if done {
-                return;
-            }
-        }
-    }
-    fn section(id: u8, body: &[u8], out: &mut Vec<u8>) {
-        out.push(id);
-        uleb(body.len() as u32, out);
-        out.extend_from_slice(body);
-    }
-    let mut m = b"\0asm\x01\0\0\0".to_vec();
-    section(1, &[1, 0x60, 0, 1, 0x7f], &mut m); // type: () -> i32
-    section(3, &[1, 0], &mut m); // function 0 has type 0
-    section(5, &[1, 0, 17], &mut m); // memory: 17 pages, no maximum
-    let mut exports = vec![2, 6];
-    exports.extend_from_slice(b"memory");
-    exports.extend_from_slice(&[2, 0, 4]);
-    exports.extend_from_slice(b"work");
-    exports.extend_from_slice(&[0, 0]);
-    section(7, &exports, &mut m);
-    let mut body = vec![0]; // no locals
-    body.push(0x41); // i32.const (address near the stack's top)
-    sleb(1_048_000, &mut body);
-    body.extend_from_slice(&[0x41, 42, 0x36, 2, 0, 0x41, 1, 0x0b]); // store 42; 1; end
-    let mut code = vec![1];
-    uleb(body.len() as u32, &mut code);
-    code.extend_from_slice(&body);
-    section(10, &code, &mut m);
-    let mut data = vec![1, 0, 0x41]; // one active segment in memory 0 at…
-    sleb(1 << 20, &mut data);
-    data.extend_from_slice(&[0x0b, 5]);
-    data.extend_from_slice(b"hello");
-    section(11, &data, &mut m);
-    m
+    use wasm_encoder::{
+        CodeSection, ConstExpr, DataSection, ExportKind, ExportSection, Function, FunctionSection,
+        MemArg, MemorySection, MemoryType, Module, TypeSection, ValType,
+    };
+    let mut types = TypeSection::new();
+    types.ty().function([], [ValType::I32]);
+    let mut functions = FunctionSection::new();
+    functions.function(0);
+    let mut memories = MemorySection::new();
+    memories.memory(MemoryType {
+        minimum: 17,
+        maximum: None,
+        memory64: false,
+        shared: false,
+        page_size_log2: None,
+    });
+    let mut exports = ExportSection::new();
+    exports.export("memory", ExportKind::Memory, 0);
+    exports.export("work", ExportKind::Func, 0);
+    let mut work = Function::new([]);
+    let store = MemArg {
+        offset: 0,
+        align: 2,
+        memory_index: 0,
+    };
+    work.instructions()
+        .i32_const(1_048_000)
+        .i32_const(42)
+        .i32_store(store)
+        .i32_const(1)
+        .end();
+    let mut code = CodeSection::new();
+    code.function(&work);
+    let mut data = DataSection::new();
+    data.active(0, &ConstExpr::i32_const(1 << 20), b"hello".iter().copied());
+    let mut module = Module::new();
+    module
+        .section(&types)
+        .section(&functions)
+        .section(&memories)
+        .section(&exports)
+        .section(&code)
+        .section(&data);
+    module.finish()
 }
 
 /// The floor: wasmtime's fresh instance and call of [`bare_core_module`], on the
@@ -301,7 +307,7 @@ fn core_module_floor(plain: &Runtime) {
     let pre = wasmtime::Linker::<()>::new(engine)
         .instantiate_pre(&module)
         .unwrap();
-    let once = || {
+    let (lat, _) = timed(|| {
         let mut store = wasmtime::Store::new(engine, ());
         store.set_epoch_deadline(1_000);
         let instance = pre.instantiate(&mut store).unwrap();
@@ -309,21 +315,9 @@ fn core_module_floor(plain: &Runtime) {
             .get_typed_func::<(), i32>(&mut store, "work")
             .unwrap();
         assert_eq!(work.call(&mut store, ()).unwrap(), 1);
-    };
-    for _ in 0..1000 {
-        once();
-    }
-    let n = 20_000;
-    let mut lat = Vec::with_capacity(n);
-    for _ in 0..n {
-        let t = Instant::now();
-        once();
-        lat.push(t.elapsed().as_secs_f64() * 1e6);
-    }
-    lat.sort_by(f64::total_cmp);
+    });
+    let (p50, p99) = p50_p99(&lat);
     println!(
-        "| floor: fresh instance + call of a bare core module (same engine and pool), one thread | p50 {:.1} µs, p99 {:.1} µs | report |",
-        lat[n / 2],
-        lat[n * 99 / 100]
+        "| floor: fresh instance + call of a bare core module (same engine and pool), one thread | p50 {p50:.1} µs, p99 {p99:.1} µs | report |"
     );
 }
