@@ -692,7 +692,7 @@ impl Ingest {
         } else {
             header(headers, "idempotency-key")
         };
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::store::row_id();
         // A key that cannot be kept is refused, not replaced: replacing it would
         // silently turn off deduplication for the sender's retries.
         if given.is_some_and(|k| k.is_empty() || k.len() > 256 || k.chars().any(char::is_control)) {

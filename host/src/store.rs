@@ -213,12 +213,27 @@ fn placeholder_rows(backend: Backend, rows: usize, cols: usize, tail: &str) -> S
         .join(", ")
 }
 
-/// `items` in chunks of exactly `k`, then one at a time: multi-row statements
-/// of only two shapes, so each stays in the connection's prepared-statement cache
-/// (a shape per batch size would be prepared afresh nearly every time).
+/// `items` in chunks of exactly `k` (a power of two), then the rest in chunks of
+/// its binary digits, largest first (`k` = 16, 45 items: 16, 16, 8, 4, 1):
+/// multi-row statements of only log2(k) + 1 shapes, so each stays in the
+/// connection's prepared-statement cache (a shape per batch size would be
+/// prepared afresh nearly every time), and at most log2(k) + 1 statements — each
+/// a round trip to the database — beyond the full chunks.
 fn statement_chunks<T>(items: &[T], k: usize) -> impl Iterator<Item = &[T]> {
+    debug_assert!(k.is_power_of_two());
     let full = items.len() / k * k;
-    items[..full].chunks(k).chain(items[full..].chunks(1))
+    let (whole, mut rest) = items.split_at(full);
+    let tail = std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        // The largest power of two not above what is left.
+        let size = 1 << rest.len().ilog2();
+        let (chunk, after) = rest.split_at(size);
+        rest = after;
+        Some(chunk)
+    });
+    whole.chunks(k).chain(tail)
 }
 
 /// Copies SQLite's write-ahead log back into the database every second, off the
@@ -365,6 +380,10 @@ impl Store {
             })
             .acquire_timeout(Duration::from_secs(10));
         if backend == Backend::Sqlite {
+            // sqlx pings a pooled connection before handing it out; an embedded
+            // SQLite connection cannot have gone away, and the ping is a round
+            // trip to the connection's thread on every transaction and session.
+            pool = pool.test_before_acquire(false);
             let pragmas = match sync {
                 SqliteSync::Full => {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
@@ -555,6 +574,16 @@ async fn schema_is_current(pool: &AnyPool) -> bool {
     .is_ok_and(|(n, max)| n == latest && max == Some(latest))
 }
 
+/// A new id for a row written on a hot path (a call, an event, a poll, an
+/// output): a UUIDv7, whose leading 48 bits are the time in milliseconds, so ids
+/// made one after another sort together and their unique indexes grow at the
+/// right edge. A random UUIDv4 lands each new row on a random index page, and on
+/// SQLite every page a commit dirties is a 4 KiB write to the log: a batch of
+/// calls would write a page per call for that index alone.
+pub fn row_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 /// What the schema's owner grants the server's role on PostgreSQL (every start
 /// with `--database-owner`; idempotent): reading and writing every table, except
 /// that the audit trail is append-only (no `UPDATE`, `DELETE` or `TRUNCATE`) and
@@ -652,6 +681,25 @@ mod tests {
         let _ = std::fs::remove_file(&path);
     }
 
+    /// A pooled SQLite connection is handed out without a ping: the ping is a
+    /// round trip to the connection's thread on every transaction (measured by
+    /// the load bench's invoke and ingest rows).
+    #[tokio::test]
+    async fn sqlite_connections_are_not_pinged_before_each_use() {
+        let dir = std::env::temp_dir().join(format!("airlock-ping-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = super::Store::open_as(
+            &super::Store::sqlite_url(&dir),
+            None,
+            super::SqliteSync::Normal,
+        )
+        .await
+        .unwrap();
+        assert!(!store.pool.options().get_test_before_acquire());
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn a_tenant_id_reaches_postgresql_only_when_it_needs_no_quoting() {
         use super::Rows;
@@ -674,12 +722,29 @@ mod tests {
     }
 
     #[test]
-    fn multi_row_statements_have_two_shapes() {
-        let items: Vec<u32> = (0..37).collect();
+    fn multi_row_statements_have_few_shapes() {
+        let items: Vec<u32> = (0..47).collect();
         let sizes: Vec<usize> = super::statement_chunks(&items, 16)
             .map(<[u32]>::len)
             .collect();
-        assert_eq!(sizes, [16, 16, 1, 1, 1, 1, 1]);
+        assert_eq!(sizes, [16, 16, 8, 4, 2, 1]);
+        for n in 0..=items.len() {
+            let part = &items[..n];
+            let sizes: Vec<usize> = super::statement_chunks(part, 16)
+                .map(<[u32]>::len)
+                .collect();
+            let again: Vec<u32> = super::statement_chunks(part, 16)
+                .flatten()
+                .copied()
+                .collect();
+            assert_eq!(again, part);
+            assert!(
+                sizes.iter().all(|s| s.is_power_of_two() && *s <= 16),
+                "{sizes:?}"
+            );
+            assert!(sizes.windows(2).all(|w| w[0] >= w[1]), "{sizes:?}");
+            assert!(sizes.iter().filter(|s| **s < 16).count() <= 4, "{sizes:?}");
+        }
         let all: Vec<u32> = super::statement_chunks(&items, 16)
             .flatten()
             .copied()

@@ -79,7 +79,7 @@ impl Registry {
         if !errors.is_empty() {
             return Err(unprocessable("invalid_input", "the input", errors));
         }
-        let call_id = uuid::Uuid::new_v4().to_string();
+        let call_id = crate::store::row_id();
         let call = Call::Invoke {
             action: action.to_string(),
             input: input.to_string(),

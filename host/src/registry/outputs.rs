@@ -93,7 +93,7 @@ pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now
         let event_type = standard.event_type();
         rows.messages.push(MessageRow {
             seq: 0,
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::store::row_id(),
             tenant_id: source.tenant.into(),
             topic: topics.topic(source.tenant, event_type),
             event_type: event_type.into(),
@@ -108,7 +108,7 @@ pub(super) fn rows(topics: &Topics, source: Source<'_>, screened: &Screened, now
         });
     }
     for (index, output, standard, report) in &screened.failed {
-        let id = uuid::Uuid::new_v4().to_string();
+        let id = crate::store::row_id();
         rows.quarantine.push(QuarantineRow {
             id: id.clone(),
             tenant_id: source.tenant.into(),

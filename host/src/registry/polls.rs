@@ -181,7 +181,7 @@ impl Registry {
             .await?
         {
             let record = PollRow {
-                id: uuid::Uuid::new_v4().to_string(),
+                id: crate::store::row_id(),
                 tenant_id: tenant.to_string(),
                 connector_id: connector.id.clone(),
                 target: target.to_string(),
@@ -362,7 +362,7 @@ impl Registry {
         }
         let outputs = page.screened.passed.len() + page.screened.failed.len();
         let record = PollRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::store::row_id(),
             tenant_id: claim.tenant_id.clone(),
             connector_id: claim.connector_id.clone(),
             target: claim.target.clone(),
@@ -528,7 +528,7 @@ impl Registry {
         why: &str,
     ) -> PollRow {
         PollRow {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: crate::store::row_id(),
             tenant_id: claim.tenant_id.clone(),
             connector_id: claim.connector_id.clone(),
             target: claim.target.clone(),
