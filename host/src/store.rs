@@ -722,6 +722,13 @@ mod tests {
     }
 
     #[test]
+    fn row_ids_sort_in_the_order_they_were_made() {
+        let ids: Vec<String> = (0..10_000).map(|_| super::row_id()).collect();
+        assert!(ids.windows(2).all(|w| w[0] < w[1]), "not ascending");
+        assert!(ids.iter().all(|id| id.as_bytes()[14] == b'7'), "{}", ids[0]);
+    }
+
+    #[test]
     fn multi_row_statements_have_few_shapes() {
         let items: Vec<u32> = (0..47).collect();
         let sizes: Vec<usize> = super::statement_chunks(&items, 16)
