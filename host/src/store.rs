@@ -384,16 +384,22 @@ impl Store {
             // SQLite connection cannot have gone away, and the ping is a round
             // trip to the connection's thread on every transaction and session.
             pool = pool.test_before_acquire(false);
+            // Temporary files (statement journals of multi-row statements, sorts)
+            // in memory: on disk, SQLite creates, unlinks and closes one in
+            // /var/tmp for most write transactions of the ingest pipeline. They
+            // are never durable, and every statement here is bounded in size.
             let pragmas = match sync {
                 SqliteSync::Full => {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;"
+                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384; \
+                     PRAGMA temp_store = MEMORY;"
                 }
                 SqliteSync::Normal => {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON; \
-                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384;"
+                     PRAGMA cache_size = -16384; PRAGMA wal_autocheckpoint = 16384; \
+                     PRAGMA temp_store = MEMORY;"
                 }
             };
             pool = pool.after_connect(move |conn, _| {
