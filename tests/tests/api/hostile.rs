@@ -76,3 +76,55 @@ async fn an_output_flood_publishes_nothing_and_the_server_still_serves(db: Db) {
     env.stop().await;
 }
 both!(an_output_flood_publishes_nothing_and_the_server_still_serves);
+
+/// Calls spinning to their deadline, more of them than the server has guest
+/// threads, do not hold up another connector's call: a call no guest thread takes
+/// within a few milliseconds runs on the blocking pool instead
+/// (`registry/guest_threads.rs`).
+async fn spinning_calls_do_not_hold_up_another_connectors_call(db: Db) {
+    use std::time::{Duration, Instant};
+    let env = Env::start(db).await;
+    let spin = env
+        .register_and_upload("spin", "custom", guests::HOSTILE_SPIN)
+        .await;
+    let (s, d) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{spin}/deployments"),
+            Some(&json!({"version": "0.1.0", "limits": {"cpu_ms": 6000}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let probe = env
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
+        .await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (path, empty) = (format!("/api/connectors/{spin}/invoke/run"), json!({}));
+    let spinning = futures_util::future::join_all(
+        (0..2 * cores + 2).map(|_| env.admin("POST", &path, Some(&empty))),
+    );
+    let other = async {
+        // Once the spinning calls hold every guest thread.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let started = Instant::now();
+        let (s, out) = env
+            .admin(
+                "POST",
+                &format!("/api/connectors/{probe}/invoke/work"),
+                Some(&json!({})),
+            )
+            .await;
+        (s, out, started.elapsed())
+    };
+    let (spun, (s, out, took)) = tokio::join!(spinning, other);
+    assert_eq!(s, 200, "{out}");
+    assert!(
+        took < Duration::from_secs(3),
+        "answered after {took:?}, behind the spinning calls (6 s each)"
+    );
+    for (s, e) in spun {
+        assert_eq!(s, 504, "{e}");
+    }
+    env.stop().await;
+}
+both!(spinning_calls_do_not_hold_up_another_connectors_call);
