@@ -387,7 +387,8 @@ impl Store {
             // Temporary files (statement journals of multi-row statements, sorts)
             // in memory: on disk, SQLite creates, unlinks and closes one in
             // /var/tmp for most write transactions of the ingest pipeline. They
-            // are never durable, and every statement here is bounded in size.
+            // are never durable, and every statement here is bounded in size (a
+            // future migration that sorts or indexes a large table would use RAM).
             let pragmas = match sync {
                 SqliteSync::Full => {
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
