@@ -283,6 +283,10 @@ async fn invoke_outputs_are_published_on_the_bus(db: Db) {
         )
         .await;
     assert_eq!(s, 200, "{out}");
+    // A call's id is time-ordered (UUIDv7): the outbox's unique index on it grows
+    // at its right edge (`store::row_id`).
+    let call_id = uuid::Uuid::parse_str(out["call_id"].as_str().unwrap()).unwrap();
+    assert_eq!(call_id.get_version_num(), 7, "{out}");
     // The valid JSON output is published; the quarantined bundle is not.
     let items = history(&env, &env.token, "", 1).await;
     assert_eq!(items[0]["event_type"], "json");

@@ -138,6 +138,9 @@ async fn hmac_events_are_verified_acknowledged_after_commit_and_stored_once(db: 
     let (s, first) = post(&env, &path, &ok, body.clone()).await;
     assert_eq!(s, 202, "{first}");
     assert_eq!(first["duplicate"], false);
+    // A stored event's id is time-ordered (UUIDv7, `store::row_id`).
+    let event_id = uuid::Uuid::parse_str(first["id"].as_str().unwrap()).unwrap();
+    assert_eq!(event_id.get_version_num(), 7, "{first}");
     // A redelivery is acknowledged with the same id and not stored again.
     let (s, second) = post(&env, &path, &ok, body.clone()).await;
     assert_eq!(s, 202, "{second}");
