@@ -313,6 +313,11 @@ impl Summary {
 }
 
 impl Held {
+    /// Nothing held, not even a summary.
+    fn is_empty(&self) -> bool {
+        self.connectors.is_empty()
+    }
+
     /// Holds `beat`; summarises the connector's oldest held one when it has more
     /// than [`KEPT_WHEN_BEHIND`] or all connectors more than [`MAX_HELD`].
     fn hold(&mut self, beat: HeartbeatRow) -> bool {
@@ -385,21 +390,28 @@ impl Recorder {
     /// held in memory (and, past [`KEPT_WHEN_BEHIND`] for its connector,
     /// summarised) until the writer takes it with its next batch.
     pub fn record(&self, beat: HeartbeatRow) {
-        match self.tx.try_send(Msg::Beat(beat)) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(Msg::Beat(beat))) => match self.held.lock() {
-                Ok(mut held) => {
-                    if held.hold(beat) {
-                        self.summarised.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
+        // Under the held lock, and held again while anything is held: so nothing
+        // in the channel is ever newer than a held heartbeat, and the writer
+        // (which drains the channel under the same lock before taking the held
+        // ones) writes them in the order they came.
+        let Ok(mut held) = self.held.lock() else {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        };
+        let beat = if held.is_empty() {
+            match self.tx.try_send(Msg::Beat(beat)) {
+                Ok(()) => return,
+                Err(mpsc::error::TrySendError::Full(Msg::Beat(beat))) => beat,
                 Err(_) => {
                     self.dropped.fetch_add(1, Ordering::Relaxed);
+                    return;
                 }
-            },
-            Err(_) => {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
             }
+        } else {
+            beat
+        };
+        if held.hold(beat) {
+            self.summarised.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -445,8 +457,21 @@ async fn writer(
             }
         }
         // What was held while the channel was full came after the channel's
-        // heartbeats: written after them, so the newest stay newest.
-        let (later, rollups) = held.lock().map(|mut h| h.take()).unwrap_or_default();
+        // heartbeats: the rest of the channel is drained under the held lock
+        // (`record` sends under it too), then the held ones follow, so the
+        // newest stay newest.
+        let (later, rollups) = match held.lock() {
+            Ok(mut h) => {
+                while let Ok(m) = rx.try_recv() {
+                    match m {
+                        Msg::Beat(b) => beats.push(b),
+                        Msg::Flush(f) => flushes.push(f),
+                    }
+                }
+                h.take()
+            }
+            Err(_) => Default::default(),
+        };
         beats.extend(later);
         if let Err(e) = store.insert_heartbeat_rollups(&rollups).await {
             tracing::error!(error = %e, count = rollups.len(), "writing heartbeat summaries failed");
