@@ -111,6 +111,7 @@ pub struct Metrics {
     plain: Registry,
     guest_calls: Family<CallLabels, Counter>,
     guest_call_duration: Family<CallTimeLabels, Histogram>,
+    guest_call_overflows: Counter,
     heartbeats: Family<HeartbeatLabels, Counter>,
     ingest: Family<IngestLabels, Counter>,
     quarantined: Family<QuarantineLabels, Counter>,
@@ -141,6 +142,7 @@ impl Metrics {
         let m = Metrics {
             guest_calls: Family::default(),
             guest_call_duration: Family::new_with_constructor(latency_buckets),
+            guest_call_overflows: Counter::default(),
             heartbeats: Family::default(),
             ingest: Family::default(),
             quarantined: Family::default(),
@@ -163,6 +165,11 @@ impl Metrics {
             "Guest call latency by entry point",
             Unit::Seconds,
             m.guest_call_duration.clone(),
+        );
+        registry.register(
+            "guest_call_overflows",
+            "Guest calls no guest thread took within 20 ms (every thread held by a guest running on the CPU), run on the overflow pool instead",
+            m.guest_call_overflows.clone(),
         );
         registry.register(
             "heartbeats",
@@ -218,6 +225,11 @@ impl Metrics {
             plain,
             ..m
         }
+    }
+
+    /// A guest call found no guest thread free and ran on the overflow pool.
+    pub fn guest_call_overflow(&self) {
+        self.guest_call_overflows.inc();
     }
 
     /// A guest call ended: its entry point, outcome and latency.

@@ -33,6 +33,7 @@ mod connectors;
 mod credentials;
 mod deployments;
 pub mod gate;
+mod guest_threads;
 mod invoke;
 mod outputs;
 mod polls;
@@ -147,6 +148,8 @@ pub struct Registry {
     bus: Arc<dyn Bus>,
     /// Where invoke outputs are committed, together with other calls' waiting.
     committer: OutputCommitter,
+    /// The threads guest calls run on.
+    guest_threads: guest_threads::GuestThreads,
     /// The bus's topic scheme.
     topics: Topics,
     /// How long a rotated-out push credential stays valid.
@@ -224,6 +227,7 @@ impl Registry {
             policy,
             bus,
             committer,
+            guest_threads: guest_threads::GuestThreads::new(),
             topics: Topics::default(),
             rotation_grace: std::time::Duration::from_secs(60),
             public_base: String::new(),

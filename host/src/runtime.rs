@@ -42,7 +42,8 @@
 //! what their `describe` may say), `call.rs` calls them,
 //! `limits.rs` holds the budgets and `error.rs` the failures; `host.rs` implements the
 //! imports a call sees (with `egress.rs`, `outbound.rs` and `stdio.rs`); `kv.rs` keeps
-//! a connector's kv between calls and `cache.rs` its compiled form between loads.
+//! a connector's kv between calls and `cache.rs` its compiled form between loads;
+//! `waits.rs` tells a thread's owner when a call on it waits in the host.
 
 mod cache;
 mod call;
@@ -55,6 +56,7 @@ mod loader;
 pub mod manifest;
 mod outbound;
 mod stdio;
+mod waits;
 
 pub use bindings::airlock::connector::types::InboundEvent;
 pub use cache::{CacheStats, CompileCache};
@@ -78,6 +80,9 @@ pub use loader::{
 };
 pub use outbound::Transport;
 pub use stdio::MAX_STDIO_BYTES;
+#[cfg(test)]
+pub(crate) use waits::waiting as waiting_in_host;
+pub use waits::{WaitListener, listen_on_this_thread};
 
 /// The generated host bindings of the contract.
 pub mod bindings {

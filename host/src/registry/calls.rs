@@ -1,5 +1,6 @@
 //! Running one guest call for a deployment: its limits, grants, config and kv
-//! state, on the blocking pool, with the outputs screened there too; then the kv
+//! state, on a guest thread (`guest_threads.rs`), with the outputs screened there
+//! too; then the kv
 //! difference saved and the heartbeat recorded. Invoke, polls and the ingest
 //! pipeline's transform share it.
 
@@ -52,7 +53,7 @@ impl Registry {
     ) -> Result<Ran, RegistryError> {
         // A poll's kv changes commit with its cursor (`Store::finish_poll`); the
         // other calls' right away. The state is read only if the guest touches kv:
-        // on the call's blocking thread, at its first kv call.
+        // on the call's thread, at its first kv call.
         let caller_saves_kv = matches!(call, Call::Poll { .. });
         let entry_name = match &call {
             Call::Invoke { .. } => "invoke",
@@ -98,35 +99,41 @@ impl Registry {
             let (tenant, call_id) = (tenant.to_string(), call_id.to_string());
             let config = deployment.config.clone();
             let span = span.clone();
-            tokio::task::spawn_blocking(move || {
-                let _in_call = span.enter();
-                let entry = match &call {
-                    Call::Invoke { action, input } => Entry::Invoke { action, input },
-                    Call::Ingest { event } => Entry::Ingest {
-                        event: event.clone(),
-                    },
-                    Call::Poll { cursor } => Entry::Poll {
-                        cursor: cursor.as_deref(),
-                    },
-                };
-                component
-                    .call(CallRequest {
-                        entry,
-                        config: &config,
-                        grants,
-                        tenant_id: &tenant,
-                        call_id: &call_id,
-                        kv,
-                        limits,
-                    })
-                    .map(|mut done| {
-                        // Validation is CPU work: here, on the blocking pool, too.
-                        let screened = outputs::screen(std::mem::take(&mut done.outputs));
-                        (done, screened)
-                    })
-            })
-            .await
-            .map_err(internal)?
+            let placed = self
+                .guest_threads
+                .run(move || {
+                    let _in_call = span.enter();
+                    let entry = match &call {
+                        Call::Invoke { action, input } => Entry::Invoke { action, input },
+                        Call::Ingest { event } => Entry::Ingest {
+                            event: event.clone(),
+                        },
+                        Call::Poll { cursor } => Entry::Poll {
+                            cursor: cursor.as_deref(),
+                        },
+                    };
+                    component
+                        .call(CallRequest {
+                            entry,
+                            config: &config,
+                            grants,
+                            tenant_id: &tenant,
+                            call_id: &call_id,
+                            kv,
+                            limits,
+                        })
+                        .map(|mut done| {
+                            // Validation is CPU work: here, on the call's thread, too.
+                            let screened = outputs::screen(std::mem::take(&mut done.outputs));
+                            (done, screened)
+                        })
+                })
+                .await
+                .map_err(internal)?;
+            if placed.overflowed {
+                self.metrics.guest_call_overflow();
+            }
+            placed.value
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (ok, kind, detail) = match &result {

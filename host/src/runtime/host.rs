@@ -174,9 +174,10 @@ impl CallClock {
     }
 
     /// Runs `f`, a wait in the host, and counts its time as blocked.
+    /// The thread's owner hears of the wait (`waits.rs`).
     fn blocked_in<R>(&mut self, f: impl FnOnce() -> R) -> R {
         let start = Instant::now();
-        let r = f();
+        let r = super::waits::waiting(f);
         self.blocked += start.elapsed();
         r
     }

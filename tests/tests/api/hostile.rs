@@ -76,3 +76,116 @@ async fn an_output_flood_publishes_nothing_and_the_server_still_serves(db: Db) {
     env.stop().await;
 }
 both!(an_output_flood_publishes_nothing_and_the_server_still_serves);
+
+/// How many guest calls found every guest thread held and ran on the overflow
+/// pool (`airlock_guest_call_overflows_total`).
+async fn overflows(env: &Env) -> u64 {
+    let r = env
+        .http
+        .get(env.url("/metrics"))
+        .bearer_auth(&env.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let text = r.text().await.unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("airlock_guest_call_overflows_total "))
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .unwrap_or_else(|| panic!("no overflow counter in:\n{text}")) as u64
+}
+
+/// Invokes the probe's `work` once the other calls are under way; its status,
+/// answer and how long it took.
+async fn probe_work_after(
+    env: &Env,
+    probe: &str,
+    delay: std::time::Duration,
+) -> (u16, serde_json::Value, std::time::Duration) {
+    tokio::time::sleep(delay).await;
+    let started = std::time::Instant::now();
+    let (s, out) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{probe}/invoke/work"),
+            Some(&json!({})),
+        )
+        .await;
+    (s, out, started.elapsed())
+}
+
+/// Calls spinning to their deadline, more of them than the server has guest
+/// threads, do not hold up another connector's call: a call that finds every
+/// guest thread held runs on the overflow pool instead
+/// (`registry/guest_threads.rs`), and is counted.
+async fn spinning_calls_do_not_hold_up_another_connectors_call(db: Db) {
+    use std::time::Duration;
+    let env = Env::start(db).await;
+    let spin = env
+        .register_and_upload("spin", "custom", guests::HOSTILE_SPIN)
+        .await;
+    let (s, d) = env
+        .admin(
+            "POST",
+            &format!("/api/connectors/{spin}/deployments"),
+            Some(&json!({"version": "0.1.0", "limits": {"cpu_ms": 6000}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{d}");
+    let probe = env
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
+        .await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (path, empty) = (format!("/api/connectors/{spin}/invoke/run"), json!({}));
+    let spinning = futures_util::future::join_all(
+        (0..2 * cores + 2).map(|_| env.admin("POST", &path, Some(&empty))),
+    );
+    let other = probe_work_after(&env, &probe, Duration::from_millis(500));
+    let (spun, (s, out, took)) = tokio::join!(spinning, other);
+    assert_eq!(s, 200, "{out}");
+    assert!(
+        took < Duration::from_secs(3),
+        "answered after {took:?}, behind the spinning calls (6 s each)"
+    );
+    for (s, e) in spun {
+        assert_eq!(s, 504, "{e}");
+    }
+    // At least the two spinning calls beyond the pool's size and the probe's.
+    assert!(overflows(&env).await >= 3);
+    env.stop().await;
+}
+both!(spinning_calls_do_not_hold_up_another_connectors_call);
+
+/// Calls waiting in the host (here a sleep; outbound HTTP and the kv load alike),
+/// more of them than the server has guest threads, give their threads' places to
+/// other calls: another connector's call is answered meanwhile and nothing
+/// overflows to the blocking pool.
+async fn calls_waiting_in_the_host_give_their_threads_to_other_calls(db: Db) {
+    use std::time::Duration;
+    let env = Env::start(db).await;
+    let sleeper = env
+        .register_and_deploy("sleeper", "custom", guests::HOSTILE)
+        .await;
+    let probe = env
+        .register_and_deploy("probe", "telemetry", guests::PROBE)
+        .await;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (path, input) = (
+        format!("/api/connectors/{sleeper}/invoke/sleep"),
+        json!({"ms": 3000}),
+    );
+    let sleeping = futures_util::future::join_all(
+        (0..2 * cores + 2).map(|_| env.admin("POST", &path, Some(&input))),
+    );
+    let other = probe_work_after(&env, &probe, Duration::from_millis(500));
+    let (slept, (s, out, took)) = tokio::join!(sleeping, other);
+    assert_eq!(s, 200, "{out}");
+    assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    for (s, o) in slept {
+        assert_eq!(s, 200, "{o}");
+        assert!(o.to_string().contains("slept"), "{o}");
+    }
+    assert_eq!(overflows(&env).await, 0);
+    env.stop().await;
+}
+both!(calls_waiting_in_the_host_give_their_threads_to_other_calls);
