@@ -584,6 +584,10 @@ async fn schema_is_current(pool: &AnyPool) -> bool {
 /// right edge. A random UUIDv4 lands each new row on a random index page, and on
 /// SQLite every page a commit dirties is a 4 KiB write to the log: a batch of
 /// calls would write a page per call for that index alone.
+///
+/// The random bits come from a thread-local CSPRNG seeded by the OS (`uuid`'s
+/// `fast-rng`), not a `getrandom` system call per id: 135–170 ns an id instead of
+/// 870–1 060 ns on the 2-core machine. These ids are names, not secrets.
 pub fn row_id() -> String {
     uuid::Uuid::now_v7().to_string()
 }
