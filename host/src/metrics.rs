@@ -168,7 +168,7 @@ impl Metrics {
         );
         registry.register(
             "guest_call_overflows",
-            "Guest calls no guest thread took within 20 ms (every thread held by a guest running on the CPU), run on the overflow pool instead",
+            "Guest calls that waited 20 ms in a guest-thread queue that did not move (every thread held by a long call, or none able to come) and ran on the blocking pool instead",
             m.guest_call_overflows.clone(),
         );
         registry.register(

@@ -19,7 +19,8 @@
 //!   (`Registry::commit_audited` is the only way a mutation commits).
 //! - A config is stored only if it satisfies the version's config schema; secrets
 //!   only sealed, and they never appear in a view.
-//! - Guest calls run on the blocking pool, never on an async worker, and record a
+//! - Guest calls run on guest threads (`guest_threads.rs`, tokio's blocking pool
+//!   as the overflow), never on an async worker, and record a
 //!   heartbeat without waiting for the database.
 //! - Mutations that change what another part caches about a connector (its
 //!   credentials, its enablement) tell every [`ConnectorCache`] once committed.

@@ -82,7 +82,7 @@ pub use outbound::Transport;
 pub use stdio::MAX_STDIO_BYTES;
 #[cfg(test)]
 pub(crate) use waits::waiting as waiting_in_host;
-pub use waits::{WaitListener, listen_on_this_thread};
+pub(crate) use waits::{WaitListener, listen_on_this_thread};
 
 /// The generated host bindings of the contract.
 pub mod bindings {

@@ -99,41 +99,40 @@ impl Registry {
             let (tenant, call_id) = (tenant.to_string(), call_id.to_string());
             let config = deployment.config.clone();
             let span = span.clone();
-            let placed = self
-                .guest_threads
-                .run(move || {
-                    let _in_call = span.enter();
-                    let entry = match &call {
-                        Call::Invoke { action, input } => Entry::Invoke { action, input },
-                        Call::Ingest { event } => Entry::Ingest {
-                            event: event.clone(),
-                        },
-                        Call::Poll { cursor } => Entry::Poll {
-                            cursor: cursor.as_deref(),
-                        },
-                    };
-                    component
-                        .call(CallRequest {
-                            entry,
-                            config: &config,
-                            grants,
-                            tenant_id: &tenant,
-                            call_id: &call_id,
-                            kv,
-                            limits,
-                        })
-                        .map(|mut done| {
-                            // Validation is CPU work: here, on the call's thread, too.
-                            let screened = outputs::screen(std::mem::take(&mut done.outputs));
-                            (done, screened)
-                        })
-                })
+            self.guest_threads
+                .run(
+                    move || {
+                        let _in_call = span.enter();
+                        let entry = match &call {
+                            Call::Invoke { action, input } => Entry::Invoke { action, input },
+                            Call::Ingest { event } => Entry::Ingest {
+                                event: event.clone(),
+                            },
+                            Call::Poll { cursor } => Entry::Poll {
+                                cursor: cursor.as_deref(),
+                            },
+                        };
+                        component
+                            .call(CallRequest {
+                                entry,
+                                config: &config,
+                                grants,
+                                tenant_id: &tenant,
+                                call_id: &call_id,
+                                kv,
+                                limits,
+                            })
+                            .map(|mut done| {
+                                // Validation is CPU work: here, on the call's thread, too.
+                                let screened = outputs::screen(std::mem::take(&mut done.outputs));
+                                (done, screened)
+                            })
+                    },
+                    // Counted when sent, not when done: a spinning call takes long.
+                    || self.metrics.guest_call_overflow(),
+                )
                 .await
-                .map_err(internal)?;
-            if placed.overflowed {
-                self.metrics.guest_call_overflow();
-            }
-            placed.value
+                .map_err(internal)?
         };
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
         let (ok, kind, detail) = match &result {

@@ -12,22 +12,27 @@
 //! `runtime::WaitListener`) does not count as running: its place goes to another
 //! thread at once, woken or started, so I/O-bound calls (polls of slow upstreams)
 //! never keep CPU-bound ones queued. Threads beyond the size end after
-//! [`IDLE_KEEP`] without work; at most [`MAX_THREADS`] exist.
+//! [`IDLE_KEEP`] without work; at most [`MAX_THREADS`] (or four times the size)
+//! exist. Only the host's own imports report their waits: a guest blocking in
+//! WASI's `poll` (a wasip2 `std::thread::sleep`) counts as running, like a
+//! spinning one.
 //!
 //! What a thread cannot hand over is a guest spinning on the CPU until its
 //! deadline. So a call that waited [`QUEUE_WAIT`] in a queue that did not move
-//! (every thread holding a call, or the pool at [`MAX_THREADS`] with every
-//! thread waiting) is taken back by its caller and run on the blocking pool
-//! (counted: `airlock_guest_call_overflows_total`); one that waited because the
-//! machine was slow to schedule the thread woken for it, or behind a long queue
-//! that moves, waits on. A caller that
+//! (every thread holding a call, or no thread able to come: the pool full of
+//! waiting threads, or a thread that could not be started) is taken back by its
+//! caller and run on the blocking pool (counted:
+//! `airlock_guest_call_overflows_total`); one that waited because the machine
+//! was slow to schedule the thread woken for it, or behind a long queue that
+//! moves, waits on. A caller that
 //! goes away (its HTTP client hung up) takes its call out of the queue: a call
 //! nobody waits for is not run.
 //!
 //! **Invariants:** a call runs at most once, on whichever side takes it first,
 //! and exactly once while its caller waits; a call queued behind threads that
-//! all hold their calls for longer waits at most `QUEUE_WAIT` more than it
-//! would have on the blocking pool; the counts of threads running, idle and waiting change
+//! all hold their calls for longer waits at most about twice `QUEUE_WAIT` more
+//! than it would have on the blocking pool (a queue that moved in one window is
+//! given the next); the counts of threads running, idle and waiting change
 //! under one lock.
 
 use std::collections::VecDeque;
@@ -38,8 +43,9 @@ use std::time::Duration;
 pub(super) const QUEUE_WAIT: Duration = Duration::from_millis(20);
 /// How long a thread beyond the pool's size waits for work before it ends.
 const IDLE_KEEP: Duration = Duration::from_secs(10);
-/// The most threads the pool keeps, waiting ones included; past it, calls that
-/// find no thread go to the blocking pool after `QUEUE_WAIT`.
+/// The fewest threads the pool may keep, waiting ones included (four times its
+/// size when that is more); past it, calls that find no thread go to the
+/// blocking pool after `QUEUE_WAIT`.
 const MAX_THREADS: usize = 64;
 
 type Job = Box<dyn FnOnce() + Send>;
@@ -92,6 +98,8 @@ struct Shared {
     ready: Condvar,
     /// How many threads should be running while there is work.
     size: usize,
+    /// The most threads alive at once, waiting ones included.
+    max_threads: usize,
     idle_keep: Duration,
 }
 
@@ -115,7 +123,7 @@ impl Shared {
             state.wakes += 1;
             self.ready.notify_one();
             Added::Woke
-        } else if state.threads < MAX_THREADS && state.handle.is_some() {
+        } else if state.threads < self.max_threads && state.handle.is_some() {
             state.threads += 1;
             Added::MustStart
         } else {
@@ -137,13 +145,6 @@ impl std::fmt::Debug for GuestThreads {
     }
 }
 
-/// A call's result, and whether it ran on the blocking pool for want of a thread.
-#[derive(Debug)]
-pub(super) struct Placed<R> {
-    pub(super) value: R,
-    pub(super) overflowed: bool,
-}
-
 impl GuestThreads {
     /// Two running threads per core.
     pub(super) fn new() -> GuestThreads {
@@ -152,22 +153,26 @@ impl GuestThreads {
     }
 
     fn with_size(size: usize, idle_keep: Duration) -> GuestThreads {
+        let size = size.max(1);
         GuestThreads {
             shared: Arc::new(Shared {
                 state: Mutex::default(),
                 ready: Condvar::new(),
-                size: size.max(1),
+                size,
+                max_threads: MAX_THREADS.max(4 * size),
                 idle_keep,
             }),
         }
     }
 
-    /// Runs `f` on a guest thread (or on the blocking pool, see the module docs)
-    /// and returns its result; `Err` if it panicked.
+    /// Runs `f` on a guest thread (or on the blocking pool, see the module docs;
+    /// `overflow` is called when it is sent there) and returns its result; `Err`
+    /// if it panicked.
     pub(super) async fn run<R: Send + 'static>(
         &self,
         f: impl FnOnce() -> R + Send + 'static,
-    ) -> Result<Placed<R>, String> {
+        overflow: impl FnOnce(),
+    ) -> Result<R, String> {
         let (tx, mut rx) = tokio::sync::oneshot::channel();
         let job: Job = Box::new(move || {
             let _ = tx.send(std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)));
@@ -187,17 +192,18 @@ impl GuestThreads {
         if added == Added::MustStart {
             start_thread(&self.shared);
         }
-        let mut overflowed = false;
         let answer = loop {
             tokio::select! {
                 answer = &mut rx => break answer,
                 () = tokio::time::sleep(QUEUE_WAIT) => {
-                    if self.queue_moves(&mut seen) {
+                    // A thread has the call: only its answer is left to wait for.
+                    let queued = slot.lock().is_ok_and(|s| s.is_some());
+                    if queued && self.queue_moves(&mut seen) {
                         continue;
                     }
                     let taken = slot.lock().ok().and_then(|mut s| s.take());
                     if let Some(job) = taken {
-                        overflowed = true;
+                        overflow();
                         tokio::task::spawn_blocking(job)
                             .await
                             .map_err(|e| e.to_string())?;
@@ -207,7 +213,7 @@ impl GuestThreads {
             }
         };
         match answer {
-            Ok(Ok(value)) => Ok(Placed { value, overflowed }),
+            Ok(Ok(value)) => Ok(value),
             Ok(Err(_)) => Err("the guest call's thread panicked".into()),
             Err(_) => Err("the guest call's thread stopped".into()),
         }
@@ -221,9 +227,6 @@ impl GuestThreads {
     fn queue_moves(&self, seen: &mut u64) -> bool {
         let (moves, added) = {
             let mut state = self.shared.lock();
-            if state.closed {
-                return false;
-            }
             let moved = state.taken != *seen;
             *seen = state.taken;
             if moved {
@@ -237,10 +240,8 @@ impl GuestThreads {
                 (added != Added::Nothing, added)
             }
         };
-        if added == Added::MustStart {
-            start_thread(&self.shared);
-        }
-        moves
+        // A thread that could not be started is not on its way.
+        moves && (added != Added::MustStart || start_thread(&self.shared))
     }
 
     #[cfg(test)]
@@ -266,8 +267,8 @@ impl Drop for Unqueue {
     }
 }
 
-/// Starts a thread already counted in `threads`.
-fn start_thread(shared: &Arc<Shared>) {
+/// Starts a thread already counted in `threads`; whether it could be.
+fn start_thread(shared: &Arc<Shared>) -> bool {
     let handle = shared.lock().handle.clone();
     let thread_shared = shared.clone();
     let spawned = std::thread::Builder::new()
@@ -277,10 +278,14 @@ fn start_thread(shared: &Arc<Shared>) {
             crate::runtime::listen_on_this_thread(Arc::new(Listener(thread_shared.clone())));
             work(&thread_shared);
         });
-    if let Err(e) = spawned {
-        // Its calls wait QUEUE_WAIT and run on the blocking pool.
-        tracing::warn!(error = %e, "a guest-call thread could not be started");
-        shared.lock().threads -= 1;
+    match spawned {
+        Ok(_) => true,
+        Err(e) => {
+            // The calls it was for run on the blocking pool after QUEUE_WAIT.
+            tracing::warn!(error = %e, "a guest-call thread could not be started");
+            shared.lock().threads -= 1;
+            false
+        }
     }
 }
 
@@ -302,7 +307,9 @@ fn work(shared: &Arc<Shared>) {
             state.busy += 1;
             state.taken += 1;
             drop(state);
-            job();
+            // The job catches the call's panics; this catches one in dropping an
+            // answer nobody waits for, so the counts stay whole.
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
             state = shared.lock();
             state.busy -= 1;
             continue;
@@ -370,11 +377,10 @@ mod tests {
         let threads = GuestThreads::with_size(2, IDLE_KEEP);
         for i in 0..100u32 {
             let placed = threads
-                .run(move || (i * 2, on_guest_thread()))
+                .run(move || (i * 2, on_guest_thread()), || ())
                 .await
                 .unwrap();
-            assert_eq!(placed.value, (i * 2, true));
-            assert!(!placed.overflowed);
+            assert_eq!(placed, (i * 2, true));
         }
         assert!(threads.threads() <= 2, "{}", threads.threads());
     }
@@ -386,20 +392,20 @@ mod tests {
             let threads = threads.clone();
             tokio::spawn(async move {
                 threads
-                    .run(|| std::thread::sleep(Duration::from_secs(3)))
+                    .run(|| std::thread::sleep(Duration::from_secs(3)), || ())
                     .await
             })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
-        let placed = threads.run(on_guest_thread).await.unwrap();
+        let placed = threads.run(on_guest_thread, || ()).await.unwrap();
         // Taken back after QUEUE_WAIT, not after the stuck call's 3 s.
         assert!(
             started.elapsed() < Duration::from_secs(2),
             "{:?}",
             started.elapsed()
         );
-        assert!(!placed.value && placed.overflowed);
+        assert!(!placed, "ran on a guest thread");
         stuck.await.unwrap().unwrap();
     }
 
@@ -410,11 +416,15 @@ mod tests {
             let threads = threads.clone();
             tokio::spawn(async move {
                 threads
-                    .run(|| {
-                        crate::runtime::waiting_in_host(|| {
-                            std::thread::sleep(Duration::from_secs(2))
-                        })
-                    })
+                    .run(
+                        || {
+                            crate::runtime::waiting_in_host(|| {
+                                std::thread::sleep(Duration::from_secs(2))
+                            });
+                            on_guest_thread()
+                        },
+                        || (),
+                    )
                     .await
             })
         };
@@ -422,11 +432,11 @@ mod tests {
         // Several calls, one after another, all on a guest thread: none waited
         // for the take-back.
         for _ in 0..5 {
-            let placed = threads.run(on_guest_thread).await.unwrap();
-            assert!(placed.value && !placed.overflowed);
+            let placed = threads.run(on_guest_thread, || ()).await.unwrap();
+            assert!(placed, "overflowed");
         }
         assert_eq!(threads.threads(), 2);
-        assert!(!waiting.await.unwrap().unwrap().overflowed);
+        assert!(waiting.await.unwrap().unwrap(), "overflowed");
         // The thread beyond the size ends once idle for `idle_keep`.
         let deadline = Instant::now() + Duration::from_secs(5);
         while threads.threads() > 1 && Instant::now() < deadline {
@@ -442,38 +452,39 @@ mod tests {
             let threads = threads.clone();
             tokio::spawn(async move {
                 threads
-                    .run(|| std::thread::sleep(Duration::from_millis(500)))
+                    .run(|| std::thread::sleep(Duration::from_millis(500)), || ())
                     .await
             })
         };
         tokio::time::sleep(Duration::from_millis(50)).await;
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();
-        // The caller gives up before the take-back.
+        // The caller gives up after one poll (which queued the call), long before
+        // the take-back.
         let gave_up = tokio::time::timeout(
-            QUEUE_WAIT / 4,
-            threads.run(move || flag.store(true, Ordering::SeqCst)),
+            Duration::ZERO,
+            threads.run(move || flag.store(true, Ordering::SeqCst), || ()),
         )
         .await;
         assert!(gave_up.is_err());
         stuck.await.unwrap().unwrap();
         // The thread is free again and has been through the queue.
-        assert!(threads.run(|| ()).await.is_ok());
+        assert!(threads.run(|| (), || ()).await.is_ok());
         assert!(!ran.load(Ordering::SeqCst));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panicking_call_is_an_error_and_the_thread_goes_on() {
         let threads = GuestThreads::with_size(1, IDLE_KEEP);
-        let panicked = threads.run(|| -> u8 { panic!("boom") }).await;
+        let panicked = threads.run(|| -> u8 { panic!("boom") }, || ()).await;
         assert!(panicked.is_err());
-        assert_eq!(threads.run(|| 7).await.unwrap().value, 7);
+        assert_eq!(threads.run(|| 7, || ()).await.unwrap(), 7);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropping_the_pool_ends_its_threads() {
         let threads = GuestThreads::with_size(2, IDLE_KEEP);
-        threads.run(|| ()).await.unwrap();
+        threads.run(|| (), || ()).await.unwrap();
         let shared = threads.shared.clone();
         drop(threads);
         let deadline = Instant::now() + Duration::from_secs(5);

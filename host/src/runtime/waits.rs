@@ -5,16 +5,17 @@
 //! own needs to know, so it can hand the waiting thread's place to another call
 //! instead of counting it as busy (`registry/guest_threads.rs`). The runtime does
 //! not know who owns the thread: the owner registers a [`WaitListener`] on it, and
-//! every wait in the host's imports goes through [`waiting`]. **Invariant:** each
+//! every wait in the host's own imports goes through [`waiting`] (a guest
+//! blocking in WASI's `poll` is not heard). **Invariant:** each
 //! [`WaitListener::started`] is followed by exactly one [`WaitListener::ended`] on
-//! the same thread, even when the wait panics; a thread without a listener pays
-//! one thread-local read per wait.
+//! the same thread, even when the wait panics, and a wait inside a wait is not
+//! heard again; a thread without a listener pays a thread-local read per wait.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 
 /// Told when a guest call on this thread starts and stops waiting in the host.
-pub trait WaitListener: Send + Sync {
+pub(crate) trait WaitListener: Send + Sync {
     /// The call is about to block in the host.
     fn started(&self);
     /// The call runs guest code again.
@@ -23,11 +24,13 @@ pub trait WaitListener: Send + Sync {
 
 thread_local! {
     static LISTENER: RefCell<Option<Arc<dyn WaitListener>>> = const { RefCell::new(None) };
+    /// Whether a wait on this thread is under way (one heard already).
+    static IN_WAIT: Cell<bool> = const { Cell::new(false) };
 }
 
 /// Registers `listener` for the waits of guest calls on the current thread
 /// (replacing any before it).
-pub fn listen_on_this_thread(listener: Arc<dyn WaitListener>) {
+pub(crate) fn listen_on_this_thread(listener: Arc<dyn WaitListener>) {
     LISTENER.with(|l| *l.borrow_mut() = Some(listener));
 }
 
@@ -37,10 +40,17 @@ pub(crate) fn waiting<R>(f: impl FnOnce() -> R) -> R {
     struct Ended(Arc<dyn WaitListener>);
     impl Drop for Ended {
         fn drop(&mut self) {
+            IN_WAIT.with(|w| w.set(false));
             self.0.ended();
         }
     }
+    if IN_WAIT.with(Cell::get) {
+        return f();
+    }
     let listener = LISTENER.with(|l| l.borrow().clone());
+    if listener.is_some() {
+        IN_WAIT.with(|w| w.set(true));
+    }
     let _ended = listener.map(|l| {
         l.started();
         Ended(l)
@@ -71,15 +81,17 @@ mod tests {
         std::thread::spawn(move || {
             listen_on_this_thread(on_thread);
             assert_eq!(waiting(|| 5), 5);
+            // A wait inside a wait is one wait.
+            assert_eq!(waiting(|| waiting(|| 6)), 6);
             let panicked = std::panic::catch_unwind(|| waiting(|| panic!("in the wait")));
             assert!(panicked.is_err());
         })
         .join()
         .unwrap();
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
-        assert_eq!(count.1.load(Ordering::SeqCst), 2);
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
+        assert_eq!(count.1.load(Ordering::SeqCst), 3);
         // Another thread has no listener: nothing is heard.
         assert_eq!(waiting(|| 1), 1);
-        assert_eq!(count.0.load(Ordering::SeqCst), 2);
+        assert_eq!(count.0.load(Ordering::SeqCst), 3);
     }
 }

@@ -95,14 +95,8 @@ async fn overflows(env: &Env) -> u64 {
         .unwrap_or_else(|| panic!("no overflow counter in:\n{text}")) as u64
 }
 
-/// Invokes the probe's `work` once the other calls are under way; its status,
-/// answer and how long it took.
-async fn probe_work_after(
-    env: &Env,
-    probe: &str,
-    delay: std::time::Duration,
-) -> (u16, serde_json::Value, std::time::Duration) {
-    tokio::time::sleep(delay).await;
+/// Invokes the probe's `work`; its status, answer and how long it took.
+async fn probe_work(env: &Env, probe: &str) -> (u16, serde_json::Value, std::time::Duration) {
     let started = std::time::Instant::now();
     let (s, out) = env
         .admin(
@@ -119,7 +113,7 @@ async fn probe_work_after(
 /// guest thread held runs on the overflow pool instead
 /// (`registry/guest_threads.rs`), and is counted.
 async fn spinning_calls_do_not_hold_up_another_connectors_call(db: Db) {
-    use std::time::Duration;
+    use std::time::{Duration, Instant};
     let env = Env::start(db).await;
     let spin = env
         .register_and_upload("spin", "custom", guests::HOSTILE_SPIN)
@@ -140,26 +134,36 @@ async fn spinning_calls_do_not_hold_up_another_connectors_call(db: Db) {
     let spinning = futures_util::future::join_all(
         (0..2 * cores + 2).map(|_| env.admin("POST", &path, Some(&empty))),
     );
-    let other = probe_work_after(&env, &probe, Duration::from_millis(500));
-    let (spun, (s, out, took)) = tokio::join!(spinning, other);
+    let other = async {
+        // Two spinning calls overflowed: every guest thread holds a spinning one.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut before = overflows(&env).await;
+        while before < 2 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            before = overflows(&env).await;
+        }
+        assert!(before >= 2, "{before} overflows");
+        let probed = probe_work(&env, &probe).await;
+        (probed, before, overflows(&env).await)
+    };
+    let (spun, ((s, out, took), before, after)) = tokio::join!(spinning, other);
     assert_eq!(s, 200, "{out}");
     assert!(
         took < Duration::from_secs(3),
         "answered after {took:?}, behind the spinning calls (6 s each)"
     );
+    assert_eq!(after, before + 1, "the probe's call overflowed");
     for (s, e) in spun {
         assert_eq!(s, 504, "{e}");
     }
-    // At least the two spinning calls beyond the pool's size and the probe's.
-    assert!(overflows(&env).await >= 3);
     env.stop().await;
 }
 both!(spinning_calls_do_not_hold_up_another_connectors_call);
 
 /// Calls waiting in the host (here a sleep; outbound HTTP and the kv load alike),
 /// more of them than the server has guest threads, give their threads' places to
-/// other calls: another connector's call is answered meanwhile and nothing
-/// overflows to the blocking pool.
+/// other calls: another connector's call is answered meanwhile on a guest thread,
+/// not sent to the overflow pool.
 async fn calls_waiting_in_the_host_give_their_threads_to_other_calls(db: Db) {
     use std::time::Duration;
     let env = Env::start(db).await;
@@ -172,20 +176,26 @@ async fn calls_waiting_in_the_host_give_their_threads_to_other_calls(db: Db) {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let (path, input) = (
         format!("/api/connectors/{sleeper}/invoke/sleep"),
-        json!({"ms": 3000}),
+        json!({"ms": 4000}),
     );
     let sleeping = futures_util::future::join_all(
         (0..2 * cores + 2).map(|_| env.admin("POST", &path, Some(&input))),
     );
-    let other = probe_work_after(&env, &probe, Duration::from_millis(500));
-    let (slept, (s, out, took)) = tokio::join!(sleeping, other);
+    let other = async {
+        // Once the sleeping calls are all waiting in the host.
+        tokio::time::sleep(Duration::from_millis(1000)).await;
+        let before = overflows(&env).await;
+        let probed = probe_work(&env, &probe).await;
+        (probed, before, overflows(&env).await)
+    };
+    let (slept, ((s, out, took), before, after)) = tokio::join!(sleeping, other);
     assert_eq!(s, 200, "{out}");
     assert!(took < Duration::from_secs(2), "answered after {took:?}");
+    assert_eq!(after, before, "the probe's call overflowed");
     for (s, o) in slept {
         assert_eq!(s, 200, "{o}");
         assert!(o.to_string().contains("slept"), "{o}");
     }
-    assert_eq!(overflows(&env).await, 0);
     env.stop().await;
 }
 both!(calls_waiting_in_the_host_give_their_threads_to_other_calls);
