@@ -30,9 +30,8 @@
 //!
 //! **Invariants:** a call runs at most once, on whichever side takes it first,
 //! and exactly once while its caller waits; a call queued behind threads that
-//! all hold their calls for longer waits at most about twice `QUEUE_WAIT` more
-//! than it would have on the blocking pool (a queue that moved in one window is
-//! given the next); the counts of threads running, idle and waiting change
+//! all hold their calls, with nothing taken from the queue meanwhile, is sent to
+//! the blocking pool within two `QUEUE_WAIT` windows; the counts of threads running, idle and waiting change
 //! under one lock.
 
 use std::collections::VecDeque;

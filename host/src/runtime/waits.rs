@@ -9,7 +9,7 @@
 //! blocking in WASI's `poll` is not heard). **Invariant:** each
 //! [`WaitListener::started`] is followed by exactly one [`WaitListener::ended`] on
 //! the same thread, even when the wait panics, and a wait inside a wait is not
-//! heard again; a thread without a listener pays a thread-local read per wait.
+//! heard again; a thread without a listener pays two thread-local reads per wait.
 
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
@@ -48,11 +48,10 @@ pub(crate) fn waiting<R>(f: impl FnOnce() -> R) -> R {
         return f();
     }
     let listener = LISTENER.with(|l| l.borrow().clone());
-    if listener.is_some() {
-        IN_WAIT.with(|w| w.set(true));
-    }
     let _ended = listener.map(|l| {
         l.started();
+        // Set once `started` returned: the guard that clears it exists from here.
+        IN_WAIT.with(|w| w.set(true));
         Ended(l)
     });
     f()
