@@ -196,6 +196,8 @@ impl GuestThreads {
                 answer = &mut rx => break answer,
                 () = tokio::time::sleep(QUEUE_WAIT) => {
                     // A thread has the call: only its answer is left to wait for.
+                    // (The slot is locked twice, not across `queue_moves`: that
+                    // takes the pool's lock, which `work` holds when it locks a slot.)
                     let queued = slot.lock().is_ok_and(|s| s.is_some());
                     if queued && self.queue_moves(&mut seen) {
                         continue;
@@ -371,6 +373,16 @@ mod tests {
         std::thread::current().name() == Some("airlock-guest")
     }
 
+    /// Runs `f` on `threads` from a task of its own (a call that holds a thread
+    /// while the test goes on).
+    fn in_background<R: Send + 'static>(
+        threads: &Arc<GuestThreads>,
+        f: impl FnOnce() -> R + Send + 'static,
+    ) -> tokio::task::JoinHandle<Result<R, String>> {
+        let threads = threads.clone();
+        tokio::spawn(async move { threads.run(f, || ()).await })
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn calls_run_on_the_guest_threads_and_return_their_results() {
         let threads = GuestThreads::with_size(2, IDLE_KEEP);
@@ -387,14 +399,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_call_queued_behind_a_spinning_thread_runs_on_the_blocking_pool() {
         let threads = Arc::new(GuestThreads::with_size(1, IDLE_KEEP));
-        let stuck = {
-            let threads = threads.clone();
-            tokio::spawn(async move {
-                threads
-                    .run(|| std::thread::sleep(Duration::from_secs(3)), || ())
-                    .await
-            })
-        };
+        let stuck = in_background(&threads, || std::thread::sleep(Duration::from_secs(3)));
         tokio::time::sleep(Duration::from_millis(50)).await;
         let started = Instant::now();
         let placed = threads.run(on_guest_thread, || ()).await.unwrap();
@@ -411,22 +416,10 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_thread_waiting_in_the_host_gives_its_place_to_another() {
         let threads = Arc::new(GuestThreads::with_size(1, Duration::from_millis(200)));
-        let waiting = {
-            let threads = threads.clone();
-            tokio::spawn(async move {
-                threads
-                    .run(
-                        || {
-                            crate::runtime::waiting_in_host(|| {
-                                std::thread::sleep(Duration::from_secs(2))
-                            });
-                            on_guest_thread()
-                        },
-                        || (),
-                    )
-                    .await
-            })
-        };
+        let waiting = in_background(&threads, || {
+            crate::runtime::waiting_in_host(|| std::thread::sleep(Duration::from_secs(2)));
+            on_guest_thread()
+        });
         tokio::time::sleep(Duration::from_millis(50)).await;
         // Several calls, one after another, all on a guest thread: none waited
         // for the take-back.
@@ -447,14 +440,7 @@ mod tests {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_call_whose_caller_went_away_is_not_run() {
         let threads = Arc::new(GuestThreads::with_size(1, IDLE_KEEP));
-        let stuck = {
-            let threads = threads.clone();
-            tokio::spawn(async move {
-                threads
-                    .run(|| std::thread::sleep(Duration::from_millis(500)), || ())
-                    .await
-            })
-        };
+        let stuck = in_background(&threads, || std::thread::sleep(Duration::from_millis(500)));
         tokio::time::sleep(Duration::from_millis(50)).await;
         let ran = Arc::new(AtomicBool::new(false));
         let flag = ran.clone();

@@ -80,19 +80,11 @@ both!(an_output_flood_publishes_nothing_and_the_server_still_serves);
 /// How many guest calls found every guest thread held and ran on the overflow
 /// pool (`airlock_guest_call_overflows_total`).
 async fn overflows(env: &Env) -> u64 {
-    let r = env
-        .http
-        .get(env.url("/metrics"))
-        .bearer_auth(&env.token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status().as_u16(), 200);
-    let text = r.text().await.unwrap();
-    text.lines()
-        .find_map(|l| l.strip_prefix("airlock_guest_call_overflows_total "))
-        .and_then(|v| v.trim().parse::<f64>().ok())
-        .unwrap_or_else(|| panic!("no overflow counter in:\n{text}")) as u64
+    let name = "airlock_guest_call_overflows_total";
+    let (s, _, text) = crate::metrics::scrape(env, &env.url("/metrics"), Some(&env.token)).await;
+    assert_eq!(s, 200);
+    assert!(text.contains(name), "no overflow counter in:\n{text}");
+    crate::metrics::sample(&text, name, &[]) as u64
 }
 
 /// Invokes the probe's `work`; its status, answer and how long it took.

@@ -11,7 +11,7 @@ use crate::ingest::{register, register_push, signed};
 
 /// The value of the sample of `name` whose labels include every `labels` pair
 /// (0 when there is none).
-fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+pub(crate) fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
     text.lines()
         .filter(|l| !l.starts_with('#'))
         .filter_map(|l| {
@@ -26,7 +26,7 @@ fn sample(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn scrape(env: &Env, url: &str, token: Option<&str>) -> (u16, String, String) {
+pub(crate) async fn scrape(env: &Env, url: &str, token: Option<&str>) -> (u16, String, String) {
     let mut req = env.http.get(url);
     if let Some(t) = token {
         req = req.bearer_auth(t);
