@@ -10,6 +10,11 @@ mod host {
     pub mod vocab;
 }
 
+// `crate::text` of the validators' source (bounded quotes of input).
+#[allow(dead_code, unreachable_pub)]
+#[path = "../../host/src/text.rs"]
+mod text;
+
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     let report = host::validate::stanag::validate_bytes(data);
     assert_eq!(report.valid, report.errors.is_empty());

@@ -1,7 +1,7 @@
 //! Validators for the standards connectors declare: pure functions from a document
 //! to a [`Report`].
 //!
-//! **Invariants:** no I/O (schemas are embedded and compiled once), no panics, and
+//! **Invariants:** no I/O (schemas are compiled into the binary or embedded and compiled once), no panics, and
 //! no `Err` for an invalid document: whatever the input, the answer is a report.
 //! Errors are findings that make a document invalid (a MUST of the standard);
 //! warnings are findings that do not (a SHOULD, an unresolved reference a bundle

@@ -1,6 +1,7 @@
 //! STIX 2.1: a bundle or a single object, in two phases.
 //!
-//! 1. **Structure** — the official OASIS JSON schemas, embedded (`schemas.rs`), one
+//! 1. **Structure** — the official OASIS JSON schemas, compiled into code at build time
+//!    (`schemas.rs`), one
 //!    object at a time against the schema of its type (custom types against the
 //!    common core). Rule name `schema`.
 //! 2. **Semantics** — the spec's MUSTs no schema states:
@@ -33,7 +34,6 @@
 //!    `hash-name`.
 
 pub mod pattern;
-mod schema_files;
 mod schemas;
 
 use std::collections::{HashMap, HashSet};
@@ -41,7 +41,6 @@ use std::collections::{HashMap, HashSet};
 use serde_json::{Map, Value};
 
 use super::Report;
-use schemas::Schemas;
 
 const SDOS: &[&str] = &[
     "attack-pattern",
@@ -368,7 +367,7 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
     // reference validator does); it is not part of the document.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(doc) => validate(&doc),
+        Ok(doc) => validate_owned(doc),
         Err(e) => {
             let mut r = Report::default();
             r.error("", "json", format!("the document is not JSON: {e}"));
@@ -377,65 +376,85 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
     }
 }
 
-/// Validates a STIX 2.1 bundle or single object.
+/// Validates a STIX 2.1 bundle or single object (a copy of it: the schema checks
+/// lend the validator each object, and [`validate_bytes`] lends its own).
 pub fn validate(doc: &Value) -> Report {
+    validate_owned(doc.clone())
+}
+
+fn validate_owned(mut doc: Value) -> Report {
     let mut report = Report::default();
-    let schemas = Schemas::get();
-    let Some(obj) = doc.as_object() else {
+    if !doc.is_object() {
         report.error(
             "",
             "not-an-object",
             "a STIX document is a JSON object (a bundle or a single STIX object)",
         );
         return report.finish();
-    };
-    if obj.get("type").and_then(Value::as_str) == Some("bundle") {
-        validate_bundle(obj, schemas, &mut report);
+    }
+    if doc.get("type").and_then(Value::as_str) == Some("bundle") {
+        validate_bundle(&mut doc, &mut report);
     } else {
-        check_object(doc, obj, "", schemas, &mut report, &mut Vec::new());
+        let schema = schema_findings(&mut doc);
+        if let Some(obj) = doc.as_object() {
+            check_object(obj, "", schema, &mut report, &mut Vec::new());
+        }
     }
     report.finish()
 }
 
-fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut Report) {
-    // The envelope without its objects (cloning them would double the work).
-    // An empty list stays as it is: `objects`, when present, holds one or more
-    // objects (§8, the schema's `minItems`), and only an emptied list's miss is ours.
-    let emptied = matches!(bundle.get("objects"), Some(Value::Array(a)) if !a.is_empty());
-    let envelope: Map<String, Value> = bundle
-        .iter()
-        .map(|(k, v)| {
-            if emptied && k == "objects" {
-                (k.clone(), Value::Array(Vec::new()))
-            } else {
-                (k.clone(), v.clone())
-            }
-        })
-        .collect();
-    let envelope = Value::Object(envelope);
-    let bundle_schema = match schemas.bundle() {
-        Ok(v) => Some(v),
-        Err(why) => {
-            report.error("", "schema-unavailable", why.to_string());
-            None
-        }
+/// The findings of `object` against the schema of its type (a custom type's
+/// against the common base it has), each a path below the object and a message.
+fn schema_findings(object: &mut Value) -> Vec<(String, String)> {
+    let Some(obj) = object.as_object() else {
+        return Vec::new();
     };
-    if let Some(v) = bundle_schema
-        && !v.is_valid(&envelope)
-    {
-        for e in v.iter_errors(&envelope) {
-            // The emptied list is ours, not the author's.
-            if emptied && e.instance_path().as_str() == "/objects" {
+    let Some(object_type) = obj.get("type").and_then(Value::as_str) else {
+        return Vec::new();
+    };
+    let name = match kind(object_type) {
+        // A bundle in a bundle is an error of its own (`nested-bundle`).
+        Kind::Bundle => return Vec::new(),
+        Kind::Custom if obj.contains_key("created") || obj.contains_key("spec_version") => {
+            schemas::schema_named("core")
+        }
+        Kind::Custom => schemas::schema_named("cyber-observable-core"),
+        _ => schemas::schema_named(object_type),
+    };
+    match name {
+        Some(name) => schemas::check(name, object),
+        None => Vec::new(),
+    }
+}
+
+fn validate_bundle(doc: &mut Value, report: &mut Report) {
+    // The envelope is the bundle with its objects lent out (each is checked against
+    // its own type's schema below). An empty list stays as it is: `objects`, when
+    // present, holds one or more objects (§8, the schema's `minItems`), and only an
+    // emptied list's miss is ours.
+    let emptied = matches!(doc.get("objects"), Some(Value::Array(a)) if !a.is_empty());
+    let lent = match doc.get_mut("objects") {
+        Some(objects) if emptied => Some(std::mem::replace(objects, Value::Array(Vec::new()))),
+        _ => None,
+    };
+    if let Some(bundle) = schemas::schema_named("bundle") {
+        for (path, message) in schemas::check(bundle, doc) {
+            if emptied && path == "/objects" {
                 continue;
             }
-            report.error(
-                e.instance_path().to_string(),
-                "schema",
-                short(&e.to_string()),
-            );
+            report.error(path, "schema", short(&message));
         }
     }
-    let Some(objects) = bundle.get("objects").and_then(Value::as_array) else {
+    if let (Some(lent), Some(objects)) = (lent, doc.get_mut("objects")) {
+        *objects = lent;
+    }
+    // Each object's schema findings first (the checks borrow the objects mutably),
+    // reported with the object's other findings below.
+    let mut schema: Vec<Vec<(String, String)>> = match doc.get_mut("objects") {
+        Some(Value::Array(objects)) => objects.iter_mut().map(schema_findings).collect(),
+        _ => Vec::new(),
+    };
+    let Some(objects) = doc.get("objects").and_then(Value::as_array) else {
         return;
     };
     let mut refs: Vec<(String, String)> = Vec::new();
@@ -455,7 +474,8 @@ fn validate_bundle(bundle: &Map<String, Value>, schemas: &Schemas, report: &mut 
             report.error(path, "nested-bundle", "a bundle cannot hold another bundle");
             continue;
         }
-        check_object(object, obj, &path, schemas, report, &mut refs);
+        let found = schema.get_mut(i).map(std::mem::take).unwrap_or_default();
+        check_object(obj, &path, found, report, &mut refs);
         if let Some(id) = obj.get("id").and_then(Value::as_str) {
             ids.insert(id);
             let version = obj.get("modified").and_then(Value::as_str);
@@ -497,11 +517,12 @@ fn pointer_escape(key: &str) -> String {
     key.replace('~', "~0").replace('/', "~1")
 }
 
+/// Checks one object: reports `schema`, its schema findings (from
+/// [`schema_findings`]), then checks the semantic rules.
 fn check_object(
-    value: &Value,
     obj: &Map<String, Value>,
     base: &str,
-    schemas: &Schemas,
+    schema: Vec<(String, String)>,
     report: &mut Report,
     refs: &mut Vec<(String, String)>,
 ) {
@@ -515,48 +536,17 @@ fn check_object(
     };
     let k = kind(object_type);
     // 1. Structure.
-    let schema = match k {
-        Kind::Custom => {
-            report.warning(
-                format!("{base}/type"),
-                "custom-object",
-                format!(
-                    "`{object_type}` is not a STIX 2.1 object type; STIX 2.1 prefers extensions to custom objects"
-                ),
-            );
-            if obj.contains_key("created") || obj.contains_key("spec_version") {
-                schemas.for_type("core")
-            } else {
-                schemas.for_type("cyber-observable-core")
-            }
-        }
-        _ => schemas.for_type(object_type),
-    };
-    let checks = match schema {
-        Ok(checks) => checks,
-        Err(why) => {
-            report.error(base, "schema-unavailable", why.to_string());
-            None
-        }
-    };
-    // `is_valid` stops at the first failure and builds no errors: the common case
-    // (a valid object) pays only for that.
-    for check in checks.iter().flat_map(|c| c.of(value)) {
-        let check = match check {
-            Ok(check) if !check.validator.is_valid(check.value) => check,
-            Ok(_) => continue,
-            Err(why) => {
-                report.error(base, "schema-unavailable", why.to_string());
-                continue;
-            }
-        };
-        for e in check.validator.iter_errors(check.value) {
-            report.error(
-                format!("{base}{}{}", check.pointer, e.instance_path()),
-                "schema",
-                short(&e.to_string()),
-            );
-        }
+    if k == Kind::Custom {
+        report.warning(
+            format!("{base}/type"),
+            "custom-object",
+            format!(
+                "`{object_type}` is not a STIX 2.1 object type; STIX 2.1 prefers extensions to custom objects"
+            ),
+        );
+    }
+    for (path, message) in schema {
+        report.error(format!("{base}{path}"), "schema", short(&message));
     }
     // 2. Semantics.
     if let Some(v) = obj.get("spec_version").and_then(Value::as_str)
