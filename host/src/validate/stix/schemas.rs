@@ -165,8 +165,9 @@ pub(super) fn schema_named(name: &str) -> Option<&'static str> {
 }
 
 /// The findings of `object` against the schema called `name` (from
-/// [`schema_named`]), each an instance path below the object and a message; none
-/// when it is valid. `object` is lent: it is moved into the wrapper the validator
+/// [`schema_named`]), each an instance path below the object and a message, sorted
+/// (the generated code's own order follows how it fused the keywords); none when
+/// it is valid. `object` is lent: it is moved into the wrapper the validator
 /// reads and back, whatever the outcome.
 pub(super) fn check(name: &'static str, object: &mut Value) -> Vec<(String, String)> {
     let mut wrapper = Map::new();
@@ -174,7 +175,7 @@ pub(super) fn check(name: &'static str, object: &mut Value) -> Vec<(String, Stri
     let wrapped = Value::Object(wrapper);
     // `is_valid` stops at the first failure and builds no errors: the common case
     // (a valid object) pays only for that.
-    let findings = if Objects::is_valid(&wrapped) {
+    let mut findings = if Objects::is_valid(&wrapped) {
         Vec::new()
     } else {
         let prefix = format!("/{name}");
@@ -191,6 +192,7 @@ pub(super) fn check(name: &'static str, object: &mut Value) -> Vec<(String, Stri
     {
         *object = inner;
     }
+    findings.sort();
     findings
 }
 
@@ -395,9 +397,8 @@ mod tests {
                 .collect();
             expected.sort();
             let mut lent = value.clone();
-            let mut found = check(schema_named(name).expect("a schema"), &mut lent);
-            found.sort();
-            assert_eq!(found, expected, "{what}");
+            let found = check(schema_named(name).expect("a schema"), &mut lent);
+            assert_eq!(found, expected, "{what} (sorted, as check promises)");
             assert_eq!(&lent, value, "{what}");
             !expected.is_empty()
         };
@@ -429,7 +430,8 @@ mod tests {
                     None if object_type == "bundle" => continue,
                     None => {
                         custom += 1;
-                        if object.get("created").is_some() {
+                        // As stix.rs's schema_findings picks the base.
+                        if object.get("created").is_some() || object.get("spec_version").is_some() {
                             ("common/core.json", "core")
                         } else {
                             ("common/cyber-observable-core.json", "cyber-observable-core")
