@@ -32,8 +32,8 @@
 //!   official `items` would report the misses of every type). This one changes no
 //!   verdict.
 //!
-//! Invariant: every object type with an official schema file is in [`SCHEMAS`] and
-//! `objects.schema.json` (a unit test walks the folder), and [`check`] finds what
+//! Invariant: every object type with an official schema file is in `stix.rs`'s
+//! type lists and `objects.schema.json` (a unit test walks the folder), and [`check`] finds what
 //! jsonschema's run-time validator finds for the type's own schema (a unit test
 //! compares both over the corpus).
 
@@ -108,77 +108,23 @@ use serde_json::{Map, Value};
 )]
 struct Objects;
 
-/// The schemas [`check`] knows, sorted: the object types with an official schema,
-/// `bundle`, and the bases `core` and `cyber-observable-core`.
-const SCHEMAS: &[&str] = &[
-    "artifact",
-    "attack-pattern",
-    "autonomous-system",
-    "bundle",
-    "campaign",
-    "core",
-    "course-of-action",
-    "cyber-observable-core",
-    "directory",
-    "domain-name",
-    "email-addr",
-    "email-message",
-    "extension-definition",
-    "file",
-    "grouping",
-    "identity",
-    "incident",
-    "indicator",
-    "infrastructure",
-    "intrusion-set",
-    "ipv4-addr",
-    "ipv6-addr",
-    "language-content",
-    "location",
-    "mac-addr",
-    "malware",
-    "malware-analysis",
-    "marking-definition",
-    "mutex",
-    "network-traffic",
-    "note",
-    "observed-data",
-    "opinion",
-    "process",
-    "relationship",
-    "report",
-    "sighting",
-    "software",
-    "threat-actor",
-    "tool",
-    "url",
-    "user-account",
-    "vulnerability",
-    "windows-registry-key",
-    "x509-certificate",
-];
-
-/// The schema called `name`, if [`check`] has one.
-pub(super) fn schema_named(name: &str) -> Option<&'static str> {
-    let i = SCHEMAS.binary_search(&name).ok()?;
-    SCHEMAS.get(i).copied()
-}
-
-/// The findings of `object` against the schema called `name` (from
-/// [`schema_named`]), each an instance path below the object and a message, sorted
+/// The findings of `object` against the schema called `name` (an object type the
+/// validator knows — `stix.rs`'s type lists, a test holds them to
+/// `objects.schema.json` — `bundle`, `core` or `cyber-observable-core`), each an
+/// instance path below the object and a message, sorted
 /// (the generated code's own order follows how it fused the keywords); none when
 /// it is valid. `object` is lent: it is moved into the wrapper the validator
 /// reads and back, whatever the outcome.
-pub(super) fn check(name: &'static str, object: &mut Value) -> Vec<(String, String)> {
+pub(super) fn check(name: String, object: &mut Value) -> Vec<(String, String)> {
+    let prefix = format!("/{name}");
     let mut wrapper = Map::new();
-    wrapper.insert(name.to_string(), std::mem::take(object));
+    wrapper.insert(name, std::mem::take(object));
     let wrapped = Value::Object(wrapper);
     // `is_valid` stops at the first failure and builds no errors: the common case
     // (a valid object) pays only for that.
     let mut findings = if Objects::is_valid(&wrapped) {
         Vec::new()
     } else {
-        let prefix = format!("/{name}");
         Objects::iter_errors(&wrapped)
             .map(|e| {
                 let path = e.instance_path().to_string();
@@ -188,7 +134,7 @@ pub(super) fn check(name: &'static str, object: &mut Value) -> Vec<(String, Stri
             .collect()
     };
     if let Value::Object(mut wrapper) = wrapped
-        && let Some(inner) = wrapper.remove(name)
+        && let Some(inner) = wrapper.remove(&prefix[1..])
     {
         *object = inner;
     }
@@ -262,10 +208,17 @@ mod tests {
         ));
         expected.sort();
         let names: Vec<&str> = expected.iter().map(|(t, _)| t.as_str()).collect();
-        assert_eq!(
-            SCHEMAS, names,
-            "SCHEMAS is the folder's types and the three others, sorted"
-        );
+        // The types stix.rs knows (and checks against their schema), and the three others.
+        let mut known: Vec<&str> = [
+            super::super::SDOS,
+            super::super::SROS,
+            super::super::SCOS,
+            super::super::META,
+        ]
+        .concat();
+        known.extend(["bundle", "core", "cyber-observable-core"]);
+        known.sort();
+        assert_eq!(known, names, "stix.rs's type lists are the folder's types");
         let properties: Map<String, Value> = expected
             .iter()
             .map(|(t, rel)| (t.clone(), serde_json::json!({"$ref": rel})))
@@ -277,24 +230,21 @@ mod tests {
             "objects.schema.json's properties should be:\n{}",
             serde_json::to_string_pretty(&properties).unwrap_or_default()
         );
-        assert!(SCHEMAS.iter().all(|t| schema_named(t) == Some(*t)));
-        assert!(schema_named("x-custom").is_none() && schema_named("").is_none());
     }
 
     #[test]
     fn a_checked_object_is_given_back_whatever_the_outcome() {
-        let url = schema_named("url").expect("a schema");
         let valid = serde_json::json!({
             "type": "url", "spec_version": "2.1",
             "id": "url--c1477287-23ac-5971-a010-5c287877fa60", "value": "https://example.com/"
         });
         let mut object = valid.clone();
-        assert_eq!(check(url, &mut object), Vec::new());
+        assert_eq!(check("url".into(), &mut object), Vec::new());
         assert_eq!(object, valid);
         let mut invalid =
             serde_json::json!({"type": "url", "id": "url--c1477287-23ac-5971-a010-5c287877fa60"});
         let before = invalid.clone();
-        let found = check(url, &mut invalid);
+        let found = check("url".into(), &mut invalid);
         assert_eq!(invalid, before);
         // The paths are the object's own, not the wrapper's.
         assert!(
@@ -397,7 +347,7 @@ mod tests {
                 .collect();
             expected.sort();
             let mut lent = value.clone();
-            let found = check(schema_named(name).expect("a schema"), &mut lent);
+            let found = check(name.to_string(), &mut lent);
             assert_eq!(found, expected, "{what} (sorted, as check promises)");
             assert_eq!(&lent, value, "{what}");
             !expected.is_empty()
