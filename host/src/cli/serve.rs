@@ -195,13 +195,17 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                 "first start: wrote the bootstrap client to bootstrap.json"
             );
         }
-        // Through the log, so `--log-format json` stays one object per line.
-        tracing::info!("airlock listening on http://{}", server.addr);
         // SIGINT (Ctrl-C) or SIGTERM (what systemd, Docker and Kubernetes send):
         // both stop gracefully, flushing held heartbeats and in-flight commits.
+        // The handlers go in before the line below says the server is up: a
+        // supervisor that stops it as soon as it reads that line must not meet
+        // the default action (an abrupt exit) instead.
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        let mut int = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt())?;
+        // Through the log, so `--log-format json` stays one object per line.
+        tracing::info!("airlock listening on http://{}", server.addr);
         tokio::select! {
-            r = tokio::signal::ctrl_c() => r?,
+            _ = int.recv() => {}
             _ = term.recv() => {}
         }
         tracing::info!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
@@ -209,7 +213,7 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             r = server.stop() => r?,
             // Exit here: returning would drop the runtime, which waits for every
             // blocking task (guest calls of up to their wall clock).
-            _ = tokio::signal::ctrl_c() => {
+            _ = int.recv() => {
                 tracing::warn!("stopped before the shutdown finished");
                 std::process::exit(1);
             }
