@@ -11,6 +11,13 @@
 //!   on the same engine and pool (its engine-wide settings; the store has no limiter,
 //!   hostcall fuel or epoch callback) — what wasmtime itself costs on this machine,
 //!   so the difference is what the component and the host's per-call setup add;
+//! - the floor of a component of the shape every `wasm32-wasip2` guest has
+//!   ([`THREE_MODULE_COMPONENT`]: the guest's module, a shim module holding a table
+//!   of its imports, a fixup module filling that table, one imported host function
+//!   lowered with the guest's memory, one lifted export) and no WASI, on the same
+//!   engine: what the component model itself costs a fresh instance, so the rest of
+//!   the probe's time is its WASI imports, the host's per-call setup and the guest's
+//!   own work;
 //! - a guest → host import round trip (the probe calling the clock 200 000 times,
 //!   minus a call that makes none);
 //! - the OSINT feed's parse-and-map of a 10 000-row page (`map-page`), the same crate
@@ -54,6 +61,7 @@ fn main() {
     }
     instance_rows(&plain);
     core_module_floor(&plain);
+    component_floor(&plain);
     if !only_instance {
         import_round_trip(&plain);
         native_versus_sandbox();
@@ -245,6 +253,77 @@ fn instance_rows(plain: &Runtime) {
     let (p50, p99) = p50_p99(&lat);
     println!(
         "| fresh instance + trivial invoke (probe `work`), one thread | p50 {p50:.1} µs, p99 {p99:.1} µs, {rate:.0}/s | p50 ≤ 20 µs, p99 ≤ 100 µs, ≥ 20 000/s |"
+    );
+}
+
+/// The smallest component with the layout `wit-component` (and so `cargo build
+/// --target wasm32-wasip2`) gives a guest whose imports take its memory: the
+/// lowered import needs the guest's memory, which exists only once the guest is
+/// instantiated, and the guest needs the import to be instantiated, so the guest
+/// imports a shim's function that calls through a table, and a third module fills
+/// the table with the lowered import afterwards. Three core instances per fresh
+/// instance, whatever the guest does.
+const THREE_MODULE_COMPONENT: &str = r#"
+(component
+  (import "log" (func $log (param "message" string)))
+  (core module $guest
+    (import "host" "log" (func $log (param i32 i32)))
+    (memory (export "memory") 17)
+    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 1048000)
+    (func (export "work") (result i32)
+      i32.const 1048000 i32.const 42 i32.store
+      i32.const 1048576 i32.const 5 call $log
+      i32.const 1)
+    (data (i32.const 1048576) "hello"))
+  (core module $shim
+    (table (export "$imports") 1 1 funcref)
+    (func (export "0") (param i32 i32)
+      local.get 0 local.get 1 i32.const 0 call_indirect (param i32 i32)))
+  (core module $fixups
+    (import "" "$imports" (table 1 1 funcref))
+    (import "" "0" (func $lowered (param i32 i32)))
+    (elem (i32.const 0) func $lowered))
+  (core instance $shim (instantiate $shim))
+  (core instance $guest (instantiate $guest
+    (with "host" (instance (export "log" (func $shim "0"))))))
+  (core func $log_lowered (canon lower (func $log) (memory $guest "memory")))
+  (core instance (instantiate $fixups
+    (with "" (instance
+      (export "$imports" (table $shim "$imports"))
+      (export "0" (func $log_lowered))))))
+  (func (export "work") (result u32) (canon lift (core func $guest "work"))))
+"#;
+
+/// The floor of the component model: a fresh instance and call of
+/// [`THREE_MODULE_COMPONENT`] (its import answered by a host function that only
+/// looks at the string), on the runtime's own engine, with a flat deadline and
+/// no limiter or callback, as [`core_module_floor`].
+fn component_floor(plain: &Runtime) {
+    use wasmtime::component::{Component, Linker};
+    let engine = plain.engine_for_benchmarks();
+    let bytes = wat::parse_str(THREE_MODULE_COMPONENT).unwrap();
+    let component = Component::new(engine, bytes).unwrap();
+    let mut linker = Linker::<()>::new(engine);
+    linker
+        .root()
+        .func_wrap("log", |_, (message,): (String,)| {
+            assert_eq!(message, "hello");
+            Ok(())
+        })
+        .unwrap();
+    let pre = linker.instantiate_pre(&component).unwrap();
+    let (lat, _) = timed(|| {
+        let mut store = wasmtime::Store::new(engine, ());
+        store.set_epoch_deadline(1_000);
+        let instance = pre.instantiate(&mut store).unwrap();
+        let work = instance
+            .get_typed_func::<(), (u32,)>(&mut store, "work")
+            .unwrap();
+        assert_eq!(work.call(&mut store, ()).unwrap(), (1,));
+    });
+    let (p50, p99) = p50_p99(&lat);
+    println!(
+        "| floor: fresh instance + call of a three-module component (a wasip2 guest's layout, one import, no WASI), one thread | p50 {p50:.1} µs, p99 {p99:.1} µs | report |"
     );
 }
 
