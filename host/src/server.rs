@@ -10,7 +10,7 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
-use crate::api::{AppState, router};
+use crate::api::{AppParts, AppState, router};
 use crate::auth::{Scope, Tokens, create_client, create_tenant};
 use crate::bus::{Bus, EmbeddedBus};
 use crate::health::{HealthPolicy, Recorder};
@@ -314,7 +314,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
     // Rotations, disables and enables take effect at ingest at once.
     registry.watch(ingest.clone());
     let scheduler = Scheduler::start(registry.clone(), node.store.clone(), opts.scheduler);
-    let state = AppState {
+    let state = AppState::new(AppParts {
         registry: registry.clone(),
         tokens,
         ingest,
@@ -324,7 +324,7 @@ pub async fn start(opts: ServeOptions) -> anyhow::Result<Server> {
         failures: Arc::default(),
         clients,
         metrics,
-    };
+    });
     // `--metrics-listen`: `/metrics` alone, without a token, on its own address,
     // behind the same front door (timeouts, connection cap, graceful stop).
     let (metrics_addr, metrics_stop) = match metrics_listener {

@@ -28,7 +28,8 @@
 //! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat|healthz>:cpu` runs one
 //! closed-loop run and prints its rate with the server's CPU time and context
 //! switches per request (`refused` is the invoke without an output, so without a
-//! commit); without `:cpu` (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with
+//! commit; `AIRLOCK_LOAD_CONNECTIONS` sets its connections, 64 by default: whether
+//! more in flight would fill idle CPU); without `:cpu` (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with
 //! `perf` instead, into `target/perf-<name>.data`.
 //! `AIRLOCK_LOAD_SERVER_ARGS` adds `serve` options; `AIRLOCK_LOAD_SERVER_LOG` (a
 //! `RUST_LOG` filter) keeps the server's log.
@@ -675,13 +676,12 @@ fn orchestrate() {
         };
         let pid = server.child.id().to_string();
         if cpu {
+            let connections = std::env::var("AIRLOCK_LOAD_CONNECTIONS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(INVOKE_CONNECTIONS);
             let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
-            let r = result_of(spawn_generator(&plan(
-                kind,
-                INVOKE_CONNECTIONS,
-                None,
-                false,
-            )));
+            let r = result_of(spawn_generator(&plan(kind, connections, None, false)));
             let server_cpu = cpu_seconds(&pid) - before;
             let switches = context_switches(&pid).saturating_sub(switches);
             let sent = r["sent"].as_f64().unwrap().max(1.0);
