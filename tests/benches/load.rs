@@ -28,9 +28,10 @@
 //! Diagnosis: `AIRLOCK_LOAD_PROFILE=<invoke|refused|ingest|heartbeat|healthz>:cpu` runs one
 //! closed-loop run and prints its rate with the server's CPU time and context
 //! switches per request (`refused` is the invoke without an output, so without a
-//! commit; `AIRLOCK_LOAD_CONNECTIONS` sets its connections, 64 by default: whether
-//! more in flight would fill idle CPU); without `:cpu` (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with
-//! `perf` instead, into `target/perf-<name>.data`.
+//! commit). `AIRLOCK_LOAD_CONNECTIONS` sets that run's connections (default 64), to
+//! see whether more in flight would fill idle CPU. Without `:cpu`
+//! (`AIRLOCK_LOAD_PROFILE=invoke`) it records the run with `perf` instead, into
+//! `target/perf-<name>.data`, over the default 64 connections.
 //! `AIRLOCK_LOAD_SERVER_ARGS` adds `serve` options; `AIRLOCK_LOAD_SERVER_LOG` (a
 //! `RUST_LOG` filter) keeps the server's log.
 //!
@@ -676,18 +677,24 @@ fn orchestrate() {
         };
         let pid = server.child.id().to_string();
         if cpu {
-            let connections = std::env::var("AIRLOCK_LOAD_CONNECTIONS")
-                .ok()
-                .and_then(|v| v.parse().ok())
-                .unwrap_or(INVOKE_CONNECTIONS);
+            let connections = std::env::var("AIRLOCK_LOAD_CONNECTIONS").map_or(
+                INVOKE_CONNECTIONS,
+                |v| match v.parse::<usize>() {
+                    Ok(n) if n > 0 => n,
+                    _ => panic!(
+                        "AIRLOCK_LOAD_CONNECTIONS=`{v}`: give a number of connections, at least 1"
+                    ),
+                },
+            );
             let (before, switches) = (cpu_seconds(&pid), context_switches(&pid));
             let r = result_of(spawn_generator(&plan(kind, connections, None, false)));
             let server_cpu = cpu_seconds(&pid) - before;
             let switches = context_switches(&pid).saturating_sub(switches);
             let sent = r["sent"].as_f64().unwrap().max(1.0);
             println!(
-                "{what}: {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({}); CPU per request: server {:.1} µs, \
-                 generator {:.1} µs; server context switches per request: {:.2}",
+                "{what} ({connections} connections): {:.0}/s, p50 {:.2} ms, p99 {:.2} ms ({}); \
+                 CPU per request: server {:.1} µs, generator {:.1} µs; server context switches \
+                 per request: {:.2}",
                 sent / r["secs"].as_f64().unwrap(),
                 r["p50"].as_f64().unwrap(),
                 r["p99"].as_f64().unwrap(),

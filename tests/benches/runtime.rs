@@ -15,7 +15,8 @@
 //!   ([`THREE_MODULE_COMPONENT`]: the guest's module, a shim module holding a table
 //!   of its imports, a fixup module filling that table, one imported host function
 //!   lowered with the guest's memory, one lifted export) and no WASI, on the same
-//!   engine: what the component model itself costs a fresh instance, so the rest of
+//!   engine: what the component model itself costs a fresh instance and one call
+//!   through an import (a string lowered from the guest's memory), so the rest of
 //!   the probe's time is its WASI imports, the host's per-call setup and the guest's
 //!   own work;
 //! - a guest → host import round trip (the probe calling the clock 200 000 times,
@@ -26,7 +27,7 @@
 //!   and the same sandboxed run without epoch interruption, for its cost.
 //!
 //! `AIRLOCK_BENCH_ONLY=instance` runs only the fresh-instance rows, the probe's and
-//! the floor's (for profiling).
+//! the two floors' (for profiling).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a benchmark fails loudly
 
@@ -269,7 +270,6 @@ const THREE_MODULE_COMPONENT: &str = r#"
   (core module $guest
     (import "host" "log" (func $log (param i32 i32)))
     (memory (export "memory") 17)
-    (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32) i32.const 1048000)
     (func (export "work") (result i32)
       i32.const 1048000 i32.const 42 i32.store
       i32.const 1048576 i32.const 5 call $log

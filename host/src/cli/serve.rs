@@ -209,6 +209,13 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             _ = term.recv() => {}
         }
         tracing::info!("shutting down (a second Ctrl-C or SIGTERM stops at once)");
+        // A second signal means one sent after this line: SIGINT and SIGTERM sent
+        // together (a wrapper forwarding Ctrl-C as SIGTERM) are one request to stop.
+        {
+            use futures_util::FutureExt as _;
+            while int.recv().now_or_never().is_some() {}
+            while term.recv().now_or_never().is_some() {}
+        }
         tokio::select! {
             r = server.stop() => r?,
             // Exit here: returning would drop the runtime, which waits for every
