@@ -213,8 +213,10 @@ pub fn serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         // together (a wrapper forwarding Ctrl-C as SIGTERM) are one request to stop.
         {
             use futures_util::FutureExt as _;
-            while int.recv().now_or_never().is_some() {}
-            while term.recv().now_or_never().is_some() {}
+            // `Some(Some(()))` only: a stream that has ended answers `None` at
+            // once, every time, and must not keep this loop going.
+            while let Some(Some(())) = int.recv().now_or_never() {}
+            while let Some(Some(())) = term.recv().now_or_never() {}
         }
         tokio::select! {
             r = server.stop() => r?,
