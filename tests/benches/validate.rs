@@ -200,7 +200,7 @@ fn cap_side_by_side(what: &str, files: &[PathBuf], xsd: &Path) {
 
 fn bench_stix() {
     // Build the schemas' patterns before timing (the schemas are compiled into the binary).
-    assert!(stix::validate(&indicator(0)).valid);
+    assert!(stix::validate(indicator(0)).valid);
 
     let docs: Vec<Vec<u8>> = (0..20_000)
         .map(|i| serde_json::to_vec(&indicator(i)).unwrap())

@@ -367,7 +367,7 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
     // reference validator does); it is not part of the document.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     match serde_json::from_slice::<Value>(bytes) {
-        Ok(doc) => validate_owned(doc),
+        Ok(doc) => validate(doc),
         Err(e) => {
             let mut r = Report::default();
             r.error("", "json", format!("the document is not JSON: {e}"));
@@ -376,13 +376,10 @@ pub fn validate_bytes(bytes: &[u8]) -> Report {
     }
 }
 
-/// Validates a STIX 2.1 bundle or single object (a copy of it: the schema checks
-/// lend the validator each object, and [`validate_bytes`] lends its own).
-pub fn validate(doc: &Value) -> Report {
-    validate_owned(doc.clone())
-}
-
-fn validate_owned(mut doc: Value) -> Report {
+/// Validates a STIX 2.1 bundle or single object. It takes the document because
+/// the schema checks lend each object to the compiled validator (moved in and
+/// back, never copied).
+pub fn validate(mut doc: Value) -> Report {
     let mut report = Report::default();
     if !doc.is_object() {
         report.error(
@@ -1342,7 +1339,7 @@ mod tests {
 
     #[test]
     fn a_valid_indicator_passes() {
-        let r = validate(&indicator());
+        let r = validate(indicator());
         assert!(r.valid, "{r:#?}");
         assert!(r.warnings.is_empty(), "{r:#?}");
     }
@@ -1384,7 +1381,7 @@ mod tests {
             for (k, v) in change.as_object().unwrap() {
                 doc[k] = v.clone();
             }
-            let r = validate(&doc);
+            let r = validate(doc);
             assert!(rules(&r).contains(&rule), "{rule}: {r:#?}");
         }
     }
@@ -1401,7 +1398,7 @@ mod tests {
         });
         let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
             "objects": [indicator(), rel.clone()]});
-        let r = validate(&bundle);
+        let r = validate(bundle);
         assert!(r.valid, "{r:#?}");
         assert_eq!(r.warnings.len(), 1, "{r:#?}");
         assert_eq!(r.warnings[0].rule, "unresolved-ref");
@@ -1410,7 +1407,7 @@ mod tests {
         rel["target_ref"] = json!("marking-definition--f88d31f6-486f-44da-b317-01333bde0b82");
         let bundle = json!({"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
             "objects": [indicator(), indicator(), rel]});
-        let r = validate(&bundle);
+        let r = validate(bundle);
         assert!(
             r.warnings.iter().any(|w| w.rule == "duplicate-object"),
             "{r:#?}"

@@ -116,7 +116,6 @@ struct Objects;
 /// it is valid. `object` is lent: it is moved into the wrapper the validator
 /// reads and back, whatever the outcome.
 pub(super) fn check(name: String, object: &mut Value) -> Vec<(String, String)> {
-    let prefix = format!("/{name}");
     let mut wrapper = Map::new();
     wrapper.insert(name, std::mem::take(object));
     let wrapped = Value::Object(wrapper);
@@ -125,16 +124,22 @@ pub(super) fn check(name: String, object: &mut Value) -> Vec<(String, String)> {
     let mut findings = if Objects::is_valid(&wrapped) {
         Vec::new()
     } else {
+        let name = wrapped.as_object().and_then(|w| w.keys().next());
+        let name = name.map_or("", String::as_str);
         Objects::iter_errors(&wrapped)
             .map(|e| {
                 let path = e.instance_path().to_string();
-                let below = path.strip_prefix(&prefix).unwrap_or(&path).to_string();
-                (below, e.to_string())
+                let below = path
+                    .strip_prefix('/')
+                    .and_then(|p| p.strip_prefix(name))
+                    .unwrap_or(&path);
+                (below.to_string(), e.to_string())
             })
             .collect()
     };
-    if let Value::Object(mut wrapper) = wrapped
-        && let Some(inner) = wrapper.remove(&prefix[1..])
+    // The wrapper's one entry is the object.
+    if let Value::Object(wrapper) = wrapped
+        && let Some((_, inner)) = wrapper.into_iter().next()
     {
         *object = inner;
     }
