@@ -27,6 +27,12 @@
 //!   (on-demand connectors are idle between calls, which is not a fault);
 //! - an admin's disable → `disabled`, which only an admin's enable leaves.
 //!
+//! The writer starts a round at most every [`WRITE_GAP`]: heartbeats are on no
+//! answer's path, and every round takes SQLite's one writer for two transactions
+//! that the invokes waiting on their outputs' commit would otherwise queue behind
+//! (a round per few hundred microseconds under load, before). A reader that must
+//! see them ([`Recorder::flush`]) cuts the wait short.
+//!
 //! Invariant: recording never blocks and never touches the database; what is held
 //! in memory is bounded ([`MAX_HELD`] heartbeats, plus a fixed-size summary per
 //! connector); a heartbeat is lost only if the writer task is gone.
@@ -36,7 +42,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::store::{HealthRow, HeartbeatRollup, HeartbeatRow, Store};
 
@@ -222,10 +228,15 @@ enum Msg {
 #[derive(Clone, Debug)]
 pub struct Recorder {
     tx: mpsc::Sender<Msg>,
+    /// Wakes the writer from its [`WRITE_GAP`] wait: a flush waits for it.
+    urgent: Arc<Notify>,
     dropped: Arc<AtomicU64>,
     held: Arc<Mutex<Held>>,
     summarised: Arc<AtomicU64>,
 }
+
+/// The least time from the start of one write round to the start of the next.
+pub const WRITE_GAP: Duration = Duration::from_millis(20);
 
 /// Heartbeats of each connector kept one by one while the writer is behind: at
 /// least the status window and the most the heartbeat statistics read.
@@ -377,9 +388,11 @@ impl Recorder {
     pub fn start_with_capacity(store: Store, policy: HealthPolicy, capacity: usize) -> Recorder {
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let held = Arc::new(Mutex::new(Held::default()));
-        tokio::spawn(writer(store, policy, rx, held.clone()));
+        let urgent = Arc::new(Notify::new());
+        tokio::spawn(writer(store, policy, rx, held.clone(), urgent.clone()));
         Recorder {
             tx,
+            urgent,
             dropped: Arc::new(AtomicU64::new(0)),
             held,
             summarised: Arc::new(AtomicU64::new(0)),
@@ -431,6 +444,7 @@ impl Recorder {
     pub async fn flush(&self) {
         let (done, wait) = oneshot::channel();
         if self.tx.send(Msg::Flush(done)).await.is_ok() {
+            self.urgent.notify_one();
             let _ = wait.await;
         }
     }
@@ -441,13 +455,24 @@ async fn writer(
     policy: HealthPolicy,
     mut rx: mpsc::Receiver<Msg>,
     held: Arc<Mutex<Held>>,
+    urgent: Arc<Notify>,
 ) {
     let mut buf = Vec::with_capacity(2048);
+    let mut next_round = tokio::time::Instant::now();
     loop {
         buf.clear();
         if rx.recv_many(&mut buf, 2048).await == 0 {
             return;
         }
+        // Whatever comes during the wait joins this round (below, with the
+        // channel's rest); a flush among what came, or sent during it, ends it.
+        if !buf.iter().any(|m| matches!(m, Msg::Flush(_))) {
+            tokio::select! {
+                () = tokio::time::sleep_until(next_round) => {}
+                () = urgent.notified() => {}
+            }
+        }
+        next_round = tokio::time::Instant::now() + WRITE_GAP;
         let mut beats = Vec::new();
         let mut flushes = Vec::new();
         for m in buf.drain(..) {
@@ -476,7 +501,14 @@ async fn writer(
         if let Err(e) = store.insert_heartbeat_rollups(&rollups).await {
             tracing::error!(error = %e, count = rollups.len(), "writing heartbeat summaries failed");
         }
-        if let Err(e) = write_batch(&store, &policy, &beats).await {
+        let started = std::time::Instant::now();
+        let written = write_batch(&store, &policy, &beats).await;
+        tracing::debug!(
+            heartbeats = beats.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "heartbeats written"
+        );
+        if let Err(e) = written {
             tracing::error!(error = %e, count = beats.len(), "writing heartbeats failed");
         }
         for f in flushes {

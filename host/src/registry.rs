@@ -343,7 +343,7 @@ impl Registry {
     /// way a registry mutation commits, so none lands without its audit row.
     async fn commit_audited(
         &self,
-        mut tx: sqlx::Transaction<'static, sqlx::Any>,
+        mut tx: crate::store::WriteTx,
         entry: AuditEntry,
     ) -> Result<(), RegistryError> {
         // The other nodes on a shared database drop what they hold of the target

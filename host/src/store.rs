@@ -129,17 +129,22 @@ impl Rows<'_> {
 /// may simply be dropped (PostgreSQL's rollback is sent when the connection goes
 /// back to the pool, off the caller's path); one that wrote ends with
 /// [`Session::commit`].
-pub struct Session(SessionInner);
+pub struct Session {
+    // Declared before the turn, so it is dropped first (see `WriteTx`).
+    inner: SessionInner,
+    /// This node's turn to write, held by a [`Store::write_session`] on SQLite.
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
 
 enum SessionInner {
     Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
-    Scoped(sqlx::Transaction<'static, sqlx::Any>),
+    Scoped(WriteTx),
 }
 
 impl std::ops::Deref for Session {
     type Target = sqlx::AnyConnection;
     fn deref(&self) -> &sqlx::AnyConnection {
-        match &self.0 {
+        match &self.inner {
             SessionInner::Pooled(c) => c,
             SessionInner::Scoped(t) => t,
         }
@@ -148,10 +153,49 @@ impl std::ops::Deref for Session {
 
 impl std::ops::DerefMut for Session {
     fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
-        match &mut self.0 {
+        match &mut self.inner {
             SessionInner::Pooled(c) => c,
             SessionInner::Scoped(t) => t,
         }
+    }
+}
+
+/// A write transaction from [`Store::begin`]. On SQLite it holds this node's turn
+/// to write (see `Store::writer`) from before `BEGIN IMMEDIATE` until it ends, so
+/// no two write transactions of this process ever meet at SQLite's write lock,
+/// where the busy handler would sleep (1 ms, then 2, 5, 10 …) before retrying —
+/// with whichever writer slept holding up every commit queued behind it. It derefs
+/// to the connection, so statements run on `&mut *tx`; it ends with
+/// [`WriteTx::commit`], or is rolled back when dropped.
+pub struct WriteTx {
+    // Declared before the turn: dropped first, so an uncommitted transaction's
+    // rollback is queued on its connection before the next writer may begin.
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _turn: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl std::ops::Deref for WriteTx {
+    type Target = sqlx::AnyConnection;
+    fn deref(&self) -> &sqlx::AnyConnection {
+        &self.tx
+    }
+}
+
+impl std::ops::DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+}
+
+impl WriteTx {
+    /// Commits, then gives up the turn to write.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back, then gives up the turn to write.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
     }
 }
 
@@ -159,7 +203,7 @@ impl Session {
     /// Makes what the session wrote durable (PostgreSQL: commits its transaction;
     /// SQLite: each statement committed as it ran).
     pub async fn commit(self) -> Result<(), StoreError> {
-        if let SessionInner::Scoped(t) = self.0 {
+        if let SessionInner::Scoped(t) = self.inner {
             t.commit().await?;
         }
         Ok(())
@@ -171,9 +215,11 @@ impl Session {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer: the hot writers (ingest's committer, the pipeline,
-    /// call outputs) queue here instead of colliding on the write lock, where
-    /// SQLite's busy handler would sleep (milliseconds each) before retrying.
+    /// SQLite has one writer: every write of this process (each transaction from
+    /// [`Store::begin`], and single writing statements on a
+    /// [`Store::write_session`]) queues here instead of colliding on the write
+    /// lock, where SQLite's busy handler would sleep (milliseconds each) before
+    /// retrying.
     writer: std::sync::Arc<tokio::sync::Mutex<()>>,
     /// The URL it was opened with (a PostgreSQL listener opens its own connection).
     url: std::sync::Arc<str>,
@@ -473,35 +519,60 @@ impl Store {
         &self.pool
     }
 
-    /// Begins a write transaction acting for `rows`. SQLite takes the write lock
-    /// at once (`BEGIN IMMEDIATE`), so a transaction that reads before it writes
-    /// cannot fail to upgrade; PostgreSQL uses its default isolation and sets
-    /// the row-level security setting in the same round trip.
-    pub async fn begin(
-        &self,
-        rows: Rows<'_>,
-    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+    /// Begins a write transaction acting for `rows`. SQLite first waits for this
+    /// node's turn to write, then takes the write lock at once (`BEGIN
+    /// IMMEDIATE`), so a transaction that reads before it writes cannot fail to
+    /// upgrade; PostgreSQL uses its default isolation and sets the row-level
+    /// security setting in the same round trip.
+    ///
+    /// On SQLite a caller must not begin a second write transaction (nor a
+    /// [`Store::write_session`]) while it holds one: it would wait for itself.
+    pub async fn begin(&self, rows: Rows<'_>) -> Result<WriteTx, StoreError> {
         self.count(rows);
         Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => {
-                self.pool
-                    .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
-                    .await?
+            Backend::Sqlite => {
+                let turn = self.writer.clone().lock_owned().await;
+                WriteTx {
+                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
+                    _turn: Some(turn),
+                }
             }
+            Backend::Postgres => WriteTx {
+                tx: self
+                    .pool
+                    .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
+                    .await?,
+                _turn: None,
+            },
         })
     }
 
     /// A session for statements acting for `rows` outside a write transaction
     /// (reads, and single statements on SQLite).
     pub async fn session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
-        Ok(Session(match self.backend {
-            Backend::Sqlite => {
-                self.count(rows);
-                SessionInner::Pooled(self.pool.acquire().await?)
-            }
-            Backend::Postgres => SessionInner::Scoped(self.begin(rows).await?),
-        }))
+        Ok(Session {
+            inner: match self.backend {
+                Backend::Sqlite => {
+                    self.count(rows);
+                    SessionInner::Pooled(self.pool.acquire().await?)
+                }
+                Backend::Postgres => SessionInner::Scoped(self.begin(rows).await?),
+            },
+            _turn: None,
+        })
+    }
+
+    /// A [`Store::session`] for a single writing statement outside a write
+    /// transaction: on SQLite it first waits for this node's turn to write (as
+    /// [`Store::begin`] does) and holds it until dropped.
+    pub async fn write_session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
+        let turn = match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        };
+        let mut session = self.session(rows).await?;
+        session._turn = turn;
+        Ok(session)
     }
 
     fn count(&self, rows: Rows<'_>) {
@@ -520,15 +591,6 @@ impl Store {
     pub fn sessions_opened(&self) -> (u64, u64) {
         use std::sync::atomic::Ordering::Relaxed;
         (self.opened[0].load(Relaxed), self.opened[1].load(Relaxed))
-    }
-
-    /// On SQLite, waits for this node's turn to write (see `writer`); the guard
-    /// is held until the transaction ends. Nothing to wait for on PostgreSQL.
-    pub async fn queue_for_write(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match self.backend {
-            Backend::Sqlite => Some(self.writer.lock().await),
-            Backend::Postgres => None,
-        }
     }
 
     /// Closes the pool.
@@ -722,6 +784,63 @@ mod tests {
             assert_eq!((temp.0, sync.0), (2, 1), "MEMORY and NORMAL");
         }
         drop(sessions);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Every write of this process waits its turn before SQLite's write lock: with
+    /// SQLite's own busy wait turned off on every pooled connection, writers that
+    /// overlap would fail at once with "database is locked" if any of them went
+    /// to the lock without its turn.
+    #[tokio::test]
+    async fn overlapping_writes_take_turns_before_sqlites_lock() {
+        let dir = std::env::temp_dir().join(format!("airlock-turns-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = super::Store::open(&super::Store::sqlite_url(&dir))
+            .await
+            .unwrap();
+        let mut all = Vec::new();
+        while let Some(mut conn) = store.pool.try_acquire() {
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            all.push(conn);
+        }
+        for _ in all.len()..store.pool.options().get_max_connections() as usize {
+            let mut conn = store.pool.acquire().await.unwrap();
+            sqlx::query("PRAGMA busy_timeout = 0")
+                .execute(&mut *conn)
+                .await
+                .unwrap();
+            all.push(conn);
+        }
+        drop(all);
+        let held = store.begin(super::Rows::All).await.unwrap();
+        let writers: Vec<_> = (0..6)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move {
+                    if i % 2 == 0 {
+                        let tx = store.begin(super::Rows::All).await?;
+                        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+                        tx.commit().await?;
+                    } else {
+                        let mut s = store.write_session(super::Rows::All).await?;
+                        sqlx::query("UPDATE relay_state SET last_seq = last_seq WHERE id = 1")
+                            .execute(&mut *s)
+                            .await?;
+                        s.commit().await?;
+                    }
+                    Ok::<(), super::StoreError>(())
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        held.commit().await.unwrap();
+        for w in writers {
+            w.await.unwrap().unwrap();
+        }
         store.close().await;
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -79,7 +79,14 @@ async fn write_loop(store: Store, bus: Arc<dyn Bus>, mut rx: mpsc::Receiver<Job>
         }
         let messages: Vec<&MessageRow> = batch.iter().flat_map(|j| &j.messages).collect();
         let quarantine: Vec<&QuarantineRow> = batch.iter().flat_map(|j| &j.quarantine).collect();
+        let started = std::time::Instant::now();
         let written = store.record_outputs(&messages, &quarantine).await;
+        tracing::debug!(
+            calls = batch.len(),
+            rows = messages.len() + quarantine.len(),
+            micros = started.elapsed().as_micros() as u64,
+            "outputs committed"
+        );
         let published = !messages.is_empty();
         match written {
             Ok(()) => {

@@ -104,7 +104,7 @@ impl Registry {
     /// credential as the sender's checked `public_key` under a new key id.
     pub(super) async fn issue_credential(
         &self,
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::store::WriteTx,
         tenant: &str,
         connector_id: &str,
         method: AuthMethod,

@@ -192,7 +192,6 @@ impl Store {
         if messages.is_empty() && quarantine.is_empty() {
             return Ok(());
         }
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::All).await?;
         if !messages.is_empty() {
             self.lock_outbox(&mut tx).await?;
@@ -277,7 +276,6 @@ impl Store {
             };
             alike.entry(key).or_default().push(event_id);
         }
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::All).await?;
         self.lock_outbox(&mut tx).await?;
         let mut claimed = std::collections::HashSet::new();

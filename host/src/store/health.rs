@@ -222,7 +222,6 @@ impl Store {
         limit: i64,
         derive: impl FnOnce(Option<&HealthRow>, &[HeartbeatRow]) -> Option<HealthRow>,
     ) -> Result<(), StoreError> {
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::Tenant(tenant_id)).await?;
         self.lock_health(&mut tx, connector_id).await?;
         let window = Store::health_window_in(&mut tx, connector_id, limit).await?;

@@ -126,8 +126,7 @@ impl Store {
         lease_until_ms: i64,
         limit: i64,
     ) -> Result<Vec<Claim>, StoreError> {
-        let _turn = self.queue_for_write().await;
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let rows = sqlx::query(
             "UPDATE deployments SET lease_owner = $1, lease_until_ms = $2 \
              WHERE (connector_id, target) IN ( \
@@ -174,8 +173,7 @@ impl Store {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> Result<bool, StoreError> {
-        let _turn = self.queue_for_write().await;
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_owner = $1, lease_until_ms = $2 \
              WHERE connector_id = $3 AND target = $4 \
@@ -201,8 +199,7 @@ impl Store {
         node: &str,
         lease_until_ms: i64,
     ) -> Result<bool, StoreError> {
-        let _turn = self.queue_for_write().await;
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_until_ms = $1 \
              WHERE connector_id = $2 AND target = $3 AND lease_owner = $4",
@@ -224,8 +221,7 @@ impl Store {
         target: &str,
         node: &str,
     ) -> Result<(), StoreError> {
-        let _turn = self.queue_for_write().await;
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         sqlx::query(
             "UPDATE deployments SET lease_owner = NULL, lease_until_ms = NULL \
              WHERE connector_id = $1 AND target = $2 AND lease_owner = $3",
@@ -241,8 +237,7 @@ impl Store {
 
     /// Releases every lease `node` holds (it restarted: none of its polls runs).
     pub async fn release_leases_of(&self, node: &str) -> Result<u64, StoreError> {
-        let _turn = self.queue_for_write().await;
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE deployments SET lease_owner = NULL, lease_until_ms = NULL \
              WHERE lease_owner = $1",
@@ -281,7 +276,6 @@ impl Store {
         record: &PollRow,
         finish: &PollFinish,
     ) -> Result<bool, StoreError> {
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::All).await?;
         let updated = sqlx::query(
             "UPDATE deployments SET poll_cursor = $1, \
@@ -339,7 +333,6 @@ impl Store {
 
     /// Records a poll that changed nothing (skipped).
     pub async fn record_poll(&self, record: &PollRow) -> Result<(), StoreError> {
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::All).await?;
         Store::insert_poll(&mut tx, record).await?;
         sqlx::query(

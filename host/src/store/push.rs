@@ -74,7 +74,7 @@ const CREDENTIAL_COLUMNS: &str = "id, tenant_id, connector_id, method, secret_se
 impl Store {
     /// Stores a credential inside the caller's transaction (the registration's).
     pub async fn insert_push_credential(
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::store::WriteTx,
         c: &PushCredentialRow,
     ) -> Result<(), StoreError> {
         sqlx::query(sqlx::AssertSqlSafe(format!(
@@ -100,7 +100,7 @@ impl Store {
     /// Ends a connector's current credentials at `until_ms` (a rotation's grace),
     /// inside the caller's transaction; returns how many there were.
     pub async fn retire_push_credentials(
-        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        tx: &mut crate::store::WriteTx,
         connector_id: &str,
         until_ms: i64,
     ) -> Result<u64, StoreError> {
@@ -159,7 +159,6 @@ impl Store {
         &self,
         events: &[NewEvent],
     ) -> Result<Vec<EventOutcome>, StoreError> {
-        let _turn = self.queue_for_write().await;
         let mut tx = self.begin(Rows::All).await?;
         // Many rows per statement (statements, not commits, are what costs); the
         // ids returned are the events stored, the rest met an earlier event with

@@ -16,7 +16,7 @@ impl Store {
         now_ms: i64,
         lease_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE relay_state SET lease_owner = $1, lease_until_ms = $2 \
              WHERE id = 1 AND (lease_owner = $1 OR lease_owner IS NULL OR lease_until_ms < $3)",
@@ -32,7 +32,7 @@ impl Store {
 
     /// Gives the relay lease up (a node stopping), so another takes over at once.
     pub async fn release_relay(&self, node: &str) -> Result<(), StoreError> {
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         sqlx::query(
             "UPDATE relay_state SET lease_owner = NULL, lease_until_ms = 0 \
              WHERE id = 1 AND lease_owner = $1",
@@ -55,7 +55,7 @@ impl Store {
     /// Records that every message up to `seq` was acknowledged, if `node` still
     /// holds the lease (a node that lost it moves nothing) and it is progress.
     pub async fn advance_relay(&self, node: &str, seq: i64) -> Result<bool, StoreError> {
-        let mut s = self.session(Rows::All).await?;
+        let mut s = self.write_session(Rows::All).await?;
         let done = sqlx::query(
             "UPDATE relay_state SET last_seq = $1 \
              WHERE id = 1 AND lease_owner = $2 AND last_seq < $1",
