@@ -28,8 +28,9 @@
 //! - an admin's disable → `disabled`, which only an admin's enable leaves.
 //!
 //! The writer starts a round at most every [`WRITE_GAP`]: heartbeats are on no
-//! answer's path, and every round takes SQLite's one writer for two transactions
-//! that the invokes waiting on their outputs' commit would otherwise queue behind
+//! answer's path, and every round takes SQLite's one writer for a transaction of
+//! inserts and one per connector it touched (the re-derivation), which the
+//! invokes waiting on their outputs' commit would otherwise queue behind
 //! (a round per few hundred microseconds under load, before). A reader that must
 //! see them ([`Recorder::flush`]) cuts the wait short.
 //!

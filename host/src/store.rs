@@ -162,11 +162,15 @@ impl std::ops::DerefMut for Session {
 
 /// A write transaction from [`Store::begin`]. On SQLite it holds this node's turn
 /// to write (see `Store::writer`) from before `BEGIN IMMEDIATE` until it ends, so
-/// no two write transactions of this process ever meet at SQLite's write lock,
-/// where the busy handler would sleep (1 ms, then 2, 5, 10 …) before retrying —
-/// with whichever writer slept holding up every commit queued behind it. It derefs
-/// to the connection, so statements run on `&mut *tx`; it ends with
-/// [`WriteTx::commit`], or is rolled back when dropped.
+/// write transactions of this process do not meet at SQLite's write lock, where
+/// the busy handler would sleep (1 ms, then 2, 5, 10 …) before retrying — with
+/// whichever writer slept holding up every commit queued behind it. It derefs to
+/// the connection, so statements run on `&mut *tx`; it ends with
+/// [`WriteTx::commit`] or [`WriteTx::rollback`]. Dropped open (an error's early
+/// return, a cancelled request), it is rolled back too, but the rollback runs on
+/// its connection a moment after the turn is handed on, so the next writer may
+/// meet it in the busy handler once: paths that end a transaction without
+/// committing as a matter of course roll back explicitly.
 pub struct WriteTx {
     // Declared before the turn: dropped first, so an uncommitted transaction's
     // rollback is queued on its connection before the next writer may begin.
@@ -788,10 +792,10 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    /// Every write of this process waits its turn before SQLite's write lock: with
-    /// SQLite's own busy wait turned off on every pooled connection, writers that
-    /// overlap would fail at once with "database is locked" if any of them went
-    /// to the lock without its turn.
+    /// Both ways to write ([`Store::begin`], [`Store::write_session`]) wait their
+    /// turn before SQLite's write lock: with SQLite's own busy wait turned off on
+    /// every pooled connection, writers that overlap would fail at once with
+    /// "database is locked" if either went to the lock without its turn.
     #[tokio::test]
     async fn overlapping_writes_take_turns_before_sqlites_lock() {
         let dir = std::env::temp_dir().join(format!("airlock-turns-{}", uuid::Uuid::new_v4()));
@@ -821,12 +825,19 @@ mod tests {
             .map(|i| {
                 let store = store.clone();
                 tokio::spawn(async move {
+                    // A connection opened afresh since would wait again: each
+                    // writer checks that its own does not.
+                    let no_wait = "PRAGMA busy_timeout";
                     if i % 2 == 0 {
-                        let tx = store.begin(super::Rows::All).await?;
+                        let mut tx = store.begin(super::Rows::All).await?;
+                        let (ms,): (i64,) = sqlx::query_as(no_wait).fetch_one(&mut *tx).await?;
+                        assert_eq!(ms, 0);
                         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
                         tx.commit().await?;
                     } else {
                         let mut s = store.write_session(super::Rows::All).await?;
+                        let (ms,): (i64,) = sqlx::query_as(no_wait).fetch_one(&mut *s).await?;
+                        assert_eq!(ms, 0);
                         sqlx::query("UPDATE relay_state SET last_seq = last_seq WHERE id = 1")
                             .execute(&mut *s)
                             .await?;

@@ -330,10 +330,14 @@ impl Registry {
         tenant: &str,
         connector_id: &str,
     ) -> Result<Option<CapabilityDiff>, RegistryError> {
-        // Read only (the stand-in is stored by writes); dropping the transaction
-        // rolls it back.
+        // Read only (the stand-in is stored by writes): rolled back, and ended
+        // here rather than dropped (see `WriteTx`).
         let mut tx = self.store.begin(Rows::Tenant(tenant)).await?;
-        Self::baseline_in(&mut tx, connector_id).await
+        let asks = Self::baseline_in(&mut tx, connector_id).await;
+        tx.rollback()
+            .await
+            .map_err(crate::store::StoreError::from)?;
+        asks
     }
 
     /// What the connector is approved to ask for, read in `tx` (under its lock

@@ -226,11 +226,16 @@ impl Store {
         self.lock_health(&mut tx, connector_id).await?;
         let window = Store::health_window_in(&mut tx, connector_id, limit).await?;
         let previous = Store::health_in(&mut tx, tenant_id, connector_id).await?;
+        // Ended here rather than dropped: a dropped transaction's rollback runs on
+        // its connection a moment after the turn to write is handed on.
         let Some(next) = derive(previous.as_ref(), &window) else {
+            tx.rollback().await?;
             return Ok(());
         };
         if Store::put_health_in(&mut tx, tenant_id, &next).await? {
             tx.commit().await?;
+        } else {
+            tx.rollback().await?;
         }
         Ok(())
     }
