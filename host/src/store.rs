@@ -533,22 +533,25 @@ impl Store {
     /// [`Store::write_session`]) while it holds one: it would wait for itself.
     pub async fn begin(&self, rows: Rows<'_>) -> Result<WriteTx, StoreError> {
         self.count(rows);
-        Ok(match self.backend {
-            Backend::Sqlite => {
-                let turn = self.writer.clone().lock_owned().await;
-                WriteTx {
-                    tx: self.pool.begin_with("BEGIN IMMEDIATE").await?,
-                    _turn: Some(turn),
-                }
-            }
-            Backend::Postgres => WriteTx {
-                tx: self
-                    .pool
+        let turn = self.turn_to_write().await;
+        let tx = match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => {
+                self.pool
                     .begin_with(sqlx::AssertSqlSafe(rows.postgres_begin()))
-                    .await?,
-                _turn: None,
-            },
-        })
+                    .await?
+            }
+        };
+        Ok(WriteTx { tx, _turn: turn })
+    }
+
+    /// On SQLite, waits for this node's turn to write (see `writer`); nothing to
+    /// wait for on PostgreSQL.
+    async fn turn_to_write(&self) -> Option<tokio::sync::OwnedMutexGuard<()>> {
+        match self.backend {
+            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
+            Backend::Postgres => None,
+        }
     }
 
     /// A session for statements acting for `rows` outside a write transaction
@@ -570,10 +573,7 @@ impl Store {
     /// transaction: on SQLite it first waits for this node's turn to write (as
     /// [`Store::begin`] does) and holds it until dropped.
     pub async fn write_session(&self, rows: Rows<'_>) -> Result<Session, StoreError> {
-        let turn = match self.backend {
-            Backend::Sqlite => Some(self.writer.clone().lock_owned().await),
-            Backend::Postgres => None,
-        };
+        let turn = self.turn_to_write().await;
         let mut session = self.session(rows).await?;
         session._turn = turn;
         Ok(session)
